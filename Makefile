@@ -1,0 +1,48 @@
+# Heisenvisor top-level Makefile.
+#   make            build hypervisor + guests (and regenerate generated definitions)
+#   make run        run the default scenario under QEMU and print the per-CPU summary
+#   make test       host unit tests (sanitizers) + pytest (decoder, harness, QEMU boots)
+#   make deps       apt-get install whatever is missing (run/test call it)
+# Each part keeps its own rules in <part>/<part>.mk; this file only wires them.
+
+PYTHON  := /usr/bin/python3
+BUILD   := build
+QEMU    := qemu-system-x86_64
+TRACE   ?= on
+BUGS    ?=
+
+.PHONY: all gen gen-check deps run test test-host test-py clean
+all: gen hv guest
+
+# Debian packages the project needs (tool -> package).  `make deps` installs
+# the missing ones; every target that needs a tool depends on deps.
+DEB_PACKAGES := gcc binutils make qemu-system-x86 gdb python3 python3-pytest \
+	python3-pyelftools python3-rich python3-hypothesis liblttng-ust-dev \
+	chromium valgrind
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+gen:
+	@$(PYTHON) tools/gendefs.py
+
+gen-check:
+	@$(PYTHON) tools/gendefs.py --check
+
+include hv/hv.mk
+include guest/guest.mk
+include trace/trace.mk
+include decoder/decoder.mk
+include harness/harness.mk
+
+test: deps all test-host test-py
+
+test-py: all
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+clean:
+	rm -rf $(BUILD) results

@@ -1,0 +1,1 @@
+# decoder rules (see top-level Makefile)

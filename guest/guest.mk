@@ -1,0 +1,3 @@
+# guest rules (see top-level Makefile)
+.PHONY: guest
+guest:

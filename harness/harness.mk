@@ -1,0 +1,1 @@
+# harness rules (see top-level Makefile)

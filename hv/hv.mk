@@ -1,0 +1,3 @@
+# hv rules (see top-level Makefile)
+.PHONY: hv
+hv:

@@ -1,0 +1,3 @@
+# trace rules (see top-level Makefile)
+.PHONY: test-host
+test-host:
