@@ -53,6 +53,58 @@ DEBUG_EXIT: dict[str, int] = {
 DEBUG_EXIT_PORT = 0xf4
 GUEST_MAGIC = 0x48454953
 GUEST_LOAD_MIN = 0x2000000
+# arch -> exit code -> name (ranges expanded, e.g. EXCP+14)
+EXIT_REASONS: dict[str, dict[int, str]] = {
+    'svm': {
+        0x40: 'EXCP+0',
+        0x41: 'EXCP+1',
+        0x42: 'EXCP+2',
+        0x43: 'EXCP+3',
+        0x44: 'EXCP+4',
+        0x45: 'EXCP+5',
+        0x46: 'EXCP+6',
+        0x47: 'EXCP+7',
+        0x48: 'EXCP+8',
+        0x49: 'EXCP+9',
+        0x4a: 'EXCP+10',
+        0x4b: 'EXCP+11',
+        0x4c: 'EXCP+12',
+        0x4d: 'EXCP+13',
+        0x4e: 'EXCP+14',
+        0x4f: 'EXCP+15',
+        0x50: 'EXCP+16',
+        0x51: 'EXCP+17',
+        0x52: 'EXCP+18',
+        0x53: 'EXCP+19',
+        0x54: 'EXCP+20',
+        0x55: 'EXCP+21',
+        0x56: 'EXCP+22',
+        0x57: 'EXCP+23',
+        0x58: 'EXCP+24',
+        0x59: 'EXCP+25',
+        0x5a: 'EXCP+26',
+        0x5b: 'EXCP+27',
+        0x5c: 'EXCP+28',
+        0x5d: 'EXCP+29',
+        0x5e: 'EXCP+30',
+        0x5f: 'EXCP+31',
+        0x60: 'INTR',
+        0x61: 'NMI',
+        0x62: 'SMI',
+        0x63: 'INIT',
+        0x64: 'VINTR',
+        0x72: 'CPUID',
+        0x74: 'IRET',
+        0x78: 'HLT',
+        0x7b: 'IOIO',
+        0x7c: 'MSR',
+        0x7f: 'SHUTDOWN',
+        0x80: 'VMRUN',
+        0x81: 'VMMCALL',
+        0x400: 'NPF',
+        0xffffffff: 'INVALID',
+    },
+}
 
 
 def test_checksum(arg: int, cpu: int) -> int:

@@ -16,7 +16,8 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INPUTS = [ROOT / "defs/hypercalls.toml", ROOT / "defs/machine.toml", ROOT / "trace/events.toml"]
+INPUTS = [ROOT / "defs/hypercalls.toml", ROOT / "defs/machine.toml", ROOT / "trace/events.toml",
+          ROOT / "defs/exits_svm.toml"]
 C_OUT = ROOT / "include/heisen/defs.h"
 PY_OUT = ROOT / "decoder/defs.py"
 ENCODINGS = {"u", "s", "rip", "text"}
@@ -26,8 +27,9 @@ def load() -> dict:
     hc = tomllib.loads(INPUTS[0].read_text())
     machine = tomllib.loads(INPUTS[1].read_text())
     events = tomllib.loads(INPUTS[2].read_text())
+    exits_svm = tomllib.loads(INPUTS[3].read_text())["exit"]
     validate(hc, events)
-    return {"hc": hc, "machine": machine, "events": events["event"]}
+    return {"hc": hc, "machine": machine, "events": events["event"], "exits": {"svm": exits_svm}}
 
 
 def validate(hc: dict, events: dict) -> None:
@@ -68,6 +70,9 @@ def c_header(d: dict) -> str:
         out.append(f"#define DEBUG_EXIT_{name} {de[name]:#x}")
     for name, value in d["machine"]["layout"].items():
         out.append(f"#define {name} {value:#x}")
+    out += ["", "/* AMD SVM exit codes (defs/exits_svm.toml). */"]
+    for name, ex in d["exits"]["svm"].items():
+        out.append(f"#define SVM_EXIT_{name} {ex['code']:#x}")
     out += ["", "/* The TEST hypercall's result (defs/hypercalls.toml [formula]). */",
             "static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned long long cpu)",
             "{", f"\treturn (unsigned int)({hc['formula']['test_checksum']});", "}", ""]
@@ -124,6 +129,17 @@ def py_module(d: dict) -> str:
     lines.append(f"DEBUG_EXIT_PORT = {de['port']:#x}")
     for name, value in d["machine"]["layout"].items():
         lines.append(f"{name} = {value:#x}")
+    lines.append("# arch -> exit code -> name (ranges expanded, e.g. EXCP+14)")
+    lines.append("EXIT_REASONS: dict[str, dict[int, str]] = {")
+    for arch, exits in d["exits"].items():
+        lines.append(f"    {arch!r}: {{")
+        for name, ex in exits.items():
+            n = ex.get("range", 1)
+            for i in range(n):
+                label = name if n == 1 else f"{name}+{i}"
+                lines.append(f"        {ex['code'] + i:#x}: {label!r},")
+        lines.append("    },")
+    lines.append("}")
     lines += ["", "",
               "def test_checksum(arg: int, cpu: int) -> int:",
               '    """Result of the TEST hypercall (defs/hypercalls.toml [formula])."""',

@@ -37,6 +37,24 @@
 #define GUEST_MAGIC 0x48454953
 #define GUEST_LOAD_MIN 0x2000000
 
+/* AMD SVM exit codes (defs/exits_svm.toml). */
+#define SVM_EXIT_EXCP 0x40
+#define SVM_EXIT_INTR 0x60
+#define SVM_EXIT_NMI 0x61
+#define SVM_EXIT_SMI 0x62
+#define SVM_EXIT_INIT 0x63
+#define SVM_EXIT_VINTR 0x64
+#define SVM_EXIT_CPUID 0x72
+#define SVM_EXIT_IRET 0x74
+#define SVM_EXIT_HLT 0x78
+#define SVM_EXIT_IOIO 0x7b
+#define SVM_EXIT_MSR 0x7c
+#define SVM_EXIT_SHUTDOWN 0x7f
+#define SVM_EXIT_VMRUN 0x80
+#define SVM_EXIT_VMMCALL 0x81
+#define SVM_EXIT_NPF 0x400
+#define SVM_EXIT_INVALID 0xffffffff
+
 /* The TEST hypercall's result (defs/hypercalls.toml [formula]). */
 static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned long long cpu)
 {
