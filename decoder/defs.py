@@ -44,6 +44,7 @@ GUEST_FAILS: dict[str, int] = {
     'NESTED_NMI': 0x3,
     'BAD_WORKLOAD': 0x4,
     'NO_FAULT': 0x5,
+    'BAD_START': 0x6,
 }
 DEBUG_EXIT: dict[str, int] = {
     'PASS': 0x10,
