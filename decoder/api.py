@@ -1,0 +1,61 @@
+"""The decoder as a library (used by harness/): the names here are stable.
+
+    items = list(read_records("results/run/serial.bin"))
+    result = check(items)            # CheckResult(passed, rule, message, window, counts)
+    render("text", items, sys.stdout)
+    summary(items)                   # per-CPU stats for the run summary
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO, Iterable, Iterator, TextIO
+
+from decoder.records import Item, Loss, Record
+from decoder.reader import read_items
+from decoder.ringdump import DumpError, records_from_ring_dump  # noqa: F401  (re-exported)
+
+__all__ = ["Record", "Loss", "Item", "read_records", "records_from_ring_dump", "check", "CheckResult",
+           "render", "summary", "VIEWS", "DumpError"]
+
+
+def read_records(path_or_bytes: str | Path | bytes | bytearray | BinaryIO, **opts: object) -> Iterator[Item]:
+    """Records and Loss items of a serial capture, merged across CPUs by TSC.
+
+    opts: lookahead (merge window in items), ncpus (CPUs to wait for before
+    the BOOT record says), merge=False (arrival order).
+    """
+    source = str(path_or_bytes) if isinstance(path_or_bytes, Path) else path_or_bytes
+    return read_items(source, **opts)  # type: ignore[arg-type]
+
+
+def check(items: Iterable[Item], rules_path: str | Path | None = None):  # -> CheckResult
+    from decoder.check import run_check
+    return run_check(items, rules_path)
+
+
+def __getattr__(name: str):
+    if name == "CheckResult":
+        from decoder.check import CheckResult
+        return CheckResult
+    raise AttributeError(name)
+
+
+def render(view: str, items: Iterable[Item], out: TextIO, **opts: object) -> None:
+    """Write one view (text, tokens, table, html, perfetto, stats) of items to out."""
+    from decoder.views import VIEWS
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; expected one of {sorted(VIEWS)}")
+    VIEWS[view](items, out, **opts)
+
+
+def summary(items: Iterable[Item]) -> dict:
+    """Per-CPU counts, exits/s, NMI accounting and loss (see decoder.views.stats)."""
+    from decoder.views.stats import collect
+    return collect(items).as_dict()
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+VIEWS = ("text", "tokens", "table", "html", "perfetto", "stats")

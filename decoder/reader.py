@@ -1,0 +1,148 @@
+"""Streaming reader: serial bytes -> frames -> records and loss, merged by TSC.
+
+Memory is bounded by the chunk size plus the merge lookahead, never by the
+length of the input.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import BinaryIO, Iterator
+
+from decoder.defs import EVENT_IDS
+from decoder.merge import DEFAULT_LOOKAHEAD, Merger
+from decoder.records import LOST_ID, Item, Loss, Record
+from decoder.wire import FrameError, PartialFrame, cobs_decode, parse_payload
+
+CHUNK = 1 << 20
+BOOT_ID = EVENT_IDS["BOOT"]
+_PREVIEW = 48
+
+
+def iter_pieces(stream: BinaryIO, chunk: int = CHUNK) -> Iterator[tuple[int, bytes, bool, bool]]:
+    """(offset, bytes between delimiters, is_first, is_terminated) for the whole stream."""
+    carry = b""
+    offset = 0
+    first = True
+    while True:
+        data = stream.read(chunk)
+        if not data:
+            break
+        pieces = (carry + data).split(b"\0") if carry else data.split(b"\0")
+        carry = pieces.pop()
+        for piece in pieces:
+            yield offset, piece, first, True
+            offset += len(piece) + 1
+            first = False
+    if carry:
+        yield offset, carry, first, False
+
+
+@dataclass
+class ReaderStats:
+    frames: int = 0
+    bytes: int = 0
+    records: int = 0
+    losses: dict[str, int] = field(default_factory=dict)
+
+
+def _preview(piece: bytes) -> str:
+    text = piece[:_PREVIEW]
+    return f"starts {text!r}" + ("..." if len(piece) > _PREVIEW else "")
+
+
+class FrameReader:
+    """Turns delimiter-separated pieces into per-CPU item runs (no merging)."""
+
+    def __init__(self) -> None:
+        self.next_seq: dict[int, int] = {}
+        self.stats = ReaderStats()
+
+    def decode(self, offset: int, piece: bytes, first: bool, terminated: bool) -> tuple[int | None, list[Item]]:
+        """(cpu or None when unattributable, items in ring order)."""
+        self.stats.bytes += len(piece) + terminated
+        if not piece:
+            return None, []
+        try:
+            cpu, seq, recs = parse_payload(cobs_decode(piece))
+            bad: PartialFrame | None = None
+        except PartialFrame as e:
+            cpu, seq, recs, bad = e.cpu, e.seq, e.records, e
+        except FrameError as e:
+            kind = e.kind
+            if not terminated or first:
+                kind = "truncated"
+            where = "start of input" if first else "end of input" if not terminated else ""
+            detail = f"{e.detail}; {where}; {_preview(piece)}" if where else f"{e.detail}; {_preview(piece)}"
+            return None, [Loss(0, None, kind, len(piece), "bytes", offset, detail)]
+        self.stats.frames += 1
+        items: list[Item] = []
+        expect = self.next_seq.get(cpu, 0)
+        if seq < expect:
+            return cpu, self._duplicate(cpu, seq, expect, recs, offset)
+        if seq > expect:
+            tsc = recs[0].tsc if recs else 0
+            items.append(Loss(tsc, cpu, "seq_gap", seq - expect, "frames", offset,
+                              f"frames {expect}..{seq - 1} of cpu {cpu} missing"))
+        self.next_seq[cpu] = seq + 1
+        for r in recs:
+            if r.type == LOST_ID:
+                items.append(Loss(r.tsc, cpu, "lost", r.args[0], "records", offset, "ring full"))
+            else:
+                items.append(r)
+        self.stats.records += len(recs)
+        if bad is not None:
+            items.append(Loss(recs[-1].tsc if recs else bad.tsc, cpu, bad.kind, 1, "frames", offset,
+                              f"{bad.detail}; rest of frame {seq} skipped"))
+        return cpu, items
+
+    def _duplicate(self, cpu: int, seq: int, expect: int, recs: list[Record], offset: int) -> list[Item]:
+        tsc = recs[0].tsc if recs else 0
+        return [Loss(tsc, cpu, "duplicate", 1, "frames", offset,
+                     f"frame seq {seq} of cpu {cpu} already seen (next expected {expect}); skipped")]
+
+
+def _open(source: str | bytes | bytearray | memoryview | BinaryIO) -> BinaryIO:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(source))
+    if isinstance(source, str):
+        return open(source, "rb")
+    return source
+
+
+def read_items(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD,
+               ncpus: int | None = None, merge: bool = True) -> Iterator[Item]:
+    """Every record and loss item of a serial capture, ordered by TSC.
+
+    merge=False yields items in arrival order (per CPU still in ring order).
+    """
+    stream = _open(source)
+    owned = isinstance(source, str)
+    try:
+        frames = FrameReader()
+        merger = Merger(lookahead)
+        if ncpus:
+            merger.expect_cpus(ncpus)
+        booted = bool(ncpus)
+        for offset, piece, first, terminated in iter_pieces(stream):
+            cpu, items = frames.decode(offset, piece, first, terminated)
+            if not items:
+                continue
+            if not merge:
+                yield from items
+                continue
+            if not booted:
+                for it in items:
+                    if type(it) is Record and it.type == BOOT_ID:
+                        merger.expect_cpus(int(it.args[0]))
+                        booted = True
+                        break
+            if cpu is None:
+                yield from merger.push_unattributed(items[0])  # type: ignore[arg-type]
+            else:
+                yield from merger.push(cpu, items)
+        if merge:
+            yield from merger.flush()
+    finally:
+        if owned:
+            stream.close()

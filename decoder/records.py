@@ -1,0 +1,118 @@
+"""The items a trace decodes into: event records and explicit loss reports.
+
+Both are tuples whose first element is the TSC, so a merge can order a mixed
+stream with one key and a stable sort keeps each CPU's ring order.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Union
+
+from decoder.defs import EVENT_IDS, EVENTS, EXIT_REASONS
+
+# Encodings whose values are addresses: shown in hex everywhere.
+HEX_ENCODINGS = frozenset({"rip"})
+LOST_ID = EVENT_IDS["LOST"]
+TEXT_ID = EVENT_IDS["TEXT"]
+
+
+class Record(NamedTuple):
+    """One event from a CPU's ring.
+
+    args holds the event's fields in table order (TEXT: a 1-tuple of bytes);
+    frame is the wire frame's per-CPU sequence number (-1 when the record came
+    from a ring memory dump).
+    """
+    tsc: int
+    cpu: int
+    type: int
+    args: tuple
+    frame: int = -1
+
+    @property
+    def name(self) -> str:
+        ev = EVENTS.get(self.type)
+        return ev.name if ev else f"EV{self.type}"
+
+    @property
+    def token(self) -> str:
+        ev = EVENTS.get(self.type)
+        return ev.token if ev else "?"
+
+    @property
+    def fields(self) -> dict[str, object]:
+        ev = EVENTS.get(self.type)
+        names = [f for f, _ in ev.fields] if ev else [f"a{i}" for i in range(len(self.args))]
+        return dict(zip(names, self.args))
+
+    @property
+    def text(self) -> str:
+        """TEXT payload decoded for display (undecodable bytes escaped)."""
+        raw = self.args[0] if self.args and isinstance(self.args[0], bytes) else b""
+        return raw.decode("utf-8", "backslashreplace")
+
+
+# Loss kinds: what went missing and how the reader knows.
+LOSS_KINDS = {
+    "lost": "records dropped by a full ring (LOST record)",
+    "seq_gap": "frames missing on the wire (per-CPU frame sequence gap)",
+    "crc": "a frame failed its CRC and was skipped",
+    "garbage": "bytes between delimiters that are not a frame",
+    "truncated": "a frame cut off at the start or end of the input",
+    "malformed": "a frame passed CRC but its records do not parse",
+    "unknown_event": "an event id not in trace/events.toml; rest of the frame skipped",
+    "torn": "ring slot reserved but never committed (ring dump)",
+    "duplicate": "a frame whose sequence number was already seen on its CPU; skipped",
+    "late": "records that arrived after the merge had released later TSCs (order uncertain)",
+}
+
+
+class Loss(NamedTuple):
+    """Something the trace should contain but does not, reported in-stream.
+
+    cpu is None when the damaged bytes cannot say which CPU they came from;
+    count is the number of records/frames/bytes lost (see unit); offset is the
+    byte offset in the input where it was noticed (-1 for ring dumps).
+    """
+    tsc: int
+    cpu: int | None
+    kind: str
+    count: int
+    unit: str
+    offset: int
+    detail: str = ""
+
+    def describe(self) -> str:
+        where = f"cpu {self.cpu}" if self.cpu is not None else "cpu ?"
+        return f"LOSS {self.kind}: {self.count} {self.unit} ({where}, byte {self.offset}) {self.detail}".rstrip()
+
+
+Item = Union[Record, Loss]
+
+
+def exit_name(reason: int, arch: str = "svm") -> str:
+    return EXIT_REASONS.get(arch, {}).get(reason, f"{reason:#x}")
+
+
+def format_value(enc: str, value: object) -> str:
+    if isinstance(value, bytes):
+        return repr(value.decode("utf-8", "backslashreplace"))
+    assert isinstance(value, int)
+    if enc in HEX_ENCODINGS or value >= 0x10000:
+        return f"{value:#x}"
+    return str(value)
+
+
+def describe(rec: Record) -> str:
+    """NAME field=value ... (one line, for text views and tooltips)."""
+    ev = EVENTS.get(rec.type)
+    if ev is None:
+        return f"EV{rec.type} {rec.args}"
+    if rec.type == TEXT_ID:
+        return f"TEXT {rec.text!r}"
+    parts = [ev.name]
+    for (fname, enc), value in zip(ev.fields, rec.args):
+        shown = format_value(enc, value)
+        if fname == "reason" and ev.name.startswith("INTERCEPT"):
+            shown = f"{value:#x}({exit_name(value)})"
+        parts.append(f"{fname}={shown}")
+    return " ".join(parts)

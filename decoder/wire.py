@@ -1,0 +1,214 @@
+"""Wire format primitives (docs/trace-format.md): COBS, varints, CRC, frames.
+
+The hot path avoids per-byte Python loops: a compiled regex splits a frame's
+body into varint tokens in C, a memo dict maps each token to its value (most
+tokens repeat: small deltas, exit reasons, zeros), and the record walk only
+touches whole values.
+"""
+from __future__ import annotations
+
+import re
+import zlib
+
+from decoder.defs import EVENTS
+from decoder.records import TEXT_ID, Record
+
+VERSION = 1
+U64 = (1 << 64) - 1
+HEADER_MIN = 2 + 1 + 1 + 4  # version, cpu, seq, tsc_base, crc
+# One varint: any continuation bytes, then one terminating byte.
+_VARINT = re.compile(rb"[\x80-\xff]*[\x00-\x7f]", re.S)
+_CACHE_LIMIT = 1 << 20
+
+
+class FrameError(Exception):
+    """A frame that cannot be used; kind is a decoder.records.LOSS_KINDS key."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
+class PartialFrame(Exception):
+    """Records decoded before a point the rest of the frame cannot pass."""
+
+    def __init__(self, kind: str, detail: str, cpu: int, seq: int, records: list, tsc: int) -> None:
+        super().__init__(detail)
+        self.kind, self.detail, self.cpu, self.seq, self.records, self.tsc = kind, detail, cpu, seq, records, tsc
+
+
+# ---- varint / zigzag -------------------------------------------------------
+
+def encode_uvarint(value: int) -> bytes:
+    if value < 0 or value > U64:
+        raise ValueError(f"uvarint out of range: {value}")
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def varint_value(tok: bytes) -> int:
+    """Value of one complete LEB128 token (last byte < 0x80)."""
+    if len(tok) > 10:
+        raise FrameError("malformed", f"varint of {len(tok)} bytes exceeds 64 bits")
+    value = 0
+    for shift, b in enumerate(tok):
+        value |= (b & 0x7F) << (7 * shift)
+    if value > U64:
+        raise FrameError("malformed", "varint exceeds 64 bits")
+    return value
+
+
+def decode_uvarint(buf: bytes, pos: int) -> tuple[int, int]:
+    """(value, next position); FrameError if the varint runs off the end."""
+    m = _VARINT.match(buf, pos)
+    if m is None:
+        raise FrameError("malformed", f"varint at offset {pos} runs past the end")
+    return varint_value(m.group()), m.end()
+
+
+def zigzag_encode(value: int) -> int:
+    return (value << 1) ^ (value >> 63) if value < 0 else value << 1
+
+
+def zigzag_decode(value: int) -> int:
+    return (value >> 1) ^ -(value & 1)
+
+
+class _VarintMemo(dict):
+    def __missing__(self, tok: bytes) -> int:
+        value = varint_value(tok)
+        if len(self) < _CACHE_LIMIT:
+            self[tok] = value
+        return value
+
+
+_memo = _VarintMemo()
+_value_of = _memo.__getitem__
+
+# ---- COBS -------------------------------------------------------------------
+
+def cobs_encode(data: bytes) -> bytes:
+    out = bytearray()
+    for chunk in _cobs_chunks(data):
+        out.append(len(chunk) + 1)
+        out += chunk
+    return bytes(out)
+
+
+def _cobs_chunks(data: bytes) -> list[bytes]:
+    # Split at zeros, then cut runs longer than 254 (code 0xFF = 254 bytes, no implied zero).
+    chunks: list[bytes] = []
+    parts = data.split(b"\0")
+    for k, part in enumerate(parts):
+        while len(part) >= 254:
+            chunks.append(part[:254])
+            part = part[254:]
+            if not part and k == len(parts) - 1:
+                return chunks
+        chunks.append(part)
+    return chunks
+
+
+def cobs_decode(enc: bytes) -> bytes:
+    """Inverse of cobs_encode for one frame without its 0x00 delimiter."""
+    out = bytearray()
+    i, n = 0, len(enc)
+    while i < n:
+        code = enc[i]
+        if code == 0:
+            raise FrameError("garbage", f"zero code byte at offset {i}")
+        j = i + code
+        if j > n:
+            raise FrameError("truncated", f"COBS block at offset {i} wants {code - 1} bytes, {n - i - 1} left")
+        out += enc[i + 1:j]
+        if code != 0xFF and j < n:
+            out.append(0)
+        i = j
+    return bytes(out)
+
+
+# ---- frames -----------------------------------------------------------------
+
+def crc_of(body: bytes) -> bytes:
+    return zlib.crc32(body).to_bytes(4, "little")
+
+
+# type -> (number of fields, positions of rip fields, positions of zigzag fields)
+_LAYOUT: dict[int, tuple[int, tuple[int, ...], tuple[int, ...]]] = {
+    ev.id: (len(ev.fields),
+            tuple(k for k, (_, enc) in enumerate(ev.fields) if enc == "rip"),
+            tuple(k for k, (_, enc) in enumerate(ev.fields) if enc == "s"))
+    for ev in EVENTS.values() if ev.id != TEXT_ID
+}
+_new = tuple.__new__
+
+
+def parse_payload(p: bytes) -> tuple[int, int, list[Record]]:
+    """(cpu, seq, records) of one COBS-decoded frame payload.
+
+    Raises FrameError when nothing in the frame can be trusted (CRC, version,
+    header) and PartialFrame when records decoded before an unknown event id or
+    a malformed record are still good (the CRC vouched for the bytes).
+    """
+    n = len(p)
+    if n < HEADER_MIN:
+        raise FrameError("truncated", f"frame of {n} bytes is shorter than the {HEADER_MIN}-byte minimum")
+    end = n - 4
+    if zlib.crc32(p[:end]) != int.from_bytes(p[end:], "little"):
+        raise FrameError("crc", f"CRC mismatch over {end} bytes")
+    if p[0] != VERSION:
+        raise FrameError("malformed", f"frame version {p[0]}, expected {VERSION}")
+    cpu = p[1]
+    if p[end - 1] & 0x80:
+        raise FrameError("malformed", "last varint of the frame is unterminated")
+    toks = _VARINT.findall(p, 2, end)
+    vals = list(map(_value_of, toks))
+    if len(vals) < 2:
+        raise FrameError("malformed", "frame header lacks seq/tsc_base")
+    seq, tsc = vals[0], vals[1]
+    recs: list[Record] = []
+    append = recs.append
+    layout = _LAYOUT.get
+    i, m, rip, base = 2, len(vals), 0, 2
+    while i < m:
+        t = vals[i]
+        lay = layout(t)
+        if lay is None:
+            if t != TEXT_ID or i + 1 >= m:
+                kind = "unknown_event" if t != TEXT_ID else "malformed"
+                raise PartialFrame(kind, f"event id {t} at record {len(recs)}", cpu, seq, recs, tsc)
+            tsc += vals[i + 1]
+            off = base + sum(map(len, toks[:i + 2]))
+            ln = p[off]
+            if off + 1 + ln > end:
+                raise PartialFrame("malformed", f"TEXT of {ln} bytes runs past the frame", cpu, seq, recs, tsc)
+            append(_new(Record, (tsc, cpu, t, (p[off + 1:off + 1 + ln],), seq)))
+            base = off + 1 + ln
+            toks = _VARINT.findall(p, base, end)
+            vals = list(map(_value_of, toks))
+            i, m = 0, len(vals)
+            continue
+        nf, rips, signed = lay
+        j = i + 2 + nf
+        if j > m:
+            raise PartialFrame("malformed", f"record {len(recs)} (event {t}) cut short", cpu, seq, recs, tsc)
+        tsc += vals[i + 1]
+        if rips or signed:
+            a = vals[i + 2:j]
+            for k in rips:
+                d = a[k]
+                rip = (rip + ((d >> 1) ^ -(d & 1))) & U64
+                a[k] = rip
+            for k in signed:
+                d = a[k]
+                a[k] = (d >> 1) ^ -(d & 1)
+            append(_new(Record, (tsc, cpu, t, tuple(a), seq)))
+        else:
+            append(_new(Record, (tsc, cpu, t, tuple(vals[i + 2:j]), seq)))
+        i = j
+    return cpu, seq, recs
