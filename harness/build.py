@@ -1,0 +1,68 @@
+"""Which built files a run uses, and keeping a copy of them in the run dir.
+
+QEMU is started from the copies, so a rebuild during a long run cannot
+change what runs, and the run dir alone is enough to debug it later.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class BuildError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Build:
+    hv_elf: Path       # symbols for gdb and trace_rings
+    hv_elf32: Path     # what -kernel loads
+    guest_elf: Path    # the multiboot module
+
+    def files(self) -> dict[str, Path]:
+        return {"hv_elf": self.hv_elf, "hv_elf32": self.hv_elf32, "guest_elf": self.guest_elf}
+
+
+def locate(build_dir: Path, guest: int) -> Build:
+    build = Build(hv_elf=build_dir / "hv.elf", hv_elf32=build_dir / "hv.elf32",
+                  guest_elf=build_dir / f"guest{guest}.elf")
+    missing = [str(p) for p in build.files().values() if not p.is_file()]
+    if missing:
+        raise BuildError(f"missing build outputs: {', '.join(missing)} (run `make` first)")
+    return build
+
+
+def build_bugs(name: str, repo: Path = REPO) -> Path:
+    """`make BUGS=name BUILD=build/bugs-name`; returns that build dir."""
+    build_dir = Path("build") / f"bugs-{name}"
+    cmd = ["make", "-C", str(repo), f"BUGS={name}", f"BUILD={build_dir}"]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.splitlines()[-20:])
+        raise BuildError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{tail}")
+    return repo / build_dir
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def snapshot(build: Build, dest: Path) -> tuple[Build, dict[str, dict[str, str]]]:
+    """Copy the build into dest; return the copies and {role: {source, sha256}}."""
+    dest.mkdir(parents=True, exist_ok=True)
+    copies, manifest = {}, {}
+    for role, src in build.files().items():
+        dst = dest / src.name
+        shutil.copy2(src, dst)
+        copies[role] = dst
+        manifest[role] = {"source": str(src.resolve()), "copy": str(dst), "sha256": sha256(dst)}
+    return Build(**copies), manifest

@@ -1,0 +1,135 @@
+"""`python3 -m harness run|matrix|list|check` (exit 0 = all passed, 1 = a failure,
+2 = bad scenario/usage or build error, 130 = interrupted)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness import build as buildmod
+from harness.matrix import print_matrix, run_matrix
+from harness.report import print_repeats, print_run
+from harness.run import RunOptions, RunResult, random_seed, run_scenario
+from harness.scenario import ScenarioError, all_scenarios, load, load_named
+
+EXIT_INTERRUPTED = 130
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python3 -m harness", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--results", type=Path, default=Path("results"), help="results root")
+        sp.add_argument("--bugs", help="build with `make BUGS=NAME BUILD=build/bugs-NAME` and run that")
+        sp.add_argument("--build", type=Path, default=None, help="build dir (default build/)")
+        sp.add_argument("--iterations", type=int, help="override the scenario's iterations")
+
+    run = sub.add_parser("run", help="run one scenario")
+    run.add_argument("scenario", help="name in scenarios/ or a path to a .toml")
+    run.add_argument("--seed", type=int, help="seed for NMI timing (default: random, recorded)")
+    run.add_argument("--repeat", type=int, default=1, help="run K times (seeds seed..seed+K-1)")
+    run.add_argument("--stop-on-fail", action="store_true", help="stop repeats at the first failure")
+    run.add_argument("--smp", type=int, help="override the scenario's smp")
+    run.add_argument("--guest", type=int, choices=(32, 64), help="override the guest")
+    common(run)
+
+    mx = sub.add_parser("matrix", help="scenarios x guests x smp")
+    mx.add_argument("scenarios", nargs="*", help="default: test1..test5")
+    mx.add_argument("--guests", type=_int_list, default=[32, 64])
+    mx.add_argument("--smp", type=_int_list, default=[2, 4])
+    mx.add_argument("--seed", type=int)
+    common(mx)
+
+    sub.add_parser("list", help="list scenarios")
+    chk = sub.add_parser("check", help="validate scenario files without running anything")
+    chk.add_argument("files", nargs="+", type=Path)
+    return p
+
+
+def _build_dir(args: argparse.Namespace) -> Path:
+    if args.bugs:
+        return buildmod.build_bugs(args.bugs)
+    return args.build or buildmod.REPO / "build"
+
+
+def _cmd_run(args: argparse.Namespace, console: Console) -> int:
+    sc = load_named(args.scenario).with_overrides(smp=args.smp, guest=args.guest,
+                                                   iterations=args.iterations)
+    if args.repeat < 1:
+        raise ScenarioError("(command line)", "--repeat", "an integer >= 1", args.repeat)
+    base_seed = args.seed if args.seed is not None else random_seed()
+    opts = RunOptions(seed=base_seed, build_dir=_build_dir(args), results_dir=args.results,
+                      bugs=args.bugs)
+    results: list[RunResult] = []
+    if args.repeat == 1:
+        results.append(run_scenario(sc, opts))
+        print_run(results[0], console)
+    else:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                      console=console) as progress:
+            task = progress.add_task(sc.name, total=args.repeat, status="")
+            for i in range(args.repeat):
+                opts.seed = base_seed + i
+                result = run_scenario(sc, opts)
+                results.append(result)
+                failed = sum(not r.passed for r in results)
+                progress.update(task, advance=1, status=f"{failed} failed")
+                if result.interrupted or (args.stop_on_fail and not result.passed):
+                    break
+        if not results[-1].passed:
+            print_run(results[-1], console)
+        print_repeats(results, console)
+    if any(r.interrupted for r in results):
+        return EXIT_INTERRUPTED
+    return 0 if all(r.passed for r in results) else 1
+
+
+def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
+    names = args.scenarios or [f"test{i}" for i in range(1, 6)]
+    scenarios = [load_named(n) for n in names]
+    opts = RunOptions(seed=args.seed if args.seed is not None else random_seed(),
+                      build_dir=_build_dir(args), results_dir=args.results, bugs=args.bugs)
+    results = run_matrix(scenarios, args.guests, args.smp, opts, args.iterations, console)
+    print_matrix(results, [s.name for s in scenarios], args.guests, args.smp, console)
+    if any(r.interrupted for r in results.values()):
+        return EXIT_INTERRUPTED
+    return 0 if results and all(r.passed for r in results.values()) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console()
+    try:
+        if args.command == "run":
+            return _cmd_run(args, console)
+        if args.command == "matrix":
+            return _cmd_matrix(args, console)
+        if args.command == "list":
+            for sc in all_scenarios():
+                console.print(f"{sc.name:10} guest{sc.guest} smp{sc.smp} nmi={sc.nmi.kind:8} "
+                              f"{sc.hv_cmdline()}  # {sc.description}", highlight=False,
+                              soft_wrap=True)
+            return 0
+        if args.command == "check":
+            for f in args.files:
+                load(f)
+                console.print(f"{f}: ok")
+            return 0
+    except (ScenarioError, buildmod.BuildError) as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+        return EXIT_INTERRUPTED
+    return 2

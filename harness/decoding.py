@@ -1,0 +1,131 @@
+"""The harness's only door to decoder.api.
+
+The decoder is developed in parallel; when it is missing or fails, the run
+still gets a verdict from QEMU's exit status and verdict.json says plainly
+that the trace was not decoded and why, instead of pretending it checked.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+VIEWS = {"text": "timeline.txt", "tokens": "timeline.tokens", "html": "timeline.html"}
+
+
+class DecoderUnavailable(Exception):
+    pass
+
+
+@dataclass
+class Decoded:
+    decoded: bool
+    reason: str | None = None
+    items: list[Any] | None = None
+    summary: Any = None
+    check: dict[str, Any] | None = None
+    check_error: str | None = None
+    views: dict[str, str] = field(default_factory=dict)
+    view_errors: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"decoded": self.decoded, "reason": self.reason,
+                "checked": self.check is not None, "check_error": self.check_error,
+                "records": len(self.items) if self.items is not None else None,
+                "summary": jsonable(self.summary), "check": self.check,
+                "views": self.views, "view_errors": self.view_errors}
+
+
+def jsonable(value: Any) -> Any:
+    """Best-effort JSON form of decoder results whose exact types we do not own."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    if hasattr(value, "_asdict"):
+        return jsonable(value._asdict())
+    return repr(value)
+
+
+def api() -> ModuleType:
+    try:
+        return importlib.import_module("decoder.api")
+    except Exception as exc:  # ImportError, or a half-written module failing at import
+        raise DecoderUnavailable(f"decoder.api is not importable ({type(exc).__name__}: {exc})") from exc
+
+
+def _check_dict(result: Any) -> dict[str, Any]:
+    return {"passed": bool(getattr(result, "passed")),
+            "rule": jsonable(getattr(result, "rule", None)),
+            "message": jsonable(getattr(result, "message", None)),
+            "window": jsonable(getattr(result, "window", None)),
+            "counts": jsonable(getattr(result, "counts", None))}
+
+
+def render_views(dec: ModuleType, items: list[Any], out_dir: Path, prefix: str = "",
+                 views: dict[str, str] = VIEWS) -> tuple[dict[str, str], dict[str, str]]:
+    written, errors = {}, {}
+    for view, filename in views.items():
+        path = out_dir / (prefix + filename)
+        try:
+            with open(path, "w") as out:
+                dec.render(view, items, out)
+            written[view] = str(path)
+        except Exception as exc:  # one broken view must not hide the others
+            errors[view] = f"{type(exc).__name__}: {exc}"
+            path.unlink(missing_ok=True)
+    return written, errors
+
+
+def decode_serial(serial_path: Path, rules: Path | None, out_dir: Path) -> Decoded:
+    """Decode serial.bin, run the checker, and write the timeline views into out_dir."""
+    try:
+        dec = api()
+    except DecoderUnavailable as exc:
+        return Decoded(False, str(exc))
+    size = serial_path.stat().st_size if serial_path.exists() else 0
+    try:
+        items = list(dec.read_records(str(serial_path)))
+    except Exception as exc:
+        return Decoded(False, f"decoder.api.read_records failed on {serial_path.name} "
+                              f"({size} bytes): {type(exc).__name__}: {exc}")
+    if not items:
+        return Decoded(False, f"{serial_path.name} ({size} bytes) holds no trace records", items=[])
+    result = Decoded(True, items=items)
+    try:
+        result.summary = dec.summary(items)
+    except Exception as exc:
+        result.view_errors["summary"] = f"{type(exc).__name__}: {exc}"
+    try:
+        result.check = _check_dict(dec.check(items, str(rules) if rules else None))
+    except Exception as exc:
+        # Records decoded but not judged: the verdict then rests on the exit
+        # status alone, and says so.
+        result.check_error = f"decoder.api.check failed: {type(exc).__name__}: {exc}"
+    result.views, errors = render_views(dec, items, out_dir)
+    result.view_errors.update(errors)
+    return result
+
+
+def decode_ring_dump(dump_path: Path, ncpus: int, out_dir: Path) -> Decoded:
+    """Records straight out of a pmemsave of trace_rings (what never reached the wire)."""
+    try:
+        dec = api()
+    except DecoderUnavailable as exc:
+        return Decoded(False, str(exc))
+    try:
+        items = list(dec.records_from_ring_dump(dump_path.read_bytes(), ncpus))
+    except Exception as exc:
+        return Decoded(False, f"decoder.api.records_from_ring_dump failed: {type(exc).__name__}: {exc}")
+    result = Decoded(True, items=items)
+    result.views, result.view_errors = render_views(
+        dec, items, out_dir, prefix="rings-",
+        views={"text": "timeline.txt", "tokens": "timeline.tokens"})
+    return result

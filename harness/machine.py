@@ -1,0 +1,220 @@
+"""Launch one QEMU for a Heisenvisor run and always clean it up.
+
+The shape follows QEMU's python/qemu/machine (launch, sockets in a private
+temp dir, graceful then forced shutdown) but is synchronous and small: the
+harness drives QMP itself.  QEMU runs in its own session so a terminal Ctrl-C
+reaches only the harness, which then stops QEMU *after* recording what it
+needs; PR_SET_PDEATHSIG kills QEMU if the harness itself is killed outright,
+so no QEMU outlives its harness.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+PR_SET_PDEATHSIG = 1
+
+# From /work/shared/notes/determinism-and-replay.md: the only settings that
+# gave byte-identical SMP runs (issue 8 builds on this).
+DETERMINISTIC_ARGS = ["-accel", "tcg,thread=single", "-icount", "shift=7,sleep=off",
+                      "-rtc", "base=2020-01-01T00:00:00,clock=vm"]
+
+
+class MachineError(Exception):
+    """QEMU could not be started."""
+
+
+@dataclass
+class MachineConfig:
+    kernel: Path              # what -kernel loads (build/hv.elf32)
+    initrd: Path              # the guest kernel, a multiboot module
+    append: str               # the hypervisor command line
+    serial_path: Path         # the binary trace lands here (-serial file:)
+    smp: int = 4
+    memory_mb: int = 256
+    gdbstub: bool = True      # cheap to have, and hang capture needs it
+    deterministic: bool = False
+    start_paused: bool = False
+    log_path: Path | None = None  # QEMU's own stdout/stderr
+    qemu_binary: str = "qemu-system-x86_64"
+    extra_args: list[str] = field(default_factory=list)
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class Machine:
+    """`with Machine(cfg) as m:` starts QEMU; leaving the block always stops it."""
+
+    def __init__(self, config: MachineConfig) -> None:
+        self.config = config
+        self._sockdir: str | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log_file: object | None = None
+        self._started = 0.0
+        self._ended: float | None = None
+        self._log_text: str | None = None
+        self._closed = False
+
+    # --- paths -------------------------------------------------------------
+    @property
+    def sockdir(self) -> Path:
+        if self._sockdir is None:
+            if self._closed:
+                raise MachineError("machine already shut down; its sockets are gone")
+            # unix socket paths are limited to 108 bytes, so never under a
+            # possibly deep results directory.
+            self._sockdir = tempfile.mkdtemp(prefix="heisenvisor-")
+        return Path(self._sockdir)
+
+    @property
+    def qmp_socket(self) -> Path:
+        return self.sockdir / "qmp.sock"
+
+    @property
+    def gdb_socket(self) -> Path:
+        return self.sockdir / "gdb.sock"
+
+    # --- command line --------------------------------------------------------
+    def command_line(self) -> list[str]:
+        c = self.config
+        accel = DETERMINISTIC_ARGS if c.deterministic else ["-accel", "tcg"]
+        args = [c.qemu_binary, "-machine", "pc", *accel, "-cpu", "qemu64,+svm,+npt",
+                "-smp", str(c.smp), "-m", str(c.memory_mb),
+                "-kernel", str(c.kernel), "-initrd", str(c.initrd), "-append", c.append,
+                "-display", "none", "-monitor", "none", "-no-reboot",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                "-name", "heisenvisor,debug-threads=on",
+                "-serial", f"file:{c.serial_path}",
+                "-qmp", f"unix:{self.qmp_socket},server,nowait"]
+        if c.gdbstub:
+            args += ["-gdb", f"unix:{self.gdb_socket},server,nowait"]
+        if c.start_paused:
+            args.append("-S")
+        return args + list(c.extra_args)
+
+    def command_line_text(self) -> str:
+        return shlex.join(self.command_line())
+
+    # --- lifetime ------------------------------------------------------------
+    def launch(self) -> None:
+        if self._proc is not None:
+            raise MachineError("machine already launched")
+        for path in (self.config.kernel, self.config.initrd):
+            if not Path(path).is_file():
+                raise MachineError(f"cannot launch QEMU: {path} does not exist (run `make` first?)")
+        if shutil.which(self.config.qemu_binary) is None:
+            raise MachineError(f"{self.config.qemu_binary} not found (run `make deps`)")
+        argv = self.command_line()
+        log_path = self.config.log_path or (self.sockdir / "qemu.log")
+        self._log_file = open(log_path, "wb")
+        self._started = time.monotonic()
+        try:
+            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log_file,
+                                          stderr=subprocess.STDOUT, start_new_session=True,
+                                          preexec_fn=_die_with_parent)
+        except OSError as exc:
+            self._cleanup_files()
+            raise MachineError(f"cannot start {argv[0]}: {exc}") from exc
+
+    def __enter__(self) -> "Machine":
+        try:
+            self.launch()
+        except BaseException:
+            self.shutdown()
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.shutdown()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def poll(self) -> int | None:
+        """QEMU's exit status (negative = killed by that signal), or None while it runs."""
+        if self._proc is None:
+            return None
+        status = self._proc.poll()
+        if status is not None and self._ended is None:
+            self._ended = time.monotonic()
+        return status
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self.poll() is None
+
+    @property
+    def exit_status(self) -> int | None:
+        return self.poll()
+
+    @property
+    def wall_time(self) -> float:
+        """Seconds from launch to exit (or to now while QEMU runs)."""
+        if self._proc is None:
+            return 0.0
+        self.poll()
+        return (self._ended or time.monotonic()) - self._started
+
+    def wait(self, timeout: float | None = None) -> int:
+        assert self._proc is not None
+        status = self._proc.wait(timeout)
+        self.poll()
+        return status
+
+    def log_text(self) -> str:
+        """What QEMU printed (kept after shutdown even when it lived in the temp dir)."""
+        if self._log_text is not None:
+            return self._log_text
+        if self.config.log_path is None and self._sockdir is None:
+            return ""
+        path = self.config.log_path or (self.sockdir / "qemu.log")
+        try:
+            return Path(path).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def shutdown(self, grace: float = 3.0) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds; reap; remove sockets. Idempotent."""
+        if self._proc is not None and self._proc.poll() is None:
+            try:
+                self._proc.send_signal(signal.SIGTERM)
+                self._proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            except ProcessLookupError:
+                pass
+        if self._proc is not None:
+            self._proc.wait()
+            self.poll()
+        self._cleanup_files()
+
+    def kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+            self.poll()
+
+    def _cleanup_files(self) -> None:
+        if self._log_file is not None:
+            self._log_file.close()  # type: ignore[attr-defined]
+            self._log_file = None
+        if self._sockdir is not None:
+            self._log_text = self.log_text()
+            shutil.rmtree(self._sockdir, ignore_errors=True)
+            self._sockdir = None
+        self._closed = True

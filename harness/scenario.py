@@ -1,0 +1,258 @@
+"""Scenarios as data: scenarios/NAME.toml -> a validated `Scenario`.
+
+Validation is strict (unknown keys are errors) because a typo such as
+`hang_timout` would otherwise silently run with the default and the run would
+mean something other than what its author wrote.  Every error names the
+file, the key and what was expected, and is raised before anything runs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.nmi import PATTERNS, NmiPattern
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+OUTCOMES = ("pass", "fail", "panic", "hang", "reset")
+MAX_SMP = 8
+
+# Workload names the guests understand, and what their ARG is.
+WORKLOADS: dict[str, str] = {
+    "hello": "none",
+    "test": "count",
+    "poke": "addr",
+    "pal_demo": "count",
+    "nmi-self": "count",
+}
+
+TOP_KEYS = {"name", "description", "guest", "smp", "memory", "iterations", "timeout",
+            "hang_timeout", "workloads", "nmi", "expect"}
+NMI_KEYS = {"pattern", "interval", "burst", "gap", "count", "start_after"}
+EXPECT_KEYS = {"outcome", "rules"}
+
+
+class ScenarioError(Exception):
+    """A scenario file is malformed; the message names file, key and expectation."""
+
+    def __init__(self, path: Path | str, key: str, expected: str, got: Any = None,
+                 has_got: bool = True) -> None:
+        self.path, self.key, self.expected = str(path), key, expected
+        detail = f", got {got!r}" if has_got else ""
+        super().__init__(f"{path}: key '{key}': expected {expected}{detail}")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: Path
+    guest: int = 64
+    smp: int = 2
+    memory: int = 256
+    iterations: int | None = None
+    timeout: float = 120.0
+    hang_timeout: float = 10.0
+    default_workload: str = "hello"
+    cpu_workloads: dict[int, str] = field(default_factory=dict)
+    nmi: NmiPattern = NmiPattern()
+    expect_outcome: str = "pass"
+    rules: Path | None = None
+    description: str = ""
+
+    def workload(self, cpu: int) -> str:
+        return self.cpu_workloads.get(cpu, self.default_workload)
+
+    def hv_cmdline(self) -> str:
+        """The hypervisor's `key=value` command line for this scenario."""
+        words = [f"wl={_with_arg(self.default_workload, self.iterations)}"]
+        for cpu in sorted(self.cpu_workloads):
+            words.append(f"wl{cpu}={_with_arg(self.cpu_workloads[cpu], self.iterations)}")
+        return " ".join(words)
+
+    def with_overrides(self, *, smp: int | None = None, guest: int | None = None,
+                       iterations: int | None = None) -> "Scenario":
+        """The same scenario with command-line overrides, validated like the file."""
+        where = f"{self.path} (command line)"
+        changes: dict[str, Any] = {}
+        if smp is not None:
+            changes["smp"] = _check_int(where, "smp", smp, 1, MAX_SMP)
+            for cpu in self.cpu_workloads:
+                if cpu >= smp:
+                    raise ScenarioError(where, f"workloads.cpu{cpu}",
+                                        f"a CPU below smp={smp} (the scenario gives CPU {cpu} a workload)",
+                                        has_got=False)
+        if guest is not None:
+            if guest not in (32, 64):
+                raise ScenarioError(where, "guest", "32 or 64", guest)
+            changes["guest"] = guest
+        if iterations is not None:
+            changes["iterations"] = _check_int(where, "iterations", iterations, 1, 10**9)
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "path": str(self.path), "guest": self.guest, "smp": self.smp,
+                "memory": self.memory, "iterations": self.iterations, "timeout": self.timeout,
+                "hang_timeout": self.hang_timeout, "hv_cmdline": self.hv_cmdline(),
+                "nmi": self.nmi.as_dict(), "expect_outcome": self.expect_outcome,
+                "rules": str(self.rules) if self.rules else None}
+
+
+def _with_arg(workload: str, iterations: int | None) -> str:
+    """`pal_demo` + iterations 100 -> `pal_demo:100`; an explicit ARG wins."""
+    name, _, arg = workload.partition(":")
+    if arg or WORKLOADS.get(name) != "count" or iterations is None:
+        return workload
+    return f"{name}:{iterations}"
+
+
+def _check_int(path: Path | str, key: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ScenarioError(path, key, f"an integer from {lo} to {hi}", value)
+    return value
+
+
+def _check_seconds(path: Path, key: str, value: Any, allow_zero: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        rule = ">= 0" if allow_zero else "> 0"
+        raise ScenarioError(path, key, f"a number of seconds {rule}", value)
+    return float(value)
+
+
+def _check_workload(path: Path, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]+(:[A-Za-z0-9_x]+)?", value):
+        raise ScenarioError(path, key, "a workload string NAME[:ARG], e.g. \"test:1000\"", value)
+    name, _, arg = value.partition(":")
+    if name not in WORKLOADS:
+        raise ScenarioError(path, key, f"a workload name among {', '.join(WORKLOADS)}", name)
+    kind = WORKLOADS[name]
+    if kind == "none" and arg:
+        raise ScenarioError(path, key, f"no argument for workload '{name}'", value)
+    if kind == "count" and arg and not arg.isdigit():
+        raise ScenarioError(path, key, f"a decimal count after '{name}:'", value)
+    if kind == "addr" and not re.fullmatch(r"0x[0-9a-fA-F]+|[0-9]+", arg):
+        raise ScenarioError(path, key, f"an address after '{name}:' (e.g. {name}:0x100000)", value)
+    return value
+
+
+def _reject_unknown(path: Path, table: dict[str, Any], allowed: set[str], prefix: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ScenarioError(path, prefix + key, f"one of {', '.join(sorted(allowed))}",
+                                has_got=False)
+
+
+def _table(path: Path, data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ScenarioError(path, key, "a table", value)
+    return value
+
+
+def parse(path: Path, data: dict[str, Any]) -> Scenario:
+    _reject_unknown(path, data, TOP_KEYS, "")
+    name = data.get("name", path.stem)
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ScenarioError(path, "name", "a name of letters, digits, '.', '_' or '-'", name)
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ScenarioError(path, "description", "a string", description)
+    guest = data.get("guest", 64)
+    if guest not in (32, 64) or isinstance(guest, bool):
+        raise ScenarioError(path, "guest", "32 or 64", guest)
+    smp = _check_int(path, "smp", data.get("smp", 2), 1, MAX_SMP)
+    memory = _check_int(path, "memory", data.get("memory", 256), 64, 4096)
+    iterations = data.get("iterations")
+    if iterations is not None:
+        iterations = _check_int(path, "iterations", iterations, 1, 10**9)
+    timeout = _check_seconds(path, "timeout", data.get("timeout", 120))
+    hang_timeout = _check_seconds(path, "hang_timeout", data.get("hang_timeout", 10))
+
+    wl = _table(path, data, "workloads")
+    default = _check_workload(path, "workloads.default", wl.get("default", "hello"))
+    per_cpu: dict[int, str] = {}
+    for key, value in wl.items():
+        if key == "default":
+            continue
+        match = re.fullmatch(r"cpu([0-9]+)", key)
+        if not match:
+            raise ScenarioError(path, f"workloads.{key}", "'default' or 'cpuN' (N a CPU index)",
+                                has_got=False)
+        cpu = int(match.group(1))
+        if cpu >= smp:
+            raise ScenarioError(path, f"workloads.{key}", f"a CPU index below smp = {smp}", cpu)
+        per_cpu[cpu] = _check_workload(path, f"workloads.{key}", value)
+
+    nmi_table = _table(path, data, "nmi")
+    _reject_unknown(path, nmi_table, NMI_KEYS, "nmi.")
+    kind = nmi_table.get("pattern", "none")
+    if kind not in PATTERNS:
+        raise ScenarioError(path, "nmi.pattern", f"one of {', '.join(PATTERNS)}", kind)
+    count = nmi_table.get("count")
+    if count is not None:
+        count = _check_int(path, "nmi.count", count, 0, 10**9)
+    nmi = NmiPattern(
+        kind=kind,
+        interval=_check_seconds(path, "nmi.interval", nmi_table.get("interval", 0.1),
+                                allow_zero=kind != "poisson"),
+        burst=_check_int(path, "nmi.burst", nmi_table.get("burst", 10), 1, 10**6),
+        gap=_check_seconds(path, "nmi.gap", nmi_table.get("gap", 1.0), allow_zero=True),
+        count=count,
+        start_after=_check_seconds(path, "nmi.start_after", nmi_table.get("start_after", 0.0),
+                                   allow_zero=True))
+
+    expect = _table(path, data, "expect")
+    _reject_unknown(path, expect, EXPECT_KEYS, "expect.")
+    outcome = expect.get("outcome", "pass")
+    if outcome not in OUTCOMES:
+        raise ScenarioError(path, "expect.outcome", f"one of {', '.join(OUTCOMES)}", outcome)
+    rules = expect.get("rules")
+    rules_path = None
+    if rules is not None:
+        if not isinstance(rules, str):
+            raise ScenarioError(path, "expect.rules", "a path to a rules file", rules)
+        rules_path = (path.parent / rules).resolve()
+        if not rules_path.is_file():
+            raise ScenarioError(path, "expect.rules", "an existing rules file (relative to the scenario)",
+                                rules)
+
+    return Scenario(name=name, path=path, guest=guest, smp=smp, memory=memory,
+                    iterations=iterations, timeout=timeout, hang_timeout=hang_timeout,
+                    default_workload=default, cpu_workloads=per_cpu, nmi=nmi,
+                    expect_outcome=outcome, rules=rules_path, description=description)
+
+
+def load(path: Path | str) -> Scenario:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ScenarioError(path, "(file)", "a readable scenario file", str(exc)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "(syntax)", "valid TOML", str(exc)) from exc
+    return parse(path, data)
+
+
+def resolve(name_or_path: str, scenario_dir: Path = SCENARIO_DIR) -> Path:
+    """`test1` -> scenarios/test1.toml; a path is taken as is."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or "/" in name_or_path:
+        if not candidate.is_file():
+            raise ScenarioError(candidate, "(file)", "an existing scenario file", has_got=False)
+        return candidate
+    path = scenario_dir / f"{name_or_path}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in scenario_dir.glob("*.toml")))
+        raise ScenarioError(path, "(file)", f"a scenario name among: {known}", name_or_path)
+    return path
+
+
+def load_named(name_or_path: str) -> Scenario:
+    return load(resolve(name_or_path))
+
+
+def all_scenarios(scenario_dir: Path = SCENARIO_DIR) -> list[Scenario]:
+    return [load(p) for p in sorted(scenario_dir.glob("*.toml"))]
