@@ -75,13 +75,16 @@ class Merger:
 
     def _release_upto(self, wm: int) -> list[Item]:
         parts: list[Item] = []
+        runs = 0
         for cpu in sorted(self.pending):
             run = self.pending[cpu]
-            k = bisect_right(run, wm, key=_tsc)
-            if k:
-                parts += run[:k]
-                del run[:k]
-        return self._emit(parts)
+            if not run or run[0][0] > wm:
+                continue
+            k = len(run) if run[-1][0] <= wm else bisect_right(run, wm, key=_tsc)
+            parts += run[:k]
+            del run[:k]
+            runs += 1
+        return self._emit(parts, presorted=runs == 1)
 
     def _release_oldest(self, n: int) -> list[Item]:
         allitems: list[Item] = []
@@ -98,10 +101,11 @@ class Merger:
             self.pending[cpu] = []
         return self._emit(parts)
 
-    def _emit(self, parts: list[Item]) -> list[Item]:
+    def _emit(self, parts: list[Item], presorted: bool = False) -> list[Item]:
         if not parts:
             return parts
-        parts.sort(key=_tsc)
+        if not presorted:
+            parts.sort(key=_tsc)
         self.held -= len(parts)
         out: list[Item] = parts
         if parts[0][0] < self.released_tsc:

@@ -6,12 +6,13 @@ length of the input.
 from __future__ import annotations
 
 import io
+from itertools import chain
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
 from decoder.defs import EVENT_IDS
 from decoder.merge import DEFAULT_LOOKAHEAD, Merger
-from decoder.records import LOST_ID, Item, Loss, Record
+from decoder.records import Item, Loss, Record
 from decoder.wire import FrameError, PartialFrame, cobs_decode, parse_payload
 
 CHUNK = 1 << 20
@@ -64,10 +65,10 @@ class FrameReader:
         if not piece:
             return None, []
         try:
-            cpu, seq, recs = parse_payload(cobs_decode(piece))
+            cpu, seq, items = parse_payload(cobs_decode(piece), offset)
             bad: PartialFrame | None = None
         except PartialFrame as e:
-            cpu, seq, recs, bad = e.cpu, e.seq, e.records, e
+            cpu, seq, items, bad = e.cpu, e.seq, e.records, e
         except FrameError as e:
             kind = e.kind
             if not terminated or first:
@@ -76,28 +77,22 @@ class FrameReader:
             detail = f"{e.detail}; {where}; {_preview(piece)}" if where else f"{e.detail}; {_preview(piece)}"
             return None, [Loss(0, None, kind, len(piece), "bytes", offset, detail)]
         self.stats.frames += 1
-        items: list[Item] = []
         expect = self.next_seq.get(cpu, 0)
         if seq < expect:
-            return cpu, self._duplicate(cpu, seq, expect, recs, offset)
-        if seq > expect:
-            tsc = recs[0].tsc if recs else 0
-            items.append(Loss(tsc, cpu, "seq_gap", seq - expect, "frames", offset,
-                              f"frames {expect}..{seq - 1} of cpu {cpu} missing"))
+            return cpu, self._duplicate(cpu, seq, expect, items, offset)
         self.next_seq[cpu] = seq + 1
-        for r in recs:
-            if r.type == LOST_ID:
-                items.append(Loss(r.tsc, cpu, "lost", r.args[0], "records", offset, "ring full"))
-            else:
-                items.append(r)
-        self.stats.records += len(recs)
+        self.stats.records += len(items)
+        if seq > expect:
+            tsc = items[0][0] if items else (bad.tsc if bad else 0)
+            items.insert(0, Loss(tsc, cpu, "seq_gap", seq - expect, "frames", offset,
+                                 f"frames {expect}..{seq - 1} of cpu {cpu} missing"))
         if bad is not None:
-            items.append(Loss(recs[-1].tsc if recs else bad.tsc, cpu, bad.kind, 1, "frames", offset,
+            items.append(Loss(items[-1][0] if items else bad.tsc, cpu, bad.kind, 1, "frames", offset,
                               f"{bad.detail}; rest of frame {seq} skipped"))
         return cpu, items
 
-    def _duplicate(self, cpu: int, seq: int, expect: int, recs: list[Record], offset: int) -> list[Item]:
-        tsc = recs[0].tsc if recs else 0
+    def _duplicate(self, cpu: int, seq: int, expect: int, recs: list[Item], offset: int) -> list[Item]:
+        tsc = recs[0][0] if recs else 0
         return [Loss(tsc, cpu, "duplicate", 1, "frames", offset,
                      f"frame seq {seq} of cpu {cpu} already seen (next expected {expect}); skipped")]
 
@@ -110,12 +105,9 @@ def _open(source: str | bytes | bytearray | memoryview | BinaryIO) -> BinaryIO:
     return source
 
 
-def read_items(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD,
-               ncpus: int | None = None, merge: bool = True) -> Iterator[Item]:
-    """Every record and loss item of a serial capture, ordered by TSC.
-
-    merge=False yields items in arrival order (per CPU still in ring order).
-    """
+def read_batches(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD,
+                 ncpus: int | None = None, merge: bool = True) -> Iterator[list[Item]]:
+    """Lists of items, concatenating to the TSC-ordered stream (see read_items)."""
     stream = _open(source)
     owned = isinstance(source, str)
     try:
@@ -129,7 +121,7 @@ def read_items(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAHEA
             if not items:
                 continue
             if not merge:
-                yield from items
+                yield items
                 continue
             if not booted:
                 for it in items:
@@ -138,11 +130,22 @@ def read_items(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAHEA
                         booted = True
                         break
             if cpu is None:
-                yield from merger.push_unattributed(items[0])  # type: ignore[arg-type]
+                out = merger.push_unattributed(items[0])  # type: ignore[arg-type]
             else:
-                yield from merger.push(cpu, items)
+                out = merger.push(cpu, items)
+            if out:
+                yield out
         if merge:
-            yield from merger.flush()
+            yield merger.flush()
     finally:
         if owned:
             stream.close()
+
+
+def read_items(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD,
+               ncpus: int | None = None, merge: bool = True) -> Iterator[Item]:
+    """Every record and loss item of a serial capture, ordered by TSC.
+
+    merge=False yields items in arrival order (per CPU still in ring order).
+    """
+    return chain.from_iterable(read_batches(source, lookahead, ncpus, merge))

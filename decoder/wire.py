@@ -11,7 +11,7 @@ import re
 import zlib
 
 from decoder.defs import EVENTS
-from decoder.records import TEXT_ID, Record
+from decoder.records import LOST_ID, TEXT_ID, Item, Loss, Record
 
 VERSION = 1
 U64 = (1 << 64) - 1
@@ -88,6 +88,10 @@ class _VarintMemo(dict):
 
 
 _memo = _VarintMemo()
+for _b in range(0x80):
+    _memo[bytes((_b,))] = _b
+    for _h in range(0x80, 0x100):
+        _memo[bytes((_h, _b))] = (_h & 0x7F) | (_b << 7)
 _value_of = _memo.__getitem__
 
 # ---- COBS -------------------------------------------------------------------
@@ -138,22 +142,33 @@ def crc_of(body: bytes) -> bytes:
     return zlib.crc32(body).to_bytes(4, "little")
 
 
-# type -> (number of fields, positions of rip fields, positions of zigzag fields)
-_LAYOUT: dict[int, tuple[int, tuple[int, ...], tuple[int, ...]]] = {
+# type -> shape code for the record walk: 1..3 plain fields, 4 = (u, rip) as in
+# INTERCEPT_ENTER (the commonest record), 0 = anything else (generic path).
+def _shape(fields: tuple[tuple[str, str], ...]) -> int:
+    encs = tuple(enc for _, enc in fields)
+    if encs and all(e == "u" for e in encs):
+        return len(encs)
+    return 4 if encs == ("u", "rip") else 0
+
+
+_SHAPE: dict[int, int] = {ev.id: _shape(ev.fields) for ev in EVENTS.values() if ev.id not in (TEXT_ID, LOST_ID)}
+_GENERIC: dict[int, tuple[int, tuple[int, ...], tuple[int, ...]]] = {
     ev.id: (len(ev.fields),
             tuple(k for k, (_, enc) in enumerate(ev.fields) if enc == "rip"),
             tuple(k for k, (_, enc) in enumerate(ev.fields) if enc == "s"))
-    for ev in EVENTS.values() if ev.id != TEXT_ID
+    for ev in EVENTS.values() if ev.id not in (TEXT_ID, LOST_ID)
 }
 _new = tuple.__new__
 
 
-def parse_payload(p: bytes) -> tuple[int, int, list[Record]]:
-    """(cpu, seq, records) of one COBS-decoded frame payload.
+def parse_payload(p: bytes, offset: int = -1) -> tuple[int, int, list[Item]]:
+    """(cpu, seq, items) of one COBS-decoded frame payload.
 
-    Raises FrameError when nothing in the frame can be trusted (CRC, version,
-    header) and PartialFrame when records decoded before an unknown event id or
-    a malformed record are still good (the CRC vouched for the bytes).
+    LOST records come out as Loss items (offset = where the frame starts in
+    the input).  Raises FrameError when nothing in the frame can be trusted
+    (CRC, version, header) and PartialFrame when items decoded before an
+    unknown event id or a malformed record are still good (the CRC vouched
+    for the bytes).
     """
     n = len(p)
     if n < HEADER_MIN:
@@ -171,34 +186,37 @@ def parse_payload(p: bytes) -> tuple[int, int, list[Record]]:
     if len(vals) < 2:
         raise FrameError("malformed", "frame header lacks seq/tsc_base")
     seq, tsc = vals[0], vals[1]
-    recs: list[Record] = []
+    recs: list[Item] = []
     append = recs.append
-    layout = _LAYOUT.get
+    shape_of = _SHAPE.get
     i, m, rip, base = 2, len(vals), 0, 2
     while i < m:
         t = vals[i]
-        lay = layout(t)
-        if lay is None:
-            if t != TEXT_ID or i + 1 >= m:
-                kind = "unknown_event" if t != TEXT_ID else "malformed"
-                raise PartialFrame(kind, f"event id {t} at record {len(recs)}", cpu, seq, recs, tsc)
+        shape = shape_of(t)
+        if shape == 4 and i + 3 < m:
             tsc += vals[i + 1]
-            off = base + sum(map(len, toks[:i + 2]))
-            ln = p[off]
-            if off + 1 + ln > end:
-                raise PartialFrame("malformed", f"TEXT of {ln} bytes runs past the frame", cpu, seq, recs, tsc)
-            append(_new(Record, (tsc, cpu, t, (p[off + 1:off + 1 + ln],), seq)))
-            base = off + 1 + ln
-            toks = _VARINT.findall(p, base, end)
-            vals = list(map(_value_of, toks))
-            i, m = 0, len(vals)
-            continue
-        nf, rips, signed = lay
-        j = i + 2 + nf
-        if j > m:
-            raise PartialFrame("malformed", f"record {len(recs)} (event {t}) cut short", cpu, seq, recs, tsc)
-        tsc += vals[i + 1]
-        if rips or signed:
+            d = vals[i + 3]
+            rip = (rip + ((d >> 1) ^ -(d & 1))) & U64
+            append(_new(Record, (tsc, cpu, t, (vals[i + 2], rip), seq)))
+            i += 4
+        elif shape == 1 and i + 2 < m:
+            tsc += vals[i + 1]
+            append(_new(Record, (tsc, cpu, t, (vals[i + 2],), seq)))
+            i += 3
+        elif shape == 3 and i + 4 < m:
+            tsc += vals[i + 1]
+            append(_new(Record, (tsc, cpu, t, (vals[i + 2], vals[i + 3], vals[i + 4]), seq)))
+            i += 5
+        elif shape == 2 and i + 3 < m:
+            tsc += vals[i + 1]
+            append(_new(Record, (tsc, cpu, t, (vals[i + 2], vals[i + 3]), seq)))
+            i += 4
+        elif t in _GENERIC:
+            nf, rips, signed = _GENERIC[t]
+            j = i + 2 + nf
+            if j > m:
+                raise PartialFrame("malformed", f"record {len(recs)} (event {t}) cut short", cpu, seq, recs, tsc)
+            tsc += vals[i + 1]
             a = vals[i + 2:j]
             for k in rips:
                 d = a[k]
@@ -208,7 +226,24 @@ def parse_payload(p: bytes) -> tuple[int, int, list[Record]]:
                 d = a[k]
                 a[k] = (d >> 1) ^ -(d & 1)
             append(_new(Record, (tsc, cpu, t, tuple(a), seq)))
+            i = j
+        elif t == LOST_ID and i + 2 < m:
+            tsc += vals[i + 1]
+            append(Loss(tsc, cpu, "lost", vals[i + 2], "records", offset, f"ring full (frame {seq})"))
+            i += 3
+        elif t == TEXT_ID and i + 1 < m:
+            tsc += vals[i + 1]
+            off = base + sum(map(len, toks[:i + 2]))
+            ln = p[off] if off < end else 0
+            if off >= end or off + 1 + ln > end:
+                raise PartialFrame("malformed", f"TEXT of {ln} bytes runs past the frame", cpu, seq, recs, tsc)
+            append(_new(Record, (tsc, cpu, t, (p[off + 1:off + 1 + ln],), seq)))
+            base = off + 1 + ln
+            toks = _VARINT.findall(p, base, end)
+            vals = list(map(_value_of, toks))
+            i, m = 0, len(vals)
         else:
-            append(_new(Record, (tsc, cpu, t, tuple(vals[i + 2:j]), seq)))
-        i = j
+            kind = "unknown_event" if shape_of(t) is None and t not in (TEXT_ID, LOST_ID) else "malformed"
+            raise PartialFrame(kind, f"event id {t} at record {len(recs)}"
+                               + ("" if kind == "unknown_event" else " cut short"), cpu, seq, recs, tsc)
     return cpu, seq, recs
