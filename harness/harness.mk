@@ -5,8 +5,8 @@
 SCENARIO ?= default
 ARGS ?=
 .PHONY: run matrix
-run: all deps
+run: deps all
 	$(PYTHON) -m harness run $(SCENARIO) $(ARGS)
 
-matrix: all deps
+matrix: deps all
 	$(PYTHON) -m harness matrix $(ARGS)

@@ -119,6 +119,7 @@ class QMPClient:
         except asyncio.TimeoutError as exc:
             raise QMPConnectionError(f"QMP {command}: no reply within {timeout or self.timeout}s") from exc
         except (ConnectionError, OSError) as exc:
+            self._lost = exc
             raise QMPConnectionError(f"QMP {command}: {exc}") from exc
         finally:
             self._pending.pop(msg_id, None)

@@ -1,0 +1,113 @@
+"""The QEMU launcher: exact command line, exit status, and cleanup in every way a run can end."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from harness.machine import Machine, MachineConfig, MachineError
+from harness_testutil import alive, qemu_children
+
+PY = "/usr/bin/python3"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def config(build: Path, tmp_path: Path, **kw: object) -> MachineConfig:
+    return MachineConfig(kernel=build / "hv.elf32", initrd=build / "guest64.elf", append="wl=hello",
+                         serial_path=tmp_path / "serial.bin", smp=2, **kw)  # type: ignore[arg-type]
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return cond()
+
+
+def test_command_line_is_the_documented_one(fake_build: Callable[[str], Path], tmp_path: Path) -> None:
+    m = Machine(config(fake_build("pass"), tmp_path))
+    argv = m.command_line()
+    text = " ".join(argv)
+    for part in ["-machine pc", "-accel tcg", "-cpu qemu64,+svm,+npt", "-smp 2", "-m 256",
+                 "-append wl=hello", "-no-reboot", "-device isa-debug-exit,iobase=0xf4,iosize=0x04",
+                 "-name heisenvisor,debug-threads=on", f"-serial file:{tmp_path}/serial.bin"]:
+        assert part in text
+    assert f"unix:{m.qmp_socket},server,nowait" in argv and f"unix:{m.gdb_socket},server,nowait" in argv
+    det = Machine(config(fake_build("pass"), tmp_path, deterministic=True)).command_line()
+    assert "tcg,thread=single" in det and "shift=7,sleep=off" in det and "tcg" not in [
+        det[i + 1] for i, a in enumerate(det) if a == "-accel"]
+    sockdir = m.sockdir
+    m.shutdown()  # never launched, but asking for paths made a temp dir: it must go
+    assert not sockdir.exists()
+    with pytest.raises(MachineError):
+        m.sockdir
+
+
+def test_exit_status_wall_time_and_sockets_removed(fake_build: Callable[[str], Path],
+                                                   tmp_path: Path) -> None:
+    with Machine(config(fake_build("pass"), tmp_path)) as m:
+        sockdir = m.sockdir
+        assert m.wait(30) == 33
+    assert m.exit_status == 33
+    assert 0 < m.wall_time < 30
+    assert not sockdir.exists()
+    assert (tmp_path / "serial.bin").read_bytes() == b"fakehv up\n"
+
+
+def test_exception_in_block_stops_qemu_and_removes_sockets(fake_build: Callable[[str], Path],
+                                                           tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError):
+        with Machine(config(fake_build("hang"), tmp_path)) as m:
+            pid, sockdir = m.pid, m.sockdir
+            assert wait_for(lambda: m.qmp_socket.exists())
+            raise RuntimeError("boom")
+    assert pid is not None and not alive(pid)
+    assert not sockdir.exists()
+    assert qemu_children(os.getpid()) == []
+
+
+def test_qemu_killed_mid_run_reports_the_signal(fake_build: Callable[[str], Path],
+                                                tmp_path: Path) -> None:
+    with Machine(config(fake_build("chatter"), tmp_path)) as m:
+        assert wait_for(lambda: (tmp_path / "serial.bin").exists()
+                        and (tmp_path / "serial.bin").stat().st_size > 10)
+        os.kill(m.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        assert wait_for(lambda: m.poll() is not None)
+        assert m.exit_status == -signal.SIGKILL
+    assert qemu_children(os.getpid()) == []
+
+
+def test_missing_kernel_is_a_clear_error_and_starts_nothing(tmp_path: Path) -> None:
+    cfg = MachineConfig(kernel=tmp_path / "nope.elf32", initrd=tmp_path / "g.elf", append="",
+                        serial_path=tmp_path / "s.bin")
+    with pytest.raises(MachineError, match="nope.elf32"):
+        with Machine(cfg):
+            pass
+    assert qemu_children(os.getpid()) == []
+
+
+def test_qemu_dies_with_a_harness_killed_outright(fake_build: Callable[[str], Path],
+                                                  tmp_path: Path) -> None:
+    # SIGKILL gives the harness no chance to clean up; PR_SET_PDEATHSIG must.
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from harness.machine import Machine, MachineConfig\n"
+        f"b = Path({str(fake_build('hang'))!r}); t = Path({str(tmp_path)!r})\n"
+        "m = Machine(MachineConfig(kernel=b/'hv.elf32', initrd=b/'guest64.elf', append='',\n"
+        "            serial_path=t/'serial.bin', smp=1))\n"
+        "m.launch(); print(m.pid, flush=True); time.sleep(60)\n")
+    child = subprocess.Popen([PY, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    qemu_pid = int(child.stdout.readline())  # type: ignore[union-attr]
+    assert alive(qemu_pid)
+    child.kill()
+    child.wait()
+    assert wait_for(lambda: not alive(qemu_pid), 10), "QEMU outlived its killed harness"
