@@ -1,0 +1,114 @@
+/*
+ * 64-bit exception stubs.  Each pushes a dummy error code where the CPU does
+ * not push one, then its vector, so struct guest_frame (arch.h) fits all.
+ * No IST for NMI (the gate's IST field is 0): a nested NMI -- the bug this
+ * guest hunts -- would re-enter on the same IST stack and overwrite the
+ * outer frame, while on the current stack it simply pushes below it and
+ * both handlers return intact.  The NMI stub lives in .text.nmi: nmi.c
+ * counts any NMI that interrupts that section as nested.
+ */
+#include "layout.h"
+
+	.code64
+
+	.macro STUB vec
+	.if \vec == GUEST_VECTOR_NMI
+	.section .text.nmi, "ax"
+	.else
+	.text
+	.endif
+vector_\vec:
+	.if ((GUEST_ERRCODE_VECTORS >> \vec) & 1) == 0
+	push $0
+	.endif
+	push $\vec
+	.if \vec == GUEST_VECTOR_NMI
+	jmp nmi_common
+	.else
+	jmp exception_common
+	.endif
+	.endm
+
+	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	STUB \vec
+	.endr
+
+	/* Order matches struct guest_frame: r15 ends up lowest. */
+	.macro PUSH_GPRS_BUT_RAX
+	push %rbx
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %rbp
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	.endm
+
+	.macro POP_GPRS_BUT_RAX
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rbp
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rbx
+	.endm
+
+	/*
+	 * Stack alignment: in 64-bit mode the CPU aligns RSP to 16 before
+	 * pushing its 5-word frame; with error code, vector and 15 GPRs that is
+	 * 22 words, so RSP is 16-byte aligned at the call, as the psABI wants.
+	 */
+	.text
+/* The C handler may rewrite the frame's RIP (expected #GP), so IRETQ uses it. */
+exception_common:
+	push %rax
+	PUSH_GPRS_BUT_RAX
+	cld				/* the C ABI wants DF=0; the interrupted code may not */
+	mov %rsp, %rdi
+	call guest_exception
+	POP_GPRS_BUT_RAX
+	pop %rax
+	add $16, %rsp			/* vector, error code */
+	iretq
+
+	.section .text.nmi, "ax"
+nmi_common:
+	push %rax
+	PUSH_GPRS_BUT_RAX
+	cld
+	mov %rsp, %rdi
+	call guest_nmi			/* RAX = in_nmi flag to clear, or 0 */
+	POP_GPRS_BUT_RAX
+	/* As late as possible: from here to the IRETQ, .text.nmi still
+	 * marks an NMI as nested. */
+	test %rax, %rax
+	jz 1f
+	movl $0, (%rax)
+1:	pop %rax
+	add $16, %rsp
+	iretq
+
+	.section .rodata
+	.balign 8
+	.globl guest_vector_stubs
+guest_vector_stubs:
+	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.quad vector_\vec
+	.endr
+
+	.section .note.GNU-stack, "", @progbits

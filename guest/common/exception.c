@@ -1,0 +1,33 @@
+/*
+ * Exceptions other than NMI.  None is expected except the #GP that the
+ * hypervisor injects when it refuses a poke workload's store; anything else
+ * ends this CPU's run with GUEST_FAIL_UNEXPECTED_EXCEPTION.
+ */
+#include <heisen/defs.h>
+#include "hypercall.h"
+#include "nmi.h"
+#include "percpu.h"
+#include "verdict.h"
+
+static int is_expected_fault(const struct guest_cpu *c, const struct guest_frame *f)
+{
+	/* Only a #GP on the one armed instruction: a #GP anywhere else while a
+	 * poke is in flight is still a bug. */
+	return f->vector == GUEST_VECTOR_GP && c->fault_ip != 0 && f->ip == c->fault_ip;
+}
+
+void guest_exception(struct guest_frame *f)
+{
+	struct guest_cpu *c = this_cpu();
+
+	if (is_expected_fault(c, f)) {
+		c->fault_ip = 0;
+		f->ip = c->fault_recover_ip;
+		return;
+	}
+	if (c->in_fatal)
+		guest_idle();
+	c->in_fatal = 1;
+	hypercall_guest_event(GUEST_EV_EXCEPTION, f->vector, f->ip);
+	guest_finish(c, (struct verdict){ GUEST_FAIL_UNEXPECTED_EXCEPTION, f->vector, f->ip });
+}

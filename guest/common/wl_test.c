@@ -1,0 +1,32 @@
+/*
+ * test:N -- the seed's TV_HC_TEST loop: N TEST hypercalls, each result
+ * checked against hc_test_checksum(i, cpu), progress every N/16 calls so a
+ * hang shows where it stopped.
+ */
+#include <heisen/defs.h>
+#include "hypercall.h"
+#include "workloads.h"
+
+struct verdict wl_test(struct guest_cpu *c, int has_arg, uint64_t arg)
+{
+	uint32_t n, i, every, bad = 0, first_bad = 0;
+
+	(void)has_arg;
+	/* 32-bit counts: the 32-bit guest must not need 64-bit division. */
+	if (arg > UINT32_MAX)
+		return verdict_bad_workload();
+	n = (uint32_t)arg;
+	every = n / 16 ? n / 16 : 1;
+
+	for (i = 0; i < n; i++) {
+		uintptr_t r = hypercall_test(i);
+
+		/* Compared at full register width: stray upper bits in RAX
+		 * from the hypervisor are a failure too. */
+		if (r != (uintptr_t)hc_test_checksum(i, c->index) && bad++ == 0)
+			first_bad = i;
+		if (i % every == 0)
+			hypercall_guest_event(GUEST_EV_PROGRESS, i, n);
+	}
+	return (struct verdict){ bad ? GUEST_FAIL_BAD_RESULT : 0, n, first_bad };
+}

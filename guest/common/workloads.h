@@ -1,0 +1,31 @@
+/*
+ * Workloads: one table entry each (workloads.c), one file each (wl_*.c).
+ * A workload returns its verdict; guest_finish() reports it.
+ */
+#ifndef GUEST_WORKLOADS_H
+#define GUEST_WORKLOADS_H
+
+#include <stdint.h>
+#include "percpu.h"
+#include "verdict.h"
+
+/* has_arg says whether the string had ":ARG"; arg is 0 otherwise. */
+typedef struct verdict (*workload_fn)(struct guest_cpu *c, int has_arg, uint64_t arg);
+
+/* Fetch this CPU's workload string, parse it, run it. */
+struct verdict workload_run(struct guest_cpu *c);
+
+/* The verdict for a string or argument the guest cannot run. */
+static inline struct verdict verdict_bad_workload(void)
+{
+	return (struct verdict){ GUEST_FAIL_BAD_WORKLOAD, 0, 0 };
+}
+
+struct verdict wl_hello(struct guest_cpu *c, int has_arg, uint64_t arg);
+struct verdict wl_test(struct guest_cpu *c, int has_arg, uint64_t arg);
+struct verdict wl_poke(struct guest_cpu *c, int has_arg, uint64_t arg);
+struct verdict wl_nmi_self(struct guest_cpu *c, int has_arg, uint64_t arg);
+struct verdict wl_nmi_all(struct guest_cpu *c, int has_arg, uint64_t arg);
+struct verdict wl_hc_unknown(struct guest_cpu *c, int has_arg, uint64_t arg);
+
+#endif
