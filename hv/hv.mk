@@ -1,3 +1,70 @@
-# hv rules (see top-level Makefile)
+# Hypervisor build: an x86-64 freestanding ELF linked at its physical address
+# (1 MiB), then objcopy'd to ELF32 because QEMU's multiboot loader refuses
+# 64-bit images (../shared/notes/platform-svm-tcg.md, pitfall 1).
+#
+# Every flag below is there on purpose:
+#   -ffreestanding -nostdlib  no hosted libc: the hypervisor has no OS under it.
+#   -mno-red-zone   the SysV ABI lets leaf functions use 128 bytes below RSP
+#                   without moving RSP.  An NMI or exception taken on the same
+#                   stack pushes its frame right there and clobbers them: the
+#                   seed's vmread corruption (bug_018, "vmwrite in 64-bit").
+#                   The zoo bug `red-zone` drops this flag on purpose.
+#   -mgeneral-regs-only  no SSE/AVX in hypervisor code: the guest's vector
+#                   registers are never saved, so touching them would corrupt
+#                   the guest, and interrupt paths would have to save them.
+#   -mcmodel=small -fno-pic -fno-pie  linked below 2 GiB at fixed addresses;
+#                   identity mapped, so symbol address == physical address.
+#   -fno-stack-protector  no libc canary support (no __stack_chk_fail).
+#   -fno-omit-frame-pointer  gdb backtraces of a hung CPU (harness capture).
+#   -fno-strict-aliasing  VMCB/page-table code type-puns raw memory.
+#   -O2 -g          fast exits, and symbols for gdb and the decoder.
+comma      := ,
+HV_BUILD   := $(BUILD)/hv
+HV_CC      := gcc
+HV_REDZONE := -mno-red-zone
+ifneq ($(filter red-zone,$(subst $(comma), ,$(BUGS))),)
+HV_REDZONE :=
+endif
+HV_BUGFLAGS := $(foreach b,$(subst $(comma), ,$(BUGS)),-DBUG_$(subst -,_,$(b))=1)
+HV_TRACEFLAGS := $(if $(filter off,$(TRACE)),-DTRACE_OFF=1,)
+HV_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdlib \
+	$(HV_REDZONE) -mgeneral-regs-only -mcmodel=small -fno-pic -fno-pie \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-strict-aliasing \
+	-fno-asynchronous-unwind-tables -m64 -Iinclude -Ihv -Itrace \
+	$(HV_BUGFLAGS) $(HV_TRACEFLAGS)
+HV_ASFLAGS := -m64 -Wa,--noexecstack -Iinclude -Ihv -D__ASSEMBLY__
+HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -T hv/hv.ld
+
+HV_C_SRCS  := $(wildcard hv/core/*.c hv/arch/svm/*.c hv/hypapps/*.c) $(HV_TRACE_SRCS)
+HV_S_SRCS  := $(wildcard hv/boot/*.S hv/core/*.S hv/arch/svm/*.S)
+HV_OBJS    := $(patsubst %.c,$(HV_BUILD)/%.o,$(HV_C_SRCS)) $(patsubst %.S,$(HV_BUILD)/%.o,$(HV_S_SRCS))
+HV_DEPS    := $(HV_OBJS:.o=.d)
+
 .PHONY: hv
-hv:
+hv: $(BUILD)/hv.elf32
+
+$(HV_BUILD)/%.o: %.c include/heisen/defs.h $(BUILD)/hv-flags
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(HV_CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+
+$(HV_BUILD)/%.o: %.S $(BUILD)/hv-flags
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@$(HV_CC) $(HV_ASFLAGS) -MMD -MP -c $< -o $@
+
+# Rebuild everything when BUGS or TRACE change.
+$(BUILD)/hv-flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(HV_CFLAGS)' | cmp -s - $@ || echo '$(HV_CFLAGS)' > $@
+
+$(BUILD)/hv.elf: $(HV_OBJS) hv/hv.ld
+	$(HV_CC) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
+
+$(BUILD)/hv.elf32: $(BUILD)/hv.elf
+	objcopy -I elf64-x86-64 -O elf32-i386 $< $@
+
+.PHONY: FORCE
+FORCE:
+
+-include $(HV_DEPS)

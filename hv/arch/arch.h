@@ -1,0 +1,40 @@
+/*
+ * The one interface between the arch-neutral core (hv/core) and a
+ * virtualization backend (hv/arch/svm today, hv/arch/vmx for Bochs later).
+ * The core never names a VMCB or a VMCS: it asks for these operations.
+ */
+#ifndef HV_ARCH_H
+#define HV_ARCH_H
+
+#include "core/types.h"
+
+struct percpu;
+struct vcpu;
+
+/* Why this CPU cannot virtualize, or NULL if it can. */
+const char *arch_unsupported_reason(void);
+/* Once, on the BSP: shared structures (nested page tables, MSR bitmap).
+ * [prot_start, prot_end) is hypervisor memory the guest must not touch. */
+void arch_global_init(u64 prot_start, u64 prot_end);
+/* On each CPU: turn virtualization on (EFER.SVME, host save area). */
+void arch_cpu_enable(struct percpu *c);
+/* Guest starts in 32-bit flat protected mode, paging off, at `entry`. */
+void arch_vcpu_init(struct percpu *c, u64 entry, u32 eax, u32 ebx, u32 ecx);
+/* Enter the guest and handle exits forever. */
+void __noreturn arch_vcpu_run(struct percpu *c);
+
+/* Accessors the core's exit logic uses. */
+u64 arch_guest_rip(struct vcpu *v);
+u64 arch_guest_rax(struct vcpu *v);
+void arch_set_guest_rax(struct vcpu *v, u64 val);
+bool arch_guest_long_mode(struct vcpu *v);
+void arch_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error);
+/* NMI virtualization hooks (hv/core/nmi_virt.c). */
+bool arch_event_injection_busy(struct vcpu *v);
+void arch_inject_nmi(struct vcpu *v);
+void arch_watch_iret(struct vcpu *v, bool on);
+void arch_single_step(struct vcpu *v, bool on);
+/* Print guest state for a report (panic, unknown exit). */
+void arch_dump_guest(struct vcpu *v);
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * #VMEXIT dispatch: one named handler per exit code, in a table (as KVM's
+ * svm_exit_handlers).  An exit without a handler is reported with the
+ * guest's state and stops the machine with DEBUG_EXIT_PANIC.
+ */
+#include "arch/arch.h"
+#include "arch/svm/svm.h"
+#include "core/hypercall.h"
+#include "core/nmi_virt.h"
+#include "core/memory.h"
+#include "core/panic.h"
+#include "core/log.h"
+#include "core/x86.h"
+#include <heisen/defs.h>
+
+#define GP_VECTOR 13
+#define UD_VECTOR 6
+#define DB_VECTOR 1
+#define DR6_BS (1ull << 14)
+#define NPF_WRITE (1ull << 1)
+
+typedef void (*exit_handler)(struct percpu *c, struct vmcb *vmcb);
+
+static void handle_nmi(struct percpu *c, struct vmcb *vmcb)
+{
+	/* Nothing to do: the NMI itself was taken by host_nmi() at STGI. */
+	(void)c, (void)vmcb;
+}
+
+static const char signature[12] = "Heisenvisor";
+
+static void handle_cpuid(struct percpu *c, struct vmcb *vmcb)
+{
+	struct guest_regs *g = &c->vcpu.gpr;
+	u32 leaf = (u32)vmcb->save.rax, r[4];
+	if (leaf == 0x40000000) {
+		r[0] = 0x40000000;	/* highest hypervisor leaf */
+		__builtin_memcpy(&r[1], signature, 12);
+	} else {
+		cpuid(leaf, (u32)g->rcx, r);
+		if (leaf == 1)
+			r[2] |= 1u << 31;	/* "hypervisor present" */
+		if (leaf == 0x80000001)
+			r[2] &= ~(1u << 2);	/* no SVM for the guest */
+	}
+	vmcb->save.rax = r[0];
+	g->rbx = r[1];
+	g->rcx = r[2];
+	g->rdx = r[3];
+	svm_skip_instruction(vmcb, 2);
+}
+
+/* Only EFER is intercepted (hv/arch/svm/svm.c): the guest must not see
+ * SVME, and must not clear it (VMRUN requires it set, pitfall 4). */
+static void handle_msr(struct percpu *c, struct vmcb *vmcb)
+{
+	struct guest_regs *g = &c->vcpu.gpr;
+	if ((u32)g->rcx != MSR_EFER)
+		hv_panic(g->rcx, vmcb->ctl.exitinfo1, vmcb->save.rip, "unexpected MSR intercept");
+	if (vmcb->ctl.exitinfo1 == 0) {
+		u64 v = vmcb->save.efer & ~(u64)EFER_SVME;
+		vmcb->save.rax = (u32)v;
+		g->rdx = v >> 32;
+	} else {
+		u64 v = ((g->rdx & 0xffffffff) << 32) | (vmcb->save.rax & 0xffffffff);
+		vmcb->save.efer = (v & ~(u64)EFER_LMA) | (vmcb->save.efer & EFER_LMA) | EFER_SVME;
+	}
+	svm_skip_instruction(vmcb, 2);
+}
+
+static void handle_vmmcall(struct percpu *c, struct vmcb *vmcb)
+{
+	hypercall_dispatch(&c->vcpu);
+	svm_skip_instruction(vmcb, 3);
+}
+
+static void handle_iret(struct percpu *c, struct vmcb *vmcb)
+{
+	(void)vmcb;
+	nmi_virt_on_iret(&c->vcpu);
+}
+
+static void handle_exception(struct percpu *c, struct vmcb *vmcb)
+{
+	u32 vector = (u32)(vmcb->ctl.exitcode - SVM_EXIT_EXCP);
+	if (vector == DB_VECTOR && nmi_virt_on_single_step(&c->vcpu)) {
+		vmcb->save.dr6 &= ~DR6_BS;	/* our single step, not the guest's */
+		return;
+	}
+	arch_inject_exception(&c->vcpu, (u8)vector, false, 0);
+}
+
+/* The guest touched hypervisor memory (absent in the NPT): refuse with a
+ * #GP in the guest, report it, keep running. */
+static void handle_npf(struct percpu *c, struct vmcb *vmcb)
+{
+	u64 gpa = vmcb->ctl.exitinfo2, info = vmcb->ctl.exitinfo1;
+	if (gpa >= hv_mem_start() && gpa < hv_mem_end()) {
+		trace_npf(gpa, info, vmcb->save.rip);
+		hv_printf("cpu %u: guest %s of hypervisor memory at %lx (rip %lx) refused\n", c->index,
+			  (info & NPF_WRITE) ? "write" : "read", gpa, vmcb->save.rip);
+		arch_inject_exception(&c->vcpu, GP_VECTOR, true, 0);
+		return;
+	}
+	arch_dump_guest(&c->vcpu);
+	hv_panic(gpa, info, vmcb->save.rip, "unexpected nested page fault");
+}
+
+static void handle_svm_instruction(struct percpu *c, struct vmcb *vmcb)
+{
+	(void)vmcb;
+	arch_inject_exception(&c->vcpu, UD_VECTOR, false, 0);
+}
+
+static void handle_shutdown(struct percpu *c, struct vmcb *vmcb)
+{
+	hv_printf("cpu %u: guest shutdown (triple fault)\n", c->index);
+	arch_dump_guest(&c->vcpu);
+	trace_panic(SVM_EXIT_SHUTDOWN, 0, vmcb->save.rip);
+	machine_exit(DEBUG_EXIT_FAIL);
+}
+
+static const exit_handler handlers[SVM_EXIT_NPF + 1] = {
+	[SVM_EXIT_EXCP ... SVM_EXIT_EXCP + 31] = handle_exception,
+	[SVM_EXIT_NMI] = handle_nmi,
+	[SVM_EXIT_CPUID] = handle_cpuid,
+	[SVM_EXIT_IRET] = handle_iret,
+	[SVM_EXIT_MSR] = handle_msr,
+	[SVM_EXIT_SHUTDOWN] = handle_shutdown,
+	[SVM_EXIT_VMRUN] = handle_svm_instruction,
+	[SVM_EXIT_VMRUN + 2 ... SVM_EXIT_VMRUN + 6] = handle_svm_instruction,	/* VMLOAD..SKINIT */
+	[SVM_EXIT_VMMCALL] = handle_vmmcall,
+	[SVM_EXIT_NPF] = handle_npf,
+};
+
+void svm_handle_exit(struct percpu *c)
+{
+	struct vmcb *vmcb = vmcb_of(c);
+	u64 code = vmcb->ctl.exitcode;
+	c->vcpu.report.exits++;
+	trace_intercept_enter(code, vmcb->save.rip);
+	/* An event whose delivery the exit interrupted is delivered again
+	 * (EXITINTINFO; test the valid bit, the notes' pitfall on 0x202). */
+	vmcb->ctl.eventinj = (vmcb->ctl.exitintinfo & EVENT_VALID) ? vmcb->ctl.exitintinfo : 0;
+	exit_handler h = code < ARRAY_SIZE(handlers) ? handlers[code] : NULL;
+	if (!h) {
+		hv_printf("cpu %u: unhandled exit %lx%s\n", c->index, code,
+			  code == SVM_EXIT_INVALID ? " (VMRUN failed: invalid guest state)" : "");
+		arch_dump_guest(&c->vcpu);
+		hv_panic(code, vmcb->ctl.exitinfo1, vmcb->save.rip, "unhandled #VMEXIT");
+	}
+	h(c, vmcb);
+	trace_intercept_leave(code);
+}

@@ -1,0 +1,182 @@
+/*
+ * AMD SVM backend: enabling SVM, the guest's initial VMCB, the VMRUN loop
+ * and the accessors the core uses (hv/arch/arch.h).
+ */
+#include "arch/arch.h"
+#include "arch/svm/svm.h"
+#include "core/nmi_virt.h"
+#include "core/trace_glue.h"
+#include "core/string.h"
+#include "core/panic.h"
+#include "core/log.h"
+#include "core/x86.h"
+#include <heisen/defs.h>
+
+#define MSR_VM_CR 0xc0010114u
+#define MSR_VM_HSAVE_PA 0xc0010117u
+#define VM_CR_SVMDIS (1u << 4)
+#define RFLAGS_TF (1ull << 8)
+#define DB_VECTOR 1
+
+static u8 msr_bitmap[8192] __aligned(4096);
+static u64 npt_root;
+
+const char *arch_unsupported_reason(void)
+{
+	u32 r[4];
+	cpuid(0x80000001, 0, r);
+	if (!(r[2] & (1u << 2)))
+		return "no SVM (run QEMU with -cpu qemu64,+svm,+npt)";
+	cpuid(0x8000000a, 0, r);
+	if (!(r[3] & 1))
+		return "no nested paging (run QEMU with -cpu qemu64,+svm,+npt)";
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS)
+		return "SVM disabled by firmware (VM_CR.SVMDIS)";
+	return NULL;
+}
+
+/* MSR permission map (APM vol. 2 15.11): 2 bits per MSR (read, write);
+ * 0xC0000000..0xC0001FFF live at byte offset 0x800. */
+static void msr_intercept(u32 msr)
+{
+	u32 bit = (msr - 0xc0000000u) * 2;
+	msr_bitmap[0x800 + bit / 8] |= (u8)(3u << (bit % 8));
+}
+
+void arch_global_init(u64 prot_start, u64 prot_end)
+{
+	msr_intercept(MSR_EFER);	/* keep EFER.SVME hidden and set */
+	npt_root = npt_build(prot_start, prot_end);
+}
+
+void arch_cpu_enable(struct percpu *c)
+{
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	/* Always per CPU: QEMU does not check it and would silently write the
+	 * host state to physical page 0 (notes, pitfall 5). */
+	wrmsr(MSR_VM_HSAVE_PA, (u64)c->arch_pages[ARCH_PAGE_HSAVE]);
+}
+
+static struct vmcb_seg flat_seg(u16 sel, u16 attrib)
+{
+	return (struct vmcb_seg){ .sel = sel, .attrib = attrib, .limit = 0xffffffff, .base = 0 };
+}
+
+void arch_vcpu_init(struct percpu *c, u64 entry, u32 eax, u32 ebx, u32 ecx)
+{
+	struct vmcb *vmcb = vmcb_of(c);
+	memset(vmcb, 0, sizeof(*vmcb));
+	struct vmcb_control *ctl = &vmcb->ctl;
+	ctl->misc1 = INTERCEPT_NMI | INTERCEPT_CPUID | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
+	/* VMRUN must be intercepted or VMRUN fails (pitfall 4); the other SVM
+	 * instructions would act on the real machine (GIF!) if the guest ran them. */
+	ctl->misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
+		     INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
+	ctl->msrpm_pa = (u64)msr_bitmap;
+	ctl->asid = c->index + 1;	/* ASID 0 is the host's */
+	ctl->tlb_control = 1;		/* flush everything on the first VMRUN */
+	ctl->np_enable = 1;
+	ctl->n_cr3 = npt_root;
+
+	struct vmcb_save *s = &vmcb->save;
+	s->cs = flat_seg(0x08, 0x0c9b);		/* 32-bit code, G, D (pitfall 6) */
+	s->ds = s->es = s->ss = s->fs = s->gs = flat_seg(0x10, 0x0c93);
+	s->tr = (struct vmcb_seg){ .sel = 0, .attrib = 0x008b, .limit = 0x67, .base = 0 };
+	s->ldtr = (struct vmcb_seg){ .sel = 0, .attrib = 0x0082, .limit = 0, .base = 0 };
+	s->gdtr.limit = s->idtr.limit = 0xffff;
+	s->cpl = 0;
+	s->efer = EFER_SVME;	/* VMRUN requires it (pitfall 4); hidden from the guest */
+	s->cr0 = 0x11;		/* PE | ET: flat protected mode, paging off */
+	s->cr3 = s->cr4 = 0;
+	s->dr7 = 0x400;
+	s->dr6 = 0xffff0ff0;
+	s->rflags = 2;
+	s->rip = entry;
+	s->rax = eax;
+	s->g_pat = 0x0007040600070406ull;
+	memset(&c->vcpu.gpr, 0, sizeof(c->vcpu.gpr));
+	c->vcpu.gpr.rbx = ebx;
+	c->vcpu.gpr.rcx = ecx;
+}
+
+void __noreturn arch_vcpu_run(struct percpu *c)
+{
+	struct vmcb *vmcb = vmcb_of(c);
+	struct vcpu *v = &c->vcpu;
+	for (;;) {
+		__asm__ __volatile__("clgi" ::: "memory");
+		nmi_virt_before_entry(v);
+		svm_vmrun((u64)vmcb, &v->gpr, (u64)c->arch_pages[ARCH_PAGE_HOST_SAVE]);
+		vmcb->ctl.tlb_control = 0;
+		c->last_exit_was_nmi = vmcb->ctl.exitcode == SVM_EXIT_NMI;
+		/* A physical NMI held since the exit (GIF=0) is taken right here,
+		 * by host_nmi(), before the exit is handled. */
+		__asm__ __volatile__("stgi" ::: "memory");
+		svm_handle_exit(c);
+		nmi_virt_on_exit(v);
+		trace_drain_point();
+	}
+}
+
+void svm_skip_instruction(struct vmcb *vmcb, u32 len)
+{
+	/* No NRIPS under TCG (next_rip stays 0, pitfall 2): lengths are known
+	 * per intercepted instruction. */
+	vmcb->save.rip += len;
+}
+
+u64 arch_guest_rip(struct vcpu *v) { return vcpu_vmcb(v)->save.rip; }
+u64 arch_guest_rax(struct vcpu *v) { return vcpu_vmcb(v)->save.rax; }
+void arch_set_guest_rax(struct vcpu *v, u64 val) { vcpu_vmcb(v)->save.rax = val; }
+
+bool arch_guest_long_mode(struct vcpu *v)
+{
+	struct vmcb *vmcb = vcpu_vmcb(v);
+	return (vmcb->save.efer & EFER_LMA) && (vmcb->save.cs.attrib & 0x200);	/* CS.L */
+}
+
+void arch_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+	vcpu_vmcb(v)->ctl.eventinj = EVENT_VALID | EVENT_TYPE_EXCEPTION | vector |
+				     (has_error ? EVENT_HAS_ERROR | ((u64)error << 32) : 0);
+	trace_guest_fault_inject(vector, error);
+}
+
+bool arch_event_injection_busy(struct vcpu *v) { return vcpu_vmcb(v)->ctl.eventinj & EVENT_VALID; }
+
+void arch_inject_nmi(struct vcpu *v)
+{
+	vcpu_vmcb(v)->ctl.eventinj = EVENT_VALID | EVENT_TYPE_NMI | 2;
+}
+
+void arch_watch_iret(struct vcpu *v, bool on)
+{
+	struct vmcb *vmcb = vcpu_vmcb(v);
+	if (on)
+		vmcb->ctl.misc1 |= INTERCEPT_IRET;
+	else
+		vmcb->ctl.misc1 &= ~INTERCEPT_IRET;
+}
+
+void arch_single_step(struct vcpu *v, bool on)
+{
+	struct vmcb *vmcb = vcpu_vmcb(v);
+	if (on) {
+		vmcb->save.rflags |= RFLAGS_TF;
+		vmcb->ctl.exceptions |= 1u << DB_VECTOR;
+	} else {
+		vmcb->save.rflags &= ~RFLAGS_TF;
+		vmcb->ctl.exceptions &= ~(1u << DB_VECTOR);
+	}
+}
+
+void arch_dump_guest(struct vcpu *v)
+{
+	struct vmcb *m = vcpu_vmcb(v);
+	hv_printf("cpu %u guest: exit %lx info1 %lx info2 %lx intinfo %lx\n", v->cpu, m->ctl.exitcode,
+		  m->ctl.exitinfo1, m->ctl.exitinfo2, m->ctl.exitintinfo);
+	hv_printf("  rip %lx rsp %lx rflags %lx rax %lx rbx %lx rcx %lx rdx %lx\n", m->save.rip,
+		  m->save.rsp, m->save.rflags, m->save.rax, v->gpr.rbx, v->gpr.rcx, v->gpr.rdx);
+	hv_printf("  cr0 %lx cr3 %lx cr4 %lx efer %lx cs %x/%x\n", m->save.cr0, m->save.cr3,
+		  m->save.cr4, m->save.efer, m->save.cs.sel, m->save.cs.attrib);
+}

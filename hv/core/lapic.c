@@ -1,0 +1,43 @@
+/* xAPIC (MMIO at 0xFEE00000; TCG 7.2 has no x2APIC). Intel SDM vol. 3, ch. 11. */
+#include "core/lapic.h"
+#include "core/x86.h"
+
+#define LAPIC_BASE 0xfee00000ul
+#define LAPIC_ID 0x020
+#define LAPIC_SVR 0x0f0
+#define LAPIC_ICR_LO 0x300
+#define LAPIC_ICR_HI 0x310
+#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_LVT_LINT1 0x360
+#define ICR_PENDING (1u << 12)
+
+static inline volatile u32 *reg(u32 off) { return (volatile u32 *)(LAPIC_BASE + off); }
+
+u32 lapic_id(void) { return *reg(LAPIC_ID) >> 24; }
+
+/*
+ * Software-enable the APIC (after INIT an AP's SVR has bit 8 clear, and LVT
+ * mask bits cannot be cleared until it is set) and program LINT1 as NMI,
+ * unmasked: QMP inject-nmi raises LINT1 on every CPU, but firmware only
+ * programs the BSP's (notes: "NMIs").  LINT0 (ExtINT) is masked: nothing
+ * in Heisenvisor takes external interrupts.
+ */
+void lapic_init_this_cpu(void)
+{
+	*reg(LAPIC_SVR) = 0x1ff;
+	*reg(LAPIC_LVT_LINT0) = 0x10000;
+	*reg(LAPIC_LVT_LINT1) = 0x400;
+}
+
+static void icr_send(u32 apic_id, u32 lo)
+{
+	while (*reg(LAPIC_ICR_LO) & ICR_PENDING)
+		cpu_relax();
+	*reg(LAPIC_ICR_HI) = apic_id << 24;
+	*reg(LAPIC_ICR_LO) = lo;
+}
+
+void lapic_send_init(u32 apic_id) { icr_send(apic_id, 0x4500); }
+void lapic_send_sipi(u32 apic_id, u32 vector) { icr_send(apic_id, 0x4600 | (vector & 0xff)); }
+void lapic_send_nmi(u32 apic_id) { icr_send(apic_id, 0x4400); }
+void lapic_send_nmi_all_but_self(void) { icr_send(0, 0xc4400); }

@@ -1,0 +1,10 @@
+#ifndef HV_LAPIC_H
+#define HV_LAPIC_H
+#include "core/types.h"
+void lapic_init_this_cpu(void);
+u32 lapic_id(void);
+void lapic_send_init(u32 apic_id);
+void lapic_send_sipi(u32 apic_id, u32 vector);
+void lapic_send_nmi(u32 apic_id);
+void lapic_send_nmi_all_but_self(void);
+#endif

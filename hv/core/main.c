@@ -1,0 +1,107 @@
+/*
+ * Boot: the BSP parses multiboot and ACPI, loads the guest, sets up the
+ * shared virtualization structures, starts the APs, and then every CPU
+ * (BSP included) enables virtualization and runs its guest forever.
+ */
+#include "core/percpu.h"
+#include "core/cpu_init.h"
+#include "core/multiboot.h"
+#include "core/acpi.h"
+#include "core/lapic.h"
+#include "core/smp.h"
+#include "core/cmdline.h"
+#include "core/guest_loader.h"
+#include "core/memory.h"
+#include "core/serial.h"
+#include "core/string.h"
+#include "core/log.h"
+#include "core/panic.h"
+#include "core/trace_glue.h"
+#include "core/x86.h"
+#include "arch/arch.h"
+#include <heisen/defs.h>
+
+struct percpu percpu_area[HV_MAX_CPUS];
+u32 hv_ncpus;
+static struct boot_info boot;
+static struct guest_image guest;
+static u32 guests_started;
+
+void smp_ap_alive(void);
+void ap_main(void);
+void hv_main(u32 magic, u32 info);
+
+static void mask_legacy_pic(void)
+{
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+}
+
+static void __noreturn cpu_run_guest(struct percpu *c)
+{
+	lapic_init_this_cpu();
+	arch_cpu_enable(c);
+	struct vcpu *v = &c->vcpu;
+	v->cpu = c->index;
+	v->guest_mode = guest.mode;
+	u32 len;
+	const char *wl = cmdline_workload(boot.cmdline, c->index, &len);
+	if (len >= sizeof(v->workload))
+		len = sizeof(v->workload) - 1;
+	memcpy(v->workload, wl, len);
+	v->workload[len] = 0;
+	v->workload_len = len;
+	arch_vcpu_init(c, guest.entry, GUEST_MAGIC, c->index, hv_ncpus);
+	trace_cpu_up(c->apic_id, c->index);
+	trace_guest_start(guest.entry, guest.mode);
+	if (__atomic_add_fetch(&guests_started, 1, __ATOMIC_ACQ_REL) == hv_ncpus)
+		hv_printf("all %u guests running\n", hv_ncpus);
+	arch_vcpu_run(c);
+}
+
+void ap_main(void)
+{
+	struct percpu *c = this_cpu();
+	cpu_init_tables(c);
+	trace_init_cpu(c->index);
+	smp_ap_alive();
+	cpu_run_guest(c);
+}
+
+void hv_main(u32 magic, u32 info)
+{
+	struct percpu *c = this_cpu();
+	serial_init();
+	cpu_init_tables(c);
+	trace_init_cpu(0);
+	multiboot_parse(magic, info, &boot);
+	hv_printf("Heisenvisor: cmdline '%s', %lu KiB above 1 MiB\n", boot.cmdline, boot.mem_upper_kb);
+
+	const char *why = arch_unsupported_reason();
+	if (why)
+		hv_panic(0, 0, 0, why);
+
+	u32 apic_ids[HV_MAX_CPUS];
+	hv_ncpus = acpi_find_cpus(apic_ids, HV_MAX_CPUS);
+	u32 bsp = lapic_id();
+	for (u32 i = 0; i < hv_ncpus; i++)	/* the BSP is CPU 0 */
+		if (apic_ids[i] == bsp) {
+			apic_ids[i] = apic_ids[0];
+			apic_ids[0] = bsp;
+		}
+	c->index = 0;
+	c->apic_id = bsp;
+	trace_boot(hv_ncpus, 0, 1);
+
+	if (boot.nmods < 1)
+		hv_panic(0, 0, 0, "no guest module (QEMU -initrd guestNN.elf)");
+	memory_set_guest_ram_end(0x100000 + boot.mem_upper_kb * 1024);
+	guest_load(boot.mods[0].start, boot.mods[0].end, hv_mem_start(), hv_mem_end(), &guest);
+	hv_printf("guest: %u-bit, entry %lx, [%lx, %lx); %u CPUs\n", guest.mode, guest.entry, guest.lo,
+		  guest.hi, hv_ncpus);
+
+	mask_legacy_pic();
+	arch_global_init(hv_mem_start(), hv_mem_end());
+	smp_start_aps(apic_ids, hv_ncpus);
+	cpu_run_guest(c);
+}

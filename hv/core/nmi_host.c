@@ -1,0 +1,43 @@
+/*
+ * Host NMI handler (vector 2, IST 1).  Every physical NMI reaches the
+ * hypervisor here: either while the CPU was in the hypervisor (GIF=1), or
+ * held across an NMI #VMEXIT until the exit loop's STGI (SVM keeps an
+ * intercepted NMI pending while GIF=0, notes "NMIs").  The handler only
+ * classifies and latches: the NMI is for the guest unless it is this CPU's
+ * quiesce signal (hv/core/quiesce.c) -- and it can be both, the seed's lost
+ * NMI ("Race condition" table): the quiesce check never swallows a guest NMI.
+ *
+ * Nesting: the CPU blocks NMIs until this handler's IRET, so `nmi_depth` > 1
+ * only if an exception inside the handler IRETs early (a hypervisor bug the
+ * depth field makes visible in the trace).
+ */
+#include "core/trap.h"
+#include "core/percpu.h"
+#include "core/nmi_virt.h"
+#include "core/quiesce.h"
+#include <heisen/defs.h>
+
+#define NMI_KIND_QUIESCE 1
+#define NMI_KIND_GUEST 2
+#define NMI_WHERE_EXIT 0
+#define NMI_WHERE_HV 1
+#define NMI_WHERE_NESTED 2
+
+void host_nmi(struct trap_frame *f)
+{
+	(void)f;
+	struct percpu *c = this_cpu();
+	u32 depth = ++c->nmi_depth;
+	u32 where = depth > 1 ? NMI_WHERE_NESTED : c->last_exit_was_nmi ? NMI_WHERE_EXIT : NMI_WHERE_HV;
+	c->last_exit_was_nmi = 0;
+	c->vcpu.nmi.host_nmis++;
+
+	bool quiesce = quiesce_nmi_pending(c);
+	bool for_guest = quiesce_nmi_is_also_for_guest(c, quiesce);
+	trace_host_nmi((quiesce ? NMI_KIND_QUIESCE : 0) | (for_guest ? NMI_KIND_GUEST : 0), where, depth);
+	if (for_guest)
+		nmi_virt_latch(&c->vcpu);
+	if (quiesce)
+		quiesce_stop_here(c);
+	c->nmi_depth--;
+}

@@ -1,0 +1,94 @@
+/*
+ * Exact NMI virtualization without hardware virtual-NMI support (TCG's SVM
+ * has no vNMI, notes "What TCG emulates").  The hypervisor intercepts every
+ * physical NMI, so it owns the guest's NMI blocking state and models it like
+ * the hardware does (AMD APM vol. 2 8.2.13 / Intel SDM vol. 3 6.7.1):
+ *
+ *  - delivering an NMI blocks further NMIs until the handler's IRET retires;
+ *  - while blocked, one more NMI can be latched; further ones are merged
+ *    into it (counted in nmi.merged and traced as NMI_MERGED, never silent).
+ *
+ * Unblocking: an IRET intercept fires *before* the IRET executes, so it cannot
+ * unblock there (the guest could fault on the IRET and still be inside its
+ * handler).  As KVM does (svm.c iret_interception / awaiting_iret_completion),
+ * we remember the IRET's RIP and drop the intercept; the first exit whose RIP
+ * differs proves the IRET retired.  If an NMI is already waiting we do not
+ * wait for a random exit: TF is set so the guest traps (#DB intercept) right
+ * after the IRET -- a single-step trap is taken on TF's value *before* the
+ * instruction, so the IRET's popped RFLAGS cannot cancel it.
+ *
+ * Concurrency: nmi_virt_latch() runs in the host NMI handler; everything
+ * else runs on the same CPU either with GIF=0 (before_entry) or only touches
+ * blocked/awaiting/iret_rip, which the NMI handler never writes.  The only
+ * shared word is `pending`: the NMI handler sets it, before_entry (GIF=0, so
+ * no NMI can interleave) consumes it.  Proven by tests/test_boot.py's NMI
+ * flood runs (received == injected, nested == 0 per CPU).
+ */
+#include "core/nmi_virt.h"
+#include "core/vcpu.h"
+#include "arch/arch.h"
+#include <heisen/defs.h>
+
+void nmi_virt_latch(struct vcpu *v)
+{
+	if (v->nmi.pending) {
+		v->nmi.merged++;
+		trace_nmi_merged(v->nmi.merged);
+		return;
+	}
+	v->nmi.pending = 1;
+}
+
+/* Called after each exit's handler, so the IRET handler's RIP is compared
+ * against an exit at the same instruction and nothing changes. */
+void nmi_virt_on_exit(struct vcpu *v)
+{
+	if (!v->nmi.awaiting_iret)
+		return;
+	u64 rip = arch_guest_rip(v);
+	if (rip == v->nmi.iret_rip)
+		return;		/* the IRET has not retired (yet) */
+	v->nmi.awaiting_iret = 0;
+	v->nmi.blocked = 0;
+	trace_nmi_unblock(rip);
+	if (v->nmi.singlestep) {
+		v->nmi.singlestep = 0;
+		arch_single_step(v, false);
+	}
+}
+
+void nmi_virt_on_iret(struct vcpu *v)
+{
+	arch_watch_iret(v, false);
+	v->nmi.awaiting_iret = 1;
+	v->nmi.iret_rip = arch_guest_rip(v);
+	if (v->nmi.pending && !v->nmi.singlestep) {
+		v->nmi.singlestep = 1;
+		arch_single_step(v, true);
+	}
+}
+
+bool nmi_virt_on_single_step(struct vcpu *v)
+{
+	/* Runs before nmi_virt_on_exit() for the same exit: the #DB is ours
+	 * exactly when we armed TF; on_exit then unblocks and disarms. */
+	return v->nmi.singlestep;
+}
+
+void nmi_virt_before_entry(struct vcpu *v)
+{
+	if (!v->nmi.pending)
+		return;
+#ifndef BUG_inject_while_blocked
+	if (v->nmi.blocked)
+		return;		/* delivered after the handler's IRET retires */
+#endif
+	if (arch_event_injection_busy(v))
+		return;		/* an interrupted event is re-injected first */
+	arch_inject_nmi(v);
+	v->nmi.pending = 0;
+	v->nmi.blocked = 1;
+	v->nmi.injected++;
+	trace_nmi_inject(v->nmi.pending);
+	arch_watch_iret(v, true);
+}

@@ -1,0 +1,101 @@
+/*
+ * Stop-the-world ("quiesce"), the seed's xmhf_smpguest_*_quiesce redone with
+ * epochs.  A requester takes the quiesce lock, opens epoch E, writes E into
+ * each other CPU's `q_signal` and sends it an NMI IPI.  A CPU's host NMI
+ * handler sees q_signal != q_seen, acknowledges E and spins until
+ * `resume_epoch == E`; the requester waits for every ack (QUIESCE_BEGIN),
+ * does its work, publishes resume_epoch = E (QUIESCE_END) and waits until
+ * every CPU has left (QUIESCE_RESUME) before dropping the lock.
+ *
+ * Interleavings this survives (tests: tests/test_quiesce.py):
+ *  - seed "endquiesce" bug: a boolean resume flag reset after use let a CPU
+ *    that took one more NMI see the old flag state and stop forever.  Here a
+ *    stopped CPU waits for its own epoch number, which only grows: it can
+ *    neither miss its resume nor mistake an old one for it.
+ *  - seed "Race condition" table: a guest NMI and the quiesce NMI both
+ *    arrive while the CPU is in its NMI handler; the hardware latches the
+ *    second.  Classification is per signal, not by a global "quiesce is on"
+ *    flag: the first NMI consumes the outstanding signal, the second finds
+ *    none and goes to the guest.  Nothing is dropped.  (Two NMIs merged by
+ *    the hardware itself are indistinguishable: docs/nmi.md.)
+ *  - two CPUs requesting at once: the loser spins on the lock with GIF=1,
+ *    so the winner's NMI stops it like any other CPU.
+ *  - a requester that takes a guest NMI while waiting for acks: its handler
+ *    latches the NMI for its guest; the requester itself never has a signal.
+ * The seed's print-lock deadlock cannot happen: nothing here prints, and
+ * hv_printf never takes a lock (it writes to this CPU's trace ring).
+ */
+#include "core/quiesce.h"
+#include "core/percpu.h"
+#include "core/lapic.h"
+#include "core/x86.h"
+#include <heisen/defs.h>
+
+static struct {
+	u32 lock;
+	u64 epoch;		/* last epoch opened */
+	u32 acked;		/* CPUs stopped in the current epoch */
+	u32 resumed;		/* CPUs that left the current epoch */
+	u64 resume_epoch;	/* last epoch ended */
+} q;
+
+static void lock_quiesce(void)
+{
+	while (__atomic_exchange_n(&q.lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&q.lock, __ATOMIC_RELAXED))
+			cpu_relax();
+}
+
+u64 quiesce_begin(struct percpu *self)
+{
+	lock_quiesce();
+	u64 e = q.epoch + 1;
+	__atomic_store_n(&q.epoch, e, __ATOMIC_RELAXED);
+	__atomic_store_n(&q.acked, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&q.resumed, 0, __ATOMIC_RELAXED);
+	trace_quiesce_request(e);
+	for (u32 i = 0; i < hv_ncpus; i++) {
+		if (i == self->index)
+			continue;
+		/* The signal must be visible before the NMI that announces it. */
+		__atomic_store_n(&cpu_of(i)->q_signal, e, __ATOMIC_RELEASE);
+		lapic_send_nmi(cpu_of(i)->apic_id);
+	}
+	while (__atomic_load_n(&q.acked, __ATOMIC_ACQUIRE) < hv_ncpus - 1)
+		cpu_relax();
+	trace_quiesce_begin(e);
+	return e;
+}
+
+void quiesce_end(struct percpu *self, u64 e)
+{
+	(void)self;
+	trace_quiesce_end(e);
+	__atomic_store_n(&q.resume_epoch, e, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&q.resumed, __ATOMIC_ACQUIRE) < hv_ncpus - 1)
+		cpu_relax();
+	__atomic_store_n(&q.lock, 0, __ATOMIC_RELEASE);
+}
+
+bool quiesce_nmi_pending(struct percpu *c)
+{
+	return __atomic_load_n(&c->q_signal, __ATOMIC_ACQUIRE) != c->q_seen;
+}
+
+bool quiesce_nmi_is_also_for_guest(struct percpu *c, bool was_quiesce)
+{
+	(void)c;
+	return !was_quiesce;
+}
+
+void quiesce_stop_here(struct percpu *c)
+{
+	u64 e = __atomic_load_n(&c->q_signal, __ATOMIC_ACQUIRE);
+	c->q_seen = e;
+	trace_quiesce_ack(e);
+	__atomic_fetch_add(&q.acked, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&q.resume_epoch, __ATOMIC_ACQUIRE) != e)
+		cpu_relax();
+	trace_quiesce_resume(e);
+	__atomic_fetch_add(&q.resumed, 1, __ATOMIC_RELEASE);
+}

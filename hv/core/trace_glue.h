@@ -1,0 +1,10 @@
+/* The hypervisor side of trace/: ring placement and drain points. */
+#ifndef HV_TRACE_GLUE_H
+#define HV_TRACE_GLUE_H
+#include <heisen/defs.h>
+void trace_init_cpu(unsigned cpu);
+/* Drain whatever is committed, if no other CPU is draining (never waits). */
+void trace_drain_point(void);
+/* Panic/exit path: flush everything even if another CPU holds the drain. */
+void trace_flush_all(void);
+#endif

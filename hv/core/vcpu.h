@@ -1,0 +1,49 @@
+/*
+ * Arch-neutral view of the guest running on one CPU: its general registers
+ * (the ones VMRUN/VMLAUNCH do not switch), the NMI virtualization state and
+ * the workload bookkeeping.  The backend keeps its own control structures in
+ * the per-CPU arch pages; the core never names them.
+ */
+#ifndef HV_VCPU_H
+#define HV_VCPU_H
+
+#include "core/types.h"
+
+/* Order is ABI with hv/arch/svm/vmrun.S (GPR_* offsets there). */
+struct guest_regs {
+	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+struct vcpu_nmi {
+	u32 pending;		/* guest NMIs latched, at most 1 (see core/nmi_virt.c) */
+	u32 blocked;		/* guest is inside its NMI handler (until its IRET retires) */
+	u32 awaiting_iret;	/* IRET intercepted, not yet known to have retired */
+	u32 singlestep;		/* TF set by us to catch the IRET retiring */
+	u64 iret_rip;		/* RIP of the intercepted IRET */
+	u64 host_nmis;		/* NMIs that reached the hypervisor on this CPU */
+	u64 injected;		/* NMIs injected into the guest */
+	u64 merged;		/* NMIs merged under the 1-latched rule */
+};
+
+struct vcpu_report {
+	u32 reported;		/* REPORT hypercall seen */
+	u32 counted;		/* NMI_COUNTS hypercall seen: the CPU is done */
+	u64 status, count, detail;
+	u64 nmi_received, nmi_nested, nmi_sent;
+	u64 nmi_injected_at_count;
+	u64 exits;
+	u64 start_tsc;
+};
+
+struct vcpu {
+	struct guest_regs gpr;	/* must stay first: vmrun.S */
+	u32 cpu;
+	u32 guest_mode;		/* 32 or 64, from the guest ELF class */
+	struct vcpu_nmi nmi;
+	struct vcpu_report report;
+	char workload[64];	/* this CPU's workload string, e.g. "test:1000" */
+	u32 workload_len;
+};
+
+#endif
