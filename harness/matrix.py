@@ -59,7 +59,7 @@ def print_matrix(results: dict[Cell, RunResult], scenarios: list[str], guests: l
     table.add_column("scenario")
     cols = configs(guests, smps)
     for guest, smp in cols:
-        table.add_column(f"x{'64' if guest == 64 else '86'} guest, smp {smp}")
+        table.add_column(f"guest{guest} smp{smp}")
     for name in scenarios:
         table.add_row(name, *(cell_text(results.get(Cell(name, g, s))) for g, s in cols))
     console.print(table)

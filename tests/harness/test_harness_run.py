@@ -162,3 +162,16 @@ def test_missing_build_is_an_error_before_any_run_dir(scenario_file, tmp_path: P
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "hv.elf" in proc.stdout and "make" in proc.stdout
     assert not (tmp_path / "r").exists()
+
+
+def test_matrix_runs_every_cell_and_prints_the_seed_style_list(
+        fake_build: Callable[[str], Path], tmp_path: Path) -> None:
+    proc = subprocess.run([PY, "-m", "harness", "matrix", "smoke", "test5", "--build",
+                           str(fake_build("fail")), "--guests", "32,64", "--smp", "1,2",
+                           "--results", str(tmp_path / "m"), "--seed", "3"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert len(list((tmp_path / "m").iterdir())) == 8
+    assert "* x64 guest, smp 2: smoke fail (fail), test5 fail (fail)" in proc.stdout
+    guests = {verdict_of(p)["scenario_config"]["guest"] for p in (tmp_path / "m").iterdir()}
+    assert guests == {32, 64}
