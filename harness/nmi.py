@@ -72,8 +72,13 @@ class CommandSink(Protocol):
 class NmiInjector:
     """Sends NMIs until stopped, QEMU goes away, or the pattern's count is reached."""
 
-    def __init__(self, qmp: CommandSink, pattern: NmiPattern, seed: int) -> None:
+    def __init__(self, qmp: CommandSink, pattern: NmiPattern, seed: int,
+                 ready: asyncio.Event | None = None) -> None:
         self.qmp = qmp
+        # An NMI before the hypervisor has its IDT triple-faults the machine;
+        # the seed, too, only injected into a booted system.  `ready` is set
+        # by the run once the hypervisor has shown signs of life.
+        self.ready = ready
         self.pattern = pattern
         self.seed = seed
         self.sent = 0
@@ -84,8 +89,11 @@ class NmiInjector:
     async def run(self) -> None:
         # Imported here so the schedule logic above stays usable without asyncio QMP.
         from harness.qmp import QMPConnectionError, QMPError
-        self.stopped_because = "running"
+        self.stopped_because = "waiting for the machine"
         try:
+            if self.pattern.kind != "none" and self.ready is not None:
+                await self.ready.wait()
+            self.stopped_because = "running"
             if self.pattern.kind != "none" and self.pattern.start_after:
                 await asyncio.sleep(self.pattern.start_after)
             for delay in delays(self.pattern, self.seed):

@@ -70,7 +70,7 @@ def random_seed() -> int:
 
 def make_run_dir(results_dir: Path, scenario: str, seed: int) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = results_dir / f"{stamp}-{scenario}-{seed}"
+    base = results_dir.resolve() / f"{stamp}-{scenario}-{seed}"
     path, n = base, 1
     while True:
         try:
@@ -112,8 +112,9 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, hv_elf: Path,
     loop = asyncio.get_running_loop()
     try:
         watch.qmp_error = await _connect_qmp(qmp, machine)
+        alive = asyncio.Event()
         if watch.qmp_error is None and sc.nmi.kind != "none":
-            injector = NmiInjector(qmp, sc.nmi, seed)
+            injector = NmiInjector(qmp, sc.nmi, seed, ready=alive)
             injector_task = asyncio.create_task(injector.run(), name="nmi-injector")
         started = loop.time()
         last_growth = started
@@ -126,6 +127,7 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, hv_elf: Path,
             size = serial.stat().st_size if serial.exists() else 0
             if size != watch.serial_bytes:
                 watch.serial_bytes, last_growth = size, now
+                alive.set()
             if now - last_growth >= sc.hang_timeout:
                 watch.outcome = "hang"
                 watch.reason = (f"no serial output for {sc.hang_timeout:g}s "

@@ -20,13 +20,16 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 OUTCOMES = ("pass", "fail", "panic", "hang", "reset")
 MAX_SMP = 8
 
-# Workload names the guests understand, and what their ARG is.
+# Workload names the guests understand (guest/common/workloads.c), and their ARG:
+# none, count (required; may come from `iterations`), or an optional number.
 WORKLOADS: dict[str, str] = {
     "hello": "none",
     "test": "count",
-    "poke": "addr",
+    "poke": "number?",
     "pal_demo": "count",
     "nmi-self": "count",
+    "nmi-all": "count",
+    "hc-unknown": "number?",
 }
 
 TOP_KEYS = {"name", "description", "guest", "smp", "memory", "iterations", "timeout",
@@ -133,9 +136,16 @@ def _check_workload(path: Path, key: str, value: Any) -> str:
         raise ScenarioError(path, key, f"no argument for workload '{name}'", value)
     if kind == "count" and arg and not arg.isdigit():
         raise ScenarioError(path, key, f"a decimal count after '{name}:'", value)
-    if kind == "addr" and not re.fullmatch(r"0x[0-9a-fA-F]+|[0-9]+", arg):
-        raise ScenarioError(path, key, f"an address after '{name}:' (e.g. {name}:0x100000)", value)
+    if kind == "number?" and arg and not re.fullmatch(r"0x[0-9a-fA-F]+|[0-9]+", arg):
+        raise ScenarioError(path, key, f"a number after '{name}:' (e.g. {name}:0x100000)", value)
     return value
+
+
+def _check_has_count(path: Path, key: str, workload: str, iterations: int | None) -> None:
+    name, _, arg = workload.partition(":")
+    if WORKLOADS[name] == "count" and not arg and iterations is None:
+        raise ScenarioError(path, key, f"a count ('{name}:N') or a top-level 'iterations'",
+                            workload)
 
 
 def _reject_unknown(path: Path, table: dict[str, Any], allowed: set[str], prefix: str) -> None:
@@ -185,6 +195,9 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
         if cpu >= smp:
             raise ScenarioError(path, f"workloads.{key}", f"a CPU index below smp = {smp}", cpu)
         per_cpu[cpu] = _check_workload(path, f"workloads.{key}", value)
+    _check_has_count(path, "workloads.default", default, iterations)
+    for cpu, workload in per_cpu.items():
+        _check_has_count(path, f"workloads.cpu{cpu}", workload, iterations)
 
     nmi_table = _table(path, data, "nmi")
     _reject_unknown(path, nmi_table, NMI_KEYS, "nmi.")

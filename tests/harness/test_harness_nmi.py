@@ -103,3 +103,16 @@ def test_flood_yields_to_other_tasks() -> None:
         await asyncio.gather(task, return_exceptions=True)
         return inj.sent
     assert 1 <= asyncio.run(body()) <= 3
+
+
+def test_injector_waits_until_the_machine_is_ready() -> None:
+    async def body() -> tuple[int, int]:
+        ready = asyncio.Event()
+        inj = NmiInjector(FakeQMP(), NmiPattern("flood", count=3), seed=0, ready=ready)
+        task = asyncio.create_task(inj.run())
+        await asyncio.sleep(0.05)
+        before = inj.sent
+        ready.set()
+        await task
+        return before, inj.sent
+    assert asyncio.run(body()) == (0, 3)

@@ -1,0 +1,53 @@
+"""The shipped scenarios against the real hypervisor and guests in build/ (made by `make all`).
+
+Sizes are cut down with overrides so the whole file stays within seconds;
+the scenarios themselves keep the seed's sizes.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.build import REPO
+from harness.run import RunOptions, RunResult, run_scenario
+from harness.scenario import load_named
+
+BUILD = REPO / "build"
+
+
+def run(name: str, tmp_path: Path, seed: int = 1, **overrides: int) -> RunResult:
+    sc = load_named(name).with_overrides(**overrides)
+    return run_scenario(sc, RunOptions(seed=seed, build_dir=BUILD, results_dir=tmp_path))
+
+
+def explain(result: RunResult) -> str:
+    serial = (result.run_dir / "serial.bin").read_bytes()[-2000:]
+    return f"{json.dumps(result.verdict, indent=1)[:3000]}\nserial tail: {serial!r}"
+
+
+@pytest.mark.parametrize("guest", [32, 64])
+def test_smoke_boots_every_cpu(tmp_path: Path, guest: int) -> None:
+    result = run("smoke", tmp_path, guest=guest)
+    assert result.outcome == "pass" and result.passed, explain(result)
+    assert result.verdict["qemu"]["exit_status"] == 33
+
+
+def test_default_scenario_passes(tmp_path: Path) -> None:
+    result = run("default", tmp_path)
+    assert result.passed, explain(result)
+    assert result.verdict["scenario_config"]["hv_cmdline"] == "wl=test:1000"
+
+
+@pytest.mark.parametrize("guest, smp", [(64, 2), (32, 4)])
+def test_seed_test5_two_test_loops(tmp_path: Path, guest: int, smp: int) -> None:
+    result = run("test5", tmp_path, guest=guest, smp=smp, iterations=500)
+    assert result.passed, explain(result)
+
+
+@pytest.mark.parametrize("guest", [32, 64])
+def test_seed_test4_nmi_flood(tmp_path: Path, guest: int) -> None:
+    result = run("test4", tmp_path, guest=guest, iterations=5000)
+    assert result.passed, explain(result)
+    assert result.verdict["nmi"]["sent"] > 0 and result.verdict["nmi"]["failed"] == 0
