@@ -31,6 +31,10 @@ INFO: dict[str, int] = {
     'HV_START': 0x2,
     'HV_END': 0x3,
 }
+TEST_FLAGS: dict[str, int] = {
+    'QUIESCE': 0x40000000,
+    'SLEEP': 0x20000000,
+}
 GUEST_EVENTS: dict[str, int] = {
     'NMI_ENTER': 0x1,
     'NMI_EXIT': 0x2,
@@ -108,7 +112,7 @@ EXIT_REASONS: dict[str, dict[int, str]] = {
 }
 
 
-def test_checksum(arg: int, cpu: int) -> int:
+def hc_test_checksum(arg: int, cpu: int) -> int:
     """Result of the TEST hypercall (defs/hypercalls.toml [formula])."""
     return ((arg ^ (cpu << 24)) * 2654435761) & 0xFFFFFFFF
 

@@ -23,6 +23,11 @@
 hv_entry32:
 	cli
 	cld
+	/* Mask LINT1 (firmware made it NMI on the BSP) until our IDT exists:
+	 * an NMI before that would triple-fault the machine.  NMIs injected
+	 * that early are lost; hv_main unmasks as soon as it can
+	 * (lapic_init_this_cpu).  APs come out of INIT with LINT1 masked. */
+	movl $0x10400, 0xFEE00360
 	mov %eax, %esi			/* keep magic and info across the bss clear */
 	mov %ebx, %ebp
 	mov $__bss_start, %edi

@@ -1,9 +1,21 @@
-/* Interim console until trace/ lands: formats to the serial port directly. */
+/* Interim console until trace/ lands: formats a line, then writes it to the
+ * serial port under a bounded trylock (never an unbounded wait: after the
+ * bound it writes anyway and lines may interleave). */
 #include <stdarg.h>
 #include "core/log.h"
 #include "core/serial.h"
 
-static void put_num(u64 v, unsigned base, int width, char pad, bool neg)
+struct outbuf {
+	char *p, *end;
+};
+
+static void out(struct outbuf *o, char c)
+{
+	if (o->p < o->end)
+		*o->p++ = c;
+}
+
+static void put_num(struct outbuf *o, u64 v, unsigned base, int width, char pad, bool neg)
 {
 	char buf[24];
 	int n = 0;
@@ -16,16 +28,20 @@ static void put_num(u64 v, unsigned base, int width, char pad, bool neg)
 	while (n < width)
 		buf[n++] = pad;
 	while (n)
-		serial_putc(buf[--n]);
+		out(o, buf[--n]);
 }
+
+static u32 line_lock;
 
 void hv_printf(const char *fmt, ...)
 {
+	char line[256];
+	struct outbuf o = { line, line + sizeof(line) };
 	va_list ap;
 	va_start(ap, fmt);
 	for (; *fmt; fmt++) {
 		if (*fmt != '%') {
-			serial_putc(*fmt);
+			out(&o, *fmt);
 			continue;
 		}
 		fmt++;
@@ -40,30 +56,37 @@ void hv_printf(const char *fmt, ...)
 		switch (*fmt) {
 		case 'd': {
 			s64 v = lng ? va_arg(ap, s64) : va_arg(ap, int);
-			put_num(v < 0 ? -(u64)v : (u64)v, 10, width, pad, v < 0);
+			put_num(&o, v < 0 ? -(u64)v : (u64)v, 10, width, pad, v < 0);
 			break;
 		}
 		case 'u':
-			put_num(lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 10, width, pad, false);
+			put_num(&o, lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 10, width, pad, false);
 			break;
 		case 'x':
-			put_num(lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 16, width, pad, false);
+			put_num(&o, lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 16, width, pad, false);
 			break;
 		case 'p':
-			put_num((u64)va_arg(ap, void *), 16, 16, '0', false);
+			put_num(&o, (u64)va_arg(ap, void *), 16, 16, '0', false);
 			break;
 		case 's': {
 			const char *s = va_arg(ap, const char *);
 			while (*s)
-				serial_putc(*s++);
+				out(&o, *s++);
 			break;
 		}
 		case 'c':
-			serial_putc((u8)va_arg(ap, int));
+			out(&o, (char)va_arg(ap, int));
 			break;
 		default:
-			serial_putc(*fmt);
+			out(&o, *fmt);
 		}
 	}
 	va_end(ap);
+	u64 n = (u64)(o.p - line);
+	u32 tries = 0;
+	while (__atomic_exchange_n(&line_lock, 1, __ATOMIC_ACQUIRE) && ++tries < 100000)
+		__asm__ __volatile__("pause");
+	for (u64 i = 0; i < n; i++)
+		serial_putc((u8)line[i]);
+	__atomic_store_n(&line_lock, 0, __ATOMIC_RELEASE);
 }

@@ -73,6 +73,7 @@ void hv_main(u32 magic, u32 info)
 	struct percpu *c = this_cpu();
 	serial_init();
 	cpu_init_tables(c);
+	lapic_init_this_cpu();	/* IDT is in: NMIs may come */
 	trace_init_cpu(0);
 	multiboot_parse(magic, info, &boot);
 	hv_printf("Heisenvisor: cmdline '%s', %lu KiB above 1 MiB\n", boot.cmdline, boot.mem_upper_kb);

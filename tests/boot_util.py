@@ -1,0 +1,98 @@
+"""Boot the hypervisor under QEMU for a test and collect what it reported.
+
+Uses the harness's Machine (one QEMU launcher for the whole project) and
+reads each CPU's report from the serial output.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from decoder.defs import DEBUG_EXIT
+from harness.machine import Machine, MachineConfig
+from harness.qmp import QMPClient
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+PASS = (DEBUG_EXIT["PASS"] << 1) | 1
+FAIL = (DEBUG_EXIT["FAIL"] << 1) | 1
+PANIC = (DEBUG_EXIT["PANIC"] << 1) | 1
+
+REPORT = re.compile(
+    r"cpu (\d+): (\S+) -> (PASS|FAIL) status (\d+) count (\d+) detail (\w+) \| exits (\d+) \| "
+    r"nmi host (\d+) injected (\d+) merged (\d+) received (\d+) nested (\d+)")
+
+
+@dataclass
+class CpuReport:
+    workload: str
+    passed: bool
+    status: int
+    count: int
+    exits: int
+    host_nmis: int
+    injected: int
+    merged: int
+    received: int
+    nested: int
+
+
+@dataclass
+class Boot:
+    status: int
+    serial: str
+    wall: float
+    nmis_sent: int = 0
+    cpus: dict[int, CpuReport] = field(default_factory=dict)
+
+
+def parse_reports(text: str) -> dict[int, CpuReport]:
+    out = {}
+    for m in REPORT.finditer(text):
+        g = m.groups()
+        out[int(g[0])] = CpuReport(g[1], g[2] == "PASS", int(g[3]), int(g[4]), int(g[6]),
+                                   int(g[7]), int(g[8]), int(g[9]), int(g[10]), int(g[11]))
+    return out
+
+
+async def _flood_nmis(m: Machine, interval: float, after: str, serial: Path) -> int:
+    # NMIs before the hypervisor's IDT exists would reset the machine (the
+    # multiboot loader runs with no IDT): start once the guests run.
+    while after.encode() not in (serial.read_bytes() if serial.exists() else b""):
+        if not m.running:
+            return 0
+        await asyncio.sleep(0.01)
+    sent = 0
+    async with QMPClient(str(m.qmp_socket)) as q:
+        while m.running:
+            try:
+                await q.execute("inject-nmi")
+            except Exception:
+                break  # QEMU exited under us: the run is over
+            sent += 1
+            await asyncio.sleep(interval)
+    return sent
+
+
+def boot(tmp: Path, smp: int, guest: int, append: str, timeout: float = 60.0,
+         nmi_interval: float | None = None) -> Boot:
+    serial = tmp / f"serial-{smp}-{guest}.txt"
+    cfg = MachineConfig(kernel=BUILD / "hv.elf32", initrd=BUILD / f"guest{guest}.elf", append=append,
+                        serial_path=serial, smp=smp, gdbstub=False)
+    sent = 0
+    with Machine(cfg) as m:
+        if nmi_interval is not None:
+            sent = asyncio.run(asyncio.wait_for(
+                _flood_nmis(m, nmi_interval, "guests running", serial), timeout))
+        try:
+            status = m.wait(timeout)
+        except Exception:
+            m.kill()
+            raise AssertionError(f"QEMU did not finish in {timeout} s; serial:\n"
+                                 + serial.read_text(errors="replace")[-3000:])
+        wall = m.wall_time
+    text = serial.read_text(errors="replace")
+    return Boot(status, text, wall, sent, parse_reports(text))

@@ -1,0 +1,73 @@
+"""Boot tests: the hypervisor under QEMU with both guests at -smp 1, 2, 4."""
+from __future__ import annotations
+
+import pytest
+
+from tests.boot_util import FAIL, PANIC, PASS, boot
+
+
+@pytest.mark.parametrize("guest", [32, 64])
+@pytest.mark.parametrize("smp", [1, 2, 4])
+def test_every_cpu_runs_test_workload(tmp_path, smp: int, guest: int) -> None:
+    b = boot(tmp_path, smp, guest, "wl=test:300")
+    assert b.status == PASS, b.serial[-2000:]
+    assert sorted(b.cpus) == list(range(smp))
+    for cpu, r in b.cpus.items():
+        assert r.passed and r.status == 0 and r.count == 300, (cpu, r)
+        assert r.exits >= 300
+
+
+@pytest.mark.parametrize("guest", [32, 64])
+def test_per_cpu_workloads_from_command_line(tmp_path, guest: int) -> None:
+    b = boot(tmp_path, 2, guest, "wl=test:50 wl1=hello")
+    assert b.status == PASS
+    assert b.cpus[0].workload == "test:50" and b.cpus[0].count == 50
+    assert b.cpus[1].workload == "hello"
+
+
+@pytest.mark.parametrize("guest", [32, 64])
+def test_guest_write_to_hypervisor_memory_is_refused(tmp_path, guest: int) -> None:
+    # poke (no address) writes to the hypervisor's first page: the NPT has
+    # it absent, the hypervisor injects #GP, the guest reports it saw one.
+    b = boot(tmp_path, 2, guest, "wl=poke wl1=poke:0x180000")
+    assert b.status == PASS, b.serial[-2000:]
+    assert b.serial.count("of hypervisor memory at") == 2
+    assert "guest write of hypervisor memory at 100000" in b.serial
+    assert "guest write of hypervisor memory at 180000" in b.serial
+
+
+@pytest.mark.parametrize("guest", [32, 64])
+def test_unknown_hypercall_gets_an_error(tmp_path, guest: int) -> None:
+    b = boot(tmp_path, 1, guest, "wl=hc-unknown")
+    assert b.status == PASS, b.serial[-2000:]
+    assert "unknown hypercall" in b.serial
+
+
+def test_unknown_workload_fails_the_machine(tmp_path) -> None:
+    b = boot(tmp_path, 2, 64, "wl=test:10 wl1=no-such-workload")
+    assert b.status == FAIL
+    assert b.cpus[0].passed and not b.cpus[1].passed
+
+
+def test_missing_guest_module_is_a_panic(tmp_path) -> None:
+    from harness.machine import Machine, MachineConfig
+    from tests.boot_util import BUILD
+    serial = tmp_path / "serial.txt"
+    # The hypervisor itself as the "guest": its ELF class/addresses are refused.
+    cfg = MachineConfig(kernel=BUILD / "hv.elf32", initrd=BUILD / "hv.elf", append="wl=hello",
+                        serial_path=serial, smp=1, gdbstub=False)
+    with Machine(cfg) as m:
+        status = m.wait(30)
+    assert status == PANIC
+    assert "forbidden address" in serial.read_text(errors="replace")
+
+
+@pytest.mark.parametrize("guest", [32, 64])
+def test_injected_nmis_reach_every_guest_exactly(tmp_path, guest: int) -> None:
+    b = boot(tmp_path, 4, guest, "wl=test:20000", nmi_interval=0.002)
+    assert b.status == PASS, b.serial[-2000:]
+    assert b.nmis_sent > 0
+    for cpu, r in b.cpus.items():
+        assert r.host_nmis > 0, (cpu, r)   # LINT1 unmasked on every CPU
+        assert r.received == r.injected and r.nested == 0, (cpu, r)
+        assert r.host_nmis == r.injected + r.merged, (cpu, r)
