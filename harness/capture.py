@@ -19,10 +19,13 @@ from harness.qmp import QMPClient, QMPConnectionError, QMPError
 GDB_TIMEOUT = 60.0
 
 
-def gdb_command(elf: Path, gdb_socket: Path) -> list[str]:
+def gdb_command(elf: Path, gdb_socket: Path, guest_elf: Path | None = None) -> list[str]:
+    # A vCPU stopped while its guest runs reports guest addresses; the guest
+    # is linked where it is loaded, so its symbols name those frames too.
+    guest = ["-ex", f"add-symbol-file {guest_elf}"] if guest_elf else []
     return ["gdb", "-batch", "-nx",
             "-ex", "set pagination off", "-ex", "set confirm off",
-            "-ex", f"file {elf}",
+            "-ex", f"file {elf}", *guest,
             # The hypervisor runs in long mode; an ELF32 (or none) would make
             # gdb reject QEMU's x86-64 register packets.
             "-ex", "set architecture i386:x86-64",
@@ -33,11 +36,12 @@ def gdb_command(elf: Path, gdb_socket: Path) -> list[str]:
             "-ex", "detach"]
 
 
-async def run_gdb(elf: Path, gdb_socket: Path, out: Path, timeout: float = GDB_TIMEOUT) -> str | None:
+async def run_gdb(elf: Path, gdb_socket: Path, out: Path, guest_elf: Path | None = None,
+                  timeout: float = GDB_TIMEOUT) -> str | None:
     """Every vCPU's backtrace into `out`; returns an error text or None."""
     try:
         proc = await asyncio.create_subprocess_exec(
-            *gdb_command(elf, gdb_socket), stdin=asyncio.subprocess.DEVNULL,
+            *gdb_command(elf, gdb_socket, guest_elf), stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     except OSError as exc:
         return f"cannot run gdb: {exc}"
@@ -56,7 +60,7 @@ async def run_gdb(elf: Path, gdb_socket: Path, out: Path, timeout: float = GDB_T
 
 
 async def capture(qmp: QMPClient, gdb_socket: Path | None, hv_elf: Path, ncpus: int,
-                  out_dir: Path) -> dict[str, Any]:
+                  out_dir: Path, guest_elf: Path | None = None) -> dict[str, Any]:
     """Stop the VM and save registers, ring dump (decoded) and backtraces into out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -96,7 +100,7 @@ async def capture(qmp: QMPClient, gdb_socket: Path | None, hv_elf: Path, ncpus: 
     if gdb_socket is None:
         errors["backtraces"] = "QEMU was started without a gdbstub"
     else:
-        error = await run_gdb(hv_elf, gdb_socket, out_dir / "backtraces.txt")
+        error = await run_gdb(hv_elf, gdb_socket, out_dir / "backtraces.txt", guest_elf)
         if (out_dir / "backtraces.txt").exists():
             report["artifacts"].append("backtraces.txt")
         if error:

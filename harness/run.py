@@ -102,7 +102,7 @@ async def _connect_qmp(qmp: QMPClient, machine: Machine) -> str | None:
                 return str(exc)
 
 
-async def _supervise(machine: Machine, sc: Scenario, seed: int, hv_elf: Path,
+async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.Build,
                      run_dir: Path) -> _Watch:
     watch = _Watch()
     serial = machine.config.serial_path
@@ -144,7 +144,7 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, hv_elf: Path,
         if watch.outcome in ("hang", "timeout") and qmp.connected:
             watch.capture = await capture(
                 qmp, machine.gdb_socket if machine.config.gdbstub else None,
-                hv_elf, sc.smp, run_dir / "hang")
+                build.hv_elf, sc.smp, run_dir / "hang", build.guest_elf)
     except asyncio.CancelledError:
         watch.interrupted = True
         watch.outcome, watch.reason = "interrupted", "interrupted (SIGINT / Ctrl-C)"
@@ -210,7 +210,7 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     watch = _Watch()
     with machine:
         verdict["qemu"]["pid"] = machine.pid
-        watch = asyncio.run(_supervise(machine, sc, opts.seed, build.hv_elf, run_dir))
+        watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir))
     stopped_by_harness = watch.outcome in ("hang", "timeout", "interrupted")
     verdict["qemu"].update(exit_status=machine.exit_status, wall_seconds=round(machine.wall_time, 3),
                            ended_by="harness" if stopped_by_harness else "itself")
