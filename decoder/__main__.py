@@ -1,0 +1,105 @@
+"""python3 -m decoder <view> serial.bin [options]
+
+Views: text, tokens, table, html, perfetto, stats; `check` runs the
+expected-sequence checker (exit 0 pass, 1 violation, 2 unreadable input).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Iterable, Iterator
+
+from decoder.expr import RuleError
+from decoder.merge import DEFAULT_LOOKAHEAD
+from decoder.records import Item
+from decoder.ringdump import DumpError, records_from_ring_dump
+from decoder.reader import read_items
+from decoder.views import VIEWS
+
+EXIT_PASS, EXIT_FAIL, EXIT_UNREADABLE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python3 -m decoder", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="view", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("input", help="serial capture (or a trace_rings dump with --ring-dump)")
+    common.add_argument("-o", "--output", help="write here instead of stdout")
+    common.add_argument("--ring-dump", action="store_true", help="input is a pmemsave of trace_rings")
+    common.add_argument("--ncpus", type=int, help="CPUs to expect (before BOOT says; ring dump: rings to read)")
+    common.add_argument("--lookahead", type=int, default=DEFAULT_LOOKAHEAD,
+                        help=f"merge window in items (default {DEFAULT_LOOKAHEAD})")
+    p = sub.add_parser("text", parents=[common], help="one line per event")
+    p.add_argument("--columns", action="store_true", help="one column per CPU instead of a CPU prefix")
+    p.add_argument("--elf", action="append", default=[], help="ELF file for RIP symbols (repeatable)")
+    p = sub.add_parser("tokens", parents=[common], help="the seed's compact token strings")
+    p.add_argument("--fields", choices=("compact", "all", "none"), default="compact")
+    p.add_argument("--no-text", dest="text", action="store_false", help="leave out TEXT (printf) output")
+    p.add_argument("--per-cpu", action="store_true", help="one line per CPU instead of one merged stream")
+    p = sub.add_parser("table", parents=[common], help="the seed's markdown execution-sequence table")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--around", type=int, help="item index K (the text view's first column)")
+    g.add_argument("--epoch", type=int, help="quiesce epoch")
+    g.add_argument("--violation", action="store_true", help="around the checker's first violation")
+    p.add_argument("--context", type=int, default=10, help="rows before/after")
+    p.add_argument("--rules", help="rules file for --violation")
+    p = sub.add_parser("html", parents=[common], help="self-contained HTML/SVG swimlanes")
+    p.add_argument("--start", type=int, default=0, help="first item shown")
+    p.add_argument("--max-records", type=int, default=20000)
+    p.add_argument("--width", type=int, default=1200)
+    sub.add_parser("perfetto", parents=[common], help="Chrome trace-event JSON for ui.perfetto.dev")
+    sub.add_parser("stats", parents=[common], help="per-CPU counts, exits/s, NMI accounting, loss")
+    p = sub.add_parser("check", parents=[common], help="expected-sequence checker")
+    p.add_argument("--rules", help="rules file (default decoder/rules.toml)")
+    p.add_argument("--context", type=int, default=8, help="rows before/after the violation")
+    return ap
+
+
+def _items(a: argparse.Namespace) -> Iterable[Item]:
+    if a.ring_dump:
+        with open(a.input, "rb") as f:
+            return records_from_ring_dump(f.read(), a.ncpus)
+    open(a.input, "rb").close()  # unreadable input must fail before any output
+    return read_items(a.input, lookahead=a.lookahead, ncpus=a.ncpus)
+
+
+
+def main(argv: list[str]) -> int:
+    a = _parser().parse_args(argv)
+    try:
+        items = _items(a)
+    except (OSError, DumpError, ValueError) as e:
+        print(f"decoder: {a.input}: {e}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    out = open(a.output, "w", encoding="utf-8") if a.output else sys.stdout
+    try:
+        if a.view == "check":
+            from decoder.check import run_check
+            r = run_check(items, a.rules, context=a.context)
+            if r.passed:
+                out.write(f"check: {r.message} ({r.counts['records']} records, "
+                          f"loss {r.counts['loss'] or 'none'})\n")
+                return EXIT_PASS
+            out.write(f"check: FAIL rule {r.rule}: {r.message}\n\n{r.window}")
+            return EXIT_FAIL
+        opts = {k: v for k, v in vars(a).items() if k not in ("view", "input", "output", "ring_dump", "lookahead")}
+        if a.view == "table" and a.violation:
+            opts["rules"] = a.rules
+        VIEWS[a.view](items, out, **opts)
+        return EXIT_PASS
+    except RuleError as e:
+        print(f"decoder: {e}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except LookupError as e:
+        print(f"decoder: {e}", file=sys.stderr)
+        return EXIT_FAIL
+    except BrokenPipeError:
+        return EXIT_PASS
+    finally:
+        if out is not sys.stdout:
+            out.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,182 @@
+"""Decoder throughput and memory: `make bench-decoder`.
+
+Generates a serial capture of N records (4 CPUs, frames of 32 records, a mix
+like a TEST-hypercall workload with NMIs), then times decoding it on one core
+and reports records/s and peak RSS per view.  Each measured view runs in its
+own child process so ru_maxrss belongs to that view alone.
+
+    python3 -m decoder.bench [--records N] [--out FILE] [--fresh N]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from decoder.defs import EVENT_IDS
+from decoder.expr import FUNCTIONS
+
+test_checksum = FUNCTIONS["test_checksum"]
+from decoder.records import Record
+from decoder.synth import encode_records, frame_from_body
+
+PER_FRAME = 32
+NCPUS = 4
+TEMPLATES = 4096
+PERIOD = PER_FRAME * 11000  # > the longest span _workload gives a frame
+
+
+def _workload(rng: random.Random, cpu: int, n: int, start_tsc: int, k0: int) -> list[Record]:
+    """n records of one CPU: TEST hypercall exits, now and then a guest NMI."""
+    out: list[Record] = []
+    tsc, k, rip = start_tsc, k0, 0xFFFFFFFF81000000 + rng.randrange(1 << 16)
+    E = EVENT_IDS
+    while len(out) < n:
+        tsc += rng.randrange(200, 5000)
+        rip += rng.choice((0, 3, 5, -7))
+        out.append(Record(tsc, cpu, E["INTERCEPT_ENTER"], (0x81, rip)))
+        tsc += rng.randrange(50, 400)
+        out.append(Record(tsc, cpu, E["HYPERCALL"], (3, k, test_checksum(k, cpu))))
+        if rng.random() < 0.05:
+            tsc += rng.randrange(10, 100)
+            out.append(Record(tsc, cpu, E["HOST_NMI"], (2, 0, 0)))
+            tsc += rng.randrange(10, 100)
+            out.append(Record(tsc, cpu, E["NMI_INJECT"], (0,)))
+        tsc += rng.randrange(50, 400)
+        out.append(Record(tsc, cpu, E["INTERCEPT_LEAVE"], (0x81,)))
+        k += 1
+    return out[:n]
+
+
+def generate(path: Path, nrecords: int, fresh: bool = False, seed: int = 1) -> int:
+    """Write a capture of nrecords records; returns bytes written.
+
+    fresh=False stamps frames from TEMPLATES pre-encoded bodies (fast to make;
+    argument values repeat across frames); fresh=True encodes every record
+    (slow to make; every hypercall argument is new, the decoder's worst case).
+    """
+    rng = random.Random(seed)
+    bodies: dict[int, list[tuple[bytes, int]]] = {}
+    if not fresh:
+        for cpu in range(NCPUS):
+            bodies[cpu] = []
+            for t in range(TEMPLATES // NCPUS):
+                recs = _workload(rng, cpu, PER_FRAME, 0, t * PER_FRAME)
+                bodies[cpu].append((encode_records(recs, 0), recs[-1].tsc))
+    tsc = [1_000_000 + 997 * c for c in range(NCPUS)]
+    seq = [0] * NCPUS
+    written = 0
+    k = [0] * NCPUS
+    with open(path, "wb") as f:
+        boot = Record(tsc[0] - 1, 0, EVENT_IDS["BOOT"], (NCPUS, 1_000_000, 1))
+        buf: list[bytes] = [frame_from_body(0, 0, boot.tsc, encode_records([boot], boot.tsc))]
+        seq[0] = 1
+        done = 1
+        while done < nrecords:
+            for cpu in range(NCPUS):
+                n = min(PER_FRAME, nrecords - done)
+                if n <= 0:
+                    break
+                if fresh or n < PER_FRAME:
+                    recs = _workload(rng, cpu, n, tsc[cpu], k[cpu])
+                    body, last = encode_records(recs, recs[0].tsc), recs[-1].tsc
+                    frame = frame_from_body(cpu, seq[cpu], recs[0].tsc, body)
+                    tsc[cpu] = max(last, tsc[cpu] + PERIOD)
+                    k[cpu] += n
+                else:
+                    body, _span = bodies[cpu][seq[cpu] % len(bodies[cpu])]
+                    frame = frame_from_body(cpu, seq[cpu], tsc[cpu], body)
+                    # One clock for all CPUs (as synchronised TSCs would be): no
+                    # CPU drifts past the merge lookahead.
+                    tsc[cpu] += PERIOD
+                seq[cpu] += 1
+                done += n
+                buf.append(frame)
+            if len(buf) > 4096:
+                data = b"".join(buf)
+                f.write(data)
+                written += len(data)
+                buf = []
+        data = b"".join(buf)
+        f.write(data)
+        written += len(data)
+    return written
+
+
+def _measure(view: str, path: str) -> None:
+    """Child process: decode with one view, print 'records seconds maxrss_kib'."""
+    import io
+    from decoder.api import check, read_records, render
+    t0 = time.process_time()
+    n = 0
+    if view == "read":
+        for _ in read_records(path):
+            n += 1
+    elif view == "check":
+        counted = _Counter(read_records(path))
+        check(counted)
+        n = counted.n
+    else:
+        sink = io.TextIOWrapper(open(os.devnull, "wb"), encoding="utf-8")
+        counted = _Counter(read_records(path))
+        render(view, counted, sink)
+        sink.flush()
+        n = counted.n
+    dt = time.process_time() - t0
+    print(n, dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+class _Counter:
+    def __init__(self, it) -> None:  # type: ignore[no-untyped-def]
+        self.it, self.n = it, 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for x in self.it:
+            self.n += 1
+            yield x
+
+
+def run_child(view: str, path: Path) -> tuple[int, float, int]:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-m", "decoder.bench", "--child", view, str(path)],
+                         capture_output=True, text=True, env=env, check=True).stdout.split()
+    return int(out[0]), float(out[1]), int(out[2])
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python3 -m decoder.bench")
+    ap.add_argument("--records", type=int, default=10_000_000)
+    ap.add_argument("--fresh", type=int, default=1_000_000, help="records in the all-unique-values trace")
+    ap.add_argument("--out", default="build/decoder-bench")
+    ap.add_argument("--views", default="read,text,tokens,check")
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child:
+        _measure(*a.child)
+        return 0
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [("templated", a.records, False)]
+    if a.fresh:
+        runs.append(("fresh", a.fresh, True))
+    for label, n, fresh in runs:
+        for size in (n // 10, n):
+            path = out / f"{label}-{size}.bin"
+            if not path.exists():
+                t0 = time.time()
+                nbytes = generate(path, size, fresh=fresh)
+                print(f"generated {path}: {size} records, {nbytes} bytes in {time.time() - t0:.1f} s", flush=True)
+            for view in a.views.split(","):
+                recs, secs, rss = run_child(view, path)
+                print(f"{label:9s} {size:>9d} records  {view:7s} {recs / secs / 1e6:6.2f} M items/s "
+                      f"({secs:6.1f} s cpu)  peak RSS {rss / 1024:6.1f} MiB", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
