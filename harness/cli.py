@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -72,7 +74,11 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
                       bugs=args.bugs)
     results: list[RunResult] = []
     if args.repeat == 1:
-        results.append(run_scenario(sc, opts))
+        with console.status(f"{sc.name}: starting QEMU") as status:
+            opts.on_tick = lambda t: status.update(
+                f"{sc.name}: {t['elapsed']:.1f}s, serial {t['serial_bytes']} bytes, "
+                f"NMIs {t['nmis']}, quiet for {t['idle']:.1f}s of {sc.hang_timeout:g}")
+            results.append(run_scenario(sc, opts))
         print_run(results[0], console)
     else:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -132,4 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `... | head`: the reader left; the run itself is complete and on disk.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 2

@@ -12,7 +12,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from harness import build as buildmod
 from harness.capture import capture
@@ -34,6 +34,8 @@ class RunOptions:
     results_dir: Path = Path("results")
     deterministic: bool = False
     bugs: str | None = None
+    # Called about 4x a second while QEMU runs, e.g. for a live status line.
+    on_tick: Callable[[dict[str, Any]], None] | None = None
 
 
 @dataclass
@@ -103,7 +105,8 @@ async def _connect_qmp(qmp: QMPClient, machine: Machine) -> str | None:
 
 
 async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.Build,
-                     run_dir: Path) -> _Watch:
+                     run_dir: Path,
+                     on_tick: Callable[[dict[str, Any]], None] | None = None) -> _Watch:
     watch = _Watch()
     serial = machine.config.serial_path
     qmp = QMPClient(str(machine.qmp_socket))
@@ -117,7 +120,7 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
             injector = NmiInjector(qmp, sc.nmi, seed, ready=alive)
             injector_task = asyncio.create_task(injector.run(), name="nmi-injector")
         started = loop.time()
-        last_growth = started
+        last_growth = last_tick = started
         while True:
             status = machine.poll()
             if status is not None:
@@ -133,6 +136,10 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                 watch.reason = (f"no serial output for {sc.hang_timeout:g}s "
                                 f"(stuck at {size} bytes)")
                 break
+            if on_tick is not None and now - last_tick >= 0.25:
+                last_tick = now
+                on_tick({"elapsed": now - started, "serial_bytes": size,
+                         "idle": now - last_growth, "nmis": injector.sent if injector else 0})
             if now - started >= sc.timeout:
                 watch.outcome = "timeout"
                 watch.reason = f"still running after {sc.timeout:g}s (serial still growing)"
@@ -210,7 +217,7 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     watch = _Watch()
     with machine:
         verdict["qemu"]["pid"] = machine.pid
-        watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir))
+        watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir, opts.on_tick))
     stopped_by_harness = watch.outcome in ("hang", "timeout", "interrupted")
     verdict["qemu"].update(exit_status=machine.exit_status, wall_seconds=round(machine.wall_time, 3),
                            ended_by="harness" if stopped_by_harness else "itself")
