@@ -42,7 +42,9 @@ async def run_gdb(elf: Path, gdb_socket: Path, out: Path, guest_elf: Path | None
     try:
         proc = await asyncio.create_subprocess_exec(
             *gdb_command(elf, gdb_socket, guest_elf), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            # A terminal Ctrl-C is the harness's to handle, not gdb's.
+            start_new_session=True)
     except OSError as exc:
         return f"cannot run gdb: {exc}"
     try:
@@ -51,6 +53,10 @@ async def run_gdb(elf: Path, gdb_socket: Path, out: Path, guest_elf: Path | None
         proc.kill()
         await proc.wait()
         return f"gdb did not finish within {timeout}s"
+    except asyncio.CancelledError:
+        proc.kill()
+        await proc.wait()
+        raise
     out.write_bytes(output)
     if proc.returncode != 0:
         return f"gdb exited {proc.returncode}"

@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--bugs", help="build with `make BUGS=NAME BUILD=build/bugs-NAME` and run that")
         sp.add_argument("--build", type=Path, default=None, help="build dir (default build/)")
         sp.add_argument("--iterations", type=int, help="override the scenario's iterations")
+        sp.add_argument("--qemu-arg", action="append", default=[], dest="qemu_args",
+                        help="extra QEMU argument, repeatable (e.g. --qemu-arg=-d --qemu-arg=int)")
 
     run = sub.add_parser("run", help="run one scenario")
     run.add_argument("scenario", help="name in scenarios/ or a path to a .toml")
@@ -71,7 +73,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         raise ScenarioError("(command line)", "--repeat", "an integer >= 1", args.repeat)
     base_seed = args.seed if args.seed is not None else random_seed()
     opts = RunOptions(seed=base_seed, build_dir=_build_dir(args), results_dir=args.results,
-                      bugs=args.bugs)
+                      bugs=args.bugs, qemu_args=args.qemu_args)
     results: list[RunResult] = []
     if args.repeat == 1:
         with console.status(f"{sc.name}: starting QEMU") as status:
@@ -105,7 +107,8 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     names = args.scenarios or [f"test{i}" for i in range(1, 6)]
     scenarios = [load_named(n) for n in names]
     opts = RunOptions(seed=args.seed if args.seed is not None else random_seed(),
-                      build_dir=_build_dir(args), results_dir=args.results, bugs=args.bugs)
+                      build_dir=_build_dir(args), results_dir=args.results, bugs=args.bugs,
+                      qemu_args=args.qemu_args)
     results = run_matrix(scenarios, args.guests, args.smp, opts, args.iterations, console)
     print_matrix(results, [s.name for s in scenarios], args.guests, args.smp, console)
     if any(r.interrupted for r in results.values()):

@@ -34,6 +34,7 @@ class RunOptions:
     results_dir: Path = Path("results")
     deterministic: bool = False
     bugs: str | None = None
+    qemu_args: list[str] = field(default_factory=list)  # appended verbatim (e.g. -d int)
     # Called about 4x a second while QEMU runs, e.g. for a live status line.
     on_tick: Callable[[dict[str, Any]], None] | None = None
 
@@ -210,7 +211,7 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     config = MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=sc.hv_cmdline(),
                            serial_path=(run_dir / "serial.bin").resolve(), smp=sc.smp,
                            memory_mb=sc.memory, deterministic=opts.deterministic,
-                           log_path=run_dir / "qemu.log")
+                           log_path=run_dir / "qemu.log", extra_args=list(opts.qemu_args))
     machine = Machine(config)
     (run_dir / "cmdline.txt").write_text(machine.command_line_text() + "\n")
     verdict["qemu"] = {"command_line": machine.command_line()}
@@ -221,6 +222,11 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     stopped_by_harness = watch.outcome in ("hang", "timeout", "interrupted")
     verdict["qemu"].update(exit_status=machine.exit_status, wall_seconds=round(machine.wall_time, 3),
                            ended_by="harness" if stopped_by_harness else "itself")
+    log = machine.log_text().strip()
+    if log:
+        verdict["qemu"]["log_tail"] = log[-1000:]
+        if watch.outcome == "qemu died":
+            watch.reason += f"; QEMU said: {log.splitlines()[-1]}"
     verdict["nmi"] = watch.nmi or {"pattern": sc.nmi.as_dict(), "sent": 0}
     verdict["serial_bytes"] = (run_dir / "serial.bin").stat().st_size \
         if (run_dir / "serial.bin").exists() else 0

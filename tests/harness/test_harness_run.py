@@ -175,3 +175,13 @@ def test_matrix_runs_every_cell_and_prints_the_seed_style_list(
     assert "* x64 guest, smp 2: smoke fail (fail), test5 fail (fail)" in proc.stdout
     guests = {verdict_of(p)["scenario_config"]["guest"] for p in (tmp_path / "m").iterdir()}
     assert guests == {32, 64}
+
+
+def test_qemu_refusing_to_start_is_qemu_died_with_its_message(
+        fake_build: Callable[[str], Path], scenario_file, tmp_path: Path) -> None:
+    sc = load(scenario_file(QUICK.format(hang=5)))
+    result = run_scenario(sc, RunOptions(seed=1, build_dir=fake_build("pass"),
+                                         results_dir=tmp_path / "r", qemu_args=["-no-such-option"]))
+    v = result.verdict
+    assert v["outcome"] == "qemu died" and v["qemu"]["exit_status"] == 1
+    assert "no-such-option" in v["reason"] and "no-such-option" in v["qemu"]["log_tail"]
