@@ -98,7 +98,7 @@ class Merger:
         parts: list[Item] = []
         for cpu in sorted(self.pending):
             parts += self.pending[cpu]
-            self.pending[cpu] = []
+            self.pending[cpu].clear()
         return self._emit(parts)
 
     def _emit(self, parts: list[Item], presorted: bool = False) -> list[Item]:

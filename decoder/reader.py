@@ -18,6 +18,8 @@ from decoder.wire import FrameError, PartialFrame, cobs_decode, parse_payload
 CHUNK = 1 << 20
 BOOT_ID = EVENT_IDS["BOOT"]
 _PREVIEW = 48
+# Frames this far behind their CPU's newest are taken for duplicates unseen.
+SEQ_WINDOW = 1024
 
 
 def iter_pieces(stream: BinaryIO, chunk: int = CHUNK) -> Iterator[tuple[int, bytes, bool, bool]]:
@@ -57,6 +59,7 @@ class FrameReader:
 
     def __init__(self) -> None:
         self.next_seq: dict[int, int] = {}
+        self.seen: dict[int, set[int]] = {}
         self.stats = ReaderStats()
 
     def decode(self, offset: int, piece: bytes, first: bool, terminated: bool) -> tuple[int | None, list[Item]]:
@@ -78,8 +81,17 @@ class FrameReader:
             return None, [Loss(0, None, kind, len(piece), "bytes", offset, detail)]
         self.stats.frames += 1
         expect = self.next_seq.get(cpu, 0)
-        if seq < expect:
+        seen = self.seen.setdefault(cpu, set())
+        if seq in seen or seq < expect - SEQ_WINDOW:
             return cpu, self._duplicate(cpu, seq, expect, items, offset)
+        seen.add(seq)
+        if len(seen) > 2 * SEQ_WINDOW:
+            self.seen[cpu] = {q for q in seen if q >= expect - SEQ_WINDOW}
+        if seq < expect:
+            # An older frame arriving late (its gap was already reported): its
+            # records are genuine (CRC), so keep them.
+            self.stats.records += len(items)
+            return cpu, items
         self.next_seq[cpu] = seq + 1
         self.stats.records += len(items)
         if seq > expect:

@@ -128,7 +128,9 @@ def cobs_decode(enc: bytes) -> bytes:
             raise FrameError("garbage", f"zero code byte at offset {i}")
         j = i + code
         if j > n:
-            raise FrameError("truncated", f"COBS block at offset {i} wants {code - 1} bytes, {n - i - 1} left")
+            # Mid-stream this is not a frame at all; the reader calls it
+            # truncated when the piece is the first or last of the input.
+            raise FrameError("garbage", f"COBS block at offset {i} wants {code - 1} bytes, {n - i - 1} left")
         out += enc[i + 1:j]
         if code != 0xFF and j < n:
             out.append(0)
