@@ -1,0 +1,1 @@
+"""Decoder tests (package so helpers import as tests.decoder.*)."""
