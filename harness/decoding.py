@@ -31,10 +31,18 @@ class Decoded:
     views: dict[str, str] = field(default_factory=dict)
     view_errors: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def records(self) -> int | None:
+        """Event records among the items (the rest are loss reports)."""
+        if self.items is None:
+            return None
+        return sum(type(item).__name__ == "Record" for item in self.items)
+
     def as_dict(self) -> dict[str, Any]:
         return {"decoded": self.decoded, "reason": self.reason,
                 "checked": self.check is not None, "check_error": self.check_error,
-                "records": len(self.items) if self.items is not None else None,
+                "items": len(self.items) if self.items is not None else None,
+                "records": self.records,
                 "summary": jsonable(self.summary), "check": self.check,
                 "views": self.views, "view_errors": self.view_errors}
 
@@ -96,8 +104,14 @@ def decode_serial(serial_path: Path, rules: Path | None, out_dir: Path) -> Decod
     except Exception as exc:
         return Decoded(False, f"decoder.api.read_records failed on {serial_path.name} "
                               f"({size} bytes): {type(exc).__name__}: {exc}")
-    if not items:
-        return Decoded(False, f"{serial_path.name} ({size} bytes) holds no trace records", items=[])
+    records = sum(isinstance(item, dec.Record) for item in items)
+    if records == 0:
+        # A checker that sees no records trivially "passes"; that would be a
+        # lie about a console that is not (yet) emitting trace frames.
+        losses = "; ".join(f"{getattr(i, 'kind', '?')} {getattr(i, 'count', '?')} "
+                           f"{getattr(i, 'unit', '')}".strip() for i in items[:3])
+        return Decoded(False, f"{serial_path.name} ({size} bytes) holds no trace records"
+                              + (f" (decoder: {losses})" if losses else ""), items=items)
     result = Decoded(True, items=items)
     try:
         result.summary = dec.summary(items)
