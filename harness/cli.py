@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -116,8 +117,15 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     return 0 if results and all(r.passed for r in results.values()) else 1
 
 
+def _sigterm_as_ctrl_c() -> None:
+    # A CI timeout or `kill` should clean up exactly like Ctrl-C does (QEMU
+    # stopped, verdict "interrupted", sockets removed), so re-raise it as SIGINT.
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _sigterm_as_ctrl_c()
     console = Console()
     try:
         if args.command == "run":

@@ -125,12 +125,13 @@ def test_qemu_killed_mid_run_is_qemu_died_with_artifacts_and_no_orphans(
     assert not alive(qemu_pid) and not sockets_of(run_dir).exists()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_stops_qemu_keeps_artifacts_and_says_interrupted(
-        fake_build: Callable[[str], Path], scenario_file, tmp_path: Path) -> None:
+        fake_build: Callable[[str], Path], scenario_file, tmp_path: Path, sig: int) -> None:
     results = tmp_path / "results"
     harness = start_harness(fake_build("chatter"), scenario_file(QUICK.format(hang=30)), results)
     qemu_pid, run_dir = wait_for_qemu(harness, results)
-    harness.send_signal(signal.SIGINT)  # what a terminal's Ctrl-C delivers to the harness
+    harness.send_signal(sig)  # SIGINT is what a terminal's Ctrl-C delivers to the harness
     out, _ = harness.communicate(timeout=60)
     assert harness.returncode == 130, out
     v = verdict_of(run_dir)
