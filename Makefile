@@ -11,8 +11,18 @@ QEMU    := qemu-system-x86_64
 TRACE   ?= on
 BUGS    ?=
 
-.PHONY: all gen gen-check deps run test test-host test-py clean
-all: gen hv guest
+.PHONY: all gen gen-check deps run test test-host test-py clean bugs-check
+ifeq ($(BUGS),list)
+# `make BUGS=list`: the bug zoo, one line each (defs/bugs.toml).
+all:
+	@$(PYTHON) tools/bugs.py list
+else
+all: bugs-check gen hv guest
+endif
+
+# A misspelt bug name must not silently build the correct hypervisor.
+bugs-check:
+	@$(PYTHON) tools/bugs.py check '$(BUGS)'
 
 # Debian packages the project needs (tool -> package).  `make deps` installs
 # the missing ones; every target that needs a tool depends on deps.
@@ -33,9 +43,10 @@ gen:
 gen-check:
 	@$(PYTHON) tools/gendefs.py --check
 
+# trace.mk first: hv.mk compiles its HV_TRACE_SRCS (expanded with :=).
+include trace/trace.mk
 include hv/hv.mk
 include guest/guest.mk
-include trace/trace.mk
 include decoder/decoder.mk
 include harness/harness.mk
 

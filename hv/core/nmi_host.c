@@ -32,12 +32,12 @@ void host_nmi(struct trap_frame *f)
 	c->last_exit_was_nmi = 0;
 	c->vcpu.nmi.host_nmis++;
 
-	bool quiesce = quiesce_nmi_pending(c);
-	bool for_guest = quiesce_nmi_is_also_for_guest(c, quiesce);
-	trace_host_nmi((quiesce ? NMI_KIND_QUIESCE : 0) | (for_guest ? NMI_KIND_GUEST : 0), where, depth);
-	if (for_guest)
+	enum nmi_class cls = quiesce_classify_nmi(c);
+	trace_host_nmi(cls == NMI_QUIESCE ? NMI_KIND_QUIESCE : cls == NMI_FOR_GUEST ? NMI_KIND_GUEST : 0,
+		       where, depth);
+	if (cls == NMI_FOR_GUEST)
 		nmi_virt_latch(&c->vcpu);
-	if (quiesce)
+	else if (cls == NMI_QUIESCE)
 		quiesce_stop_here(c);
 	c->nmi_depth--;
 }

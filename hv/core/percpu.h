@@ -35,6 +35,7 @@ struct percpu {
 			u32 last_exit_was_nmi;	/* an NMI #VMEXIT whose NMI is still held */
 			u64 q_signal;		/* quiesce epoch this CPU was asked to stop for */
 			u64 q_seen;		/* last quiesce epoch this CPU acknowledged */
+			u32 q_stopped;		/* inside quiesce_stop_here() */
 			u64 gdt[8];
 			struct tss64 tss;
 			struct vcpu vcpu;

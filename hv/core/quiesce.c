@@ -29,6 +29,7 @@
 #include "core/percpu.h"
 #include "core/lapic.h"
 #include "core/x86.h"
+#include "core/log.h"
 #include <heisen/defs.h>
 
 static struct {
@@ -37,7 +38,22 @@ static struct {
 	u32 acked;		/* CPUs stopped in the current epoch */
 	u32 resumed;		/* CPUs that left the current epoch */
 	u64 resume_epoch;	/* last epoch ended */
+	u32 active;		/* an epoch is open: only the zoo's bugs classify by it */
+	u32 resume_signal;	/* BUG_endquiesce_order: the seed's boolean resume flag */
 } q;
+
+#ifdef BUG_print_lock_order
+/* Zoo: the seed's debug printf lock ("Continue debugging"): CPU 0 prints under
+ * the quiesce lock while a quiesced CPU holds the print lock -> deadlock. */
+static u32 print_lock;
+void bug_locked_print(const char *what, u64 v)
+{
+	while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	hv_printf("cpu %u: %s %lx\n", this_cpu()->index, what, v);
+	__atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
+}
+#endif
 
 static void lock_quiesce(void)
 {
@@ -53,6 +69,7 @@ u64 quiesce_begin(struct percpu *self)
 	__atomic_store_n(&q.epoch, e, __ATOMIC_RELAXED);
 	__atomic_store_n(&q.acked, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&q.resumed, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&q.active, 1, __ATOMIC_RELEASE);
 	trace_quiesce_request(e);
 	for (u32 i = 0; i < hv_ncpus; i++) {
 		if (i == self->index)
@@ -64,6 +81,9 @@ u64 quiesce_begin(struct percpu *self)
 	while (__atomic_load_n(&q.acked, __ATOMIC_ACQUIRE) < hv_ncpus - 1)
 		cpu_relax();
 	trace_quiesce_begin(e);
+#ifdef BUG_print_lock_order
+	bug_locked_print("all CPUs quiesced, epoch", e);
+#endif
 	return e;
 }
 
@@ -71,31 +91,62 @@ void quiesce_end(struct percpu *self, u64 e)
 {
 	(void)self;
 	trace_quiesce_end(e);
+#ifdef BUG_endquiesce_order
+	/* Zoo: the seed's endquiesce before its fix ("Quiesce locking logic 2"):
+	 * resume first, clear "quiesce on" last.  A CPU that resumed and takes
+	 * another NMI meanwhile sees quiesce still on and stops again, waiting
+	 * for a resume signal that is about to be reset. */
+	__atomic_store_n(&q.resume_signal, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&q.resumed, __ATOMIC_ACQUIRE) < hv_ncpus - 1)
+		cpu_relax();
+	__atomic_store_n(&q.active, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&q.resume_signal, 0, __ATOMIC_RELEASE);
+#else
+	__atomic_store_n(&q.active, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&q.resume_epoch, e, __ATOMIC_RELEASE);
 	while (__atomic_load_n(&q.resumed, __ATOMIC_ACQUIRE) < hv_ncpus - 1)
 		cpu_relax();
+#endif
 	__atomic_store_n(&q.lock, 0, __ATOMIC_RELEASE);
 }
 
-bool quiesce_nmi_pending(struct percpu *c)
+enum nmi_class quiesce_classify_nmi(struct percpu *c)
 {
-	return __atomic_load_n(&c->q_signal, __ATOMIC_ACQUIRE) != c->q_seen;
-}
-
-bool quiesce_nmi_is_also_for_guest(struct percpu *c, bool was_quiesce)
-{
-	(void)c;
-	return !was_quiesce;
+#if defined(BUG_endquiesce_order) || defined(BUG_nmi_coalesce_drop)
+	/* Zoo: classify by the global "quiesce on" flag, as the seed did
+	 * (g_vmx_quiesce).  With it on, a CPU that already stopped for this
+	 * epoch drops the NMI ("if (vcpu->quiesced) return;") -- the guest NMI
+	 * of the seed's "Race condition" table is lost. */
+	if (__atomic_load_n(&q.active, __ATOMIC_ACQUIRE)) {
+#ifdef BUG_endquiesce_order
+		return NMI_QUIESCE;
+#else
+		if (c->q_seen == __atomic_load_n(&q.epoch, __ATOMIC_ACQUIRE))
+			return NMI_DROPPED;
+#endif
+	}
+#endif
+	if (__atomic_load_n(&c->q_signal, __ATOMIC_ACQUIRE) != c->q_seen)
+		return NMI_QUIESCE;
+	return NMI_FOR_GUEST;
 }
 
 void quiesce_stop_here(struct percpu *c)
 {
 	u64 e = __atomic_load_n(&c->q_signal, __ATOMIC_ACQUIRE);
 	c->q_seen = e;
+	c->q_stopped = 1;
+	c->vcpu.nmi.quiesce_signals++;
 	trace_quiesce_ack(e);
 	__atomic_fetch_add(&q.acked, 1, __ATOMIC_RELEASE);
+#ifdef BUG_endquiesce_order
+	while (!__atomic_load_n(&q.resume_signal, __ATOMIC_ACQUIRE))
+		cpu_relax();
+#else
 	while (__atomic_load_n(&q.resume_epoch, __ATOMIC_ACQUIRE) != e)
 		cpu_relax();
+#endif
+	c->q_stopped = 0;
 	trace_quiesce_resume(e);
 	__atomic_fetch_add(&q.resumed, 1, __ATOMIC_RELEASE);
 }

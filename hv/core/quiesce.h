@@ -6,10 +6,12 @@ struct percpu;
 u64 quiesce_begin(struct percpu *self);
 /* Let them all go again (every stopped CPU resumes before this returns). */
 void quiesce_end(struct percpu *self, u64 epoch);
-/* Host NMI handler: is a quiesce signal for this CPU outstanding? */
-bool quiesce_nmi_pending(struct percpu *c);
-/* Host NMI handler: should this NMI also be handed to the guest? */
-bool quiesce_nmi_is_also_for_guest(struct percpu *c, bool was_quiesce);
+enum nmi_class { NMI_FOR_GUEST, NMI_QUIESCE, NMI_DROPPED /* zoo bugs only */ };
+/* Host NMI handler: what is this NMI? */
+enum nmi_class quiesce_classify_nmi(struct percpu *c);
+#ifdef BUG_print_lock_order
+void bug_locked_print(const char *what, u64 v);
+#endif
 /* Host NMI handler: acknowledge and wait until the epoch ends. */
 void quiesce_stop_here(struct percpu *c);
 #endif

@@ -24,6 +24,7 @@ struct vcpu_nmi {
 	u64 host_nmis;		/* NMIs that reached the hypervisor on this CPU */
 	u64 injected;		/* NMIs injected into the guest */
 	u64 merged;		/* NMIs merged under the 1-latched rule */
+	u64 quiesce_signals;	/* NMIs consumed as this CPU's quiesce signal */
 };
 
 struct vcpu_report {
@@ -32,6 +33,7 @@ struct vcpu_report {
 	u64 status, count, detail;
 	u64 nmi_received, nmi_nested, nmi_sent;
 	u64 nmi_injected_at_count;
+	u32 nmis_accounted;	/* host NMIs == quiesce + injected + merged + pending */
 	u64 exits;
 	u64 start_tsc;
 };

@@ -23,10 +23,18 @@ void verdict_report(struct vcpu *v, u64 status, u64 count, u64 detail)
 	trace_guest_report(status, count, detail);
 }
 
+/* Every NMI that reached this CPU was consumed as a quiesce signal,
+ * injected, merged under the 1-latched rule, or is still latched. */
+static bool nmis_accounted(const struct vcpu *v)
+{
+	const struct vcpu_nmi *n = &v->nmi;
+	return n->host_nmis == n->quiesce_signals + n->injected + n->merged + n->pending;
+}
+
 static bool cpu_passed(const struct vcpu *v)
 {
 	return v->report.reported && v->report.status == 0 && v->report.nmi_nested == 0 &&
-	       v->report.nmi_received == v->report.nmi_injected_at_count;
+	       v->report.nmi_received == v->report.nmi_injected_at_count && v->report.nmis_accounted;
 }
 
 void verdict_nmi_counts(struct vcpu *v, u64 received, u64 nested, u64 sent)
@@ -37,12 +45,14 @@ void verdict_nmi_counts(struct vcpu *v, u64 received, u64 nested, u64 sent)
 	v->report.nmi_nested = nested;
 	v->report.nmi_sent = sent;
 	v->report.nmi_injected_at_count = v->nmi.injected;
+	v->report.nmis_accounted = nmis_accounted(v);
 	trace_nmi_counts(received, nested, sent);
 	hv_printf("cpu %u: %s -> %s status %lu count %lu detail %lx | exits %lu | nmi host %lu "
-		  "injected %lu merged %lu received %lu nested %lu\n",
+		  "injected %lu merged %lu received %lu nested %lu quiesce %lu pending %u\n",
 		  v->cpu, v->workload, cpu_passed(v) ? "PASS" : "FAIL",
 		  v->report.status, v->report.count, v->report.detail, v->report.exits,
-		  v->nmi.host_nmis, v->nmi.injected, v->nmi.merged, received, nested);
+		  v->nmi.host_nmis, v->nmi.injected, v->nmi.merged, received, nested,
+		  v->nmi.quiesce_signals, v->nmi.pending);
 	v->report.counted = 1;
 	/* Exactly one CPU -- the one completing the count -- ends the machine. */
 	if (__atomic_add_fetch(&cpus_done, 1, __ATOMIC_ACQ_REL) == hv_ncpus)

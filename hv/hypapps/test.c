@@ -11,20 +11,35 @@
 #include "core/x86.h"
 #include <heisen/defs.h>
 
-#define SLEEP_TSC 2000000ull
+#define SLEEP_ROUNDS 200000ull
+
+/*
+ * The sleep: recompute the checksum many times in a leaf function whose
+ * state lives in stack locals (-O0).  Built with the red zone allowed (zoo
+ * `red-zone`), gcc keeps those locals below RSP without moving RSP -- the
+ * seed's __vmx_vmread -- and an NMI taken on this stack overwrites them:
+ * the guest then sees a wrong result.  With -mno-red-zone gcc reserves the
+ * frame first and the same code is safe.
+ */
+__attribute__((optimize("O0"), noinline)) static u64 sleep_checksum(u64 arg, u64 cpu)
+{
+	u64 x = arg ^ (cpu << 24), r = 0;
+	for (u64 i = 0; i < SLEEP_ROUNDS; i++)
+		r = (x * 2654435761ull) & 0xffffffffull;
+	return r;
+}
 
 u64 hypapp_test(struct vcpu *v, u64 arg)
 {
-	if (arg & TEST_FLAG_SLEEP) {
-		u64 t = rdtsc();
-		while (rdtsc() - t < SLEEP_TSC)
-			cpu_relax();
-	}
+#ifdef BUG_print_lock_order
+	bug_locked_print("test hypercall", arg);
+#endif
+	u64 r = (arg & TEST_FLAG_SLEEP) ? sleep_checksum(arg, v->cpu) : hc_test_checksum(arg, v->cpu);
 	if (!(arg & TEST_FLAG_QUIESCE) || hv_ncpus < 2)
-		return hc_test_checksum(arg, v->cpu);
+		return r;
 	struct percpu *self = this_cpu();
 	u64 epoch = quiesce_begin(self);
-	u64 r = hc_test_checksum(arg, v->cpu);
+	r = hc_test_checksum(arg, v->cpu);
 	quiesce_end(self, epoch);
 	return r;
 }

@@ -152,10 +152,14 @@ void arch_inject_nmi(struct vcpu *v)
 void arch_watch_iret(struct vcpu *v, bool on)
 {
 	struct vmcb *vmcb = vcpu_vmcb(v);
-	if (on)
-		vmcb->ctl.misc1 |= INTERCEPT_IRET;
-	else
-		vmcb->ctl.misc1 &= ~INTERCEPT_IRET;
+	u32 misc1 = on ? vmcb->ctl.misc1 | INTERCEPT_IRET : vmcb->ctl.misc1 & ~INTERCEPT_IRET;
+#ifdef BUG_field_width
+	/* Zoo: the seed's 32-bit VMCS field accessed as 64 bits ("Comparing VCPU
+	 * dump"): the store also zeroes misc2, the VMRUN/VMMCALL intercepts. */
+	*(volatile u64 *)&vmcb->ctl.misc1 = misc1;
+#else
+	vmcb->ctl.misc1 = misc1;
+#endif
 }
 
 void arch_single_step(struct vcpu *v, bool on)
