@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,7 +42,9 @@ def test_command_line_is_the_documented_one(fake_build: Callable[[str], Path], t
                  "-name heisenvisor,debug-threads=on", f"-serial file:{tmp_path}/serial.bin"]:
         assert part in text
     assert f"unix:{m.qmp_socket},server,nowait" in argv and f"unix:{m.gdb_socket},server,nowait" in argv
-    det = Machine(config(fake_build("pass"), tmp_path, deterministic=True)).command_line()
+    det_machine = Machine(config(fake_build("pass"), tmp_path, deterministic=True))
+    det = det_machine.command_line()
+    det_machine.shutdown()
     assert "tcg,thread=single" in det and "shift=7,sleep=off" in det and "tcg" not in [
         det[i + 1] for i, a in enumerate(det) if a == "-accel"]
     sockdir = m.sockdir
@@ -104,10 +107,13 @@ def test_qemu_dies_with_a_harness_killed_outright(fake_build: Callable[[str], Pa
         f"b = Path({str(fake_build('hang'))!r}); t = Path({str(tmp_path)!r})\n"
         "m = Machine(MachineConfig(kernel=b/'hv.elf32', initrd=b/'guest64.elf', append='',\n"
         "            serial_path=t/'serial.bin', smp=1))\n"
-        "m.launch(); print(m.pid, flush=True); time.sleep(60)\n")
+        "m.launch(); print(m.pid, m.sockdir, flush=True); time.sleep(60)\n")
     child = subprocess.Popen([PY, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    qemu_pid = int(child.stdout.readline())  # type: ignore[union-attr]
+    pid_text, sockdir = child.stdout.readline().split()  # type: ignore[union-attr]
+    qemu_pid = int(pid_text)
     assert alive(qemu_pid)
     child.kill()
     child.wait()
     assert wait_for(lambda: not alive(qemu_pid), 10), "QEMU outlived its killed harness"
+    # A SIGKILLed harness cannot remove its temp dir; the test must not leak it either.
+    shutil.rmtree(sockdir)
