@@ -112,7 +112,8 @@ class Merger:
             nlate = bisect_right(parts, self.released_tsc - 1, key=_tsc)
             self.late += nlate
             first = parts[0]
-            out = [Loss(first[0], None, "late", nlate, "records", -1,
+            cpus = {p[1] for p in parts[:nlate]}
+            out = [Loss(first[0], cpus.pop() if len(cpus) == 1 else None, "late", nlate, "records", -1,
                         f"TSC {first[0]} arrived after TSC {self.released_tsc} was released "
                         "(raise --lookahead to order them)")] + parts
         self.released_tsc = max(self.released_tsc, parts[-1][0])

@@ -17,6 +17,7 @@ from typing import Iterable, TextIO
 
 from decoder.records import Item, Loss, Record, describe
 from decoder.views.labels import label
+from decoder.views.stats import NOT_DATA_LOSS
 from decoder.views.timebase import Timebase
 
 LANE_BG = "#eeeeee"
@@ -92,6 +93,8 @@ def render_html(items: Iterable[Item], out: TextIO, start: int = 0, max_records:
         cpu = it[1]
         x = g.x(it[0], t0, t1)
         if type(it) is Loss:
+            if it.kind in NOT_DATA_LOSS:
+                continue
             c = cpu if cpu is not None else 0
             x0 = g.x(last_tsc.get(c, it[0]), t0, t1) if cpu is not None else x - 3
             y = g.lane_top(c)
@@ -152,10 +155,17 @@ def _axis(add, g: Geometry, tb: Timebase, t0: int, t1: int, ncpus: int) -> None:
     for i in range(6):
         tsc = t0 + (t1 - t0) * i // 5
         x = g.x(tsc, t0, t1)
-        us = tb.micros(tsc)
-        text = f"{us / 1000:.3f} ms" if tb.tsc_khz else f"tsc {tsc}"
+        text = _time_label(tb.micros(tsc), tb.micros(t1) - tb.micros(t0)) if tb.tsc_khz else f"tsc {tsc}"
         add(f'<line x1="{x:.1f}" y1="{g.top - 14}" x2="{x:.1f}" y2="{g.top - 10}" stroke="#888"/>')
         add(f'<text x="{x:.1f}" y="{g.top - 20}" class="tick" text-anchor="middle">{html.escape(text)}</text>')
+
+
+def _time_label(us: float, span_us: float) -> str:
+    """The tick label in the unit that makes the window's span readable."""
+    for unit, scale in (("s", 1e6), ("ms", 1e3), ("µs", 1.0)):
+        if span_us >= 5 * scale:
+            return f"{us / scale:.3f} {unit}"
+    return f"{us * 1000:.0f} ns"
 
 
 def _legend(add, g: Geometry, ncpus: int) -> None:  # type: ignore[no-untyped-def]
