@@ -13,26 +13,41 @@ STYLE = {"pass": "bold green", "fail": "bold red", "panic": "bold red", "hang": 
          "interrupted": "yellow", "error": "bold red", "incomplete": "yellow"}
 
 
+def _total(value: Any) -> Any:
+    if isinstance(value, dict):
+        return sum(v for v in value.values() if isinstance(v, (int, float)))
+    return value
+
+
+# Short titles: the table must fit an 80-column CI log.
+NMI_COLUMNS = [("host", "nmi"), ("injected", "inj"), ("merged", "merged"),
+               ("guest_received", "g.rcv"), ("guest_nested", "nest")]
+
+
 def _summary_table(summary: Any) -> Table | None:
-    """The decoder's per-CPU summary as a table, whatever mapping shape it has."""
-    if not isinstance(summary, dict) or not summary:
+    """decoder.api.summary() as one compact row per CPU (nested counts summed)."""
+    if not isinstance(summary, dict):
         return None
-    rows = summary.get("cpus", summary)
-    if isinstance(rows, dict) and all(isinstance(v, dict) for v in rows.values()):
-        rows = [{"cpu": k, **v} for k, v in rows.items()]
-    if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
-        columns: list[str] = []
-        for row in rows:
-            columns += [c for c in row if c not in columns]
-        table = Table(title="per-CPU summary")
-        for c in columns:
-            table.add_column(str(c))
-        for row in rows:
-            table.add_row(*(str(row.get(c, "")) for c in columns))
+    cpus = summary.get("cpus")
+    if not isinstance(cpus, dict) or not cpus or \
+            not all(isinstance(v, dict) for v in cpus.values()):
+        table = Table(title="trace summary", show_header=False)
+        for key, value in summary.items():
+            table.add_row(str(key), str(value))
         return table
-    table = Table(title="trace summary", show_header=False)
-    for key, value in summary.items():
-        table.add_row(str(key), str(value))
+    table = Table(title="per-CPU summary")
+    for title in ["cpu", "recs", "exits", "ex/s", *(t for _, t in NMI_COLUMNS), "loss"]:
+        table.add_column(title, justify="right")
+    for cpu, row in sorted(cpus.items(), key=lambda kv: str(kv[0])):
+        nmi = row.get("nmi") if isinstance(row.get("nmi"), dict) else {}
+        rate = row.get("exits_per_s")
+        table.add_row(str(cpu), str(_total(row.get("events", ""))), str(row.get("exits", "")),
+                      f"{rate:.0f}" if isinstance(rate, (int, float)) else "-",
+                      *(str(nmi.get(key, "-")) for key, _ in NMI_COLUMNS),
+                      str(_total(row.get("loss", "")) or 0))
+    unattributed = summary.get("unattributed_loss")
+    if unattributed:
+        table.caption = f"loss not attributable to a CPU: {unattributed}"
     return table
 
 

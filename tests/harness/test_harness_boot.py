@@ -67,9 +67,10 @@ def test_stuck_run_is_captured_with_every_vcpu_backtrace(tmp_path: Path, scenari
     bts = (hang / "backtraces.txt").read_text()
     assert "Thread 1.1 (CPU#0" in bts and "Thread 1.2 (CPU#1" in bts, bts
     assert "packet reply is too long" not in bts  # gdb agreed on the x86-64 register layout
-    errors = result.verdict["capture"]["errors"]
-    assert set(errors) <= {"pmemsave", "rings"}, errors
-    if "pmemsave" in errors:  # until the trace lands, the only acceptable gap, named
-        assert "no symbol trace_rings" in errors["pmemsave"]
-    else:
-        assert (hang / "trace_rings.bin").read_bytes()[:8] == b"HVRING01"
+    capture = result.verdict["capture"]
+    assert capture["errors"] == {}, capture["errors"]
+    # The rings come straight out of guest memory and decode to the records
+    # the stuck CPUs were writing (TEST hypercalls), drained or not.
+    assert (hang / "trace_rings.bin").read_bytes()[:8] == b"HVRING01"
+    assert capture["rings"]["decoded"] and capture["rings"]["records"] > 0
+    assert "HYPERCALL" in (hang / "rings-timeline.txt").read_text()
