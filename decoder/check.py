@@ -151,7 +151,9 @@ class Assert(Rule):
             return None
         shown = ", ".join(f"{n}={env[n]:#x}" if isinstance(env[n], int) and env[n] > 0xFFFF else f"{n}={env[n]}"
                           for n in sorted(self.expect.names) if n in env)
-        return f"cpu {rec.cpu}: {describe(rec)} at #{k}: expected {self.expect} ({shown})"
+        sides = self.expect.explain(env)
+        return (f"cpu {rec.cpu}: {describe(rec)} at #{k}: expected {self.expect} ({shown}"
+                + (f"; {sides})" if sides else ")"))
 
 
 _UNKNOWN = "unknown"

@@ -70,6 +70,22 @@ class Expr:
                 raise RuleError(f"{where}: constant {node.value!r} not allowed in {source!r}")
         self.code: CodeType = compile(tree, where, "eval")
         self.names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        self.sides: list[tuple[str, CodeType]] = []
+        body = tree.body
+        if isinstance(body, ast.Compare) and len(body.ops) == 1:
+            # Violations show both sides of a single comparison.
+            for side in (body.left, body.comparators[0]):
+                text = ast.unparse(side)
+                self.sides.append((text, compile(ast.Expression(side), where, "eval")))
+
+    def explain(self, env: dict[str, object]) -> str:
+        """'lhs = v1, rhs = v2' for a comparison (values in hex when large)."""
+        parts = []
+        for text, code in self.sides:
+            v = eval(code, _GLOBALS, env)  # noqa: S307
+            parts.append(f"{text} = {v:#x}" if isinstance(v, int) and not isinstance(v, bool) and v > 0xFFFF
+                         else f"{text} = {v}")
+        return "; ".join(parts)
 
     def __call__(self, env: dict[str, object]) -> object:
         return eval(self.code, _GLOBALS, env)  # noqa: S307  (validated AST, no builtins)

@@ -1,0 +1,266 @@
+"""The checker: each rule in decoder/rules.toml passes a good trace and catches its bug."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from decoder.api import check, read_records
+from decoder.check import run_check
+from decoder.expr import RuleError
+from decoder.synth import TraceBuilder
+from tests.decoder.traces import NMI_EXIT, VMMCALL, checksum, finish_run, good_run, guest_nmi, hypercall_exit, quiesce
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def verdict(b: TraceBuilder, **kw):  # type: ignore[no-untyped-def]
+    return check(read_records(b.serial(**kw)))
+
+
+def test_good_run_passes_every_rule() -> None:
+    r = verdict(good_run(ncpus=3, rounds=4))
+    assert r.passed and r.rule is None and r.window == "", r.message
+    # Every rule was actually exercised by the good trace.
+    assert all(n > 0 for name, n in r.counts["rules"].items() if name != "no_panic"), r.counts["rules"]
+
+
+def _fails(b: TraceBuilder, rule: str, *needles: str) -> None:
+    r = verdict(b)
+    assert not r.passed and r.rule == rule, (r.rule, r.message)
+    for n in needles:
+        assert n in r.message, r.message
+    assert r.window.startswith("|Index|CPU 0|") and "|>" in r.window
+
+
+def test_no_panic() -> None:
+    b = good_run(finish=False)
+    b.ev(1, "PANIC", 1, 2, 0x100000)
+    _fails(b, "no_panic", "forbidden PANIC")
+
+
+def test_intercept_pairing_missing_leave() -> None:
+    b = good_run(finish=False)
+    b.ev(0, "INTERCEPT_ENTER", VMMCALL, 0x2000000)
+    b.ev(0, "INTERCEPT_ENTER", VMMCALL, 0x2000010)
+    _fails(b, "intercept_pairing", "has no INTERCEPT_LEAVE before the next INTERCEPT_ENTER")
+
+
+def test_intercept_pairing_forgiven_across_host_nmi() -> None:
+    b = good_run(finish=False)
+    b.ev(0, "INTERCEPT_ENTER", VMMCALL, 0x2000000)
+    b.ev(0, "HOST_NMI", 0, 1, 1)
+    b.ev(0, "INTERCEPT_ENTER", VMMCALL, 0x2000010)
+    b.ev(0, "INTERCEPT_LEAVE", VMMCALL)
+    finish_run(b, 2, {0: 2, 1: 1})
+    r = verdict(b)
+    assert r.passed, r.message
+
+
+def test_intercept_pairing_leave_without_enter_and_reason_mismatch() -> None:
+    b = good_run(finish=False)
+    b.ev(1, "INTERCEPT_LEAVE", VMMCALL)
+    _fails(b, "intercept_pairing", "without a preceding INTERCEPT_ENTER")
+    b = good_run(finish=False)
+    b.ev(1, "INTERCEPT_ENTER", VMMCALL, 0x2000000)
+    b.ev(1, "INTERCEPT_LEAVE", NMI_EXIT)
+    _fails(b, "intercept_pairing", "reason differ")
+
+
+def test_guest_nmi_nested() -> None:
+    b = good_run(finish=False)
+    b.ev(1, "GUEST_EVENT", 1, 0, 0)
+    b.ev(1, "GUEST_EVENT", 1, 0, 0)
+    _fails(b, "guest_nmi_not_nested", "GUEST_EVENT kind=1")
+
+
+def test_quiesce_epoch_missing_ack_is_reported_at_end() -> None:
+    b = good_run(ncpus=3, finish=False)
+    b.ev(0, "INTERCEPT_ENTER", VMMCALL, 0x2000000)
+    b.ev(0, "QUIESCE_REQUEST", 9)
+    b.ev(1, "QUIESCE_ACK", 9)
+    _fails(b, "quiesce_epoch", "epoch 9 (requested by cpu 0", "QUIESCE_ACK missing from cpu 2")
+
+
+def test_quiesce_guest_resumed_inside_epoch() -> None:
+    b = good_run(finish=False)
+    b.ev(0, "INTERCEPT_ENTER", VMMCALL, 0x2000000)
+    b.ev(0, "QUIESCE_REQUEST", 9)
+    b.ev(1, "INTERCEPT_ENTER", NMI_EXIT, 0x2000000)
+    b.ev(1, "QUIESCE_ACK", 9)
+    b.ev(1, "INTERCEPT_LEAVE", NMI_EXIT)
+    _fails(b, "quiesce_epoch", "cpu 1: INTERCEPT_LEAVE", "between its QUIESCE_ACK")
+
+
+def test_quiesce_begin_before_all_acks_by_tsc() -> None:
+    # CPU 1's ACK is stamped after CPU 0's BEGIN: the requester did not wait.
+    b = TraceBuilder(2)
+    b.ev(0, "QUIESCE_REQUEST", 1)
+    b.ev(0, "QUIESCE_BEGIN", 1)
+    b.ev(1, "QUIESCE_ACK", 1)
+    b.ev(0, "QUIESCE_END", 1)
+    b.ev(1, "QUIESCE_RESUME", 1)
+    _fails(b, "quiesce_epoch", "QUIESCE_BEGIN of cpu 0", "precedes QUIESCE_ACK of cpu 1")
+
+
+def test_quiesce_overlapping_and_unknown_epochs() -> None:
+    b = TraceBuilder(2)
+    b.ev(0, "QUIESCE_REQUEST", 1)
+    b.ev(1, "QUIESCE_REQUEST", 2)
+    _fails(b, "quiesce_epoch", "while epoch 1", "QUIESCE_ACK missing from cpu 1")
+    b = TraceBuilder(2)
+    b.ev(1, "QUIESCE_RESUME", 4)
+    _fails(b, "quiesce_epoch", "never requested")
+
+
+def test_nmi_accounting_unaccounted_host_nmi() -> None:
+    b = good_run(finish=False)
+    b.ev(1, "INTERCEPT_ENTER", NMI_EXIT, 0x2000000)
+    b.ev(1, "HOST_NMI", 2, 0, 0)
+    b.ev(1, "INTERCEPT_LEAVE", NMI_EXIT)
+    b.ev(1, "GUEST_REPORT", 0, 3, 0)
+    b.ev(0, "GUEST_REPORT", 0, 3, 0)
+    _fails(b, "nmi_accounting", "cpu 1 at end of trace", "for_guest=2, injected=1, merged=0")
+
+
+def test_nmi_merged_counts_as_accounted() -> None:
+    b = good_run(finish=False)
+    b.ev(1, "INTERCEPT_ENTER", NMI_EXIT, 0x2000000)
+    b.ev(1, "HOST_NMI", 2, 0, 0)
+    b.ev(1, "NMI_MERGED", 1)
+    b.ev(1, "INTERCEPT_LEAVE", NMI_EXIT)
+    finish_run(b, 2, {0: 2, 1: 1})
+    assert verdict(b).passed
+
+
+def test_guest_received_fewer_than_injected() -> None:
+    b = good_run(finish=False)
+    finish_run(b, 2, {0: 1, 1: 1})
+    _fails(b, "guest_received_injected", "NMI_COUNTS received=1", "injected=2")
+
+
+def test_hypercall_result_wrong() -> None:
+    b = good_run(finish=False)
+    hypercall_exit(b, 1, 77, result=0xDEAD)
+    _fails(b, "hypercall_test_result", "arg=77", "cpu=1", "result=57005",
+          f"test_checksum(arg, cpu) = {checksum(77, 1):#x}")
+
+
+def test_guest_report_failure_and_missing_report() -> None:
+    b = good_run(finish=False)
+    b.ev(0, "GUEST_REPORT", 1, 5, 0)
+    _fails(b, "guest_report_pass", "status=1")
+    b = good_run(finish=False)
+    b.ev(0, "NMI_COUNTS", 2, 0, 0)
+    b.ev(0, "GUEST_REPORT", 0, 3, 0)
+    b.ev(1, "NMI_COUNTS", 1, 0, 0)
+    _fails(b, "guest_reported", "cpu 1: GUEST_START", "no GUEST_REPORT where status == 0")
+
+
+def test_loss_makes_verdicts_unjudged_not_failed() -> None:
+    b = good_run(ncpus=2, rounds=2)
+    frames = [(cpu, f) for cpu, f in b.frames(per_frame=2)]
+    last_cpu1 = [f for cpu, f in frames if cpu == 1][-1]  # holds CPU 1's GUEST_REPORT
+    r = check(read_records(b"".join(f for _, f in frames if f is not last_cpu1)))
+    assert not any(k == "seq_gap" for k in r.counts["loss"])  # trailing frame: no later frame to show a gap
+    frames2 = [f for cpu, f in frames if cpu == 1]
+    mid = frames2[len(frames2) // 2]
+    r = check(read_records(b"".join(f for _, f in frames if f is not mid)))
+    assert r.passed, r.message
+    assert r.counts["loss"] == {"seq_gap": 1} and r.counts["unjudged"], r.counts
+
+
+def test_check_streams_and_stops_after_the_window() -> None:
+    b = good_run(finish=False)
+    hypercall_exit(b, 0, 5, result=1)
+    for k in range(200):
+        hypercall_exit(b, 1, k)
+    consumed = 0
+
+    def gen():  # type: ignore[no-untyped-def]
+        nonlocal consumed
+        for it in read_records(b.serial()):
+            consumed += 1
+            yield it
+    r = run_check(gen(), context=5)
+    assert r.rule == "hypercall_test_result"
+    assert consumed == r.index + 1 + 5
+    assert r.window.count("\n") == 2 + 6 + 5
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[[rule]]\nname="a"\nkind="forbid"\nevent={event="NOPE"}', "rule 'a'.event: unknown event 'NOPE'"),
+    ('[[rule]]\nname="a"\nkind="assert"\non={event="HYPERCALL"}\nexpect="__import__(1)"',
+     "only calls of"),
+    ('[[rule]]\nname="a"\nkind="assert"\non={event="HYPERCALL"}\nexpect="result.real"',
+     "Attribute is not allowed"),
+    ('[[rule]]\nname="a"\nkind="assert"\non={event="HYPERCALL"}\nexpect="bogus == 1"',
+     "unknown name 'bogus'"),
+    ('[[rule]]\nname="a"\nkind="pair"\nopen={event="INTERCEPT_ENTER"}\nclose={event="INTERCEPT_LEAVE"}\ncolor=1',
+     "unknown keys ['color']"),
+    ('[[rule]]\nname="a"\nkind="sometimes"', "kind 'sometimes'"),
+    ('[[rule]]\nname="a"\nkind="forbid"\nevent={event="PANIC"}\n[[rule]]\nname="a"\nkind="forbid"\n'
+     'event={event="PANIC"}', "duplicate rule name"),
+    ('[[rule]]\nname="a"\nkind="tally"\ncount.x={event="HOST_NMI"}\nat="end"', "missing key 'expect'"),
+    ('[[rule]\n', "not valid TOML"),
+    ('[[rule]]\nname="e"\nkind="epoch"\nkey="epoch"\nsteps=[{event="QUIESCE_ACK", by="others"},'
+     '{event="QUIESCE_END", by="owner"}]', "must be by = \"owner\""),
+])
+def test_bad_rules_are_clear_errors(tmp_path: Path, body: str, message: str) -> None:
+    p = tmp_path / "bad.toml"
+    p.write_text(body)
+    with pytest.raises(RuleError) as e:
+        run_check([], p)
+    assert message in str(e.value) and "bad.toml" in str(e.value)
+
+
+def test_custom_rules_file_is_used(tmp_path: Path) -> None:
+    p = tmp_path / "r.toml"
+    p.write_text('[[rule]]\nname="no_merges"\nkind="forbid"\ndoc="x"\nevent={event="NMI_MERGED"}\n')
+    b = good_run(finish=False)
+    b.ev(0, "NMI_MERGED", 1)
+    r = check(read_records(b.serial()), p)
+    assert r.rule == "no_merges"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "decoder", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_cli_exit_statuses(tmp_path: Path) -> None:
+    good = tmp_path / "good.bin"
+    good.write_bytes(good_run().serial())
+    b = good_run(finish=False)
+    hypercall_exit(b, 0, 5, result=1)
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b.serial())
+    r = _cli("check", str(good))
+    assert r.returncode == 0 and r.stdout.startswith("check: pass")
+    r = _cli("check", str(bad))
+    assert r.returncode == 1 and "FAIL rule hypercall_test_result" in r.stdout and "|Index|CPU 0|CPU 1|" in r.stdout
+    r = _cli("check", str(tmp_path / "missing.bin"))
+    assert r.returncode == 2 and "missing.bin" in r.stderr
+    rules = tmp_path / "r.toml"
+    rules.write_text("nonsense = [")
+    r = _cli("check", str(good), "--rules", str(rules))
+    assert r.returncode == 2 and "r.toml: not valid TOML" in r.stderr
+    r = _cli("table", str(bad), "--violation")
+    assert r.returncode == 0 and "first violation: hypercall_test_result" in r.stdout
+
+
+def test_cli_every_view_runs(tmp_path: Path) -> None:
+    src = tmp_path / "s.bin"
+    b = good_run()
+    src.write_bytes(b.serial())
+    dump = tmp_path / "rings.bin"
+    dump.write_bytes(b.ring_dump(nslots=128))
+    for view in ("text", "tokens", "table", "html", "perfetto", "stats"):
+        r = _cli(view, str(src), "-o", str(tmp_path / f"out.{view}"))
+        assert r.returncode == 0, (view, r.stderr)
+        assert (tmp_path / f"out.{view}").stat().st_size > 100
+    r = _cli("text", str(dump), "--ring-dump")
+    assert r.returncode == 0 and r.stdout.count("\n") == len(b.records())
+    r = _cli("text", str(src), "--ring-dump")
+    assert r.returncode == 2 and "magic" in r.stderr
