@@ -13,6 +13,7 @@ from decoder.expr import RuleError
 from decoder.merge import DEFAULT_LOOKAHEAD
 from decoder.records import Item
 from decoder.ringdump import DumpError, records_from_ring_dump
+from decoder.symbols import SymbolError
 from decoder.reader import read_items
 from decoder.views import VIEWS
 
@@ -88,7 +89,7 @@ def main(argv: list[str]) -> int:
             opts["rules"] = a.rules
         VIEWS[a.view](items, out, **opts)
         return EXIT_PASS
-    except RuleError as e:
+    except (RuleError, SymbolError) as e:
         print(f"decoder: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
     except LookupError as e:

@@ -52,6 +52,16 @@ class Merger:
         out += self._release_ready()
         return out
 
+    def push_in_order(self, cpu: int, items: list[Item]) -> list[Item]:
+        """A run whose TSC goes backwards inside: release everything held, then
+        the run in ring order (TSC order cannot be had without breaking it)."""
+        out = self._release_all()
+        out += items
+        top = max(it[0] for it in items)
+        self.high[cpu] = max(self.high.get(cpu, -1), top)
+        self.released_tsc = max(self.released_tsc, top)
+        return out
+
     def push_unattributed(self, loss: Loss) -> list[Item]:
         """Damage no CPU can be named for: it goes where the stream is now."""
         at = max(self.high.values(), default=0)

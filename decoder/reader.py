@@ -60,6 +60,7 @@ class FrameReader:
     def __init__(self) -> None:
         self.next_seq: dict[int, int] = {}
         self.seen: dict[int, set[int]] = {}
+        self.last_monotonic = True
         self.stats = ReaderStats()
 
     def decode(self, offset: int, piece: bytes, first: bool, terminated: bool) -> tuple[int | None, list[Item]]:
@@ -68,10 +69,10 @@ class FrameReader:
         if not piece:
             return None, []
         try:
-            cpu, seq, items = parse_payload(cobs_decode(piece), offset)
+            cpu, seq, items, monotonic = parse_payload(cobs_decode(piece), offset)
             bad: PartialFrame | None = None
         except PartialFrame as e:
-            cpu, seq, items, bad = e.cpu, e.seq, e.records, e
+            cpu, seq, items, monotonic, bad = e.cpu, e.seq, e.records, e.monotonic, e
         except FrameError as e:
             kind = e.kind
             if not terminated or first:
@@ -80,6 +81,7 @@ class FrameReader:
             detail = f"{e.detail}; {where}; {_preview(piece)}" if where else f"{e.detail}; {_preview(piece)}"
             return None, [Loss(0, None, kind, len(piece), "bytes", offset, detail)]
         self.stats.frames += 1
+        self.last_monotonic = monotonic
         expect = self.next_seq.get(cpu, 0)
         seen = self.seen.setdefault(cpu, set())
         if seq in seen or seq < expect - SEQ_WINDOW:
@@ -143,6 +145,8 @@ def read_batches(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAH
                         break
             if cpu is None:
                 out = merger.push_unattributed(items[0])  # type: ignore[arg-type]
+            elif not frames.last_monotonic:
+                out = merger.push_in_order(cpu, items)
             else:
                 out = merger.push(cpu, items)
             if out:

@@ -35,6 +35,9 @@ class PartialFrame(Exception):
 
     def __init__(self, kind: str, detail: str, cpu: int, seq: int, records: list, tsc: int) -> None:
         super().__init__(detail)
+        self.monotonic = tsc <= U64
+        if not self.monotonic:
+            records, tsc = [r._replace(tsc=r[0] & U64) for r in records], tsc & U64
         self.kind, self.detail, self.cpu, self.seq, self.records, self.tsc = kind, detail, cpu, seq, records, tsc
 
 
@@ -163,8 +166,16 @@ _GENERIC: dict[int, tuple[int, tuple[int, ...], tuple[int, ...]]] = {
 _new = tuple.__new__
 
 
-def parse_payload(p: bytes, offset: int = -1) -> tuple[int, int, list[Item]]:
-    """(cpu, seq, items) of one COBS-decoded frame payload.
+def _unwrap(items: list[Item]) -> list[Item]:
+    """TSCs modulo 2^64 (dt is a wrapping difference: a TSC that went backwards)."""
+    return [it._replace(tsc=it[0] & U64) for it in items]
+
+
+def parse_payload(p: bytes, offset: int = -1) -> tuple[int, int, list[Item], bool]:
+    """(cpu, seq, items, monotonic) of one COBS-decoded frame payload.
+
+    monotonic is False when a TSC went backwards inside the frame (the dt
+    wrapped modulo 2^64): the merge must then keep the frame's order as is.
 
     LOST records come out as Loss items (offset = where the frame starts in
     the input).  Raises FrameError when nothing in the frame can be trusted
@@ -248,4 +259,6 @@ def parse_payload(p: bytes, offset: int = -1) -> tuple[int, int, list[Item]]:
             kind = "unknown_event" if shape_of(t) is None and t not in (TEXT_ID, LOST_ID) else "malformed"
             raise PartialFrame(kind, f"event id {t} at record {len(recs)}"
                                + ("" if kind == "unknown_event" else " cut short"), cpu, seq, recs, tsc)
-    return cpu, seq, recs
+    if tsc > U64:
+        return cpu, seq, _unwrap(recs), False
+    return cpu, seq, recs, True

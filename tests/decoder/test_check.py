@@ -11,7 +11,7 @@ from decoder.api import check, read_records
 from decoder.check import run_check
 from decoder.expr import RuleError
 from decoder.synth import TraceBuilder
-from tests.decoder.traces import NMI_EXIT, VMMCALL, checksum, finish_run, good_run, guest_nmi, hypercall_exit, quiesce
+from tests.decoder.traces import NMI_EXIT, VMMCALL, checksum, finish_run, good_run, hypercall_exit
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -77,14 +77,14 @@ def test_parse_frame_round_trip_all_encodings() -> None:
             Record(99, 1, E["HOST_NMI"], (3, 1, 2)),
             Record(99, 1, E["TEXT"], (b"",)),
             Record(200, 1, E["PANIC"], (1, U64, 0xFFFFFFFFFFFFFFF0))]
-    cpu, seq, items = parse_payload(_payload(encode_frame(1, 7, recs)))
-    assert (cpu, seq) == (1, 7)
+    cpu, seq, items, mono = parse_payload(_payload(encode_frame(1, 7, recs)))
+    assert (cpu, seq, mono) == (1, 7, True)
     assert [tuple(r[:4]) for r in items] == [tuple(r[:4]) for r in recs]
 
 
 def test_lost_record_becomes_loss_item() -> None:
     recs = [Record(10, 0, EVENT_IDS["LOST"], (42,)), Record(11, 0, EVENT_IDS["INTERCEPT_LEAVE"], (0x81,))]
-    _, _, items = parse_payload(_payload(encode_frame(0, 0, recs)), 123)
+    _, _, items, _ = parse_payload(_payload(encode_frame(0, 0, recs)), 123)
     assert type(items[0]) is Loss and items[0].kind == "lost" and items[0].count == 42 and items[0].offset == 123
     assert type(items[1]) is Record
 
@@ -126,3 +126,10 @@ def test_text_length_past_end_is_malformed() -> None:
     frame = frame_from_body(0, 0, 10, bytes([EVENT_IDS["TEXT"], 0, 30]) + b"abc")
     with pytest.raises(PartialFrame, match="TEXT of 30 bytes"):
         parse_payload(_payload(frame))
+
+
+def test_tsc_going_backwards_wraps_and_is_flagged() -> None:
+    E = EVENT_IDS
+    recs = [Record(1000, 0, E["CPU_UP"], (0, 0)), Record(400, 0, E["CPU_UP"], (1, 1)), Record(500, 0, E["LOST"], (2,))]
+    _, _, items, mono = parse_payload(_payload(encode_frame(0, 0, recs)))
+    assert not mono and [i[0] for i in items] == [1000, 400, 500]
