@@ -1,1 +1,15 @@
-# decoder rules (see top-level Makefile)
+# decoder/ (Python): serial bytes -> records -> views and the expected-sequence checker.
+#   make bench-decoder   records/s and peak RSS decoding generated 1 M / 10 M-record traces
+#                        on one core (per view, each in its own process)
+#   make fuzz-decoder    >= 1 M corrupt inputs through the reader; fails on any crash or
+#                        broken invariant (decoder/fuzz.py)
+# The decoder's pytest tests (tests/decoder/) run in `make test` via test-py.
+DECODER_BENCH_RECORDS ?= 10000000
+DECODER_FUZZ_INPUTS   ?= 1000000
+
+.PHONY: bench-decoder fuzz-decoder
+bench-decoder:
+	$(PYTHON) -m decoder.bench --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench
+
+fuzz-decoder:
+	$(PYTHON) -m decoder.fuzz --inputs $(DECODER_FUZZ_INPUTS)
