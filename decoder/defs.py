@@ -20,10 +20,27 @@ HYPERCALLS: dict[str, int] = {
     'GUEST_EVENT': 5,
     'NMI_COUNTS': 6,
     'GET_INFO': 7,
+    'PAL_REGISTER': 8,
+    'PAL_UNREGISTER': 9,
 }
 HC_ERRORS: dict[str, int] = {
     'UNKNOWN_HYPERCALL': 0xfffffff0,
     'BAD_ARGUMENT': 0xfffffff1,
+}
+PAL_ERRORS: dict[str, int] = {
+    'BAD_DESCRIPTOR': 0xffffffe0,
+    'UNALIGNED': 0xffffffe1,
+    'BAD_RANGE': 0xffffffe2,
+    'OVERLAP': 0xffffffe3,
+    'ALREADY_REGISTERED': 0xffffffe4,
+    'NO_SLOT': 0xffffffe5,
+    'NOT_REGISTERED': 0xffffffe6,
+    'BUSY': 0xffffffe7,
+    'ABORTED': 0xffffffe8,
+}
+PAL_LIMITS: dict[str, int] = {
+    'MAX_PAGES': 0x10,
+    'MAX_PALS': 0x4,
 }
 INFO: dict[str, int] = {
     'CPU_INDEX': 0x0,
@@ -170,5 +187,13 @@ EVENTS: dict[int, EventDef] = {
                  "the machine's verdict, just before isa-debug-exit (code = debug_exit code)"),
     26: EventDef(26, 'PANIC', 'X', (('code', 'u'), ('a', 'u'), ('rip', 'rip')),
                  'the hypervisor stops: unknown exit, shutdown, failed VMRUN, assert'),
+    27: EventDef(27, 'PAL_REGISTER', 'r', (('region', 'u'), ('npages', 'u'), ('result', 'u')),
+                 'PAL registration attempt (result 0 or PAL_ERR_*)'),
+    28: EventDef(28, 'PAL_UNREGISTER', 'd', (('region', 'u'), ('result', 'u')),
+                 'PAL unregistration attempt'),
+    29: EventDef(29, 'PAL_ENTER', 'a', (('region', 'u'), ('param', 'u'), ('return_rip', 'rip')),
+                 "a guest call entered its PAL (switched to the PAL's nested page table)"),
+    30: EventDef(30, 'PAL_EXIT', 'A', (('region', 'u'), ('result', 'u'), ('aborted_gpa', 'u')),
+                 'the PAL returned (aborted_gpa 0) or was aborted touching aborted_gpa'),
 }
 EVENT_IDS: dict[str, int] = {ev.name: ev.id for ev in EVENTS.values()}

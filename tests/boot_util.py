@@ -1,7 +1,8 @@
 """Boot the hypervisor under QEMU for a test and collect what it reported.
 
-Uses the harness's Machine (one QEMU launcher for the whole project) and
-reads each CPU's report from the serial output.
+Uses the harness's Machine (one QEMU launcher for the whole project) and the
+decoder (serial frames -> records); each CPU's text comes from its TEXT
+records, so lines of different CPUs never interleave.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from decoder.defs import DEBUG_EXIT
+from decoder.api import Loss, Record, read_records
+from decoder.defs import DEBUG_EXIT, EVENT_IDS
 from harness.machine import Machine, MachineConfig
 from harness.qmp import QMPClient
 
@@ -23,7 +25,7 @@ PANIC = (DEBUG_EXIT["PANIC"] << 1) | 1
 
 REPORT = re.compile(
     r"cpu (\d+): (\S+) -> (PASS|FAIL) status (\d+) count (\d+) detail (\w+) \| exits (\d+) \| "
-    r"nmi host (\d+) injected (\d+) merged (\d+) received (\d+) nested (\d+)")
+    r"nmi host (\d+) injected (\d+) merged (\d+) received (\d+) nested (\d+) quiesce (\d+) pending (\d+)")
 
 
 @dataclass
@@ -38,15 +40,35 @@ class CpuReport:
     merged: int
     received: int
     nested: int
+    quiesce: int
+    pending: int
 
 
 @dataclass
 class Boot:
     status: int
-    serial: str
+    serial: str              # every CPU's text, CPU by CPU
     wall: float
     nmis_sent: int = 0
     cpus: dict[int, CpuReport] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)
+    losses: list[Loss] = field(default_factory=list)
+
+    def events(self, name: str) -> list[Record]:
+        return [r for r in self.records if r.type == EVENT_IDS[name]]
+
+
+def decode_serial(data: bytes) -> tuple[list[Record], list[Loss], str]:
+    records: list[Record] = []
+    losses: list[Loss] = []
+    for item in read_records(data, merge=False):
+        (records if isinstance(item, Record) else losses).append(item)
+    text: dict[int, bytearray] = {}
+    for r in records:
+        if r.type == EVENT_IDS["TEXT"]:
+            text.setdefault(r.cpu, bytearray()).extend(r.args[0])
+    joined = "".join(text[c].decode(errors="replace") for c in sorted(text))
+    return records, losses, joined
 
 
 def parse_reports(text: str) -> dict[int, CpuReport]:
@@ -54,14 +76,15 @@ def parse_reports(text: str) -> dict[int, CpuReport]:
     for m in REPORT.finditer(text):
         g = m.groups()
         out[int(g[0])] = CpuReport(g[1], g[2] == "PASS", int(g[3]), int(g[4]), int(g[6]),
-                                   int(g[7]), int(g[8]), int(g[9]), int(g[10]), int(g[11]))
+                                   int(g[7]), int(g[8]), int(g[9]), int(g[10]), int(g[11]),
+                                   int(g[12]), int(g[13]))
     return out
 
 
 async def _flood_nmis(m: Machine, interval: float, after: str, serial: Path) -> int:
     # NMIs before the hypervisor's IDT exists would reset the machine (the
     # multiboot loader runs with no IDT): start once the guests run.
-    while after.encode() not in (serial.read_bytes() if serial.exists() else b""):
+    while after not in decode_serial(serial.read_bytes() if serial.exists() else b"")[2]:
         if not m.running:
             return 0
         await asyncio.sleep(0.01)
@@ -92,7 +115,7 @@ def boot(tmp: Path, smp: int, guest: int, append: str, timeout: float = 60.0,
         except Exception:
             m.kill()
             raise AssertionError(f"QEMU did not finish in {timeout} s; serial:\n"
-                                 + serial.read_text(errors="replace")[-3000:])
+                                 + decode_serial(serial.read_bytes())[2][-3000:])
         wall = m.wall_time
-    text = serial.read_text(errors="replace")
-    return Boot(status, text, wall, sent, parse_reports(text))
+    records, losses, text = decode_serial(serial.read_bytes())
+    return Boot(status, text, wall, sent, parse_reports(text), records, losses)

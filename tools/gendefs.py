@@ -58,7 +58,8 @@ def c_header(d: dict) -> str:
     hc = d["hc"]
     for name, call in sorted(hc["hypercall"].items(), key=lambda kv: kv[1]["nr"]):
         out.append(f"#define HC_{name} {call['nr']}  /* ({', '.join(call['args'])}): {call['doc']} */")
-    for section, prefix in (("error", "HC_ERR_"), ("info", "INFO_"), ("test_flag", "TEST_FLAG_"),
+    for section, prefix in (("error", "HC_ERR_"), ("pal_error", "PAL_ERR_"), ("pal_limit", "PAL_"),
+                            ("info", "INFO_"), ("test_flag", "TEST_FLAG_"),
                             ("guest_event", "GUEST_EV_"), ("guest_fail", "GUEST_FAIL_")):
         out.append("")
         for name, value in hc[section].items():
@@ -126,7 +127,8 @@ def py_module(d: dict) -> str:
     for name, call in sorted(hc["hypercall"].items(), key=lambda kv: kv[1]["nr"]):
         lines.append(f"    {name!r}: {call['nr']},")
     lines.append("}")
-    for section, var in (("error", "HC_ERRORS"), ("info", "INFO"), ("test_flag", "TEST_FLAGS"),
+    for section, var in (("error", "HC_ERRORS"), ("pal_error", "PAL_ERRORS"), ("pal_limit", "PAL_LIMITS"),
+                         ("info", "INFO"), ("test_flag", "TEST_FLAGS"),
                          ("guest_event", "GUEST_EVENTS"), ("guest_fail", "GUEST_FAILS")):
         lines.append(f"{var}: dict[str, int] = {{")
         for name, value in hc[section].items():

@@ -25,6 +25,11 @@ void __noreturn arch_vcpu_run(struct percpu *c);
 
 /* Accessors the core's exit logic uses. */
 u64 arch_guest_rip(struct vcpu *v);
+void arch_set_guest_rip(struct vcpu *v, u64 rip);
+u64 arch_guest_rsp(struct vcpu *v);
+void arch_set_guest_rsp(struct vcpu *v, u64 rsp);
+u64 arch_guest_cr3(struct vcpu *v);
+void arch_set_guest_cr3(struct vcpu *v, u64 cr3);
 u64 arch_guest_rax(struct vcpu *v);
 void arch_set_guest_rax(struct vcpu *v, u64 val);
 bool arch_guest_long_mode(struct vcpu *v);
@@ -34,6 +39,14 @@ bool arch_event_injection_busy(struct vcpu *v);
 void arch_inject_nmi(struct vcpu *v);
 void arch_watch_iret(struct vcpu *v, bool on);
 void arch_single_step(struct vcpu *v, bool on);
+/* Nested paging (hv/hypapps/pal.c).  The shared table maps all guest RAM;
+ * a PAL's own table maps only its region.  Changes to the shared table take
+ * effect on a CPU after arch_request_tlb_flush() for it. */
+void arch_npt_set_access(u64 gpa, u32 npages, bool present);
+u64 arch_pal_npt_build(u32 slot, u64 gpa, u32 npages);
+void arch_set_nested_root(struct vcpu *v, u64 root);	/* 0: the shared table */
+void arch_request_tlb_flush(struct percpu *c);
+
 /* Print guest state for a report (panic, unknown exit). */
 void arch_dump_guest(struct vcpu *v);
 

@@ -72,6 +72,16 @@ static u64 hc_get_info(struct vcpu *v, const struct hc_args *x)
 	}
 }
 
+static u64 hc_pal_register(struct vcpu *v, const struct hc_args *x)
+{
+	return hypapp_pal_register(v, x->a);
+}
+
+static u64 hc_pal_unregister(struct vcpu *v, const struct hc_args *x)
+{
+	return hypapp_pal_unregister(v, x->a);
+}
+
 static const hc_handler handlers[] = {
 	[HC_HELLO] = hc_hello,
 	[HC_GET_WORKLOAD] = hc_get_workload,
@@ -80,6 +90,8 @@ static const hc_handler handlers[] = {
 	[HC_GUEST_EVENT] = hc_guest_event,
 	[HC_NMI_COUNTS] = hc_nmi_counts,
 	[HC_GET_INFO] = hc_get_info,
+	[HC_PAL_REGISTER] = hc_pal_register,
+	[HC_PAL_UNREGISTER] = hc_pal_unregister,
 };
 
 void hypercall_dispatch(struct vcpu *v)
@@ -90,6 +102,7 @@ void hypercall_dispatch(struct vcpu *v)
 	struct hc_args x = { arch_guest_rax(v) & mask, v->gpr.rbx & mask, v->gpr.rcx & mask,
 			     v->gpr.rdx & mask };
 	u64 r;
+	v->nmi.ready = 1;	/* see nmi_virt_before_entry() */
 	if (x.nr < ARRAY_SIZE(handlers) && handlers[x.nr]) {
 		r = handlers[x.nr](v, &x);
 	} else {

@@ -1,11 +1,11 @@
 /*
  * hv_printf: the hypervisor's only way to say something in text.  It never
- * writes the UART directly and never takes a lock: the text becomes TEXT
- * records in this CPU's trace ring (trace/), drained to the serial port in
+ * writes the UART and never takes a lock: the text becomes TEXT records in
+ * this CPU's trace ring (trace/printf.c), drained to the serial port in
  * frames.  (The seed's print lock deadlocked against the quiesce lock.)
  */
 #ifndef HV_LOG_H
 #define HV_LOG_H
-#include "core/types.h"
-void hv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#include "printf.h"
+#define hv_printf trace_printf
 #endif

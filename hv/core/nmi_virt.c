@@ -83,6 +83,13 @@ void nmi_virt_before_entry(struct vcpu *v)
 	if (v->nmi.blocked)
 		return;		/* delivered after the handler's IRET retires */
 #endif
+	/* A guest starts with no IDT; an NMI then would triple-fault it, as it
+	 * would a real OS before it unmasks LINT1.  Its first hypercall is its
+	 * "unmask": until then NMIs stay latched (and merged, and counted). */
+	if (!v->nmi.ready)
+		return;
+	if (v->pal.active)
+		return;		/* the PAL's nested table has no guest IDT: after it returns */
 	if (arch_event_injection_busy(v))
 		return;		/* an interrupted event is re-injected first */
 	arch_inject_nmi(v);

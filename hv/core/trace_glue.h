@@ -5,6 +5,8 @@
 void trace_init_cpu(unsigned cpu);
 /* Drain whatever is committed, if no other CPU is draining (never waits). */
 void trace_drain_point(void);
+/* Exit-handler context only: wait (bounded) until this CPU's ring is drained. */
+void trace_make_room(void);
 /* Panic/exit path: flush everything even if another CPU holds the drain. */
 void trace_flush_all(void);
 #endif

@@ -16,6 +16,7 @@ struct guest_regs {
 };
 
 struct vcpu_nmi {
+	u32 ready;		/* guest made its first hypercall: its IDT exists */
 	u32 pending;		/* guest NMIs latched, at most 1 (see core/nmi_virt.c) */
 	u32 blocked;		/* guest is inside its NMI handler (until its IRET retires) */
 	u32 awaiting_iret;	/* IRET intercepted, not yet known to have retired */
@@ -38,12 +39,20 @@ struct vcpu_report {
 	u64 start_tsc;
 };
 
+/* A guest call into a PAL in progress (hv/hypapps/pal.c). */
+struct vcpu_pal {
+	u32 active;
+	u32 slot;
+	u64 ret_rip, saved_rsp, saved_cr3;
+};
+
 struct vcpu {
 	struct guest_regs gpr;	/* must stay first: vmrun.S */
 	u32 cpu;
 	u32 guest_mode;		/* 32 or 64, from the guest ELF class */
 	struct vcpu_nmi nmi;
 	struct vcpu_report report;
+	struct vcpu_pal pal;
 	char workload[64];	/* this CPU's workload string, e.g. "test:1000" */
 	u32 workload_len;
 };

@@ -10,6 +10,7 @@
 #include "core/percpu.h"
 #include "core/panic.h"
 #include "core/log.h"
+#include "core/trace_glue.h"
 #include <heisen/defs.h>
 
 static u32 cpus_done;
@@ -46,6 +47,7 @@ void verdict_nmi_counts(struct vcpu *v, u64 received, u64 nested, u64 sent)
 	v->report.nmi_sent = sent;
 	v->report.nmi_injected_at_count = v->nmi.injected;
 	v->report.nmis_accounted = nmis_accounted(v);
+	trace_make_room();	/* the summary below must reach the serial port */
 	trace_nmi_counts(received, nested, sent);
 	hv_printf("cpu %u: %s -> %s status %lu count %lu detail %lx | exits %lu | nmi host %lu "
 		  "injected %lu merged %lu received %lu nested %lu quiesce %lu pending %u\n",

@@ -9,9 +9,24 @@
 #define HC_GUEST_EVENT 5  /* (kind, a, b): a guest-side event for the trace (kind = GUEST_EV_*) */
 #define HC_NMI_COUNTS 6  /* (received, nested, sent): the guest NMI handler's totals on this CPU, reported at the end */
 #define HC_GET_INFO 7  /* (what): what = INFO_*: CPU index, CPU count, hypervisor start/end physical addresses */
+#define HC_PAL_REGISTER 8  /* (desc_gpa): register a PAL described by struct pal_desc at desc_gpa (region_gpa, npages, entry, cr3, stack_top: five u64); returns 0 or PAL_ERR_* */
+#define HC_PAL_UNREGISTER 9  /* (region_gpa): unregister the PAL whose region starts at region_gpa; returns 0 or PAL_ERR_* */
 
 #define HC_ERR_UNKNOWN_HYPERCALL 0xfffffff0
 #define HC_ERR_BAD_ARGUMENT 0xfffffff1
+
+#define PAL_ERR_BAD_DESCRIPTOR 0xffffffe0
+#define PAL_ERR_UNALIGNED 0xffffffe1
+#define PAL_ERR_BAD_RANGE 0xffffffe2
+#define PAL_ERR_OVERLAP 0xffffffe3
+#define PAL_ERR_ALREADY_REGISTERED 0xffffffe4
+#define PAL_ERR_NO_SLOT 0xffffffe5
+#define PAL_ERR_NOT_REGISTERED 0xffffffe6
+#define PAL_ERR_BUSY 0xffffffe7
+#define PAL_ERR_ABORTED 0xffffffe8
+
+#define PAL_MAX_PAGES 0x10
+#define PAL_MAX_PALS 0x4
 
 #define INFO_CPU_INDEX 0x0
 #define INFO_CPU_COUNT 0x1
@@ -92,7 +107,11 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_EV_GUEST_FAULT_INJECT 24
 #define TRACE_EV_VERDICT 25
 #define TRACE_EV_PANIC 26
-#define TRACE_EV_MAX 26
+#define TRACE_EV_PAL_REGISTER 27
+#define TRACE_EV_PAL_UNREGISTER 28
+#define TRACE_EV_PAL_ENTER 29
+#define TRACE_EV_PAL_EXIT 30
+#define TRACE_EV_MAX 30
 
 /* Wire encodings of event fields (docs/trace-format.md). */
 #define TRACE_ENC_U 0
@@ -101,7 +120,7 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_ENC_TEXT 3
 /* Field layout per event id, for the frame encoder: bit 8 = id defined, bits 0-1 =
  * field count, bits 2+2i..3+2i = TRACE_ENC_* of field i. */
-#define TRACE_EV_LAYOUTS { 0x000, 0x10d, 0x101, 0x103, 0x102, 0x102, 0x122, 0x101, 0x183, 0x101, 0x103, 0x101, 0x109, 0x101, 0x101, 0x101, 0x101, 0x101, 0x101, 0x103, 0x103, 0x103, 0x103, 0x183, 0x102, 0x103, 0x183 }
+#define TRACE_EV_LAYOUTS { 0x000, 0x10d, 0x101, 0x103, 0x102, 0x102, 0x122, 0x101, 0x183, 0x101, 0x103, 0x101, 0x109, 0x101, 0x101, 0x101, 0x101, 0x101, 0x101, 0x103, 0x103, 0x103, 0x103, 0x183, 0x102, 0x103, 0x183, 0x103, 0x102, 0x183, 0x103 }
 
 /*
  * One emitter per event.  trace_emit() is the ring's writer (trace/ring.h);
@@ -138,5 +157,9 @@ static inline void trace_npf(unsigned long long gpa, unsigned long long info, un
 static inline void trace_guest_fault_inject(unsigned long long vector, unsigned long long errcode) { TRACE_EMIT(TRACE_EV_GUEST_FAULT_INJECT, (unsigned long long)(vector), (unsigned long long)(errcode), 0); }
 static inline void trace_verdict(unsigned long long code, unsigned long long passed, unsigned long long failed) { TRACE_EMIT(TRACE_EV_VERDICT, (unsigned long long)(code), (unsigned long long)(passed), (unsigned long long)(failed)); }
 static inline void trace_panic(unsigned long long code, unsigned long long a, unsigned long long rip) { TRACE_EMIT(TRACE_EV_PANIC, (unsigned long long)(code), (unsigned long long)(a), (unsigned long long)(rip)); }
+static inline void trace_pal_register(unsigned long long region, unsigned long long npages, unsigned long long result) { TRACE_EMIT(TRACE_EV_PAL_REGISTER, (unsigned long long)(region), (unsigned long long)(npages), (unsigned long long)(result)); }
+static inline void trace_pal_unregister(unsigned long long region, unsigned long long result) { TRACE_EMIT(TRACE_EV_PAL_UNREGISTER, (unsigned long long)(region), (unsigned long long)(result), 0); }
+static inline void trace_pal_enter(unsigned long long region, unsigned long long param, unsigned long long return_rip) { TRACE_EMIT(TRACE_EV_PAL_ENTER, (unsigned long long)(region), (unsigned long long)(param), (unsigned long long)(return_rip)); }
+static inline void trace_pal_exit(unsigned long long region, unsigned long long result, unsigned long long aborted_gpa) { TRACE_EMIT(TRACE_EV_PAL_EXIT, (unsigned long long)(region), (unsigned long long)(result), (unsigned long long)(aborted_gpa)); }
 
 #endif

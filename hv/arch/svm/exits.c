@@ -7,17 +7,17 @@
 #include "arch/svm/svm.h"
 #include "core/hypercall.h"
 #include "core/nmi_virt.h"
-#include "core/memory.h"
+#include "core/npf.h"
 #include "core/panic.h"
 #include "core/log.h"
 #include "core/x86.h"
 #include <heisen/defs.h>
 
-#define GP_VECTOR 13
 #define UD_VECTOR 6
 #define DB_VECTOR 1
 #define DR6_BS (1ull << 14)
 #define NPF_WRITE (1ull << 1)
+#define NPF_FETCH (1ull << 4)
 
 typedef void (*exit_handler)(struct percpu *c, struct vmcb *vmcb);
 
@@ -90,18 +90,13 @@ static void handle_exception(struct percpu *c, struct vmcb *vmcb)
 	arch_inject_exception(&c->vcpu, (u8)vector, false, 0);
 }
 
-/* The guest touched hypervisor memory (absent in the NPT): refuse with a
- * #GP in the guest, report it, keep running. */
+/* EXITINFO1 is a page-fault error code (APM vol. 2 15.25.6): bit 1 write,
+ * bit 4 instruction fetch; EXITINFO2 the guest-physical address. */
 static void handle_npf(struct percpu *c, struct vmcb *vmcb)
 {
 	u64 gpa = vmcb->ctl.exitinfo2, info = vmcb->ctl.exitinfo1;
-	if (gpa >= hv_mem_start() && gpa < hv_mem_end()) {
-		trace_npf(gpa, info, vmcb->save.rip);
-		hv_printf("cpu %u: guest %s of hypervisor memory at %lx (rip %lx) refused\n", c->index,
-			  (info & NPF_WRITE) ? "write" : "read", gpa, vmcb->save.rip);
-		arch_inject_exception(&c->vcpu, GP_VECTOR, true, 0);
+	if (npf_handle(&c->vcpu, gpa, info & NPF_WRITE, info & NPF_FETCH))
 		return;
-	}
 	arch_dump_guest(&c->vcpu);
 	hv_panic(gpa, info, vmcb->save.rip, "unexpected nested page fault");
 }

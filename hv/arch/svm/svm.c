@@ -184,3 +184,21 @@ void arch_dump_guest(struct vcpu *v)
 	hv_printf("  cr0 %lx cr3 %lx cr4 %lx efer %lx cs %x/%x\n", m->save.cr0, m->save.cr3,
 		  m->save.cr4, m->save.efer, m->save.cs.sel, m->save.cs.attrib);
 }
+
+void arch_set_guest_rip(struct vcpu *v, u64 rip) { vcpu_vmcb(v)->save.rip = rip; }
+u64 arch_guest_rsp(struct vcpu *v) { return vcpu_vmcb(v)->save.rsp; }
+void arch_set_guest_rsp(struct vcpu *v, u64 rsp) { vcpu_vmcb(v)->save.rsp = rsp; }
+u64 arch_guest_cr3(struct vcpu *v) { return vcpu_vmcb(v)->save.cr3; }
+void arch_set_guest_cr3(struct vcpu *v, u64 cr3) { vcpu_vmcb(v)->save.cr3 = cr3; }
+
+/* Takes effect at the CPU's next VMRUN; the loop clears it after each run.
+ * Callers write another CPU's VMCB only while that CPU is quiesced. */
+void arch_request_tlb_flush(struct percpu *c) { vmcb_of(c)->ctl.tlb_control = 1; }
+
+void arch_set_nested_root(struct vcpu *v, u64 root)
+{
+	struct vmcb *vmcb = vcpu_vmcb(v);
+	vmcb->ctl.n_cr3 = root ? root : npt_root;
+	/* Same ASID, different nested table: stale translations must go. */
+	vmcb->ctl.tlb_control = 1;
+}

@@ -1,0 +1,42 @@
+/*
+ * Nested page faults, arch-neutral: the guest touched memory the nested
+ * table does not give it.  Either a PAL switch (hv/hypapps/pal.c), or a
+ * refused access to the hypervisor's own memory or a PAL's pages: the guest
+ * gets a #GP (a clean failure it can handle) and the hypervisor keeps going.
+ */
+#include "core/npf.h"
+#include "core/vcpu.h"
+#include "core/memory.h"
+#include "core/log.h"
+#include "arch/arch.h"
+#include "hypapps/hypapps.h"
+#include <heisen/defs.h>
+
+#define GP_VECTOR 13
+
+static void refuse(struct vcpu *v, u64 gpa, bool write, const char *what)
+{
+	u64 rip = arch_guest_rip(v);
+	trace_npf(gpa, write, rip);
+	hv_printf("cpu %u: guest %s of %s at %lx (rip %lx) refused\n", v->cpu, write ? "write" : "read",
+		  what, gpa, rip);
+	arch_inject_exception(v, GP_VECTOR, true, 0);
+}
+
+bool npf_handle(struct vcpu *v, u64 gpa, bool write, bool fetch)
+{
+	switch (hypapp_pal_npf(v, gpa, fetch)) {
+	case PAL_NPF_HANDLED:
+		return true;
+	case PAL_NPF_REFUSE:
+		refuse(v, gpa, write, "a registered PAL's memory");
+		return true;
+	case PAL_NPF_NOT_PAL:
+		break;
+	}
+	if (gpa >= hv_mem_start() && gpa < hv_mem_end()) {
+		refuse(v, gpa, write, "hypervisor memory");
+		return true;
+	}
+	return false;
+}
