@@ -18,7 +18,7 @@ U64 = (1 << 64) - 1
 HEADER_MIN = 2 + 1 + 1 + 4  # version, cpu, seq, tsc_base, crc
 # One varint: any continuation bytes, then one terminating byte.
 _VARINT = re.compile(rb"[\x80-\xff]*[\x00-\x7f]", re.S)
-_CACHE_LIMIT = 1 << 20
+_CACHE_LIMIT = 1 << 17
 
 
 class FrameError(Exception):
@@ -85,7 +85,9 @@ def zigzag_decode(value: int) -> int:
 class _VarintMemo(dict):
     def __missing__(self, tok: bytes) -> int:
         value = varint_value(tok)
-        if len(self) < _CACHE_LIMIT:
+        # 3-byte tokens (TSC deltas) repeat; longer ones (addresses, checksums)
+        # rarely do, and caching them would only grow memory.
+        if len(tok) == 3 and len(self) < _CACHE_LIMIT:
             self[tok] = value
         return value
 
@@ -147,8 +149,8 @@ def crc_of(body: bytes) -> bytes:
     return zlib.crc32(body).to_bytes(4, "little")
 
 
-# type -> shape code for the record walk: 1..3 plain fields, 4 = (u, rip) as in
-# INTERCEPT_ENTER (the commonest record), 0 = anything else (generic path).
+# Event id -> shape code for the record walk: 1..3 plain u fields, 4 = (u, rip)
+# as in INTERCEPT_ENTER (the commonest record), then generic, LOST and TEXT.
 def _shape(fields: tuple[tuple[str, str], ...]) -> int:
     encs = tuple(enc for _, enc in fields)
     if encs and all(e == "u" for e in encs):
@@ -156,7 +158,11 @@ def _shape(fields: tuple[tuple[str, str], ...]) -> int:
     return 4 if encs == ("u", "rip") else 0
 
 
-_SHAPE: dict[int, int] = {ev.id: _shape(ev.fields) for ev in EVENTS.values() if ev.id not in (TEXT_ID, LOST_ID)}
+_S_GENERIC, _S_LOST, _S_TEXT = 5, 6, 7
+_SHAPES: list[int] = [0] * 128  # event id -> shape; 0 = not an event
+for _ev in EVENTS.values():
+    _SHAPES[_ev.id] = (_S_TEXT if _ev.id == TEXT_ID else _S_LOST if _ev.id == LOST_ID
+                       else _shape(_ev.fields) or _S_GENERIC)
 _GENERIC: dict[int, tuple[int, tuple[int, ...], tuple[int, ...]]] = {
     ev.id: (len(ev.fields),
             tuple(k for k, (_, enc) in enumerate(ev.fields) if enc == "rip"),
@@ -201,64 +207,68 @@ def parse_payload(p: bytes, offset: int = -1) -> tuple[int, int, list[Item], boo
     seq, tsc = vals[0], vals[1]
     recs: list[Item] = []
     append = recs.append
-    shape_of = _SHAPE.get
-    i, m, rip, base = 2, len(vals), 0, 2
-    while i < m:
-        t = vals[i]
-        shape = shape_of(t)
-        if shape == 4 and i + 3 < m:
-            tsc += vals[i + 1]
-            d = vals[i + 3]
-            rip = (rip + ((d >> 1) ^ -(d & 1))) & U64
-            append(_new(Record, (tsc, cpu, t, (vals[i + 2], rip), seq)))
-            i += 4
-        elif shape == 1 and i + 2 < m:
-            tsc += vals[i + 1]
-            append(_new(Record, (tsc, cpu, t, (vals[i + 2],), seq)))
-            i += 3
-        elif shape == 3 and i + 4 < m:
-            tsc += vals[i + 1]
-            append(_new(Record, (tsc, cpu, t, (vals[i + 2], vals[i + 3], vals[i + 4]), seq)))
-            i += 5
-        elif shape == 2 and i + 3 < m:
-            tsc += vals[i + 1]
-            append(_new(Record, (tsc, cpu, t, (vals[i + 2], vals[i + 3]), seq)))
-            i += 4
-        elif t in _GENERIC:
-            nf, rips, signed = _GENERIC[t]
-            j = i + 2 + nf
-            if j > m:
-                raise PartialFrame("malformed", f"record {len(recs)} (event {t}) cut short", cpu, seq, recs, tsc)
-            tsc += vals[i + 1]
-            a = vals[i + 2:j]
-            for k in rips:
-                d = a[k]
+    shapes = _SHAPES
+    i, m, rip, base, t = 2, len(vals), 0, 2, 0
+    # Bounds are checked by IndexError: a record cut short ends the loop there.
+    try:
+        while i < m:
+            t = vals[i]
+            shape = shapes[t]
+            if shape == 4:
+                tsc += vals[i + 1]
+                d = vals[i + 3]
                 rip = (rip + ((d >> 1) ^ -(d & 1))) & U64
-                a[k] = rip
-            for k in signed:
-                d = a[k]
-                a[k] = (d >> 1) ^ -(d & 1)
-            append(_new(Record, (tsc, cpu, t, tuple(a), seq)))
-            i = j
-        elif t == LOST_ID and i + 2 < m:
-            tsc += vals[i + 1]
-            append(Loss(tsc, cpu, "lost", vals[i + 2], "records", offset, f"ring full (frame {seq})"))
-            i += 3
-        elif t == TEXT_ID and i + 1 < m:
-            tsc += vals[i + 1]
-            off = base + sum(map(len, toks[:i + 2]))
-            ln = p[off] if off < end else 0
-            if off >= end or off + 1 + ln > end:
-                raise PartialFrame("malformed", f"TEXT of {ln} bytes runs past the frame", cpu, seq, recs, tsc)
-            append(_new(Record, (tsc, cpu, t, (p[off + 1:off + 1 + ln],), seq)))
-            base = off + 1 + ln
-            toks = _VARINT.findall(p, base, end)
-            vals = list(map(_value_of, toks))
-            i, m = 0, len(vals)
-        else:
-            kind = "unknown_event" if shape_of(t) is None and t not in (TEXT_ID, LOST_ID) else "malformed"
-            raise PartialFrame(kind, f"event id {t} at record {len(recs)}"
-                               + ("" if kind == "unknown_event" else " cut short"), cpu, seq, recs, tsc)
+                append(_new(Record, (tsc, cpu, t, (vals[i + 2], rip), seq)))
+                i += 4
+            elif shape == 1:
+                tsc += vals[i + 1]
+                append(_new(Record, (tsc, cpu, t, (vals[i + 2],), seq)))
+                i += 3
+            elif shape == 3:
+                tsc += vals[i + 1]
+                append(_new(Record, (tsc, cpu, t, (vals[i + 2], vals[i + 3], vals[i + 4]), seq)))
+                i += 5
+            elif shape == 2:
+                tsc += vals[i + 1]
+                append(_new(Record, (tsc, cpu, t, (vals[i + 2], vals[i + 3]), seq)))
+                i += 4
+            elif shape == _S_GENERIC:
+                nf, rips, signed = _GENERIC[t]
+                j = i + 2 + nf
+                if j > m:
+                    raise IndexError(j)
+                tsc += vals[i + 1]
+                a = vals[i + 2:j]
+                for k in rips:
+                    d = a[k]
+                    rip = (rip + ((d >> 1) ^ -(d & 1))) & U64
+                    a[k] = rip
+                for k in signed:
+                    d = a[k]
+                    a[k] = (d >> 1) ^ -(d & 1)
+                append(_new(Record, (tsc, cpu, t, tuple(a), seq)))
+                i = j
+            elif shape == _S_LOST:
+                tsc += vals[i + 1]
+                append(Loss(tsc, cpu, "lost", vals[i + 2], "records", offset, f"ring full (frame {seq})"))
+                i += 3
+            elif shape == _S_TEXT:
+                tsc += vals[i + 1]
+                off = base + sum(map(len, toks[:i + 2]))
+                ln = p[off] if off < end else 0
+                if off >= end or off + 1 + ln > end:
+                    raise PartialFrame("malformed", f"TEXT of {ln} bytes runs past the frame", cpu, seq, recs, tsc)
+                append(_new(Record, (tsc, cpu, t, (p[off + 1:off + 1 + ln],), seq)))
+                base = off + 1 + ln
+                toks = _VARINT.findall(p, base, end)
+                vals = list(map(_value_of, toks))
+                i, m = 0, len(vals)
+            else:
+                raise IndexError(t)
+    except IndexError:
+        if t >= len(shapes) or not shapes[t]:
+            raise PartialFrame("unknown_event", f"event id {t} at record {len(recs)}", cpu, seq, recs, tsc) from None
+        raise PartialFrame("malformed", f"record {len(recs)} (event {t}) cut short", cpu, seq, recs, tsc) from None
     if tsc > U64:
         return cpu, seq, _unwrap(recs), False
     return cpu, seq, recs, True
