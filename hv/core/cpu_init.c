@@ -29,8 +29,9 @@ struct idt_gate {
 	u32 off_hi, zero;
 } __packed;
 
-static struct idt_gate host_idt[32] __aligned(16);
+static struct idt_gate host_idt[256] __aligned(16);
 extern const u64 trap_stub_table[32];
+extern const u8 wakeup_stub[];	/* vectors 32..255: hv/core/idt_stubs.S */
 
 struct desc_ptr {
 	u16 limit;
@@ -41,8 +42,8 @@ static void idt_build_once(void)
 {
 	if (host_idt[0].type)
 		return;
-	for (int v = 0; v < 32; v++) {
-		u64 a = trap_stub_table[v];
+	for (int v = 0; v < 256; v++) {
+		u64 a = v < 32 ? trap_stub_table[v] : (u64)wakeup_stub;
 		host_idt[v] = (struct idt_gate){
 			.off_lo = (u16)a, .sel = SEL_CODE,
 			.ist = v == 2 ? NMI_IST : v == 8 ? IST_DF : v == 18 ? IST_MC : 0,

@@ -61,6 +61,19 @@ trap_common:
 	add $16, %rsp		/* vector, error code */
 	iretq
 
+/*
+ * Vectors 32..255.  The only interrupt the hypervisor ever enables is its
+ * own LAPIC timer, which wakes a CPU from the seeded yield of deterministic
+ * mode (hv/core/chaos.c): acknowledge it and return.
+ */
+	.globl wakeup_stub
+wakeup_stub:
+	push %rax
+	mov $0xfee000b0, %rax		/* LAPIC EOI */
+	movl $0, (%rax)
+	pop %rax
+	iretq
+
 	.section .rodata
 	.align 8
 	.globl trap_stub_table

@@ -9,6 +9,10 @@
 #define LAPIC_ICR_HI 0x310
 #define LAPIC_LVT_LINT0 0x350
 #define LAPIC_LVT_LINT1 0x360
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_DIV 0x3e0
+#define WAKEUP_VECTOR 0xef	/* any of 32..255: hv/core/idt_stubs.S wakeup_stub */
 #define ICR_PENDING (1u << 12)
 
 static inline volatile u32 *reg(u32 off) { return (volatile u32 *)(LAPIC_BASE + off); }
@@ -41,3 +45,12 @@ void lapic_send_init(u32 apic_id) { icr_send(apic_id, 0x4500); }
 void lapic_send_sipi(u32 apic_id, u32 vector) { icr_send(apic_id, 0x4600 | (vector & 0xff)); }
 void lapic_send_nmi(u32 apic_id) { icr_send(apic_id, 0x4400); }
 void lapic_send_nmi_all_but_self(void) { icr_send(0, 0xc4400); }
+
+/* One-shot timer interrupt after `ticks` (0 cancels): the wakeup of
+ * hv/core/chaos.c's seeded yield. */
+void lapic_timer_oneshot(u32 ticks)
+{
+	*reg(LAPIC_TIMER_DIV) = 0xb;		/* divide by 1 */
+	*reg(LAPIC_LVT_TIMER) = WAKEUP_VECTOR;	/* one-shot, unmasked */
+	*reg(LAPIC_TIMER_INIT) = ticks;
+}

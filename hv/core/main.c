@@ -18,6 +18,7 @@
 #include "core/panic.h"
 #include "core/trace_glue.h"
 #include "core/x86.h"
+#include "core/chaos.h"
 #include "arch/arch.h"
 #include <heisen/defs.h>
 
@@ -40,6 +41,7 @@ static void mask_legacy_pic(void)
 static void __noreturn cpu_run_guest(struct percpu *c)
 {
 	lapic_init_this_cpu();
+	chaos_cpu_init(c);
 	arch_cpu_enable(c);
 	struct vcpu *v = &c->vcpu;
 	v->cpu = c->index;
@@ -76,6 +78,7 @@ void hv_main(u32 magic, u32 info)
 	lapic_init_this_cpu();	/* IDT is in: NMIs may come */
 	trace_init_cpu(0);
 	multiboot_parse(magic, info, &boot);
+	chaos_init(boot.cmdline);
 	hv_printf("Heisenvisor: cmdline '%s', %lu KiB above 1 MiB\n", boot.cmdline, boot.mem_upper_kb);
 
 	const char *why = arch_unsupported_reason();

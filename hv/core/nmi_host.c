@@ -15,6 +15,7 @@
 #include "core/percpu.h"
 #include "core/nmi_virt.h"
 #include "core/quiesce.h"
+#include "core/chaos.h"
 #include <heisen/defs.h>
 
 #define NMI_KIND_QUIESCE 1
@@ -32,6 +33,7 @@ void host_nmi(struct trap_frame *f)
 	c->last_exit_was_nmi = 0;
 	c->vcpu.nmi.host_nmis++;
 
+	chaos_spin(c);
 	enum nmi_class cls = quiesce_classify_nmi(c);
 	trace_host_nmi(cls == NMI_QUIESCE ? NMI_KIND_QUIESCE : cls == NMI_FOR_GUEST ? NMI_KIND_GUEST : 0,
 		       where, depth);

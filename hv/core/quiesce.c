@@ -30,6 +30,7 @@
 #include "core/lapic.h"
 #include "core/x86.h"
 #include "core/log.h"
+#include "core/chaos.h"
 #include <heisen/defs.h>
 
 static struct {
@@ -76,6 +77,7 @@ u64 quiesce_begin(struct percpu *self)
 			continue;
 		/* The signal must be visible before the NMI that announces it. */
 		__atomic_store_n(&cpu_of(i)->q_signal, e, __ATOMIC_RELEASE);
+		chaos_spin(self);
 		lapic_send_nmi(cpu_of(i)->apic_id);
 	}
 	while (__atomic_load_n(&q.acked, __ATOMIC_ACQUIRE) < hv_ncpus - 1)
@@ -89,7 +91,7 @@ u64 quiesce_begin(struct percpu *self)
 
 void quiesce_end(struct percpu *self, u64 e)
 {
-	(void)self;
+	chaos_spin(self);
 	trace_quiesce_end(e);
 #ifdef BUG_endquiesce_order
 	/* Zoo: the seed's endquiesce before its fix ("Quiesce locking logic 2"):
@@ -138,6 +140,7 @@ void quiesce_stop_here(struct percpu *c)
 	c->q_stopped = 1;
 	c->vcpu.nmi.quiesce_signals++;
 	trace_quiesce_ack(e);
+	chaos_spin(c);
 	__atomic_fetch_add(&q.acked, 1, __ATOMIC_RELEASE);
 #ifdef BUG_endquiesce_order
 	while (!__atomic_load_n(&q.resume_signal, __ATOMIC_ACQUIRE))
@@ -147,6 +150,7 @@ void quiesce_stop_here(struct percpu *c)
 		cpu_relax();
 #endif
 	c->q_stopped = 0;
+	chaos_spin(c);
 	trace_quiesce_resume(e);
 	__atomic_fetch_add(&q.resumed, 1, __ATOMIC_RELEASE);
 }

@@ -5,6 +5,7 @@
 #include "arch/arch.h"
 #include "arch/svm/svm.h"
 #include "core/nmi_virt.h"
+#include "core/chaos.h"
 #include "core/trace_glue.h"
 #include "core/string.h"
 #include "core/panic.h"
@@ -115,6 +116,7 @@ void __noreturn arch_vcpu_run(struct percpu *c)
 		svm_handle_exit(c);
 		nmi_virt_on_exit(v);
 		trace_drain_point();
+		chaos_exit_point(c);
 	}
 }
 

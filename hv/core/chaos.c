@@ -1,0 +1,99 @@
+/*
+ * Seeded perturbation for deterministic mode (issue 8).  Under QEMU with one
+ * TCG thread and a fixed icount a run is a pure function of (build, command
+ * line), but the emulator switches vCPUs in long slices, so cross-CPU races
+ * barely interleave (notes: determinism-and-replay.md, "Interleavings").
+ * With `seed=N` each CPU draws from its own xorshift stream and, at the end
+ * of some exits, *yields*: it arms its LAPIC timer and halts, which hands the
+ * emulator to another vCPU until the timer fires -- a different seed, a
+ * different interleaving, the same seed, the same one.  `nmi_every=K` makes
+ * the hypervisor the NMI source (the in-machine replacement for host-timed
+ * QMP inject-nmi): on average once per K exits a CPU sends an NMI IPI to a
+ * seed-chosen CPU.  Short spins (chaos_spin) perturb the quiesce and NMI
+ * paths themselves, where halting is not allowed.
+ *
+ * Each CPU has two streams, one for normal context and one for its NMI
+ * handler, so an NMI landing in the middle of a draw cannot tear a state.
+ */
+#include "core/chaos.h"
+#include "core/percpu.h"
+#include "core/cmdline.h"
+#include "core/lapic.h"
+#include "core/x86.h"
+
+static u64 seed;
+static u64 nmi_every;
+
+static u64 parse_u64(const char *s, u32 len)
+{
+	u64 v = 0;
+	for (u32 i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (u64)(s[i] - '0');
+	return v;
+}
+
+void chaos_init(const char *cmdline)
+{
+	u32 len;
+	const char *v = cmdline_get(cmdline, "seed", &len);
+	seed = v ? parse_u64(v, len) : 0;
+	v = cmdline_get(cmdline, "nmi_every", &len);
+	nmi_every = v ? parse_u64(v, len) : 0;
+}
+
+static u64 splitmix(u64 x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+void chaos_cpu_init(struct percpu *c)
+{
+	c->rng[0] = splitmix(seed ^ ((u64)c->index << 32)) | 1;
+	c->rng[1] = splitmix(c->rng[0]) | 1;
+}
+
+static u64 next(u64 *s)
+{
+	u64 x = *s;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static void yield_for(u32 ticks)
+{
+	lapic_timer_oneshot(ticks);
+	/* sti;hlt is atomic w.r.t. interrupts (the STI shadow): the timer
+	 * cannot fire between them and leave us halted forever. */
+	__asm__ __volatile__("sti; hlt; cli" ::: "memory");
+	lapic_timer_oneshot(0);
+}
+
+void chaos_exit_point(struct percpu *c)
+{
+	if (nmi_every) {
+		u64 r = next(&c->rng[0]);
+		if (r % nmi_every == 0)
+			lapic_send_nmi(cpu_of((u32)((r >> 32) % hv_ncpus))->apic_id);
+	}
+	if (!seed)
+		return;
+	u64 r = next(&c->rng[0]);
+	if ((r & 63) == 0)	/* 1 exit in 64 yields, for 1..4096 timer ticks */
+		yield_for(1 + (u32)((r >> 8) & 4095));
+}
+
+void chaos_spin(struct percpu *c)
+{
+	if (!seed)
+		return;
+	u64 *s = c->nmi_depth ? &c->rng[1] : &c->rng[0];
+	u64 n = next(s) & 1023;
+	for (u64 i = 0; i < n; i++)
+		cpu_relax();
+}

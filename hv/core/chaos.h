@@ -1,0 +1,12 @@
+#ifndef HV_CHAOS_H
+#define HV_CHAOS_H
+#include "core/types.h"
+struct percpu;
+/* Deterministic-mode perturbation, from `seed=` and `nmi_every=` (chaos.c). */
+void chaos_init(const char *cmdline);
+void chaos_cpu_init(struct percpu *c);
+/* End of an exit handler (GIF=1, IF=0, never in NMI context). */
+void chaos_exit_point(struct percpu *c);
+/* Inside quiesce/NMI paths: a short seeded spin (any context). */
+void chaos_spin(struct percpu *c);
+#endif
