@@ -31,6 +31,7 @@ class Merger:
         self.held = 0
         self.released_tsc = -1
         self.late = 0
+        self.order: list[int] = []  # pending's CPUs, sorted: ties go to the lower CPU
 
     def expect_cpus(self, ncpus: int) -> None:
         """CPUs the watermark waits for even before they say anything (BOOT ncpus)."""
@@ -71,10 +72,12 @@ class Merger:
         return self._release_all()
 
     def _watermark(self) -> int:
-        waiting = [h for c, h in self.high.items() if c >= 0]
-        if any(c not in self.high for c in self.expected):
+        if self.expected and not self.expected.issubset(self.high):
             return -1
-        return min(waiting, default=-1)
+        high = self.high
+        if -1 in high:
+            return min((h for c, h in high.items() if c >= 0), default=-1)
+        return min(high.values())
 
     def _release_ready(self) -> list[Item]:
         wm = self._watermark()
@@ -86,7 +89,9 @@ class Merger:
     def _release_upto(self, wm: int) -> list[Item]:
         parts: list[Item] = []
         runs = 0
-        for cpu in sorted(self.pending):
+        if len(self.order) != len(self.pending):
+            self.order = sorted(self.pending)
+        for cpu in self.order:
             run = self.pending[cpu]
             if not run or run[0][0] > wm:
                 continue

@@ -83,20 +83,33 @@ def zigzag_decode(value: int) -> int:
 
 
 class _VarintMemo(dict):
+    """token -> value; values repeat (deltas, reasons, RIPs of a loop), so most
+    lookups stay in C.  When full it starts over from the 1-2 byte tokens,
+    keeping memory bounded whatever the trace holds."""
+
     def __missing__(self, tok: bytes) -> int:
-        value = varint_value(tok)
-        # 3-byte tokens (TSC deltas) repeat; longer ones (addresses, checksums)
-        # rarely do, and caching them would only grow memory.
-        if len(tok) == 3 and len(self) < _CACHE_LIMIT:
-            self[tok] = value
+        n = len(tok)
+        if n > 10:
+            raise FrameError("malformed", f"varint of {n} bytes exceeds 64 bits")
+        value = shift = 0
+        for b in tok:
+            value |= (b & 0x7F) << shift
+            shift += 7
+        if value > U64:
+            raise FrameError("malformed", "varint exceeds 64 bits")
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+            self.update(_SHORT)
+        self[tok] = value
         return value
 
 
-_memo = _VarintMemo()
+_SHORT: dict[bytes, int] = {}
 for _b in range(0x80):
-    _memo[bytes((_b,))] = _b
+    _SHORT[bytes((_b,))] = _b
     for _h in range(0x80, 0x100):
-        _memo[bytes((_h, _b))] = (_h & 0x7F) | (_b << 7)
+        _SHORT[bytes((_h, _b))] = (_h & 0x7F) | (_b << 7)
+_memo = _VarintMemo(_SHORT)
 _value_of = _memo.__getitem__
 
 # ---- COBS -------------------------------------------------------------------
