@@ -112,12 +112,13 @@ def _touched(start: int, end: int, muts: list[Mutation]) -> bool:
     return False
 
 
-def _clean_cut(data: bytes, muts: list[Mutation]) -> bool:
-    """The input is an undamaged prefix ending at a frame boundary."""
-    cut = min((m.pos for m in muts if m.op == "truncate"), default=len(data))
-    damage = [m for m in muts if m.pos < cut and (m.op == "flip" and m.xor or m.op == "insert" and m.data)]
-    # A cut just before a delimiter leaves a complete last frame: also clean.
-    return not damage and (cut == 0 or data[cut - 1] == 0 or cut < len(data) and data[cut] == 0)
+def _clean_cut(data: bytes, mutated: bytes) -> bool:
+    """The input is an undamaged prefix ending at a frame boundary (plus any
+    delimiters): a machine that stopped there would send the same bytes."""
+    kept = mutated.rstrip(b"\0")
+    c = len(kept)
+    # A prefix ending just before a delimiter still holds a complete last frame.
+    return data.startswith(kept) and (c == 0 or c == len(data) or data[c] == 0)
 
 
 def check_invariants(data: bytes, frames: list[tuple[int, int, list]], muts: list[Mutation]) -> str | None:
@@ -142,7 +143,7 @@ def check_invariants(data: bytes, frames: list[tuple[int, int, list]], muts: lis
     for start, end, recs in frames:
         if not _touched(start, end, muts) and any(got[r] == 0 for r in recs):
             return f"intact frame at byte {start} lost its records"
-    if got != original and not has_loss and not _clean_cut(data, muts):
+    if got != original and not has_loss and not _clean_cut(data, mutated):
         return "records missing without a Loss item"
     return None
 

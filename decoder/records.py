@@ -5,7 +5,7 @@ stream with one key and a stable sort keeps each CPU's ring order.
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Union
+from typing import Callable, NamedTuple, Union
 
 from decoder.defs import EVENT_IDS, EVENTS, EXIT_REASONS
 
@@ -102,17 +102,38 @@ def format_value(enc: str, value: object) -> str:
     return str(value)
 
 
+def _u(v: int) -> object:
+    return v if v < 0x10000 else hex(v)
+
+
+def _describer(ev: object) -> "Callable[[tuple], str]":
+    """One f-string per event type (compiled once), so describe() does no per-field loop."""
+    parts = [ev.name]  # type: ignore[attr-defined]
+    for k, (fname, enc) in enumerate(ev.fields):  # type: ignore[attr-defined]
+        if fname == "reason" and ev.name.startswith("INTERCEPT"):  # type: ignore[attr-defined]
+            parts.append(f"{fname}={{a[{k}]:#x}}({{_exit(a[{k}])}})")
+        elif enc in HEX_ENCODINGS:
+            parts.append(f"{fname}={{a[{k}]:#x}}")
+        else:
+            parts.append(f"{fname}={{_u(a[{k}])}}")
+    src = "lambda a: f" + repr(" ".join(parts))
+    return eval(src, {"_u": _u, "_exit": exit_name})  # noqa: S307  (built from trace/events.toml)
+
+
+_DESCRIBE = {ev.id: _describer(ev) for ev in EVENTS.values() if ev.id != TEXT_ID}
+
+
 def describe(rec: Record) -> str:
     """NAME field=value ... (one line, for text views and tooltips)."""
+    f = _DESCRIBE.get(rec.type)
+    if f is not None:
+        try:
+            return f(rec.args)
+        except (IndexError, TypeError, ValueError):
+            pass  # a record built by hand with odd args: the generic form below
+    if rec.type == TEXT_ID:
+        return f"TEXT {rec.text!r}"
     ev = EVENTS.get(rec.type)
     if ev is None:
         return f"EV{rec.type} {rec.args}"
-    if rec.type == TEXT_ID:
-        return f"TEXT {rec.text!r}"
-    parts = [ev.name]
-    for (fname, enc), value in zip(ev.fields, rec.args):
-        shown = format_value(enc, value)
-        if fname == "reason" and ev.name.startswith("INTERCEPT"):
-            shown = f"{value:#x}({exit_name(value)})"
-        parts.append(f"{fname}={shown}")
-    return " ".join(parts)
+    return " ".join([ev.name] + [f"{fname}={format_value(enc, v)}" for (fname, enc), v in zip(ev.fields, rec.args)])

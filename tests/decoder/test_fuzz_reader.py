@@ -60,3 +60,14 @@ def test_mutation_helper_really_damages() -> None:
     kinds = [i.kind for i in read_items(bad) if type(i) is Loss]
     assert kinds and kinds[0] in ("crc", "garbage")
     assert check_invariants(data, frames, [Mutation("flip", start + 3, xor=0x10)]) is None
+
+
+def test_zeroed_frame_start_then_cut_is_a_clean_prefix() -> None:
+    # Found by hypothesis: a flip that turns the byte after a delimiter into
+    # 0x00, then a cut right after it, leaves an undamaged prefix plus an empty
+    # piece; nothing is missing that a stopped machine would have sent.
+    data, frames = BASES[0]
+    start = frames[5][0]
+    muts = [Mutation("flip", start, xor=data[start]), Mutation("truncate", start + 1)]
+    assert not [i for i in read_items(apply(data, muts)) if type(i) is Loss]
+    assert check_invariants(data, frames, muts) is None
