@@ -47,8 +47,11 @@ class Context:
         return base - {owner}
 
 
+_FIELD_NAMES = {ev.id: tuple(f for f, _ in ev.fields) for ev in EVENTS.values()}
+
+
 def _env(rec: Record) -> dict[str, object]:
-    env: dict[str, object] = dict(zip((f for f, _ in EVENTS[rec.type].fields), rec.args))
+    env: dict[str, object] = dict(zip(_FIELD_NAMES[rec.type], rec.args))
     env["cpu"], env["tsc"] = rec.cpu, rec.tsc
     return env
 
@@ -172,6 +175,7 @@ class Pair(Rule):
         for f in self.same:
             if f not in self.open.fields or f not in self.close.fields:
                 raise RuleError(f"{where}.same: field {f!r} is not in both {self.open.name} and {self.close.name}")
+        self.same_at = [(self.open.fields.index(f), self.close.fields.index(f)) for f in self.same]
         self.at_end_mode = spec.get("at_end", "ignore")
         if self.at_end_mode not in ("ignore", "violation"):
             raise RuleError(f"{where}.at_end: expected 'ignore' or 'violation', got {self.at_end_mode!r}")
@@ -195,10 +199,9 @@ class Pair(Rule):
             self.state[cpu] = None
             if st is None:
                 return f"cpu {cpu}: {describe(rec)} at #{k} without a preceding {self.open}"
-            if isinstance(st, tuple):
+            if isinstance(st, tuple) and self.same:
                 k0, r0 = st
-                o, c = r0.fields, rec.fields
-                diff = [f for f in self.same if o[f] != c[f]]
+                diff = [f for f, (i, j) in zip(self.same, self.same_at) if r0.args[i] != rec.args[j]]
                 if diff:
                     return (f"cpu {cpu}: {describe(rec)} at #{k} closes {describe(r0)} at #{k0} "
                             f"but {', '.join(diff)} differ")
