@@ -1,0 +1,130 @@
+/*
+ * The drain: one CPU at a time turns committed ring records into frames on the UART.
+ *
+ * LOCKING.  `drain_owner` is a trylock (0 = free, else CPU + 1).  Nobody ever spins
+ * for it in trace_drain(): the CPU that holds it may be the one we interrupted (an
+ * NMI, or GIF=0 code running while the drainer is stuck behind us in a quiesce), and
+ * spinning there is the seed's printf/quiesce deadlock.  Records simply wait for the
+ * next drain; the rings absorb bursts and count what does not fit.
+ *
+ * ORDER.  For each frame: read `commit` (acquire: the records below it are complete),
+ * encode and write every byte, clear the slots' `type` (so a later memory dump shows
+ * them as not yet written, ring.c CONSUMER), bump `frame_seq`, and only then store
+ * `tail` (release) to give the slots back.  A CPU that dies mid-frame therefore loses
+ * no record: the slots are still owned by the ring, and the panic flush sends them
+ * again (trace_drain_panic).  Interleavings proven by trace/tests/: test_ring_nmi.c
+ * (drainer threads contend while producers are interrupted by signal handlers),
+ * test_drain.c (trylock never waits; panic flush with a drainer stuck mid-frame).
+ */
+#include "drain.h"
+
+#include "frame.h"
+#include "trace_platform.h"
+
+#ifndef TRACE_PANIC_WAIT_SPINS
+/* How long a panic flush waits for a live drainer before stealing (pause loops). */
+#define TRACE_PANIC_WAIT_SPINS (1u << 20)
+#endif
+
+static uint32_t drain_owner;
+static uint32_t panic_owner;
+static uint8_t drain_buf[TRACE_FRAME_MAX_WIRE];
+
+static uint32_t my_owner_id(void)
+{
+	struct trace_ring *ring = trace_this_cpu_ring();
+	return ring ? ring->cpu + 1 : 0xFFFFFFFFu;
+}
+
+static bool try_take(uint32_t *lock, uint32_t me)
+{
+	uint32_t expected = 0;
+	return __atomic_compare_exchange_n(lock, &expected, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/* Frees the lock only if it is still ours: a panic flush may have stolen it. */
+static void give_back(uint32_t *lock, uint32_t me)
+{
+	uint32_t expected = me;
+	__atomic_compare_exchange_n(lock, &expected, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+/* Takes the lock, waiting a bounded time; steals it after that.  Returns true if stolen. */
+static bool take_or_steal(uint32_t *lock, uint32_t me)
+{
+	if (__atomic_load_n(lock, __ATOMIC_RELAXED) != me) {
+		for (uint32_t i = 0; i < TRACE_PANIC_WAIT_SPINS; i++) {
+			if (try_take(lock, me))
+				return false;
+			__builtin_ia32_pause();
+		}
+	}
+	__atomic_exchange_n(lock, me, __ATOMIC_ACQUIRE);
+	return true;
+}
+
+static void drain_ring(struct trace_ring *ring, uint8_t *buf)
+{
+	uint64_t t = __atomic_load_n(&ring->tail, __ATOMIC_RELAXED);
+	uint64_t c = __atomic_load_n(&ring->commit, __ATOMIC_ACQUIRE);
+	uint64_t mask = ring->nslots - 1;
+
+	/* More than a ring's worth pending means a corrupt header: leave it for a dump. */
+	if (c - t > ring->nslots)
+		return;
+	while (t != c) {
+		struct trace_frame_src src = { ring->slot, mask, t, c - t };
+		uint64_t seq = __atomic_load_n(&ring->frame_seq, __ATOMIC_RELAXED);
+		uint64_t used;
+		size_t len = trace_frame_build(&src, (uint8_t)ring->cpu, seq, buf, &used);
+		for (size_t i = 0; i < len; i++)
+			trace_serial_putc(buf[i]);
+		for (uint64_t i = 0; i < used; i++)
+			__atomic_store_n(&trace_ring_slot(ring, t + i)->type, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&ring->frame_seq, seq + 1, __ATOMIC_RELAXED);
+		t += used;
+		__atomic_store_n(&ring->tail, t, __ATOMIC_RELEASE);
+	}
+}
+
+static void drain_all(uint8_t *buf)
+{
+	unsigned n = trace_ncpus();
+	for (unsigned cpu = 0; cpu < n; cpu++) {
+		struct trace_ring *ring = trace_ring_of(cpu);
+		if (ring)
+			drain_ring(ring, buf);
+	}
+}
+
+bool trace_drain(void)
+{
+	uint32_t me = my_owner_id();
+	if (!try_take(&drain_owner, me))
+		return false;
+	drain_all(drain_buf);
+	give_back(&drain_owner, me);
+	return true;
+}
+
+void trace_drain_panic(void)
+{
+	/* On the stack, not drain_buf: the CPU we steal from may still be encoding into that. */
+	uint8_t buf[TRACE_FRAME_MAX_WIRE];
+	uint32_t me = my_owner_id();
+
+	/* Two CPUs panicking at once would interleave their frames; serialise, but bounded. */
+	take_or_steal(&panic_owner, me);
+	bool stolen = take_or_steal(&drain_owner, me);
+	if (stolen)
+		trace_serial_putc(0);  /* ends the previous owner's half-written frame */
+	drain_all(buf);
+	/*
+	 * A stolen drain is kept: the robbed CPU may still be sending from drain_buf, and a
+	 * normal drain started now would encode into it under its feet.  Later panic
+	 * flushes steal again; normal drains stop, which is what a dying machine wants.
+	 */
+	if (!stolen)
+		give_back(&drain_owner, me);
+	give_back(&panic_owner, me);
+}

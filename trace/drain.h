@@ -1,0 +1,30 @@
+/*
+ * Moving committed records from the per-CPU rings to the serial port.
+ * Call trace_drain() from safe points (exit handler tail, idle loops); it never waits.
+ */
+#ifndef HEISEN_TRACE_DRAIN_H
+#define HEISEN_TRACE_DRAIN_H
+
+#include <stdbool.h>
+
+/*
+ * If no other CPU is draining, writes every ring's committed records (as they were at
+ * the start of the call) as frames and returns true; otherwise returns false at once.
+ * Never spins, so it is harmless with GIF=0 or inside an NMI (where it is pointless:
+ * the interrupted code may hold the drain).
+ */
+bool trace_drain(void);
+
+/*
+ * Panic flush: drains every ring even if another CPU holds the drain and will never
+ * let go.  It waits a bounded time for a live drainer, then steals the drain and
+ * writes a 0x00 first to end whatever frame the previous owner had half written.
+ * What the decoder can then see (docs/trace-design.md): the cut frame fails its CRC
+ * and is reported; if the previous owner wrote a whole frame but had not released its
+ * records yet, they are sent again in a frame with the same seq; if it is still alive
+ * and writing, its bytes and ours interleave and both frames fail their CRC.  Never a
+ * frame that decodes to wrong records.
+ */
+void trace_drain_panic(void);
+
+#endif
