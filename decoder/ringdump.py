@@ -91,9 +91,19 @@ def records_from_ring_dump(data: bytes, ncpus: int | None = None) -> list[Item]:
     items: list[Item] = []
     offset = 0
     n = 0
+    size = 0
     while (ncpus is None or n < ncpus) and offset < len(data):
-        if ncpus is None and data[offset:offset + 8] != RING_MAGIC:
-            break
+        if data[offset:offset + 8] != RING_MAGIC:
+            if ncpus is None:
+                break
+            if n and len(data) - offset >= size:
+                # trace_rings is an array of equal rings: a CPU that never set
+                # its ring up (one that failed to boot) is skipped, and said so.
+                items.append(Loss(0, n, "garbage", size, "bytes", offset,
+                                  f"ring {n} has no magic: never initialised?"))
+                offset += size
+                n += 1
+                continue
         ring, size = decode_ring(data, offset)
         items += ring
         offset += size

@@ -65,3 +65,14 @@ def test_bad_dumps_name_offset_and_field() -> None:
     with pytest.raises(DumpError, match="tail <= commit <= reserve"):
         records_from_ring_dump(bytes(bad), ncpus=1)
     assert HEADER.size == 64
+
+
+def test_uninitialised_ring_is_skipped_when_ncpus_is_given() -> None:
+    b = good_run(ncpus=3, rounds=1)
+    dump = bytearray(b.ring_dump(nslots=64))
+    ring = len(dump) // 3
+    dump[ring:2 * ring] = bytes(ring)  # CPU 1 never set up its ring
+    items = records_from_ring_dump(bytes(dump), ncpus=3)
+    assert {i.cpu for i in items if type(i) is Record} == {0, 2}
+    assert [(l.cpu, l.kind) for l in items if type(l) is Loss] == [(1, "garbage")]
+    assert {i.cpu for i in records_from_ring_dump(bytes(dump)) if type(i) is Record} == {0}
