@@ -16,6 +16,7 @@ from harness.matrix import print_matrix, run_matrix
 from harness.report import print_repeats, print_run
 from harness.run import RunOptions, RunResult, random_seed, run_scenario
 from harness.scenario import ScenarioError, all_scenarios, load, load_named
+from harness.schedule import ScheduleError
 
 EXIT_INTERRUPTED = 130
 
@@ -46,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--stop-on-fail", action="store_true", help="stop repeats at the first failure")
     run.add_argument("--smp", type=int, help="override the scenario's smp")
     run.add_argument("--guest", type=int, choices=(32, 64), help="override the guest")
+    run.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
+                     help="one TCG thread + fixed icount, in-machine seeded NMIs "
+                          "(default: on when --seed is given)")
+    run.add_argument("--rr", choices=("record",),
+                     help="QEMU record/replay at -smp 1 (replay it with `harness replay`)")
     common(run)
 
     mx = sub.add_parser("matrix", help="scenarios x guests x smp")
@@ -73,14 +79,19 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.repeat < 1:
         raise ScenarioError("(command line)", "--repeat", "an integer >= 1", args.repeat)
     base_seed = args.seed if args.seed is not None else random_seed()
+    deterministic = args.deterministic if args.deterministic is not None else args.seed is not None
+    if args.rr and sc.smp != 1:
+        raise ScenarioError("(command line)", "--rr", "a scenario at -smp 1 (use --smp 1)", sc.smp)
     opts = RunOptions(seed=base_seed, build_dir=_build_dir(args), results_dir=args.results,
-                      bugs=args.bugs, qemu_args=args.qemu_args)
+                      bugs=args.bugs, qemu_args=args.qemu_args,
+                      deterministic=deterministic and not args.rr, rr=args.rr)
     results: list[RunResult] = []
     if args.repeat == 1:
         with console.status(f"{sc.name}: starting QEMU") as status:
             opts.on_tick = lambda t: status.update(
                 f"{sc.name}: {t['elapsed']:.1f}s, serial {t['serial_bytes']} bytes, "
-                f"NMIs {t['nmis']}, quiet for {t['idle']:.1f}s of {sc.hang_timeout:g}")
+                f"NMIs {t['nmis']}, quiet for {t['idle']:.1f}s"
+                + (f", icount {t['icount']}" if t.get("icount") is not None else ""))
             results.append(run_scenario(sc, opts))
         print_run(results[0], console)
     else:
@@ -143,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                 load(f)
                 console.print(f"{f}: ok")
             return 0
-    except (ScenarioError, buildmod.BuildError) as exc:
+    except (ScenarioError, buildmod.BuildError, ScheduleError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return 2
     except KeyboardInterrupt:

@@ -33,6 +33,21 @@ class MachineError(Exception):
     """QEMU could not be started."""
 
 
+# QEMU record/replay (-smp 1 only).  Measured on QEMU 7.2: rr=record together
+# with sleep=off never starts the guest, so rr runs keep the default sleep.
+RR_MODES = ("record", "replay")
+
+
+def rr_args(mode: str, rrfile: Path, smp: int) -> list[str]:
+    if mode not in RR_MODES:
+        raise MachineError(f"record/replay mode must be one of {', '.join(RR_MODES)}, got {mode!r}")
+    if smp != 1:
+        raise MachineError(f"QEMU record/replay needs -smp 1 (QEMU refuses it for SMP), got smp={smp}")
+    shift = next(a for a in DETERMINISTIC_ARGS if a.startswith("shift=")).split(",")[0]
+    return ["-accel", "tcg,thread=single", "-icount", f"{shift},rr={mode},rrfile={rrfile}",
+            *DETERMINISTIC_ARGS[-2:]]
+
+
 @dataclass
 class MachineConfig:
     kernel: Path              # what -kernel loads (build/hv.elf32)
@@ -44,6 +59,8 @@ class MachineConfig:
     gdbstub: bool = True      # cheap to have, and hang capture needs it
     deterministic: bool = False
     start_paused: bool = False
+    rr: str | None = None     # "record" | "replay": QEMU record/replay into/from rr_file
+    rr_file: Path | None = None
     log_path: Path | None = None  # QEMU's own stdout/stderr
     qemu_binary: str = "qemu-system-x86_64"
     extra_args: list[str] = field(default_factory=list)
@@ -90,6 +107,10 @@ class Machine:
     def command_line(self) -> list[str]:
         c = self.config
         accel = DETERMINISTIC_ARGS if c.deterministic else ["-accel", "tcg"]
+        if c.rr is not None:
+            if c.rr_file is None:
+                raise MachineError("record/replay needs rr_file")
+            accel = rr_args(c.rr, c.rr_file, c.smp)
         args = [c.qemu_binary, "-machine", "pc", *accel, "-cpu", "qemu64,+svm,+npt",
                 "-smp", str(c.smp), "-m", str(c.memory_mb),
                 "-kernel", str(c.kernel), "-initrd", str(c.initrd), "-append", c.append,

@@ -17,10 +17,13 @@ from typing import Any, Callable
 from harness import build as buildmod
 from harness.capture import capture
 from harness.decoding import decode_serial
-from harness.machine import Machine, MachineConfig
+from harness.hangwatch import HangWatch
+from harness.machine import Machine, MachineConfig, MachineError
 from harness.nmi import NmiInjector
 from harness.qmp import QMPClient, QMPConnectionError, QMPError
+from harness.rr import IcountLoggingSink, StallReinjector
 from harness.scenario import Scenario
+from harness.schedule import ICOUNT_SHIFT, Schedule, derive
 from harness.verdict import classify_exit
 
 POLL = 0.05
@@ -37,6 +40,25 @@ class RunOptions:
     qemu_args: list[str] = field(default_factory=list)  # appended verbatim (e.g. -d int)
     # Called about 4x a second while QEMU runs, e.g. for a live status line.
     on_tick: Callable[[dict[str, Any]], None] | None = None
+    # Polled while QEMU runs; True stops the run as "interrupted" (hunt stops
+    # the other seeds' runs once one has failed).
+    should_stop: Callable[[], bool] | None = None
+    # replay: the exact hypervisor command line of the run being replayed,
+    # instead of the one derived from (scenario, seed) by today's harness.
+    hv_cmdline: str | None = None
+    # QEMU record/replay at -smp 1: "record" or "replay" with rr_file.
+    rr: str | None = None
+    rr_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How _supervise drives and watches this machine."""
+    host_nmis: bool               # the scenario's QMP injector (never in deterministic mode)
+    hang: HangWatch
+    timeout: float                # wall seconds
+    read_icount: bool             # poll query-replay (icount) every tick
+    rr: str | None = None
 
 
 @dataclass
@@ -65,6 +87,8 @@ class _Watch:
     serial_bytes: int = 0
     interrupted: bool = False
     events: list[str] = field(default_factory=list)
+    icount: int | None = None
+    rr: dict[str, Any] | None = None
 
 
 def random_seed() -> int:
@@ -105,21 +129,38 @@ async def _connect_qmp(qmp: QMPClient, machine: Machine) -> str | None:
                 return str(exc)
 
 
+async def _read_icount(qmp: QMPClient) -> int | None:
+    try:
+        reply = await qmp.execute("query-replay", timeout=2.0)
+    except (QMPError, QMPConnectionError, asyncio.TimeoutError):
+        return None
+    value = reply.get("icount") if isinstance(reply, dict) else None
+    return value if isinstance(value, int) else None
+
+
 async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.Build,
-                     run_dir: Path,
-                     on_tick: Callable[[dict[str, Any]], None] | None = None) -> _Watch:
+                     run_dir: Path, plan: _Plan,
+                     on_tick: Callable[[dict[str, Any]], None] | None = None,
+                     should_stop: Callable[[], bool] | None = None) -> _Watch:
     watch = _Watch()
     serial = machine.config.serial_path
     qmp = QMPClient(str(machine.qmp_socket))
     injector_task: asyncio.Task[None] | None = None
     injector: NmiInjector | None = None
+    sink: IcountLoggingSink | None = None
+    reinjector: StallReinjector | None = None
     loop = asyncio.get_running_loop()
     try:
         watch.qmp_error = await _connect_qmp(qmp, machine)
         alive = asyncio.Event()
-        if watch.qmp_error is None and sc.nmi.kind != "none":
-            injector = NmiInjector(qmp, sc.nmi, seed, ready=alive)
+        if watch.qmp_error is None and plan.host_nmis and sc.nmi.kind != "none":
+            # Under rr=record each injection's icount is logged: QEMU does not
+            # record inject-nmi, and the log says where replay will stall.
+            sink = IcountLoggingSink(qmp) if plan.rr == "record" else None
+            injector = NmiInjector(sink or qmp, sc.nmi, seed, ready=alive)
             injector_task = asyncio.create_task(injector.run(), name="nmi-injector")
+        if watch.qmp_error is None and plan.rr == "replay":
+            reinjector = StallReinjector(qmp)
         started = loop.time()
         last_growth = last_tick = started
         while True:
@@ -132,18 +173,29 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
             if size != watch.serial_bytes:
                 watch.serial_bytes, last_growth = size, now
                 alive.set()
-            if now - last_growth >= sc.hang_timeout:
-                watch.outcome = "hang"
-                watch.reason = (f"no serial output for {sc.hang_timeout:g}s "
-                                f"(stuck at {size} bytes)")
+            icount = await _read_icount(qmp) if plan.read_icount and qmp.connected else None
+            if icount is not None:
+                watch.icount = icount
+            if reinjector is not None:
+                await reinjector.observe(now, icount)
+            hung = plan.hang.observe(now, size, icount)
+            if hung and reinjector is not None and reinjector.may_still_be_stalled_on_nmi(now):
+                hung = None  # give the re-sent NMI its chance before calling it a hang
+            if hung:
+                watch.outcome, watch.reason = "hang", hung
                 break
             if on_tick is not None and now - last_tick >= 0.25:
                 last_tick = now
                 on_tick({"elapsed": now - started, "serial_bytes": size,
-                         "idle": now - last_growth, "nmis": injector.sent if injector else 0})
-            if now - started >= sc.timeout:
+                         "idle": now - last_growth, "nmis": injector.sent if injector else 0,
+                         "icount": watch.icount})
+            if should_stop is not None and should_stop():
+                watch.interrupted = True
+                watch.outcome, watch.reason = "interrupted", "stopped by the caller"
+                break
+            if now - started >= plan.timeout:
                 watch.outcome = "timeout"
-                watch.reason = f"still running after {sc.timeout:g}s (serial still growing)"
+                watch.reason = f"still running after {plan.timeout:g}s (serial still growing)"
                 break
             await asyncio.sleep(POLL)
         if injector_task is not None:
@@ -162,6 +214,10 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
             await asyncio.gather(injector_task, return_exceptions=True)
         if injector is not None:
             watch.nmi = injector.stats()
+        if sink is not None:
+            watch.rr = {"inject_nmi_icounts": sink.icounts}
+        if reinjector is not None:
+            watch.rr = reinjector.stats()
         if machine.running and qmp.connected:
             try:
                 await qmp.execute("quit", timeout=2.0)
@@ -192,11 +248,23 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     """
     t0 = time.monotonic()
     located = buildmod.locate(opts.build_dir, sc.guest)
+    schedule = derive(sc, opts.seed) if opts.deterministic and opts.rr is None else None
     run_dir = make_run_dir(opts.results_dir, sc.name, opts.seed)
     verdict: dict[str, Any] = {
         "scenario": sc.name, "seed": opts.seed, "passed": False, "outcome": "incomplete",
         "reason": "the harness did not finish this run", "expected_outcome": sc.expect_outcome,
-        "bugs": opts.bugs, "deterministic": opts.deterministic, "scenario_config": sc.as_dict()}
+        "bugs": opts.bugs, "deterministic": schedule is not None, "scenario_config": sc.as_dict()}
+    append = sc.hv_cmdline()
+    if schedule is not None:
+        append = opts.hv_cmdline or schedule.hv_cmdline
+        verdict["schedule"] = {**schedule.as_dict(), "hv_cmdline": append,
+                               "derived_hv_cmdline": schedule.hv_cmdline}
+    elif opts.hv_cmdline:
+        append = opts.hv_cmdline
+    rr_file = None
+    if opts.rr is not None:
+        rr_file = (opts.rr_file or run_dir / "replay.bin").resolve()
+        verdict["rr"] = {"mode": opts.rr, "file": str(rr_file), "hv_cmdline": append}
     write_json(run_dir / "verdict.json", verdict)
     shutil.copy2(sc.path, run_dir / "scenario.toml")
 
@@ -208,17 +276,29 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         return RunResult(run_dir, verdict)
     verdict["build"] = manifest
 
-    config = MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=sc.hv_cmdline(),
+    config = MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=append,
                            serial_path=(run_dir / "serial.bin").resolve(), smp=sc.smp,
-                           memory_mb=sc.memory, deterministic=opts.deterministic,
+                           memory_mb=sc.memory, deterministic=schedule is not None,
+                           rr=opts.rr, rr_file=rr_file,
                            log_path=run_dir / "qemu.log", extra_args=list(opts.qemu_args))
     machine = Machine(config)
-    (run_dir / "cmdline.txt").write_text(machine.command_line_text() + "\n")
+    try:
+        (run_dir / "cmdline.txt").write_text(machine.command_line_text() + "\n")
+    except MachineError as exc:
+        verdict.update(outcome="error", reason=str(exc))
+        write_json(run_dir / "verdict.json", verdict)
+        return RunResult(run_dir, verdict)
     verdict["qemu"] = {"command_line": machine.command_line()}
+    icount_mode = schedule is not None or opts.rr is not None
+    plan = _Plan(host_nmis=schedule is None and opts.rr != "replay",
+                 hang=HangWatch(sc.hang_timeout, ICOUNT_SHIFT if icount_mode else None),
+                 timeout=schedule.wall_timeout_s if schedule else sc.timeout,
+                 read_icount=icount_mode, rr=opts.rr)
     watch = _Watch()
     with machine:
         verdict["qemu"]["pid"] = machine.pid
-        watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir, opts.on_tick))
+        watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir, plan,
+                                       opts.on_tick, opts.should_stop))
     stopped_by_harness = watch.outcome in ("hang", "timeout", "interrupted")
     verdict["qemu"].update(exit_status=machine.exit_status, wall_seconds=round(machine.wall_time, 3),
                            ended_by="harness" if stopped_by_harness else "itself")
@@ -228,6 +308,15 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         if watch.outcome == "qemu died":
             watch.reason += f"; QEMU said: {log.splitlines()[-1]}"
     verdict["nmi"] = watch.nmi or {"pattern": sc.nmi.as_dict(), "sent": 0}
+    if schedule is not None:
+        verdict["nmi"]["in_machine"] = {"nmi_every": schedule.nmi_every,
+                                        "basis": schedule.nmi_basis}
+    if icount_mode:
+        verdict["qemu"]["icount_last"] = watch.icount
+        verdict["hang_detection"] = ("virtual time: serial silence over icount "
+                                     f"(shift {ICOUNT_SHIFT}), backstops in harness/hangwatch.py")
+    if watch.rr is not None:
+        verdict.setdefault("rr", {}).update(watch.rr)
     verdict["serial_bytes"] = (run_dir / "serial.bin").stat().st_size \
         if (run_dir / "serial.bin").exists() else 0
     if watch.qmp_error:

@@ -1,0 +1,106 @@
+"""Deterministic mode: (scenario, seed) -> everything that makes the run repeatable.
+
+Under one TCG thread with a fixed icount a run is a pure function of (build,
+hypervisor command line, QEMU flags) as long as nothing comes in from outside
+(notes: determinism-and-replay.md).  So the scenario's host-timed NMI pattern
+cannot be used as is: it is translated into `nmi_every=K` (the hypervisor
+sends NMI IPIs itself, on average one per K exits per CPU, at seed-chosen
+points) and `seed=` drives the hypervisor's perturbation points.  Everything
+derived here is recorded in verdict.json so a person can see, and replay
+can check, exactly what ran.
+"""
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import asdict, dataclass
+
+from harness.machine import DETERMINISTIC_ARGS
+from harness.nmi import NmiPattern
+from harness.scenario import Scenario
+
+# One instruction = 2**shift ns of virtual time; read from the QEMU flags so
+# the two cannot disagree.
+ICOUNT_SHIFT = int(re.search(r"shift=(\d+)", " ".join(DETERMINISTIC_ARGS)).group(1))  # type: ignore[union-attr]
+# Machine-wide VM exits per wall second of the seed's method (multi-threaded
+# TCG; platform-svm-tcg.md "Speed": ~90k/s, not scaling with vCPUs).  Used to
+# turn "one NMI every I seconds" into "one NMI every K exits".
+SEED_METHOD_EXITS_PER_S = 90_000
+# A QMP flood has no rate of its own; each seed picks an intensity in this
+# range (log-uniform), so hunting over seeds also sweeps the NMI pressure.
+FLOOD_EVERY = (4, 64)
+# icount runs ~3x slower than default TCG (notes), so wall-clock budgets stretch.
+WALL_SLOWDOWN = 3.0
+MAX_SEED = (1 << 64) - 1
+
+
+class ScheduleError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Schedule:
+    seed: int
+    nmi_every: int           # 0 = no in-machine NMIs
+    nmi_basis: str           # how nmi_every was derived from the scenario's pattern
+    hv_cmdline: str          # exactly what the hypervisor gets
+    icount_shift: int
+    qemu_args: tuple[str, ...]
+    hang_virtual_s: float    # serial silence in virtual (icount) seconds that means a hang
+    wall_timeout_s: float    # generous wall-clock cap on the whole run
+
+    def as_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["qemu_args"] = list(self.qemu_args)
+        return d
+
+
+def check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ScheduleError(f"seed must be an integer from 0 to 2**64-1 (the hypervisor's u64), "
+                            f"got {seed!r}")
+    return seed
+
+
+def nmi_every_for(pattern: NmiPattern, smp: int, seed: int) -> tuple[int, str]:
+    """K for `nmi_every=K` and a one-line explanation of where it came from.
+
+    The seed's inject-nmi reaches every CPU, so per CPU it delivered 1/I NMIs
+    a second; in-machine each CPU sends (its exits)/K IPIs to one CPU, so the
+    same per-CPU arrival rate needs K = exits_per_s * I / smp.
+    """
+    rng = random.Random(seed)
+    per_cpu_exit_rate = SEED_METHOD_EXITS_PER_S / smp
+    if pattern.kind == "none":
+        return 0, "pattern none: no NMIs"
+    if pattern.kind == "interval" and pattern.interval > 0:
+        k = max(1, round(per_cpu_exit_rate * pattern.interval))
+        return k, f"interval {pattern.interval:g}s at ~{per_cpu_exit_rate:.0f} exits/s per CPU"
+    if pattern.kind in ("flood", "interval"):
+        lo, hi = FLOOD_EVERY
+        k = round(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+        return k, f"flood: seed-chosen intensity in [{lo}, {hi}]"
+    if pattern.kind == "poisson":
+        mean = per_cpu_exit_rate * pattern.interval
+        k = max(1, round(mean * math.exp(rng.uniform(math.log(0.5), math.log(2.0)))))
+        return k, f"poisson mean {pattern.interval:g}s (~{mean:.0f} exits), seed-scaled x0.5..2"
+    if pattern.kind == "burst":
+        gap_exits = per_cpu_exit_rate * max(pattern.gap, 1e-6)
+        k = max(1, round(gap_exits / pattern.burst))
+        return k, f"burst {pattern.burst} per {pattern.gap:g}s averaged to one per {k} exits"
+    raise ScheduleError(f"no deterministic translation for NMI pattern {pattern.kind!r}")
+
+
+def derive(sc: Scenario, seed: int) -> Schedule:
+    """The deterministic schedule of (scenario, seed); a pure function."""
+    check_seed(seed)
+    k, basis = nmi_every_for(sc.nmi, sc.smp, seed)
+    if sc.nmi.count is not None and k:
+        basis += f"; nmi.count={sc.nmi.count} is not enforced in-machine"
+    words = [sc.hv_cmdline(), f"seed={seed}"]
+    if k:
+        words.append(f"nmi_every={k}")
+    return Schedule(seed=seed, nmi_every=k, nmi_basis=basis, hv_cmdline=" ".join(words),
+                    icount_shift=ICOUNT_SHIFT, qemu_args=tuple(DETERMINISTIC_ARGS),
+                    hang_virtual_s=sc.hang_timeout, wall_timeout_s=sc.timeout * WALL_SLOWDOWN)

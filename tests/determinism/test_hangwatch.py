@@ -1,0 +1,54 @@
+"""Hang decisions: wall silence by default, virtual-time silence under icount."""
+from __future__ import annotations
+
+from harness.hangwatch import BACKSTOP, HangWatch
+
+ONE_VIRTUAL_S = 10**9 >> 7  # instructions per virtual second at shift 7
+
+
+def test_wall_mode_resets_on_growth_and_fires_after_the_timeout() -> None:
+    w = HangWatch(2.0)
+    assert w.observe(0.0, 10) is None
+    assert w.observe(1.9, 10) is None
+    assert w.observe(2.5, 11) is None  # grew: the clock restarts
+    assert w.observe(4.4, 11) is None
+    reason = w.observe(4.6, 11)
+    assert reason is not None and "2s" in reason and "11 bytes" in reason
+
+
+def test_icount_mode_ignores_a_slow_host_while_the_machine_makes_progress() -> None:
+    w = HangWatch(2.0, icount_shift=7)
+    # A loaded host: 100 wall seconds, but only 1 virtual second of silence.
+    assert w.observe(0.0, 10, 0) is None
+    assert w.observe(100.0, 10, ONE_VIRTUAL_S) is None
+
+
+def test_icount_mode_fires_on_virtual_silence_not_before() -> None:
+    w = HangWatch(2.0, icount_shift=7)
+    assert w.observe(0.0, 10, 1000) is None
+    assert w.observe(0.1, 10, 1000 + 2 * ONE_VIRTUAL_S - 8) is None
+    reason = w.observe(0.2, 10, 1000 + 2 * ONE_VIRTUAL_S + 8)
+    assert reason is not None and "virtual time" in reason
+
+
+def test_serial_growth_restarts_the_virtual_clock() -> None:
+    w = HangWatch(2.0, icount_shift=7)
+    w.observe(0.0, 10, 0)
+    assert w.observe(0.1, 20, int(1.5 * ONE_VIRTUAL_S)) is None
+    assert w.observe(0.2, 20, int(3.0 * ONE_VIRTUAL_S)) is None  # 1.5 s since growth
+    assert w.observe(0.3, 20, int(3.6 * ONE_VIRTUAL_S)) is not None
+
+
+def test_a_stopped_virtual_clock_is_a_hang_after_the_timeout_in_wall_time() -> None:
+    w = HangWatch(2.0, icount_shift=7)
+    w.observe(0.0, 10, 5000)
+    assert w.observe(1.5, 10, 5000) is None
+    reason = w.observe(2.1, 10, 5000)
+    assert reason is not None and "virtual clock stopped at icount 5000" in reason
+
+
+def test_unreadable_icount_falls_back_to_a_generous_wall_backstop() -> None:
+    w = HangWatch(2.0, icount_shift=7)
+    w.observe(0.0, 10, None)
+    assert w.observe(2.0 * BACKSTOP - 0.1, 10, None) is None
+    assert "backstop" in (w.observe(2.0 * BACKSTOP + 0.1, 10, None) or "")

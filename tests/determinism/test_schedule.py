@@ -1,0 +1,56 @@
+"""The deterministic schedule is a pure, recorded function of (scenario, seed)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.scenario import load
+from harness.schedule import FLOOD_EVERY, ScheduleError, derive
+
+
+def scenario(tmp_path: Path, nmi: str, smp: int = 2) -> object:
+    path = tmp_path / "s.toml"
+    path.write_text(f'smp = {smp}\nhang_timeout = 4\ntimeout = 10\n'
+                    f'[workloads]\ndefault = "test:100"\n[nmi]\n{nmi}\n')
+    return load(path)
+
+
+def test_same_inputs_same_schedule_and_seed_on_the_command_line(tmp_path: Path) -> None:
+    sc = scenario(tmp_path, 'pattern = "flood"')
+    a, b = derive(sc, 12345), derive(sc, 12345)
+    assert a == b
+    assert a.hv_cmdline.split() == ["wl=test:100", "seed=12345", f"nmi_every={a.nmi_every}"]
+    assert "-icount" in a.qemu_args and a.icount_shift == 7
+    assert a.hang_virtual_s == 4 and a.wall_timeout_s == 30
+
+
+def test_interval_matches_the_seed_methods_per_cpu_nmi_rate(tmp_path: Path) -> None:
+    # 90k exits/s machine-wide, 2 CPUs: an NMI every 0.1 s per CPU is one per 4500 exits.
+    sc = scenario(tmp_path, 'pattern = "interval"\ninterval = 0.1')
+    assert derive(sc, 1).nmi_every == 4500
+    assert derive(sc, 2).nmi_every == 4500
+    assert derive(scenario(tmp_path, 'pattern = "interval"\ninterval = 0.1', smp=4), 1).nmi_every == 2250
+
+
+def test_no_nmis_means_no_nmi_every_word(tmp_path: Path) -> None:
+    sched = derive(scenario(tmp_path, 'pattern = "none"'), 9)
+    assert sched.nmi_every == 0 and "nmi_every" not in sched.hv_cmdline
+
+
+def test_flood_intensity_is_seed_chosen_within_its_range(tmp_path: Path) -> None:
+    sc = scenario(tmp_path, 'pattern = "flood"')
+    ks = {derive(sc, seed).nmi_every for seed in range(50)}
+    assert all(FLOOD_EVERY[0] <= k <= FLOOD_EVERY[1] for k in ks)
+    assert len(ks) > 5  # seeds sweep the NMI pressure, not one fixed value
+
+
+def test_count_limit_is_recorded_as_not_enforced(tmp_path: Path) -> None:
+    sched = derive(scenario(tmp_path, 'pattern = "interval"\ninterval = 0.5\ncount = 3'), 1)
+    assert "not enforced" in sched.nmi_basis
+
+
+@pytest.mark.parametrize("bad", [-1, 1 << 64, True, "7"])
+def test_bad_seed_is_refused(tmp_path: Path, bad: object) -> None:
+    with pytest.raises(ScheduleError, match="seed must be an integer"):
+        derive(scenario(tmp_path, 'pattern = "none"'), bad)  # type: ignore[arg-type]
