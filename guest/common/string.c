@@ -4,10 +4,7 @@
  * rep stos/movs because a plain C loop here can be "optimised" by GCC into
  * a call to the very function being defined.
  */
-#include <stddef.h>
-
-void *memset(void *dst, int c, size_t n);
-void *memcpy(void *dst, const void *src, size_t n);
+#include "string.h"
 
 void *memset(void *dst, int c, size_t n)
 {
