@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from decoder.expr import RuleError
 from decoder.merge import DEFAULT_LOOKAHEAD

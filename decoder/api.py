@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, TextIO
 
+from decoder.check import CheckResult, run_check
 from decoder.records import Item, Loss, Record
 from decoder.reader import read_items
 from decoder.ringdump import DumpError, records_from_ring_dump  # noqa: F401  (re-exported)
@@ -28,16 +29,9 @@ def read_records(path_or_bytes: str | Path | bytes | bytearray | BinaryIO, **opt
     return read_items(source, **opts)  # type: ignore[arg-type]
 
 
-def check(items: Iterable[Item], rules_path: str | Path | None = None):  # -> CheckResult
-    from decoder.check import run_check
+def check(items: Iterable[Item], rules_path: str | Path | None = None) -> CheckResult:
+    """Run the expected-sequence checker (decoder/rules.toml unless rules_path)."""
     return run_check(items, rules_path)
-
-
-def __getattr__(name: str):
-    if name == "CheckResult":
-        from decoder.check import CheckResult
-        return CheckResult
-    raise AttributeError(name)
 
 
 def render(view: str, items: Iterable[Item], out: TextIO, **opts: object) -> None:
@@ -52,10 +46,6 @@ def summary(items: Iterable[Item]) -> dict:
     """Per-CPU counts, exits/s, NMI accounting and loss (see decoder.views.stats)."""
     from decoder.views.stats import collect
     return collect(items).as_dict()
-
-
-def __dir__() -> list[str]:
-    return __all__
 
 
 VIEWS = ("text", "tokens", "table", "html", "perfetto", "stats")

@@ -16,7 +16,7 @@ from collections import deque
 from typing import Iterable, TextIO
 
 from decoder.defs import EVENT_IDS
-from decoder.records import Item, Loss, Record
+from decoder.records import Item, Record
 from decoder.views.labels import label
 
 QUIESCE_IDS = {EVENT_IDS[n] for n in ("QUIESCE_REQUEST", "QUIESCE_ACK", "QUIESCE_BEGIN",
