@@ -1,5 +1,6 @@
-"""`python3 -m harness run|matrix|list|check` (exit 0 = all passed, 1 = a failure,
-2 = bad scenario/usage or build error, 130 = interrupted)."""
+"""`python3 -m harness run|matrix|list|check|hunt|replay|bisect` (exit 0 = all passed,
+1 = a failure, 2 = bad scenario/usage or build error, 130 = interrupted; hunt, replay
+and bisect: see harness/cli_det.py)."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness import build as buildmod
+from harness import cli_det
+from harness.bisect import BisectError
+from harness.hunt import HuntError
+from harness.replay import ReplayError
 from harness.matrix import print_matrix, run_matrix
 from harness.report import print_repeats, print_run
 from harness.run import RunOptions, RunResult, random_seed, run_scenario
@@ -64,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list scenarios")
     chk = sub.add_parser("check", help="validate scenario files without running anything")
     chk.add_argument("files", nargs="+", type=Path)
+    cli_det.add_parsers(sub, common)
     return p
 
 
@@ -143,6 +149,14 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_run(args, console)
         if args.command == "matrix":
             return _cmd_matrix(args, console)
+        if args.command == "hunt":
+            return cli_det.cmd_hunt(args, console, _build_dir(args))
+        if args.command == "replay":
+            return cli_det.cmd_replay(args, console)
+        if args.command == "bisect":
+            return cli_det.cmd_bisect(args, console)
+        if args.command == "bisect-step":
+            return cli_det.cmd_bisect_step(args)
         if args.command == "list":
             for sc in all_scenarios():
                 console.print(f"{sc.name:10} guest{sc.guest} smp{sc.smp} nmi={sc.nmi.kind:8} "
@@ -154,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                 load(f)
                 console.print(f"{f}: ok")
             return 0
-    except (ScenarioError, buildmod.BuildError, ScheduleError) as exc:
+    except (ScenarioError, buildmod.BuildError, ScheduleError, ReplayError, HuntError,
+            BisectError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return 2
     except KeyboardInterrupt:

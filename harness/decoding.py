@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -143,3 +144,25 @@ def decode_ring_dump(dump_path: Path, ncpus: int, out_dir: Path) -> Decoded:
         dec, items, out_dir, prefix="rings-",
         views={"text": "timeline.txt", "tokens": "timeline.tokens"})
     return result
+
+
+def event_records(serial_path: Path) -> list[Any]:
+    """The event records of a serial capture in trace order (losses left out)."""
+    dec = api()
+    try:
+        return [item for item in dec.read_records(str(serial_path)) if isinstance(item, dec.Record)]
+    except Exception as exc:
+        raise DecoderUnavailable(f"decoder.api.read_records failed on {serial_path}: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+
+
+def describe(record: Any) -> str:
+    """One record as the text timeline shows it."""
+    dec = api()
+    out = io.StringIO()
+    try:
+        dec.render("text", [record], out)
+    except Exception as exc:  # the record itself is still worth showing
+        return f"{record!r} (text view failed: {type(exc).__name__}: {exc})"
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    return lines[-1] if lines else repr(record)

@@ -104,20 +104,33 @@ class Machine:
         return self.sockdir / "gdb.sock"
 
     # --- command line --------------------------------------------------------
+    @property
+    def cwd(self) -> Path:
+        """QEMU runs here, so -kernel/-initrd are short relative names.
+
+        QEMU passes the kernel's path to the hypervisor as the first word of
+        its multiboot command line (and the module's path as the module's),
+        and parsing a longer path costs instructions: with absolute paths a
+        run in another directory is not byte-identical under icount.
+        """
+        return Path(self.config.kernel).resolve().parent
+
     def command_line(self) -> list[str]:
         c = self.config
         accel = DETERMINISTIC_ARGS if c.deterministic else ["-accel", "tcg"]
         if c.rr is not None:
             if c.rr_file is None:
                 raise MachineError("record/replay needs rr_file")
-            accel = rr_args(c.rr, c.rr_file, c.smp)
+            accel = rr_args(c.rr, Path(c.rr_file).resolve(), c.smp)
         args = [c.qemu_binary, "-machine", "pc", *accel, "-cpu", "qemu64,+svm,+npt",
                 "-smp", str(c.smp), "-m", str(c.memory_mb),
-                "-kernel", str(c.kernel), "-initrd", str(c.initrd), "-append", c.append,
+                "-kernel", Path(c.kernel).name,
+                "-initrd", os.path.relpath(Path(c.initrd).resolve(), self.cwd),
+                "-append", c.append,
                 "-display", "none", "-monitor", "none", "-no-reboot",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                 "-name", "heisenvisor,debug-threads=on",
-                "-serial", f"file:{c.serial_path}",
+                "-serial", f"file:{Path(c.serial_path).resolve()}",
                 "-qmp", f"unix:{self.qmp_socket},server,nowait"]
         if c.gdbstub:
             args += ["-gdb", f"unix:{self.gdb_socket},server,nowait"]
@@ -126,7 +139,7 @@ class Machine:
         return args + list(c.extra_args)
 
     def command_line_text(self) -> str:
-        return shlex.join(self.command_line())
+        return f"cd {shlex.quote(str(self.cwd))} && {shlex.join(self.command_line())}"
 
     # --- lifetime ------------------------------------------------------------
     def launch(self) -> None:
@@ -142,7 +155,8 @@ class Machine:
         self._log_file = open(log_path, "wb")
         self._started = time.monotonic()
         try:
-            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log_file,
+            self._proc = subprocess.Popen(argv, cwd=self.cwd, stdin=subprocess.DEVNULL,
+                                          stdout=self._log_file,
                                           stderr=subprocess.STDOUT, start_new_session=True,
                                           preexec_fn=_die_with_parent)
         except OSError as exc:

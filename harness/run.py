@@ -288,7 +288,7 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         verdict.update(outcome="error", reason=str(exc))
         write_json(run_dir / "verdict.json", verdict)
         return RunResult(run_dir, verdict)
-    verdict["qemu"] = {"command_line": machine.command_line()}
+    verdict["qemu"] = {"command_line": machine.command_line(), "extra_args": list(opts.qemu_args)}
     icount_mode = schedule is not None or opts.rr is not None
     plan = _Plan(host_nmis=schedule is None and opts.rr != "replay",
                  hang=HangWatch(sc.hang_timeout, ICOUNT_SHIFT if icount_mode else None),

@@ -1,0 +1,161 @@
+"""Re-run a recorded deterministic run and check that it did the same thing.
+
+The run dir holds everything: the ELFs QEMU ran (build/), the scenario as run,
+and verdict.json with the exact hypervisor command line and QEMU argv.  The
+replay runs those copies with that command line -- not what today's harness
+would derive from (scenario, seed), which may have changed since -- and
+refuses to start if its QEMU argv differs from the recorded one in anything
+but file and socket paths.  Identity is judged on serial.bin, byte for byte.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.machine import Machine, MachineConfig
+from harness.run import RunOptions, RunResult, run_scenario
+from harness.scenario import Scenario, ScenarioError, parse
+
+# QEMU options whose value is a path that legitimately differs between runs.
+PATH_OPTIONS = ("-kernel", "-initrd", "-serial", "-qmp", "-gdb")
+
+
+class ReplayError(Exception):
+    """The run dir cannot be replayed (not deterministic, incomplete, tampered with)."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    run_dir: Path
+    verdict: dict[str, Any]
+    scenario: Scenario
+    seed: int
+    hv_cmdline: str
+    argv: list[str]
+    extra_args: list[str]
+    rr_file: Path | None      # set when the run was an rr=record run
+
+    @property
+    def serial(self) -> bytes:
+        return (self.run_dir / "serial.bin").read_bytes()
+
+
+def load_recorded_scenario(run_dir: Path, verdict: dict[str, Any]) -> Scenario:
+    """The scenario exactly as that run ran it (its copy + the recorded overrides)."""
+    config = verdict.get("scenario_config") or {}
+    try:
+        data = tomllib.loads((run_dir / "scenario.toml").read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ReplayError(f"{run_dir}: scenario.toml unreadable ({exc})") from exc
+    if config.get("rules"):
+        # The copy sits beside no rules file; the absolute path was recorded.
+        data.setdefault("expect", {})["rules"] = config["rules"]
+    try:
+        sc = parse(run_dir / "scenario.toml", data).with_overrides(
+            smp=config.get("smp"), guest=config.get("guest"), iterations=config.get("iterations"))
+    except ScenarioError as exc:
+        raise ReplayError(f"{run_dir}: recorded scenario no longer loads: {exc}") from exc
+    return dataclasses.replace(sc, name=str(verdict.get("scenario", sc.name)))
+
+
+def load_recorded(run_dir: Path) -> Recorded:
+    run_dir = Path(run_dir)
+    try:
+        verdict = json.loads((run_dir / "verdict.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ReplayError(f"{run_dir}: no readable verdict.json ({exc})") from exc
+    argv = verdict.get("qemu", {}).get("command_line")
+    if not isinstance(argv, list) or "-append" not in argv:
+        raise ReplayError(f"{run_dir}: verdict.json has no QEMU command line (run never started?)")
+    rr = verdict.get("rr") or {}
+    if not verdict.get("deterministic") and rr.get("mode") != "record":
+        raise ReplayError(f"{run_dir}: not a deterministic run (multi-threaded TCG, host-timed "
+                          f"NMIs): a replay could not be expected to match; re-run it with --seed")
+    if not (run_dir / "serial.bin").is_file():
+        raise ReplayError(f"{run_dir}: serial.bin is missing")
+    sc = load_recorded_scenario(run_dir, verdict)
+    rr_file = Path(rr["file"]) if rr.get("mode") == "record" and rr.get("file") else None
+    if rr_file is not None and not rr_file.is_file():
+        rr_file = run_dir / rr_file.name
+        if not rr_file.is_file():
+            raise ReplayError(f"{run_dir}: the record/replay log {rr_file.name} is missing")
+    return Recorded(run_dir=run_dir, verdict=verdict, scenario=sc, seed=int(verdict["seed"]),
+                    hv_cmdline=argv[argv.index("-append") + 1], argv=argv,
+                    extra_args=list(verdict.get("qemu", {}).get("extra_args", [])),
+                    rr_file=rr_file)
+
+
+def normalized(argv: list[str]) -> list[str]:
+    """argv with path-valued options blanked, for comparing two runs' command lines."""
+    out = list(argv)
+    for i, arg in enumerate(out[:-1]):
+        if arg in PATH_OPTIONS:
+            out[i + 1] = "<path>"
+    for i, arg in enumerate(out):
+        if arg.startswith("shift=") and "rrfile=" in arg:
+            out[i] = arg.split("rr=")[0] + "rr=<mode>"
+    return out
+
+
+def first_difference(a: bytes, b: bytes) -> int | None:
+    """Offset of the first differing byte (a length difference counts), or None."""
+    n = min(len(a), len(b))
+    for start in range(0, n, 4096):
+        if a[start:start + 4096] != b[start:start + 4096]:
+            return start + next(i for i in range(4096) if a[start + i] != b[start + i])
+    return None if len(a) == len(b) else n
+
+
+@dataclass
+class ReplayResult:
+    original: Recorded
+    result: RunResult
+    identical: bool
+    first_diff: int | None
+    argv_mismatch: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"original": str(self.original.run_dir), "replay": str(self.result.run_dir),
+                "identical": self.identical, "first_diff": self.first_diff,
+                "outcome": self.result.outcome, "original_outcome": self.original.verdict.get("outcome")}
+
+
+def check_argv(rec: Recorded, opts: RunOptions) -> None:
+    """Refuse to replay with a QEMU argv that differs from the recorded one."""
+    sc = rec.scenario
+    probe = Machine(MachineConfig(
+        kernel=Path("k"), initrd=Path("i"), append=rec.hv_cmdline, serial_path=Path("s"),
+        smp=sc.smp, memory_mb=sc.memory, deterministic=opts.deterministic, rr=opts.rr,
+        rr_file=opts.rr_file, extra_args=rec.extra_args))
+    try:
+        now, then = normalized(probe.command_line()), normalized(rec.argv)
+    finally:
+        probe.shutdown()
+    if now != then:
+        diff = [f"{x!r} vs recorded {y!r}" for x, y in zip(now, then) if x != y]
+        raise ReplayError(f"{rec.run_dir}: the replay's QEMU command line would differ from the "
+                          f"recorded one: {'; '.join(diff) or f'{len(now)} vs {len(then)} args'}")
+
+
+def replay(run_dir: Path, results_dir: Path | None = None,
+           should_stop: Callable[[], bool] | None = None) -> ReplayResult:
+    rec = load_recorded(run_dir)
+    rr = "replay" if rec.rr_file is not None else None
+    opts = RunOptions(seed=rec.seed, build_dir=rec.run_dir / "build",
+                      results_dir=results_dir or rec.run_dir / "replays",
+                      deterministic=rr is None, bugs=rec.verdict.get("bugs"),
+                      qemu_args=rec.extra_args, hv_cmdline=rec.hv_cmdline,
+                      rr=rr, rr_file=rec.rr_file, should_stop=should_stop)
+    check_argv(rec, opts)
+    result = run_scenario(rec.scenario, opts)
+    new = result.run_dir / "serial.bin"
+    data = new.read_bytes() if new.exists() else b""
+    diff = first_difference(rec.serial, data)
+    result.verdict["replay_of"] = {"run_dir": str(rec.run_dir), "identical": diff is None,
+                                   "first_diff": diff}
+    (result.run_dir / "verdict.json").write_text(json.dumps(result.verdict, indent=2) + "\n")
+    return ReplayResult(rec, result, identical=diff is None, first_diff=diff)

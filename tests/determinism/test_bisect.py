@@ -1,0 +1,110 @@
+"""bisect finds a planted bad commit in a small temporary history.
+
+The temp repo's "hypervisor" is tests/harness/fixtures/fakehv.S built by its
+Makefile in the mode named by the file `mode` (pass, fail, or broken = does
+not build), so each step is a real build + a real deterministic QEMU run of
+well under a second.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.bisect import BisectError, bisect
+
+FIXTURES = Path(__file__).resolve().parents[1] / "harness" / "fixtures"
+MAKEFILE = f"""\
+BUILD ?= build
+MODE := $(shell cat mode)
+NUM := $(if $(filter pass,$(MODE)),1,$(if $(filter fail,$(MODE)),2,))
+all:
+\t@test -n "$(NUM)" || (echo "mode '$(MODE)' does not build" && false)
+\tmkdir -p $(BUILD)
+\tgcc -m32 -c -DMODE=$(NUM) {FIXTURES}/fakehv.S -o $(BUILD)/fakehv.o
+\tld -m elf_i386 --no-warn-rwx-segments -T {FIXTURES}/fakehv.ld $(BUILD)/fakehv.o -o $(BUILD)/hv.elf32
+\tcp $(BUILD)/hv.elf32 $(BUILD)/hv.elf && cp $(BUILD)/hv.elf32 $(BUILD)/guest64.elf
+"""
+# Commit k (1-based) has this mode: 3 does not build, 5 plants the failure.
+HISTORY = ["pass", "pass", "broken", "pass", "fail", "fail", "fail"]
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, text=True,
+                          stdout=subprocess.PIPE).stdout.strip()
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> tuple[Path, list[str]]:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "t@example.org")
+    git(repo, "config", "user.name", "test")
+    (repo / "Makefile").write_text(MAKEFILE)
+    shas = []
+    for k, mode in enumerate(HISTORY, start=1):
+        (repo / "mode").write_text(mode + "\n")
+        git(repo, "add", "Makefile", "mode")
+        git(repo, "commit", "-q", "--allow-empty", "-m", f"commit {k}: {mode}")
+        shas.append(git(repo, "rev-parse", "HEAD"))
+    return repo, shas
+
+
+def scenario(tmp_path: Path) -> Path:
+    path = tmp_path / "fake.toml"
+    path.write_text('smp = 1\ntimeout = 20\nhang_timeout = 5\n[workloads]\ndefault = "hello"\n')
+    return path
+
+
+def test_bisect_finds_the_planted_commit_and_keeps_every_step(history, tmp_path: Path) -> None:
+    repo, shas = history
+    head_before = git(repo, "rev-parse", "HEAD")
+    status_before = git(repo, "status", "--porcelain")
+    out = bisect(shas[0], shas[-1], scenario(tmp_path), 3, tmp_path / "results", repo=repo)
+    assert out.first_bad == shas[4], out.log
+    assert out.subject == "commit 5: fail"
+    by_commit = {st["commit"]: st for st in out.steps}
+    assert by_commit[shas[4]]["result"] == "bad" and by_commit[shas[4]]["outcome"] == "fail"
+    for st in out.steps:
+        assert st["result"] in ("good", "bad", "skip")
+        if st["result"] != "skip":
+            run_dir = Path(st["run_dir"])
+            verdict = json.loads((run_dir / "verdict.json").read_text())
+            assert verdict["deterministic"] and verdict["seed"] == 3
+    if shas[2] in by_commit:
+        assert by_commit[shas[2]]["result"] == "skip"
+    # The user's checkout is untouched and no worktree or bisect state is left behind.
+    assert git(repo, "rev-parse", "HEAD") == head_before
+    assert git(repo, "status", "--porcelain") == status_before
+    assert len(git(repo, "worktree", "list").splitlines()) == 1
+    assert not (repo / ".git" / "BISECT_LOG").exists()
+    assert (out.bisect_dir / "bisect.json").exists() and (out.bisect_dir / "step.sh").exists()
+
+
+def test_unbuildable_revision_makes_the_step_exit_125(history, tmp_path: Path) -> None:
+    repo, shas = history
+    wt = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", "--detach", str(wt), shas[2])
+    proc = subprocess.run([sys.executable, "-m", "harness", "bisect-step", "--worktree", str(wt),
+                           "--scenario", str(scenario(tmp_path)), "--seed", "1",
+                           "--bisect-dir", str(tmp_path / "b")],
+                          cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    assert proc.returncode == 125, proc.stdout
+    assert "does not build" in (tmp_path / "b" / "steps.jsonl").read_text()
+
+
+def test_good_must_be_an_ancestor_of_bad(history, tmp_path: Path) -> None:
+    repo, shas = history
+    with pytest.raises(BisectError, match="not an ancestor"):
+        bisect(shas[-1], shas[0], scenario(tmp_path), 1, tmp_path / "results", repo=repo)
+
+
+def test_unknown_revision_is_a_clear_error(history, tmp_path: Path) -> None:
+    repo, _ = history
+    with pytest.raises(BisectError, match="no-such-rev"):
+        bisect("no-such-rev", "HEAD", scenario(tmp_path), 1, tmp_path / "results", repo=repo)
