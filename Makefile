@@ -49,6 +49,7 @@ include hv/hv.mk
 include guest/guest.mk
 include decoder/decoder.mk
 include harness/harness.mk
+include bench/bench.mk
 
 test: deps all test-host test-py
 

@@ -19,6 +19,13 @@ static const struct workload workloads[] = {
 	{ "nmi-self", ARG_REQUIRED, wl_nmi_self },	/* nmi-self:N NMIs to this CPU */
 	{ "nmi-all", ARG_REQUIRED, wl_nmi_all },	/* nmi-all:N NMIs to all but this CPU */
 	{ "hc-unknown", ARG_OPTIONAL, wl_hc_unknown },	/* hc-unknown[:NR] an unassigned hypercall */
+	{ "test-quiesce", ARG_REQUIRED, wl_test_quiesce },	/* test:N, each call stops the world */
+	{ "test-sleep", ARG_REQUIRED, wl_test_sleep },	/* test:N, each call busy-loops in the hypervisor */
+	{ "spin", ARG_REQUIRED, wl_spin },		/* test:N's loop without the hypercall */
+	{ "pal_demo", ARG_REQUIRED, wl_pal_demo },	/* the seed's pal_demo: N calls per registration */
+	{ "pal-bad", ARG_NONE, wl_pal_bad },		/* bad PAL registrations get error codes */
+	{ "pal-poke", ARG_NONE, wl_pal_poke },		/* a PAL's pages are closed to the guest */
+	{ "pal-peek", ARG_NONE, wl_pal_peek },		/* guest memory is closed to a PAL */
 };
 
 static int arg_allowed(enum arg_rule rule, int has_arg)

@@ -27,5 +27,12 @@ struct verdict wl_poke(struct guest_cpu *c, int has_arg, uint64_t arg);
 struct verdict wl_nmi_self(struct guest_cpu *c, int has_arg, uint64_t arg);
 struct verdict wl_nmi_all(struct guest_cpu *c, int has_arg, uint64_t arg);
 struct verdict wl_hc_unknown(struct guest_cpu *c, int has_arg, uint64_t arg);
+struct verdict wl_test_quiesce(struct guest_cpu *c, int has_arg, uint64_t arg);
+struct verdict wl_test_sleep(struct guest_cpu *c, int has_arg, uint64_t arg);
+struct verdict wl_spin(struct guest_cpu *c, int has_arg, uint64_t arg);
+struct verdict wl_pal_demo(struct guest_cpu *c, int has_arg, uint64_t arg);
+struct verdict wl_pal_bad(struct guest_cpu *c, int has_arg, uint64_t arg);
+struct verdict wl_pal_poke(struct guest_cpu *c, int has_arg, uint64_t arg);
+struct verdict wl_pal_peek(struct guest_cpu *c, int has_arg, uint64_t arg);
 
 #endif

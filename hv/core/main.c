@@ -19,6 +19,7 @@
 #include "core/trace_glue.h"
 #include "core/x86.h"
 #include "core/chaos.h"
+#include "core/tsc.h"
 #include "arch/arch.h"
 #include <heisen/defs.h>
 
@@ -56,8 +57,12 @@ static void __noreturn cpu_run_guest(struct percpu *c)
 	arch_vcpu_init(c, guest.entry, GUEST_MAGIC, c->index, hv_ncpus);
 	trace_cpu_up(c->apic_id, c->index);
 	trace_guest_start(guest.entry, guest.mode);
+	/* No guest runs before every CPU can be stopped: a quiesce (the
+	 * guest's first hypercall may ask for one) waits for every CPU's ack. */
 	if (__atomic_add_fetch(&guests_started, 1, __ATOMIC_ACQ_REL) == hv_ncpus)
 		hv_printf("all %u guests running\n", hv_ncpus);
+	while (__atomic_load_n(&guests_started, __ATOMIC_ACQUIRE) < hv_ncpus)
+		cpu_relax();
 	arch_vcpu_run(c);
 }
 
@@ -95,7 +100,11 @@ void hv_main(u32 magic, u32 info)
 		}
 	c->index = 0;
 	c->apic_id = bsp;
-	trace_boot(hv_ncpus, 0, 1);
+#ifdef TRACE_OFF
+	trace_boot(hv_ncpus, tsc_khz_measure(), 0);
+#else
+	trace_boot(hv_ncpus, tsc_khz_measure(), 1);
+#endif
 
 	if (boot.nmods < 1)
 		hv_panic(0, 0, 0, "no guest module (QEMU -initrd guestNN.elf)");

@@ -80,8 +80,16 @@ void nmi_virt_before_entry(struct vcpu *v)
 	if (!v->nmi.pending)
 		return;
 #ifndef BUG_inject_while_blocked
-	if (v->nmi.blocked)
+	if (v->nmi.blocked) {
+		/* An NMI that arrived after the IRET intercept but before the
+		 * IRET retired: arm the single step now, or the guest could
+		 * finish its IRET and idle with no exit to deliver it on. */
+		if (v->nmi.awaiting_iret && !v->nmi.singlestep) {
+			v->nmi.singlestep = 1;
+			arch_single_step(v, true);
+		}
 		return;		/* delivered after the handler's IRET retires */
+	}
 #endif
 	/* A guest starts with no IDT; an NMI then would triple-fault it, as it
 	 * would a real OS before it unmasks LINT1.  Its first hypercall is its

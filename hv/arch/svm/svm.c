@@ -52,7 +52,10 @@ void arch_global_init(u64 prot_start, u64 prot_end)
 
 void arch_cpu_enable(struct percpu *c)
 {
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	/* NXE: nested page faults report "instruction fetch" (EXITINFO1 bit 4)
+	 * only with no-execute paging on -- the PAL hypapp tells a call into a
+	 * PAL from a data access by that bit. */
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME | EFER_NXE);
 	/* Always per CPU: QEMU does not check it and would silently write the
 	 * host state to physical page 0 (notes, pitfall 5). */
 	wrmsr(MSR_VM_HSAVE_PA, (u64)c->arch_pages[ARCH_PAGE_HSAVE]);

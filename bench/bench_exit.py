@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+"""make bench-exit: the cost of a VMMCALL round trip under TCG.
+
+Side by side in one run, at -smp 1, each configuration REPEAT times:
+  test:N  N TEST hypercalls (each a #VMEXIT, the hypervisor's handler, VMRUN)
+  spin:N  the guest-only loop of the same length (same body, no VMMCALL)
+  test:0  boot and shutdown alone (subtracted from both)
+Host CPU time of QEMU (user+sys, from wait4) is steadier than wall time on a
+shared machine.  Prints round trips per second of host CPU, the guest loop's
+iterations per second, and their ratio: the cost of an exit here.
+Also TRACE=off vs TRACE=on when both builds exist (make bench-exit builds them).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from decoder.defs import DEBUG_EXIT  # noqa: E402
+from harness.machine import Machine, MachineConfig  # noqa: E402
+
+PASS = (DEBUG_EXIT["PASS"] << 1) | 1
+
+
+def cpu_seconds(build: Path, workload: str, smp: int = 1) -> float:
+    """Host CPU seconds QEMU used for one run that must pass."""
+    with tempfile.TemporaryDirectory() as d:
+        cfg = MachineConfig(kernel=build / "hv.elf32", initrd=build / "guest64.elf",
+                            append=f"wl={workload}", serial_path=Path(d) / "serial.bin", smp=smp,
+                            gdbstub=False)
+        m = Machine(cfg)
+        m.launch()
+        try:
+            _, status, ru = os.wait4(m.pid, 0)
+        finally:
+            m.shutdown()
+    code = os.waitstatus_to_exitcode(status)
+    if code != PASS:
+        raise SystemExit(f"bench-exit: {workload} on {build} exited {code}, not PASS")
+    return ru.ru_utime + ru.ru_stime
+
+
+def median_cost(build: Path, workload: str, repeat: int) -> float:
+    return statistics.median(cpu_seconds(build, workload) for _ in range(repeat))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=200000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--build", type=Path, default=ROOT / "build")
+    ap.add_argument("--build-trace-off", type=Path, default=ROOT / "build/trace-off")
+    a = ap.parse_args()
+
+    builds = [("TRACE=on", a.build)]
+    if (a.build_trace_off / "hv.elf32").exists():
+        builds.append(("TRACE=off", a.build_trace_off))
+    rows = []
+    for label, build in builds:
+        base = median_cost(build, "test:0", a.repeat)
+        hc = median_cost(build, f"test:{a.n}", a.repeat) - base
+        spin = median_cost(build, f"spin:{a.n}", a.repeat) - base
+        rows.append((label, hc, spin))
+    print(f"bench-exit: N={a.n} iterations, -smp 1, median of {a.repeat}, host CPU seconds (boot subtracted)")
+    print(f"{'build':<10} {'VMMCALL loop':>14} {'round trips/s':>14} {'guest-only loop':>16} {'iters/s':>12} {'exit cost':>10}")
+    for label, hc, spin in rows:
+        spin_rate = a.n / spin if spin > 0 else float("inf")
+        print(f"{label:<10} {hc:>13.3f}s {a.n / hc:>14,.0f} {spin:>15.3f}s {spin_rate:>12,.0f} {hc / max(spin, 1e-9):>9.0f}x")
+    if len(rows) == 2:
+        on, off = rows[0][1], rows[1][1]
+        print(f"tracing overhead on the VMMCALL round trip: TRACE=on / TRACE=off = {on / off:.3f} "
+              f"({(on / off - 1) * 100:+.1f} %)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
