@@ -1,0 +1,1 @@
+# bench-trace rules: see trace/trace.mk
