@@ -406,8 +406,10 @@ class Tally(Rule):
                 self.unjudged.append(f"cpu {rec.cpu} at #{k} (loss before it)")
                 return None
             self.evaluations += 1
-            if not self.expect({**env, **vals}):
-                return f"cpu {rec.cpu}: {describe(rec)} at #{k}: expected {self.expect} ({self._show(vals)})"
+            scope = {**env, **vals}
+            if not self.expect(scope):
+                return (f"cpu {rec.cpu}: {describe(rec)} at #{k}: expected {self.expect} "
+                        f"({self._show(vals)}; {self.expect.explain(scope)})")
         return None
 
     def _show(self, vals: dict[str, int]) -> str:
@@ -425,7 +427,8 @@ class Tally(Rule):
                 continue
             self.evaluations += 1
             vals = self.values[cpu]
-            if not self.expect({**vals, "cpu": cpu}):
+            scope = {**vals, "cpu": cpu}
+            if not self.expect(scope):
                 return f"cpu {cpu} at end of trace: expected {self.expect} ({self._show(vals)})"
         return None
 
