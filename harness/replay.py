@@ -105,8 +105,10 @@ def first_difference(a: bytes, b: bytes) -> int | None:
     """Offset of the first differing byte (a length difference counts), or None."""
     n = min(len(a), len(b))
     for start in range(0, n, 4096):
-        if a[start:start + 4096] != b[start:start + 4096]:
-            return start + next(i for i in range(4096) if a[start + i] != b[start + i])
+        ca, cb = a[start:start + 4096], b[start:start + 4096]
+        if ca != cb:
+            return start + next((i for i in range(min(len(ca), len(cb))) if ca[i] != cb[i]),
+                                min(len(ca), len(cb)))
     return None if len(a) == len(b) else n
 
 

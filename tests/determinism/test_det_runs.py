@@ -27,10 +27,15 @@ def scenario(tmp_path: Path, smp: int, nmi: str = "none", workload: str = "test:
     return path
 
 
-def run(path: Path, seed: int, results: Path) -> RunResult:
+def run(path: Path, seed: int, results: Path, must_pass: bool = True) -> RunResult:
     result = run_scenario(load(path), RunOptions(seed=seed, build_dir=BUILD, results_dir=results,
                                                  deterministic=True))
-    assert result.outcome == "pass", json.dumps(result.verdict, indent=1)[:3000]
+    # Determinism is about repeating whatever happened, a failure included
+    # (the NMI flood can expose hypervisor bugs); only a harness problem is fatal.
+    assert result.outcome not in ("error", "interrupted", "qemu died"), \
+        json.dumps(result.verdict, indent=1)[:3000]
+    if must_pass:
+        assert result.outcome == "pass", json.dumps(result.verdict, indent=1)[:3000]
     return result
 
 
@@ -48,9 +53,11 @@ def interleaving(result: RunResult) -> list[int]:
 def test_same_build_scenario_seed_gives_identical_serial(tmp_path: Path, smp: int) -> None:
     path = scenario(tmp_path, smp, nmi="flood")
     # Results dirs of different path lengths: nothing of the host path may leak into the run.
-    a, b = run(path, 7, tmp_path / "a"), run(path, 7, tmp_path / "a-much-longer-results-dir")
+    a = run(path, 7, tmp_path / "a", must_pass=False)
+    b = run(path, 7, tmp_path / "a-much-longer-results-dir", must_pass=False)
     assert len(serial(a)) > 10_000
     assert serial(a) == serial(b)
+    assert (a.outcome, a.verdict["reason"]) == (b.outcome, b.verdict["reason"])
     sched = a.verdict["schedule"]
     assert sched == b.verdict["schedule"]
     assert sched["seed"] == 7 and "seed=7" in sched["hv_cmdline"].split()

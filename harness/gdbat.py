@@ -1,0 +1,170 @@
+"""`replay RUN --gdb-at-event K`: re-run a deterministic run and stop under gdb
+just as the hypervisor emits trace record K.
+
+Record K (1-based, in the decoded trace order the timeline shows) was written
+by CPU c; each CPU's records are in its own emit order, so "the n-th call on
+CPU c emitting this event type" names that emit exactly:
+`break trace_emit thread c+1 if $rdi == TYPE` with ignore count n.  TEXT
+records come from trace_emit_text, one call per message (a message is split
+into 24-byte chunks), so there n counts messages.  The replay being
+deterministic, the stop is the same instant of the same execution that wrote
+serial.bin.  At the stop the registers hold the record's type and arguments
+(the record is about to be written), printed next to the decoded record K.
+
+Measured limit: at -smp > 1 each breakpoint stop re-arms QEMU's round-robin
+vCPU kick timer, so a run that stops many times under gdb interleaves the
+vCPUs differently from the recording; then the stop lands on the same CPU's
+same ring slot but possibly another event, and the output says so (the
+registers are checked against record K).  At -smp 1 there is nothing to
+interleave and the stop is exact.
+"""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from harness.decoding import describe, event_records
+from harness.machine import Machine, MachineConfig
+from harness.qmp import QMPClient
+from harness.replay import ReplayError, load_recorded
+from harness.run import make_run_dir
+
+TEXT_CHUNK = 24
+
+
+@dataclass(frozen=True)
+class Target:
+    k: int
+    record: Any
+    function: str     # trace_emit or trace_emit_text
+    cpu: int
+    ring_index: int   # the CPU's ring `reserve` when the emit call starts
+
+    @property
+    def condition(self) -> str:
+        # Not the event type: if the run under gdb drifted (see the module
+        # docstring), stopping at this CPU's slot anyway shows where it went.
+        return f"((struct trace_ring *)trace_rings[{self.cpu}])->reserve == {self.ring_index}"
+
+    def expected_registers(self) -> str | None:
+        if self.function != "trace_emit":
+            return None
+        args = " ".join(f"a{i}={v:#x}" for i, v in enumerate(self.record.args))
+        return f"registers: type={self.record.type} {args}"
+
+
+def _message_start(texts: list[Any]) -> int:
+    """Index in `texts` (one CPU's TEXT chunks, the last being ours) where our message starts."""
+    start = 0
+    for i, rec in enumerate(texts[:-1]):
+        raw = rec.args[0] if rec.args and isinstance(rec.args[0], bytes) else b""
+        if len(raw) < TEXT_CHUNK or raw.endswith(b"\n"):
+            start = i + 1
+    return start
+
+
+def locate(records: list[Any], k: int) -> Target:
+    """Which emit call wrote record k, named by its CPU and that ring's slot counter.
+
+    Gdb ignore counts proved unreliable here (hits on several vCPUs around one
+    stop were counted twice), so the breakpoint condition reads the ring's
+    own `reserve` -- the number of records that CPU had written -- which
+    names one call exactly.
+    """
+    if not 1 <= k <= len(records):
+        raise ReplayError(f"--gdb-at-event {k}: the run has trace records 1..{len(records)}")
+    rec = records[k - 1]
+    if rec.name == "LOST":
+        raise ReplayError(f"record {k} is a LOST marker written inside the ring, not by an emit "
+                          f"call; pick a neighbouring record")
+    mine = [r for r in records[:k] if r.cpu == rec.cpu]
+    index = len(mine) - 1
+    if rec.name == "TEXT":
+        texts = [(i, r) for i, r in enumerate(mine) if r.name == "TEXT"]
+        first = _message_start([r for _, r in texts])
+        index = texts[first][0]
+    if index > 0 and mine[index - 1].name == "LOST":
+        index -= 1  # the call that reports drops writes LOST first, then its record
+    function = "trace_emit_text" if rec.name == "TEXT" else "trace_emit"
+    return Target(k, rec, function, rec.cpu, index)
+
+
+def gdb_commands(target: Target, hv_elf: Path, socket: Path, script: Path | None) -> str:
+    where = f"record {target.k}: {target.function} on CPU {target.cpu}, ring slot {target.ring_index}"
+    lines = ["set pagination off", "set confirm off", f"file {hv_elf}",
+             "set architecture i386:x86-64", f"target remote {socket}",
+             # $_thread, not `break ... thread N`: gdb dropped such breakpoints
+             # ("thread 2 no longer in the thread list") while vCPUs came up.
+             f"break {target.function} if $_thread == {target.cpu + 1} && {target.condition}",
+             "continue", "delete 1", f'echo \\n=== stopped at trace {where} ===\\n']
+    if target.function == "trace_emit":
+        lines.append('printf "registers: type=%d a0=%#lx a1=%#lx a2=%#lx\\n", '
+                     '$rdi, $rsi, $rdx, $rcx')
+    else:
+        lines.append('printf "registers: text=%s\\n", (char *)$rdi')
+    lines.append("bt")
+    if script is not None:
+        lines.append(f"source {script.resolve()}")
+    return "\n".join(lines) + "\n"
+
+
+async def _cont_when_ready(machine: Machine) -> None:
+    # gdb's `continue` resumes the VM; QMP is only used to see that QEMU is up.
+    qmp = QMPClient(str(machine.qmp_socket))
+    await qmp.connect(retry_for=10.0)
+    await qmp.close()
+
+
+def gdb_at_event(run_dir: Path, k: int, script: Path | None, console: Console,
+                 timeout: float = 600.0) -> int:
+    rec = load_recorded(run_dir)
+    if rec.rr_file is not None:
+        raise ReplayError("--gdb-at-event replays deterministic (icount) runs; this is an rr run")
+    records = event_records(rec.run_dir / "serial.bin")
+    target = locate(records, k)
+    # describe() renders the record alone, so its own index column is meaningless.
+    shown = describe(target.record).split(None, 1)[-1]
+    console.print(f"trace record {k} of {len(records)} (1-based; timeline.txt counts from 0): "
+                  f"{shown}", highlight=False)
+    out_dir = make_run_dir(rec.run_dir / "gdb", rec.scenario.name, rec.seed)
+    build = rec.run_dir / "build"
+    config = MachineConfig(kernel=build / "hv.elf32", initrd=build / f"guest{rec.scenario.guest}.elf",
+                           append=rec.hv_cmdline, serial_path=(out_dir / "serial.bin").resolve(),
+                           smp=rec.scenario.smp, memory_mb=rec.scenario.memory, deterministic=True,
+                           start_paused=True, log_path=out_dir / "qemu.log",
+                           extra_args=rec.extra_args)
+    with Machine(config) as machine:
+        asyncio.run(_cont_when_ready(machine))
+        with tempfile.NamedTemporaryFile("w", suffix=".gdb", dir=out_dir, delete=False) as f:
+            f.write(gdb_commands(target, build / "hv.elf", machine.gdb_socket, script))
+        argv = ["gdb", "-nx", "-q", "-x", f.name]
+        started = time.monotonic()
+        if script is not None:
+            proc = subprocess.run(["gdb", "-batch", "-nx", "-x", f.name], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  timeout=timeout)
+            (out_dir / "gdb.txt").write_text(proc.stdout)
+            console.print(proc.stdout, highlight=False, markup=False)
+            console.print(f"gdb output: {out_dir / 'gdb.txt'} ({time.monotonic() - started:.1f}s)",
+                          highlight=False)
+            if "=== stopped at trace record" not in proc.stdout:
+                console.print("[bold red]never stopped[/]: the run under gdb did not reach that "
+                              "ring slot", highlight=False)
+                return 1
+            expected = target.expected_registers()
+            if expected is not None and expected not in proc.stdout:
+                console.print(f"[bold yellow]drifted[/]: stopped at CPU {target.cpu}'s slot "
+                              f"{target.ring_index}, but the recording has `{expected}` there "
+                              f"(breakpoint stops changed the vCPU interleaving)", highlight=False)
+                return 3
+            console.print(f"[bold green]exact[/]: the registers match record {k}", highlight=False)
+            return 0
+        console.print(f"starting gdb (commands in {f.name}); quit gdb to stop QEMU", highlight=False)
+        return subprocess.run(argv).returncode

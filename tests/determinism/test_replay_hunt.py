@@ -1,0 +1,165 @@
+"""replay, --gdb-at-event and hunt against real runs (and the fake hypervisor for hunt)."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.build import REPO
+from harness.cli_det import parse_duration
+from harness.decoding import event_records
+from harness.gdbat import locate
+from harness.hunt import HuntOptions, hunt
+from harness.replay import ReplayError, first_difference, replay
+from harness.run import RunOptions, RunResult, run_scenario
+from harness.scenario import load
+
+BUILD = REPO / "build"
+
+
+def harness(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def det_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    tmp = tmp_path_factory.mktemp("det")
+    path = tmp / "small.toml"
+    path.write_text('smp = 2\ntimeout = 60\nhang_timeout = 10\n[workloads]\ndefault = "test:60"\n'
+                    '[nmi]\npattern = "flood"\n')
+    result = run_scenario(load(path), RunOptions(seed=11, build_dir=BUILD, results_dir=tmp,
+                                                 deterministic=True))
+    assert result.outcome not in ("error", "qemu died"), result.verdict
+    return result
+
+
+def test_replay_is_byte_identical_and_says_so(det_run: RunResult, tmp_path: Path) -> None:
+    rep = replay(det_run.run_dir, tmp_path)
+    assert rep.identical and rep.first_diff is None
+    assert rep.result.verdict["replay_of"]["identical"] is True
+    assert rep.result.verdict["schedule"]["hv_cmdline"] == det_run.verdict["schedule"]["hv_cmdline"]
+    proc = harness("replay", str(det_run.run_dir), "--results", str(tmp_path))
+    assert proc.returncode == 0 and "replay identical" in proc.stdout, proc.stdout
+
+
+def test_replay_of_a_changed_capture_reports_where_it_differs(det_run: RunResult,
+                                                               tmp_path: Path) -> None:
+    import shutil
+    copy = tmp_path / "tampered"
+    shutil.copytree(det_run.run_dir, copy, ignore=shutil.ignore_patterns("replays", "gdb"))
+    data = bytearray((copy / "serial.bin").read_bytes())
+    data[5000] ^= 0xFF
+    (copy / "serial.bin").write_bytes(bytes(data))
+    proc = harness("replay", str(copy), "--results", str(tmp_path / "r"))
+    assert proc.returncode == 1, proc.stdout
+    assert "replay DIFFERS" in proc.stdout and "first differing byte: 5000" in proc.stdout
+
+
+def test_replay_refuses_a_run_that_was_not_deterministic(tmp_path: Path, fake_build) -> None:
+    path = tmp_path / "nd.toml"
+    path.write_text('smp = 1\ntimeout = 10\nhang_timeout = 5\n')
+    result = run_scenario(load(path), RunOptions(seed=1, build_dir=fake_build("pass"),
+                                                 results_dir=tmp_path))
+    with pytest.raises(ReplayError, match="not a deterministic run"):
+        replay(result.run_dir)
+    proc = harness("replay", str(tmp_path / "nowhere"))
+    assert proc.returncode == 2 and "no readable verdict.json" in proc.stdout
+
+
+def test_first_difference() -> None:
+    assert first_difference(b"abc", b"abc") is None
+    assert first_difference(b"abc", b"abd") == 2
+    assert first_difference(b"ab", b"abc") == 2
+    assert first_difference(b"x" * 10000 + b"a", b"x" * 10000 + b"b") == 10000
+
+
+def test_gdb_stops_at_the_kth_record_with_its_arguments_in_registers(tmp_path: Path) -> None:
+    # -smp 1: nothing to interleave, so breakpoint stops cannot move the schedule
+    # and the stop must be exact (gdbat.py explains the SMP limit).
+    path = tmp_path / "one.toml"
+    path.write_text('smp = 1\ntimeout = 60\nhang_timeout = 10\n[workloads]\ndefault = "test:40"\n'
+                    '[nmi]\npattern = "flood"\n')
+    run = run_scenario(load(path), RunOptions(seed=4, build_dir=BUILD, results_dir=tmp_path,
+                                              deterministic=True))
+    records = event_records(run.run_dir / "serial.bin")
+    # A HYPERCALL well into the run: its result field is a hash, so matching
+    # registers cannot be a coincidence of small numbers.
+    k = [i for i, r in enumerate(records, 1) if r.name == "HYPERCALL"][25]
+    script = tmp_path / "probe.gdb"
+    script.write_text('printf "probe: rip=%#lx\\n", $rip\n')
+    proc = harness("replay", str(run.run_dir), "--gdb-at-event", str(k), "--gdb-script",
+                   str(script))
+    out = re.sub(r"\s+", " ", proc.stdout)
+    assert proc.returncode == 0 and "exact: the registers match" in out, out[-3000:]
+    rec = records[k - 1]
+    args = " ".join(f"a{i}={v:#x}" for i, v in enumerate(rec.args))
+    assert f"registers: type={rec.type} {args}" in out
+    assert f"stopped at trace record {k}" in out and "probe: rip=" in out
+
+
+def test_gdb_at_event_refuses_out_of_range_and_lost(det_run: RunResult) -> None:
+    records = event_records(det_run.run_dir / "serial.bin")
+    with pytest.raises(ReplayError, match=f"records 1..{len(records)}"):
+        locate(records, len(records) + 1)
+    with pytest.raises(ReplayError):
+        locate(records, 0)
+
+
+def test_locate_names_the_cpu_and_its_ring_slot(det_run: RunResult) -> None:
+    records = event_records(det_run.run_dir / "serial.bin")
+    for k in (len(records) // 3, len(records) // 2):
+        rec = records[k - 1]
+        if rec.name in ("TEXT", "LOST"):
+            continue
+        t = locate(records, k)
+        assert t.cpu == rec.cpu and t.ring_index == sum(r.cpu == rec.cpu for r in records[:k - 1])
+        assert f"$rdi == {rec.type}" in t.condition and f"trace_rings[{rec.cpu}]" in t.condition
+
+
+def test_hunt_finds_a_failure_and_confirms_it_reproduces(tmp_path: Path, fake_build) -> None:
+    path = tmp_path / "h.toml"
+    path.write_text('smp = 1\ntimeout = 10\nhang_timeout = 5\n')
+    out = hunt(load(path), HuntOptions(budget_s=60, jobs=2, base_seed=40,
+                                       build_dir=fake_build("fail"), results_dir=tmp_path,
+                                       confirm=2))
+    assert out.failure is not None and out.failure.outcome == "fail"
+    assert out.time_to_failure_s is not None and out.time_to_failure_s < 60
+    assert [c.identical for c in out.confirmations] == [True, True]
+    assert out.reproduced == 2
+
+
+def test_hunt_without_failure_runs_seeds_until_its_limit(tmp_path: Path, fake_build) -> None:
+    path = tmp_path / "h.toml"
+    path.write_text('smp = 1\ntimeout = 10\nhang_timeout = 5\n')
+    out = hunt(load(path), HuntOptions(budget_s=60, jobs=2, base_seed=1,
+                                       build_dir=fake_build("pass"), results_dir=tmp_path,
+                                       max_seeds=3))
+    assert out.failure is None and out.seeds_run == 3 and out.passed == 3
+    seeds = sorted(json.loads((d / "verdict.json").read_text())["seed"]
+                   for d in (tmp_path / "seeds").iterdir())
+    assert seeds == [1, 2, 3]
+
+
+def test_hunt_cli_exit_status_and_summary(tmp_path: Path) -> None:
+    proc = harness("hunt", "smoke", "--build", str(BUILD), "--max-seeds", "2", "--jobs", "2",
+                   "--budget", "2m", "--seed", "5", "--results", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout
+    summary = json.loads(next(tmp_path.glob("*-hunt-smoke-5/hunt.json")).read_text())
+    assert summary["seeds_run"] == 2 and summary["failure"] is None and summary["jobs"] == 2
+
+
+@pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("10m", 600), ("1.5h", 5400)])
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["", "10x", "-5m", "0", "m"])
+def test_parse_duration_rejects_nonsense(bad: str) -> None:
+    import argparse
+    with pytest.raises(argparse.ArgumentTypeError, match="duration"):
+        parse_duration(bad)
