@@ -20,17 +20,9 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 OUTCOMES = ("pass", "fail", "panic", "hang", "reset")
 MAX_SMP = 8
 
-# Workload names the guests understand (guest/common/workloads.c), and their ARG:
-# none, count (required; may come from `iterations`), or an optional number.
-WORKLOADS: dict[str, str] = {
-    "hello": "none",
-    "test": "count",
-    "poke": "number?",
-    "pal_demo": "count",
-    "nmi-self": "count",
-    "nmi-all": "count",
-    "hc-unknown": "number?",
-}
+# Workload names the guests understand, and their ARG: none, count (required;
+# may come from `iterations`), or number? (optional) -- defs/workloads.toml.
+from decoder.defs import WORKLOADS  # noqa: E402
 
 TOP_KEYS = {"name", "description", "guest", "smp", "memory", "iterations", "timeout",
             "hang_timeout", "workloads", "nmi", "expect"}
