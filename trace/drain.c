@@ -29,6 +29,23 @@
 static uint32_t drain_owner;
 static uint32_t panic_owner;
 static uint8_t drain_buf[TRACE_FRAME_MAX_WIRE];
+static uint32_t batch_min_records = 1;
+static uint64_t batch_max_age;
+
+void trace_drain_set_batch(uint32_t min_records, uint64_t max_age_tsc)
+{
+	__atomic_store_n(&batch_min_records, min_records ? min_records : 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&batch_max_age, max_age_tsc, __ATOMIC_RELAXED);
+}
+
+/* Worth a frame now?  Few, young records wait for company (see trace_drain_set_batch). */
+static bool batch_ready(struct trace_ring *ring, uint64_t t, uint64_t pending)
+{
+	if (pending >= __atomic_load_n(&batch_min_records, __ATOMIC_RELAXED) || pending >= ring->nslots / 2)
+		return true;
+	/* A TSC behind the record's (another CPU's clock) wraps to "old": sent, never stuck. */
+	return trace_now() - trace_ring_slot(ring, t)->tsc >= __atomic_load_n(&batch_max_age, __ATOMIC_RELAXED);
+}
 
 static uint32_t my_owner_id(void)
 {
@@ -63,14 +80,16 @@ static bool take_or_steal(uint32_t *lock, uint32_t me)
 	return true;
 }
 
-static void drain_ring(struct trace_ring *ring, uint8_t *buf)
+static void drain_ring(struct trace_ring *ring, uint8_t *buf, bool batched)
 {
 	uint64_t t = __atomic_load_n(&ring->tail, __ATOMIC_RELAXED);
 	uint64_t c = __atomic_load_n(&ring->commit, __ATOMIC_ACQUIRE);
 	uint64_t mask = ring->nslots - 1;
 
 	/* More than a ring's worth pending means a corrupt header: leave it for a dump. */
-	if (c - t > ring->nslots)
+	if (c - t > ring->nslots || t == c)
+		return;
+	if (batched && !batch_ready(ring, t, c - t))
 		return;
 	while (t != c) {
 		struct trace_frame_src src = { ring->slot, mask, t, c - t };
@@ -87,24 +106,34 @@ static void drain_ring(struct trace_ring *ring, uint8_t *buf)
 	}
 }
 
-static void drain_all(uint8_t *buf)
+static void drain_all(uint8_t *buf, bool batched)
 {
 	unsigned n = trace_ncpus();
 	for (unsigned cpu = 0; cpu < n; cpu++) {
 		struct trace_ring *ring = trace_ring_of(cpu);
 		if (ring)
-			drain_ring(ring, buf);
+			drain_ring(ring, buf, batched);
 	}
 }
 
-bool trace_drain(void)
+static bool drain_locked(bool batched)
 {
 	uint32_t me = my_owner_id();
 	if (!try_take(&drain_owner, me))
 		return false;
-	drain_all(drain_buf);
+	drain_all(drain_buf, batched);
 	give_back(&drain_owner, me);
 	return true;
+}
+
+bool trace_drain(void)
+{
+	return drain_locked(true);
+}
+
+bool trace_drain_all(void)
+{
+	return drain_locked(false);
 }
 
 void trace_drain_panic(void)
@@ -118,7 +147,7 @@ void trace_drain_panic(void)
 	bool stolen = take_or_steal(&drain_owner, me);
 	if (stolen)
 		trace_serial_putc(0);  /* ends the previous owner's half-written frame */
-	drain_all(buf);
+	drain_all(buf, false);
 	/*
 	 * A stolen drain is kept: the robbed CPU may still be sending from drain_buf, and a
 	 * normal drain started now would encode into it under its feet.  Later panic

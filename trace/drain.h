@@ -6,6 +6,7 @@
 #define HEISEN_TRACE_DRAIN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /*
  * If no other CPU is draining, writes every ring's committed records (as they were at
@@ -14,6 +15,19 @@
  * the interrupted code may hold the drain).
  */
 bool trace_drain(void);
+
+/*
+ * Batching (default: off, every call sends everything committed).  With it, trace_drain()
+ * leaves a ring alone while it holds fewer than min_records committed records, its oldest
+ * one is younger than max_age_tsc TSC ticks and the ring is less than half full.  Each
+ * frame costs ~16 bytes of header, CRC and delimiter and restarts the running rip, so a
+ * drain at every exit (3 records a frame) pays ~5 bytes per record for framing; 32+
+ * records a frame pay < 0.5 (docs/trace-design.md, "Bytes per event").
+ */
+void trace_drain_set_batch(uint32_t min_records, uint64_t max_age_tsc);
+
+/* Like trace_drain() but ignores batching: for "empty my ring now" (before a verdict). */
+bool trace_drain_all(void);
 
 /*
  * Panic flush: drains every ring even if another CPU holds the drain and will never

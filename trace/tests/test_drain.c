@@ -126,6 +126,58 @@ static void backlog_splits_into_frames(void)
 	CHECK_EQ(rings[1]->dropped, 0);
 }
 
+static size_t serial_len_now(void)
+{
+	size_t n;
+	host_serial_data(&n, NULL);
+	return n;
+}
+
+static size_t records_out(void)
+{
+	struct wire_stats st;
+	struct got *g = decode_serial(&st);
+	CHECK_EQ(st.frames_bad, 0);
+	return g->n;
+}
+
+/* Batching: few young records wait; enough records, old enough, half full, or drain_all send. */
+static void batching_waits_for_company(void)
+{
+	three_rings(64);
+	trace_drain_set_batch(16, 500);
+	host_clock(HOST_CLOCK_SET, 1000);
+	for (uint64_t i = 0; i < 5; i++)
+		emit_on(0, i);
+	CHECK(trace_drain());
+	CHECK_EQ(serial_len_now(), 0);
+	host_clock(HOST_CLOCK_SET, 1499);
+	CHECK(trace_drain());
+	CHECK_EQ(serial_len_now(), 0);
+	host_clock(HOST_CLOCK_SET, 1500);     /* the oldest is 500 ticks old now */
+	CHECK(trace_drain());
+	CHECK_EQ(records_out(), 5);
+	for (uint64_t i = 0; i < 16; i++)     /* 16 records: sent at once, however young */
+		emit_on(1, i);
+	CHECK(trace_drain());
+	CHECK_EQ(records_out(), 21);
+	trace_drain_set_batch(1000, UINT64_MAX);
+	for (uint64_t i = 0; i < 31; i++)
+		emit_on(2, i);
+	CHECK(trace_drain());
+	CHECK_EQ(records_out(), 21);
+	emit_on(2, 31);                       /* half of the 64 slots: sent */
+	CHECK(trace_drain());
+	CHECK_EQ(records_out(), 53);
+	for (uint64_t i = 0; i < 3; i++)
+		emit_on(0, 100 + i);
+	CHECK(trace_drain());
+	CHECK_EQ(records_out(), 53);
+	CHECK(trace_drain_all());             /* "empty my ring now" ignores batching */
+	CHECK_EQ(records_out(), 56);
+	trace_drain_set_batch(1, 0);
+}
+
 /* --- a drainer stuck inside trace_serial_putc ------------------------------------- */
 
 static size_t stall_after;        /* bytes the stuck drainer writes before it stops */
@@ -291,6 +343,7 @@ int main(void)
 {
 	RUN(drains_every_ring_exactly);
 	RUN(backlog_splits_into_frames);
+	RUN(batching_waits_for_company);
 	RUN(trylock_never_waits);
 	RUN_FORKED(panic_steals_from_drainer_stuck_mid_frame);
 	RUN_FORKED(panic_resends_frame_not_yet_released);
