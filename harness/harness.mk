@@ -2,6 +2,7 @@
 #   make run         run the default scenario: per-CPU summary + HTML timeline path
 #   make run SCENARIO=test3 ARGS="--repeat 5"
 #   make matrix      tests 1-5 x guests 32/64 x smp 2/4 (long; not part of `make test`)
+#   make bench-detect  zoo bugs: deterministic hunt vs the seed's method (long; not in `make test`)
 SCENARIO ?= default
 ARGS ?=
 .PHONY: run matrix
@@ -10,3 +11,14 @@ run: deps all
 
 matrix: deps all
 	$(PYTHON) -m harness matrix $(ARGS)
+
+# Deterministic hunting vs the seed's method for every zoo bug (harness/bench.py).
+# Long: NOT part of `make test`.  make bench-detect BENCH_BUDGET=20 BENCH_RUNS=20
+BENCH_BUDGET ?= 60
+BENCH_RUNS ?= 200
+BENCH_REPLAYS ?= 10
+BENCH_ARGS ?=
+.PHONY: bench-detect
+bench-detect: deps all
+	$(PYTHON) -m harness.bench --budget $(BENCH_BUDGET) --runs $(BENCH_RUNS) \
+		--replays $(BENCH_REPLAYS) $(BENCH_ARGS)

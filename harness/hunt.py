@@ -37,6 +37,7 @@ class HuntOptions:
     bugs: str | None = None
     confirm: int = 1          # replays of the failing seed
     max_seeds: int | None = None
+    stop_on_failure: bool = True  # False: count failures over max_seeds runs (bench)
 
 
 @dataclass
@@ -133,7 +134,8 @@ def hunt(sc: Scenario, opts: HuntOptions,
                 if _is_failure(result) and out.failure is None:
                     out.failure = result
                     out.time_to_failure_s = time.monotonic() - started
-                    stop.set()
+                    if opts.stop_on_failure:
+                        stop.set()
                 if on_result is not None:
                     on_result(result, out)
     except KeyboardInterrupt:
