@@ -498,6 +498,18 @@ def load_rules(path: str | Path | None, ctx: Context) -> list[Rule]:
     return rules
 
 
+def _resets_state(loss: Loss) -> bool:
+    """Whether rules must stop trusting their state.
+
+    Damage no CPU can be named for (garbage, CRC, a cut-off first frame) is
+    ignored: if it was a frame, its CPU's next frame reports the seq_gap, and
+    that resets the right CPU.  Only a cut-off last frame has no successor
+    to tell, so it resets every CPU."""
+    if loss.kind in NOT_DATA_LOSS:
+        return False
+    return loss.cpu is not None or (loss.kind == "truncated" and loss.offset > 0)
+
+
 def run_check(items: Iterable[Item], rules_path: str | Path | None = None, context: int = CONTEXT) -> CheckResult:
     ctx = Context()
     rules = load_rules(rules_path, ctx)
@@ -515,7 +527,7 @@ def run_check(items: Iterable[Item], rules_path: str | Path | None = None, conte
         history.append((k, item))
         if type(item) is Loss:
             loss[item.kind] = loss.get(item.kind, 0) + item.count
-            if item.kind not in NOT_DATA_LOSS:
+            if _resets_state(item):
                 for r in rules:
                     r.on_loss(item.cpu)
             continue

@@ -292,3 +292,18 @@ def test_cli_every_view_runs(tmp_path: Path) -> None:
     assert r.returncode == 0 and r.stdout.count("\n") == len(b.records())
     r = _cli("text", str(src), "--ring-dump")
     assert r.returncode == 2 and "magic" in r.stderr
+
+
+def test_unattributed_garbage_does_not_blind_the_rules() -> None:
+    # Firmware text before the first frame: not a lost frame (no seq_gap
+    # follows), so every rule still judges every CPU.
+    b = good_run(ncpus=2, rounds=2)
+    r = check(read_records(b"SeaBIOS (version 1.16)\r\n\0" + b.serial()))
+    assert r.passed and r.counts["loss"] == {"truncated": 24} and not r.counts["unjudged"], r.counts
+
+
+def test_cut_off_last_frame_makes_end_verdicts_unjudged() -> None:
+    b = good_run(ncpus=2, rounds=2)
+    data = b.serial(per_frame=4)
+    r = check(read_records(data[:-6]))
+    assert r.passed and r.counts["loss"].get("truncated") and r.counts["unjudged"], r.counts
