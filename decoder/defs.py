@@ -127,6 +127,22 @@ EXIT_REASONS: dict[str, dict[int, str]] = {
         0xffffffff: 'INVALID',
     },
 }
+# workload name -> its argument: none, count or number? (defs/workloads.toml)
+WORKLOADS: dict[str, str] = {
+    'hello': 'none',
+    'test': 'count',
+    'test-quiesce': 'count',
+    'test-sleep': 'count',
+    'spin': 'count',
+    'poke': 'number?',
+    'nmi-self': 'count',
+    'nmi-all': 'count',
+    'hc-unknown': 'number?',
+    'pal_demo': 'count',
+    'pal-bad': 'none',
+    'pal-poke': 'none',
+    'pal-peek': 'none',
+}
 
 
 def hc_test_checksum(arg: int, cpu: int) -> int:

@@ -17,10 +17,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = [ROOT / "defs/hypercalls.toml", ROOT / "defs/machine.toml", ROOT / "trace/events.toml",
-          ROOT / "defs/exits_svm.toml"]
+          ROOT / "defs/exits_svm.toml", ROOT / "defs/workloads.toml"]
 C_OUT = ROOT / "include/heisen/defs.h"
 PY_OUT = ROOT / "decoder/defs.py"
 ENCODINGS = {"u", "s", "rip", "text"}
+WORKLOAD_ARGS = ("none", "count", "number?")
+C_WORKLOAD_ARG = {"none": "ARG_NONE", "count": "ARG_REQUIRED", "number?": "ARG_OPTIONAL"}
 
 
 def load() -> dict:
@@ -28,8 +30,13 @@ def load() -> dict:
     machine = tomllib.loads(INPUTS[1].read_text())
     events = tomllib.loads(INPUTS[2].read_text())
     exits_svm = tomllib.loads(INPUTS[3].read_text())["exit"]
+    workloads = tomllib.loads(INPUTS[4].read_text())["workload"]
+    for name, w in workloads.items():
+        if w["arg"] not in WORKLOAD_ARGS:
+            raise SystemExit(f"defs/workloads.toml: workload {name}: arg {w['arg']!r} not in {WORKLOAD_ARGS}")
     validate(hc, events)
-    return {"hc": hc, "machine": machine, "events": events["event"], "exits": {"svm": exits_svm}}
+    return {"hc": hc, "machine": machine, "events": events["event"], "exits": {"svm": exits_svm},
+            "workloads": workloads}
 
 
 def validate(hc: dict, events: dict) -> None:
@@ -74,6 +81,11 @@ def c_header(d: dict) -> str:
     out += ["", "/* AMD SVM exit codes (defs/exits_svm.toml). */"]
     for name, ex in d["exits"]["svm"].items():
         out.append(f"#define SVM_EXIT_{name} {ex['code']:#x}")
+    out += ["", "/* Guest workloads (defs/workloads.toml): X(name, arg rule, function). */",
+            "#define HEISEN_WORKLOADS(X) \\"]
+    for name, w in d["workloads"].items():
+        out.append(f"\tX(\"{name}\", {C_WORKLOAD_ARG[w['arg']]}, {w['fn']}) \\")
+    out.append("")
     out += ["", "/* The TEST hypercall's result (defs/hypercalls.toml [formula]). */",
             "static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned long long cpu)",
             "{", f"\treturn (unsigned int)({hc['formula']['test_checksum']});", "}", ""]
@@ -92,7 +104,10 @@ def c_header(d: dict) -> str:
             layouts[ev["id"]] |= codes[enc] << (2 + 2 * i)
     out += ["/* Field layout per event id, for the frame encoder: bit 8 = id defined, bits 0-1 =",
             " * field count, bits 2+2i..3+2i = TRACE_ENC_* of field i. */",
-            "#define TRACE_EV_LAYOUTS { " + ", ".join(f"{v:#05x}" for v in layouts) + " }"]
+            "#define TRACE_EV_LAYOUTS { " + ", ".join(f"{v:#05x}" for v in layouts) + " }",
+            "/* Event names per id (0 where no event), for host tools. */",
+            "#define TRACE_EV_NAMES { " + ", ".join(
+                next((f'"{n}"' for n, ev in evs if ev["id"] == i), "0") for i in range(len(layouts))) + " }"]
     out += ["", "/*",
             " * One emitter per event.  trace_emit() is the ring's writer (trace/ring.h);",
             " * building with TRACE_OFF compiles every emission out.",
@@ -152,6 +167,11 @@ def py_module(d: dict) -> str:
                 label = name if n == 1 else f"{name}+{i}"
                 lines.append(f"        {ex['code'] + i:#x}: {label!r},")
         lines.append("    },")
+    lines.append("}")
+    lines.append("# workload name -> its argument: none, count or number? (defs/workloads.toml)")
+    lines.append("WORKLOADS: dict[str, str] = {")
+    for name, w in d["workloads"].items():
+        lines.append(f"    {name!r}: {w['arg']!r},")
     lines.append("}")
     lines += ["", "",
               "def hc_test_checksum(arg: int, cpu: int) -> int:",

@@ -12,21 +12,9 @@ struct workload {
 	workload_fn run;
 };
 
-static const struct workload workloads[] = {
-	{ "hello", ARG_NONE, wl_hello },		/* HELLO(cpu) == cpu */
-	{ "test", ARG_REQUIRED, wl_test },		/* test:N, the seed's TV_HC_TEST loop */
-	{ "poke", ARG_OPTIONAL, wl_poke },		/* poke[:ADDR], default the hypervisor's start */
-	{ "nmi-self", ARG_REQUIRED, wl_nmi_self },	/* nmi-self:N NMIs to this CPU */
-	{ "nmi-all", ARG_REQUIRED, wl_nmi_all },	/* nmi-all:N NMIs to all but this CPU */
-	{ "hc-unknown", ARG_OPTIONAL, wl_hc_unknown },	/* hc-unknown[:NR] an unassigned hypercall */
-	{ "test-quiesce", ARG_REQUIRED, wl_test_quiesce },	/* test:N, each call stops the world */
-	{ "test-sleep", ARG_REQUIRED, wl_test_sleep },	/* test:N, each call busy-loops in the hypervisor */
-	{ "spin", ARG_REQUIRED, wl_spin },		/* test:N's loop without the hypercall */
-	{ "pal_demo", ARG_REQUIRED, wl_pal_demo },	/* the seed's pal_demo: N calls per registration */
-	{ "pal-bad", ARG_NONE, wl_pal_bad },		/* bad PAL registrations get error codes */
-	{ "pal-poke", ARG_NONE, wl_pal_poke },		/* a PAL's pages are closed to the guest */
-	{ "pal-peek", ARG_NONE, wl_pal_peek },		/* guest memory is closed to a PAL */
-};
+/* The list itself is defs/workloads.toml (shared with the harness). */
+#define WORKLOAD_ENTRY(name, arg, fn) { name, arg, fn },
+static const struct workload workloads[] = { HEISEN_WORKLOADS(WORKLOAD_ENTRY) };
 
 static int arg_allowed(enum arg_rule rule, int has_arg)
 {

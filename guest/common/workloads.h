@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "percpu.h"
 #include "verdict.h"
+#include <heisen/defs.h>
 
 /* has_arg says whether the string had ":ARG"; arg is 0 otherwise. */
 typedef struct verdict (*workload_fn)(struct guest_cpu *c, int has_arg, uint64_t arg);
@@ -21,18 +22,8 @@ static inline struct verdict verdict_bad_workload(void)
 	return (struct verdict){ GUEST_FAIL_BAD_WORKLOAD, 0, 0 };
 }
 
-struct verdict wl_hello(struct guest_cpu *c, int has_arg, uint64_t arg);
-struct verdict wl_test(struct guest_cpu *c, int has_arg, uint64_t arg);
-struct verdict wl_poke(struct guest_cpu *c, int has_arg, uint64_t arg);
-struct verdict wl_nmi_self(struct guest_cpu *c, int has_arg, uint64_t arg);
-struct verdict wl_nmi_all(struct guest_cpu *c, int has_arg, uint64_t arg);
-struct verdict wl_hc_unknown(struct guest_cpu *c, int has_arg, uint64_t arg);
-struct verdict wl_test_quiesce(struct guest_cpu *c, int has_arg, uint64_t arg);
-struct verdict wl_test_sleep(struct guest_cpu *c, int has_arg, uint64_t arg);
-struct verdict wl_spin(struct guest_cpu *c, int has_arg, uint64_t arg);
-struct verdict wl_pal_demo(struct guest_cpu *c, int has_arg, uint64_t arg);
-struct verdict wl_pal_bad(struct guest_cpu *c, int has_arg, uint64_t arg);
-struct verdict wl_pal_poke(struct guest_cpu *c, int has_arg, uint64_t arg);
-struct verdict wl_pal_peek(struct guest_cpu *c, int has_arg, uint64_t arg);
+/* One declaration per defs/workloads.toml entry. */
+#define WORKLOAD_DECL(name, arg, fn) struct verdict fn(struct guest_cpu *c, int has_arg, uint64_t arg);
+HEISEN_WORKLOADS(WORKLOAD_DECL)
 
 #endif

@@ -17,6 +17,8 @@ static u32 cpus_done;
 
 void verdict_report(struct vcpu *v, u64 status, u64 count, u64 detail)
 {
+	/* The verdict records must not be the ones a full ring drops. */
+	trace_make_room();
 	v->report.reported = 1;
 	v->report.status = status;
 	v->report.count = count;
@@ -42,12 +44,12 @@ void verdict_nmi_counts(struct vcpu *v, u64 received, u64 nested, u64 sent)
 {
 	if (v->report.counted)
 		return;
+	trace_make_room();	/* NMI_COUNTS and the summary must reach the serial port */
 	v->report.nmi_received = received;
 	v->report.nmi_nested = nested;
 	v->report.nmi_sent = sent;
 	v->report.nmi_injected_at_count = v->nmi.injected;
 	v->report.nmis_accounted = nmis_accounted(v);
-	trace_make_room();	/* the summary below must reach the serial port */
 	trace_nmi_counts(received, nested, sent);
 	hv_printf("cpu %u: %s -> %s status %lu count %lu detail %lx | exits %lu | nmi host %lu "
 		  "injected %lu merged %lu received %lu nested %lu quiesce %lu pending %u\n",

@@ -74,6 +74,23 @@
 #define SVM_EXIT_NPF 0x400
 #define SVM_EXIT_INVALID 0xffffffff
 
+/* Guest workloads (defs/workloads.toml): X(name, arg rule, function). */
+#define HEISEN_WORKLOADS(X) \
+	X("hello", ARG_NONE, wl_hello) \
+	X("test", ARG_REQUIRED, wl_test) \
+	X("test-quiesce", ARG_REQUIRED, wl_test_quiesce) \
+	X("test-sleep", ARG_REQUIRED, wl_test_sleep) \
+	X("spin", ARG_REQUIRED, wl_spin) \
+	X("poke", ARG_OPTIONAL, wl_poke) \
+	X("nmi-self", ARG_REQUIRED, wl_nmi_self) \
+	X("nmi-all", ARG_REQUIRED, wl_nmi_all) \
+	X("hc-unknown", ARG_OPTIONAL, wl_hc_unknown) \
+	X("pal_demo", ARG_REQUIRED, wl_pal_demo) \
+	X("pal-bad", ARG_NONE, wl_pal_bad) \
+	X("pal-poke", ARG_NONE, wl_pal_poke) \
+	X("pal-peek", ARG_NONE, wl_pal_peek) \
+
+
 /* The TEST hypercall's result (defs/hypercalls.toml [formula]). */
 static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned long long cpu)
 {
@@ -121,6 +138,8 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 /* Field layout per event id, for the frame encoder: bit 8 = id defined, bits 0-1 =
  * field count, bits 2+2i..3+2i = TRACE_ENC_* of field i. */
 #define TRACE_EV_LAYOUTS { 0x000, 0x10d, 0x101, 0x103, 0x102, 0x102, 0x122, 0x101, 0x183, 0x101, 0x103, 0x101, 0x109, 0x101, 0x101, 0x101, 0x101, 0x101, 0x101, 0x103, 0x103, 0x103, 0x103, 0x183, 0x102, 0x103, 0x183, 0x103, 0x102, 0x183, 0x103 }
+/* Event names per id (0 where no event), for host tools. */
+#define TRACE_EV_NAMES { 0, "TEXT", "LOST", "BOOT", "CPU_UP", "GUEST_START", "INTERCEPT_ENTER", "INTERCEPT_LEAVE", "EXCEPTION_ENTER", "EXCEPTION_LEAVE", "HOST_NMI", "NMI_INJECT", "NMI_UNBLOCK", "NMI_MERGED", "QUIESCE_REQUEST", "QUIESCE_ACK", "QUIESCE_BEGIN", "QUIESCE_END", "QUIESCE_RESUME", "HYPERCALL", "GUEST_EVENT", "GUEST_REPORT", "NMI_COUNTS", "NPF", "GUEST_FAULT_INJECT", "VERDICT", "PANIC", "PAL_REGISTER", "PAL_UNREGISTER", "PAL_ENTER", "PAL_EXIT" }
 
 /*
  * One emitter per event.  trace_emit() is the ring's writer (trace/ring.h);

@@ -24,7 +24,7 @@ def test_seed_tests_translate_to_the_hypervisor_command_line() -> None:
     assert t1.nmi.interval == pytest.approx(0.1)
     assert t2.hv_cmdline() == "wl=pal_demo:100" and t2.nmi.kind == "none"
     assert t4.nmi.kind == "flood"
-    assert t5.hv_cmdline() == "wl=test:1000"
+    assert t5.hv_cmdline() == "wl=test-quiesce:1000"
     default = load_named("default")
     assert (default.guest, default.smp, default.hv_cmdline()) == (64, 4, "wl=test:1000")
 
