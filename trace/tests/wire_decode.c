@@ -69,6 +69,7 @@ enum wire_error wire_decode_frame(const uint8_t *enc, size_t n, struct wire_fram
 			return WIRE_TOO_MANY;
 		struct wire_record *r = &f->rec[f->nrec++];
 		uint64_t dt;
+		size_t rec_start = pos;
 		r->type = pl[pos++];
 		if (r->type > TRACE_EV_MAX || !(layouts[r->type] & 0x100))
 			return WIRE_TYPE;
@@ -96,6 +97,7 @@ enum wire_error wire_decode_frame(const uint8_t *enc, size_t n, struct wire_fram
 				v = rip += (uint64_t)trace_unzigzag(v);
 			r->f[i] = v;
 		}
+		r->wire_size = (uint16_t)(pos - rec_start);
 	}
 	f->wire_bytes = n + 1;
 	return WIRE_OK;

@@ -13,6 +13,7 @@
 struct wire_record {
 	uint8_t type;
 	uint8_t text_len;
+	uint16_t wire_size;     /* bytes of this record in the payload (before COBS) */
 	uint64_t tsc;
 	uint64_t f[3];          /* numeric fields in table order (rip fields absolute) */
 	uint8_t text[TRACE_TEXT_CHUNK];
