@@ -59,7 +59,7 @@ class FrameReader:
 
     def __init__(self) -> None:
         self.next_seq: dict[int, int] = {}
-        self.seen: dict[int, set[int]] = {}
+        self.seen: dict[int, dict[int, int]] = {}  # cpu -> seq -> records in the frame
         self.last_monotonic = True
         self.stats = ReaderStats()
 
@@ -83,12 +83,12 @@ class FrameReader:
         self.stats.frames += 1
         self.last_monotonic = monotonic
         expect = self.next_seq.get(cpu, 0)
-        seen = self.seen.setdefault(cpu, set())
+        seen = self.seen.setdefault(cpu, {})
         if seq in seen or seq < expect - SEQ_WINDOW:
-            return cpu, self._duplicate(cpu, seq, expect, items, offset)
-        seen.add(seq)
+            return cpu, self._duplicate(cpu, seq, expect, items, offset, seen.get(seq))
+        seen[seq] = len(items)
         if len(seen) > 2 * SEQ_WINDOW:
-            self.seen[cpu] = {q for q in seen if q >= expect - SEQ_WINDOW}
+            self.seen[cpu] = {q: n for q, n in seen.items() if q >= expect - SEQ_WINDOW}
         if seq < expect:
             # An older frame arriving late (its gap was already reported): its
             # records are genuine (CRC), so keep them.
@@ -105,8 +105,21 @@ class FrameReader:
                               f"{bad.detail}; rest of frame {seq} skipped"))
         return cpu, items
 
-    def _duplicate(self, cpu: int, seq: int, expect: int, recs: list[Item], offset: int) -> list[Item]:
-        tsc = recs[0][0] if recs else 0
+    def _duplicate(self, cpu: int, seq: int, expect: int, items: list[Item], offset: int,
+                   had: int | None) -> list[Item]:
+        """A frame whose seq was seen: a duplicate, or a panic flush's retransmission.
+
+        docs/trace-format.md: a retransmission repeats the earlier frame's
+        records first and may carry more; those past the earlier count are new.
+        """
+        tsc = items[0][0] if items else 0
+        if had is not None and len(items) > had:
+            self.seen[cpu][seq] = len(items)
+            self.stats.records += len(items) - had
+            note = Loss(items[had][0], cpu, "duplicate", 1, "frames", offset,
+                        f"frame seq {seq} of cpu {cpu} sent again (panic flush): {had} records repeated, "
+                        f"{len(items) - had} new kept")
+            return [note] + items[had:]
         return [Loss(tsc, cpu, "duplicate", 1, "frames", offset,
                      f"frame seq {seq} of cpu {cpu} already seen (next expected {expect}); skipped")]
 

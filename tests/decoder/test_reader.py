@@ -121,3 +121,19 @@ def test_boot_record_makes_the_merge_wait_for_every_cpu() -> None:
     items = list(read_records(data, lookahead=1000))
     assert not [i for i in items if type(i) is Loss]
     assert [i[0] for i in items] == sorted(i[0] for i in items)
+
+
+def test_panic_retransmission_keeps_only_the_new_records() -> None:
+    # docs/trace-format.md: the panic flush resends a frame under the same seq,
+    # the earlier records first, byte for byte, then the ones it had not sent.
+    E = EVENT_IDS
+    recs = [Record(10 * (k + 1), 0, E["INTERCEPT_LEAVE"], (k,)) for k in range(5)]
+    first = encode_frame(0, 0, recs[:3])
+    again = encode_frame(0, 0, recs)
+    items = list(read_records(first + again + b"\0"))
+    assert [r.args[0] for r in items if type(r) is Record] == [0, 1, 2, 3, 4]
+    notes = [i for i in items if type(i) is Loss]
+    assert [(n.kind, n.count) for n in notes] == [("duplicate", 1)] and "2 new kept" in notes[0].detail
+    # The usual case: the first copy was cut off (CRC fails), the resend is the only valid one.
+    items = list(read_records(first[:-9] + b"\0" + again))
+    assert [r.args[0] for r in items if type(r) is Record] == [0, 1, 2, 3, 4]
