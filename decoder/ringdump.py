@@ -1,8 +1,9 @@
 """Decode a memory dump of `trace_rings` (docs/trace-format.md, per-CPU ring).
 
 The harness saves the rings of a hung machine with QMP pmemsave; records that
-never reached the serial port are still there.  Slots tail..commit-1 are
-complete; commit..reserve-1 may be torn (type 0 = never finished).
+never reached the serial port are still there.  Slots tail..reserve-1 are read:
+a non-zero type is a complete record (writers store the type last), type 0
+past commit is a torn record, type 0 before commit one the drain already sent.
 """
 from __future__ import annotations
 
@@ -67,7 +68,11 @@ def decode_ring(data: bytes, offset: int) -> tuple[list[Item], int]:
         raw = data[at:at + SLOT_SIZE]
         rec = _slot_record(cpu, raw)
         if rec is None:
-            kind = "torn" if idx >= commit or raw[0] == 0 else "unknown_event"
+            if raw[0] == 0 and idx < commit:
+                # The drain zeroes each slot it has sent before it moves tail
+                # (trace-format.md): a drain caught mid-way, nothing missing.
+                continue
+            kind = "torn" if idx >= commit and raw[0] == 0 else "unknown_event"
             items.append(Loss(last_tsc, cpu, kind, 1, "records", at,
                               f"slot {idx & mask} (index {idx}) type {raw[0]}"
                               + (" past commit" if idx >= commit else "")))

@@ -76,3 +76,13 @@ def test_uninitialised_ring_is_skipped_when_ncpus_is_given() -> None:
     assert {i.cpu for i in items if type(i) is Record} == {0, 2}
     assert [(l.cpu, l.kind) for l in items if type(l) is Loss] == [(1, "garbage")]
     assert {i.cpu for i in records_from_ring_dump(bytes(dump)) if type(i) is Record} == {0}
+
+
+def test_slots_the_drain_already_zeroed_are_not_loss() -> None:
+    from decoder.ringdump import HEADER, SLOT_SIZE
+    b = good_run(ncpus=1, rounds=1)
+    dump = bytearray(b.ring_dump(nslots=64))
+    dump[HEADER.size:HEADER.size + 2 * SLOT_SIZE] = bytes(2 * SLOT_SIZE)  # sent, tail not yet moved
+    items = records_from_ring_dump(bytes(dump))
+    assert not [i for i in items if type(i) is Loss]
+    assert [tuple(i[:4]) for i in items] == [tuple(r[:4]) for r in b.per_cpu[0][2:]]
