@@ -118,7 +118,8 @@ def test_stats_and_summary_numbers() -> None:
     assert c0["exits_per_s"] == pytest.approx(c0["exits"] / span)
     text = _render("stats", items)
     assert "INTERCEPT_ENTER" in text and "loss:\n  none" in text
-    assert re.search(r"cpu 0: host 3 \(for guest 2, quiesce 1\), injected 2, merged 0, guest received 2, nested 0: ok", text)
+    assert re.search(r"cpu 0: host 3 \(for guest 2, quiesce 1\), injected 2, merged 0, latched 0, "
+                     r"guest received 2, nested 0: ok", text)
 
 
 def test_html_round_trip_titles_per_record() -> None:
