@@ -118,7 +118,9 @@ def test_locate_names_the_cpu_and_its_ring_slot(det_run: RunResult) -> None:
             continue
         t = locate(records, k)
         assert t.cpu == rec.cpu and t.ring_index == sum(r.cpu == rec.cpu for r in records[:k - 1])
-        assert f"$rdi == {rec.type}" in t.condition and f"trace_rings[{rec.cpu}]" in t.condition
+        assert t.condition == f"((struct trace_ring *)trace_rings[{rec.cpu}])->reserve == {t.ring_index}"
+        args = " ".join(f"a{i}={v:#x}" for i, v in enumerate(rec.args))
+        assert t.expected_registers() == f"registers: type={rec.type} {args}"
 
 
 def test_hunt_finds_a_failure_and_confirms_it_reproduces(tmp_path: Path, fake_build) -> None:
