@@ -23,6 +23,17 @@ class DumpError(ValueError):
     """The dump is not an array of rings; message names the offset and field."""
 
 
+def _hint(data: bytes, offset: int) -> str:
+    """Why a ring is not where expected: what the rest of the dump says."""
+    if not data.strip(b"\0"):
+        return (f" (all {len(data)} bytes are zero: the rings were never set up, or the dump's "
+                "address came from another build's ELF)")
+    found = data.find(RING_MAGIC, offset + 1)
+    if found >= 0:
+        return f" (a ring magic is at offset {found}: the dump does not start at trace_rings?)"
+    return ""
+
+
 def _signed(v: int) -> int:
     return v - (1 << 64) if v >> 63 else v
 
@@ -45,7 +56,7 @@ def decode_ring(data: bytes, offset: int) -> tuple[list[Item], int]:
         raise DumpError(f"ring dump: offset {offset}: {len(data) - offset} bytes left, a ring header needs {HEADER.size}")
     magic, cpu, nslots, reserve, commit, tail, dropped, _seq, _nest = HEADER.unpack_from(data, offset)
     if magic != RING_MAGIC:
-        raise DumpError(f"ring dump: offset {offset}: magic {magic!r}, expected {RING_MAGIC!r}")
+        raise DumpError(f"ring dump: offset {offset}: magic {magic!r}, expected {RING_MAGIC!r}{_hint(data, offset)}")
     if nslots == 0 or nslots & (nslots - 1) or nslots > MAX_SLOTS:
         raise DumpError(f"ring dump: offset {offset + 12}: nslots {nslots} is not a power of two <= {MAX_SLOTS}")
     size = HEADER.size + SLOT_SIZE * nslots

@@ -86,3 +86,12 @@ def test_slots_the_drain_already_zeroed_are_not_loss() -> None:
     items = records_from_ring_dump(bytes(dump))
     assert not [i for i in items if type(i) is Loss]
     assert [tuple(i[:4]) for i in items] == [tuple(r[:4]) for r in b.per_cpu[0][2:]]
+
+
+def test_misplaced_or_empty_dumps_say_why() -> None:
+    b = good_run(ncpus=1, rounds=1)
+    good = b.ring_dump(nslots=32)
+    with pytest.raises(DumpError, match="all 4096 bytes are zero"):
+        records_from_ring_dump(bytes(4096), ncpus=2)
+    with pytest.raises(DumpError, match="a ring magic is at offset 128"):
+        records_from_ring_dump(bytes(128) + good, ncpus=1)
