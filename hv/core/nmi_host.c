@@ -34,7 +34,7 @@ void host_nmi(struct trap_frame *f)
 	c->vcpu.nmi.host_nmis++;
 
 	chaos_spin(c);
-	enum nmi_class cls = quiesce_classify_nmi(c);
+	enum nmi_class cls = quiesce_classify_nmi(c, where == NMI_WHERE_HV);
 	trace_host_nmi(cls == NMI_QUIESCE ? NMI_KIND_QUIESCE : cls == NMI_FOR_GUEST ? NMI_KIND_GUEST : 0,
 		       where, depth);
 	if (cls == NMI_FOR_GUEST)

@@ -36,6 +36,7 @@ struct percpu {
 			u64 q_signal;		/* quiesce epoch this CPU was asked to stop for */
 			u64 q_seen;		/* last quiesce epoch this CPU acknowledged */
 			u32 q_stopped;		/* inside quiesce_stop_here() */
+			u32 q_stale;		/* BUG_nmi_coalesce_drop only */
 			u64 rng[2];		/* chaos.c streams: normal context, NMI handler */
 			u64 gdt[8];
 			struct tss64 tss;

@@ -30,6 +30,7 @@
 #include "core/lapic.h"
 #include "core/x86.h"
 #include "core/log.h"
+#include "core/serial.h"
 #include "core/chaos.h"
 #include <heisen/defs.h>
 
@@ -49,9 +50,15 @@ static struct {
 static u32 print_lock;
 void bug_locked_print(const char *what, u64 v)
 {
+	/* As the seed's printf: straight to the UART, one line under the lock
+	 * (so the window where a quiesce NMI stops the holder is long).  The
+	 * raw text lands between trace frames; the decoder resyncs past it. */
+	char line[96];
+	size_t n = trace_format(line, sizeof(line), "cpu %u: %s %lx\n", this_cpu()->index, what, v);
 	while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
 		cpu_relax();
-	hv_printf("cpu %u: %s %lx\n", this_cpu()->index, what, v);
+	for (size_t i = 0; i < n; i++)
+		serial_putc((u8)line[i]);
 	__atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
 }
 #endif
@@ -112,20 +119,23 @@ void quiesce_end(struct percpu *self, u64 e)
 	__atomic_store_n(&q.lock, 0, __ATOMIC_RELEASE);
 }
 
-enum nmi_class quiesce_classify_nmi(struct percpu *c)
+enum nmi_class quiesce_classify_nmi(struct percpu *c, bool where_hv)
 {
-#if defined(BUG_endquiesce_order) || defined(BUG_nmi_coalesce_drop)
-	/* Zoo: classify by the global "quiesce on" flag, as the seed did
-	 * (g_vmx_quiesce).  With it on, a CPU that already stopped for this
-	 * epoch drops the NMI ("if (vcpu->quiesced) return;") -- the guest NMI
-	 * of the seed's "Race condition" table is lost. */
-	if (__atomic_load_n(&q.active, __ATOMIC_ACQUIRE)) {
+	(void)where_hv;
 #ifdef BUG_endquiesce_order
+	/* Zoo: classify by the global "quiesce on" flag, as the seed did
+	 * (g_vmx_quiesce): an NMI while it is on is a quiesce NMI. */
+	if (__atomic_load_n(&q.active, __ATOMIC_ACQUIRE))
 		return NMI_QUIESCE;
-#else
-		if (c->q_seen == __atomic_load_n(&q.epoch, __ATOMIC_ACQUIRE))
-			return NMI_DROPPED;
 #endif
+#ifdef BUG_nmi_coalesce_drop
+	/* Zoo: the seed's "Race condition" table.  A guest NMI that arrives
+	 * while this CPU is stopped is latched and taken right after the
+	 * quiesce; the seed took it for the (already handled) quiesce NMI and
+	 * ignored it ("Ignore interrupt") -- the guest's NMI is lost. */
+	if (c->q_stale && where_hv) {
+		c->q_stale = 0;
+		return NMI_DROPPED;
 	}
 #endif
 	if (__atomic_load_n(&c->q_signal, __ATOMIC_ACQUIRE) != c->q_seen)
@@ -150,6 +160,9 @@ void quiesce_stop_here(struct percpu *c)
 		cpu_relax();
 #endif
 	c->q_stopped = 0;
+#ifdef BUG_nmi_coalesce_drop
+	c->q_stale = 1;
+#endif
 	chaos_spin(c);
 	trace_quiesce_resume(e);
 	__atomic_fetch_add(&q.resumed, 1, __ATOMIC_RELEASE);

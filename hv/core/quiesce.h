@@ -8,7 +8,7 @@ u64 quiesce_begin(struct percpu *self);
 void quiesce_end(struct percpu *self, u64 epoch);
 enum nmi_class { NMI_FOR_GUEST, NMI_QUIESCE, NMI_DROPPED /* zoo bugs only */ };
 /* Host NMI handler: what is this NMI? */
-enum nmi_class quiesce_classify_nmi(struct percpu *c);
+enum nmi_class quiesce_classify_nmi(struct percpu *c, bool where_hv);
 #ifdef BUG_print_lock_order
 void bug_locked_print(const char *what, u64 v);
 #endif
