@@ -74,6 +74,9 @@ def print_run(result: RunResult, console: Console | None = None) -> None:
         else:
             verdict_text = f"FAILED rule {check.get('rule')}: {check.get('message')}"
         console.print(f"  trace: {trace.get('records')} records; checker {verdict_text}")
+        boot = (trace.get("summary") or {}).get("all_guests_running_s")
+        if boot is not None:
+            console.print(f"  all guests running {boot:.3f} s after QEMU start (guest TSC / PIT-measured rate)")
         table = _summary_table(trace.get("summary"))
         if table is not None:
             console.print(table)

@@ -37,7 +37,9 @@ def test_smoke_boots_every_cpu(tmp_path: Path, guest: int) -> None:
 def test_default_scenario_passes(tmp_path: Path) -> None:
     result = run("default", tmp_path)
     assert result.passed, explain(result)
-    assert result.verdict["scenario_config"]["hv_cmdline"] == "wl=test:1000"
+    assert result.verdict["scenario_config"]["hv_cmdline"] == "wl=test:1000 wl0=pal_demo:50 wl1=pal_demo:50"
+    # issue 3: the boot time is measured and printed (goal < 0.5 s)
+    assert 0 < result.verdict["trace"]["summary"]["all_guests_running_s"] < 5
 
 
 @pytest.mark.parametrize("guest, smp", [(64, 2), (32, 4)])

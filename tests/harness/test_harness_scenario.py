@@ -26,7 +26,7 @@ def test_seed_tests_translate_to_the_hypervisor_command_line() -> None:
     assert t4.nmi.kind == "flood"
     assert t5.hv_cmdline() == "wl=test-quiesce:1000"
     default = load_named("default")
-    assert (default.guest, default.smp, default.hv_cmdline()) == (64, 4, "wl=test:1000")
+    assert (default.guest, default.smp, default.hv_cmdline()) == (64, 4, "wl=test:1000 wl0=pal_demo:50 wl1=pal_demo:50")
 
 
 def test_overrides_apply_and_are_validated() -> None:
