@@ -1,6 +1,12 @@
 # Benchmarks (not part of make test).
 #   make bench-exit     VMMCALL round trip vs guest-only loop, TRACE=on vs TRACE=off
+#   make bench-quiesce  quiesce round trip at -smp 2, 4, 8
 .PHONY: bench-exit
 bench-exit: deps all
 	$(MAKE) --no-print-directory TRACE=off BUILD=$(BUILD)/trace-off hv guest
 	$(PYTHON) bench/bench_exit.py --build $(BUILD) --build-trace-off $(BUILD)/trace-off
+
+#   make bench-quiesce  stop-the-world latency at -smp 2, 4, 8 (a curve)
+.PHONY: bench-quiesce
+bench-quiesce: deps all
+	$(PYTHON) bench/bench_quiesce.py
