@@ -96,9 +96,13 @@ class NmiInjector:
             self.stopped_because = "running"
             if self.pattern.kind != "none" and self.pattern.start_after:
                 await asyncio.sleep(self.pattern.start_after)
+            me = asyncio.current_task()
             for delay in delays(self.pattern, self.seed):
                 # sleep(0) still yields, so a flood cannot starve the hang watcher.
                 await asyncio.sleep(delay)
+                if me is not None and me.cancelling():
+                    raise asyncio.CancelledError  # a cancel swallowed by an await below
+
                 try:
                     await self.qmp.execute("inject-nmi")
                     self.sent += 1

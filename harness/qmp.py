@@ -115,7 +115,11 @@ class QMPClient:
         try:
             self._writer.write(json.dumps(message).encode() + b"\r\n")
             await self._writer.drain()
-            reply = await asyncio.wait_for(future, timeout or self.timeout)
+            # Not asyncio.wait_for: in 3.11 it can swallow a cancellation
+            # when the reply lands at the same moment, and a cancelled NMI
+            # flood then never stops (the run's watcher waits for it forever).
+            async with asyncio.timeout(timeout or self.timeout):
+                reply = await future
         except asyncio.TimeoutError as exc:
             raise QMPConnectionError(f"QMP {command}: no reply within {timeout or self.timeout}s") from exc
         except (ConnectionError, OSError) as exc:
