@@ -142,6 +142,7 @@ WORKLOADS: dict[str, str] = {
     'pal-bad': 'none',
     'pal-poke': 'none',
     'pal-peek': 'none',
+    'hv-detect': 'none',
 }
 
 

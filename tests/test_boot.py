@@ -82,3 +82,12 @@ def test_injected_nmis_reach_every_guest_exactly(tmp_path, guest: int) -> None:
     # fill and drop records, each counted by a LOST record.  Nothing else
     # may be lost: no CRC failure, no frame sequence gap.
     assert all(loss.kind == "lost" for loss in b.losses), [x for x in b.losses if x.kind != "lost"][:5]
+
+
+@pytest.mark.parametrize("guest", [32, 64])
+def test_guest_sees_the_signature_and_no_svm(tmp_path, guest: int) -> None:
+    b = boot(tmp_path, 1, guest, "wl=hv-detect")
+    assert b.status == PASS, b.serial[-2000:]
+    assert b.cpus[0].count == 4   # all four checks ran
+    cpuid = [r for r in b.events("INTERCEPT_ENTER") if r.args[0] == 0x72]
+    assert len(cpuid) >= 3       # CPUID is intercepted, not passed through

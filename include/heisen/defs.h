@@ -89,6 +89,7 @@
 	X("pal-bad", ARG_NONE, wl_pal_bad) \
 	X("pal-poke", ARG_NONE, wl_pal_poke) \
 	X("pal-peek", ARG_NONE, wl_pal_peek) \
+	X("hv-detect", ARG_NONE, wl_hv_detect) \
 
 
 /* The TEST hypercall's result (defs/hypercalls.toml [formula]). */
