@@ -7,11 +7,10 @@
 #include "hypercall.h"
 #include "workloads.h"
 
-struct verdict wl_test(struct guest_cpu *c, int has_arg, uint64_t arg)
+struct verdict test_loop(struct guest_cpu *c, uint64_t arg, uint32_t flags)
 {
 	uint32_t n, i, every, bad = 0, first_bad = 0;
 
-	(void)has_arg;
 	/* 32-bit counts: the 32-bit guest must not need 64-bit division. */
 	if (arg > UINT32_MAX)
 		return verdict_bad_workload();
@@ -19,14 +18,20 @@ struct verdict wl_test(struct guest_cpu *c, int has_arg, uint64_t arg)
 	every = n / 16 ? n / 16 : 1;
 
 	for (i = 0; i < n; i++) {
-		uintptr_t r = hypercall_test(i);
+		uintptr_t r = hypercall_test(i | flags);
 
 		/* Compared at full register width: stray upper bits in RAX
 		 * from the hypervisor are a failure too. */
-		if (r != (uintptr_t)hc_test_checksum(i, c->index) && bad++ == 0)
+		if (r != (uintptr_t)hc_test_checksum(i | flags, c->index) && bad++ == 0)
 			first_bad = i;
 		if (i % every == 0)
 			hypercall_guest_event(GUEST_EV_PROGRESS, i, n);
 	}
 	return (struct verdict){ bad ? GUEST_FAIL_BAD_RESULT : 0, n, first_bad };
+}
+
+struct verdict wl_test(struct guest_cpu *c, int has_arg, uint64_t arg)
+{
+	(void)has_arg;
+	return test_loop(c, arg, 0);
 }
