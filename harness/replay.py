@@ -151,7 +151,8 @@ def replay(run_dir: Path, results_dir: Path | None = None,
                       results_dir=results_dir or rec.run_dir / "replays",
                       deterministic=rr is None, bugs=rec.verdict.get("bugs"),
                       qemu_args=rec.extra_args, hv_cmdline=rec.hv_cmdline,
-                      rr=rr, rr_file=rec.rr_file, should_stop=should_stop)
+                      rr=rr, rr_file=rec.rr_file, should_stop=should_stop,
+                      rr_nmi_icounts=(rec.verdict.get("rr") or {}).get("inject_nmi_icounts"))
     check_argv(rec, opts)
     result = run_scenario(rec.scenario, opts)
     new = result.run_dir / "serial.bin"

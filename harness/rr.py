@@ -40,8 +40,11 @@ class IcountLoggingSink:
 class StallReinjector:
     """Replay side: when icount stops advancing, send the NMI QEMU did not record."""
 
-    def __init__(self, qmp: QMPClient) -> None:
+    def __init__(self, qmp: QMPClient, recorded: list[int | None] | None = None) -> None:
         self.qmp = qmp
+        # icounts logged at record time: a stall before the next one is the
+        # host not scheduling QEMU (a loaded machine), not a missing NMI.
+        self.recorded = [i for i in (recorded or []) if isinstance(i, int)] if recorded else None
         self.sent_at: list[int] = []
         self.errors: list[str] = []
         self._icount: int | None = None
@@ -59,6 +62,10 @@ class StallReinjector:
             return
         if self.sent_at and self.sent_at[-1] == icount:
             return  # already re-sent here; the hang watch decides after GRACE_S
+        if self.recorded is not None:
+            due = len(self.sent_at)
+            if due >= len(self.recorded) or icount < self.recorded[due]:
+                return
         try:
             await self.qmp.execute("inject-nmi", timeout=2.0)
             self.sent_at.append(icount)

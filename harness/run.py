@@ -49,6 +49,7 @@ class RunOptions:
     # QEMU record/replay at -smp 1: "record" or "replay" with rr_file.
     rr: str | None = None
     rr_file: Path | None = None
+    rr_nmi_icounts: list[int | None] | None = None  # replay: where recording injected NMIs
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class _Plan:
     timeout: float                # wall seconds
     read_icount: bool             # poll query-replay (icount) every tick
     rr: str | None = None
+    rr_nmi_icounts: list[int | None] | None = None
 
 
 @dataclass
@@ -160,7 +162,7 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
             injector = NmiInjector(sink or qmp, sc.nmi, seed, ready=alive)
             injector_task = asyncio.create_task(injector.run(), name="nmi-injector")
         if watch.qmp_error is None and plan.rr == "replay":
-            reinjector = StallReinjector(qmp)
+            reinjector = StallReinjector(qmp, plan.rr_nmi_icounts)
         started = loop.time()
         last_growth = last_tick = started
         while True:
@@ -293,7 +295,7 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     plan = _Plan(host_nmis=schedule is None and opts.rr != "replay",
                  hang=HangWatch(sc.hang_timeout, ICOUNT_SHIFT if icount_mode else None),
                  timeout=schedule.wall_timeout_s if schedule else sc.timeout,
-                 read_icount=icount_mode, rr=opts.rr)
+                 read_icount=icount_mode, rr=opts.rr, rr_nmi_icounts=opts.rr_nmi_icounts)
     watch = _Watch()
     with machine:
         verdict["qemu"]["pid"] = machine.pid
