@@ -84,6 +84,7 @@ void hv_main(u32 magic, u32 info)
 	trace_init_cpu(0);
 	multiboot_parse(magic, info, &boot);
 	chaos_init(boot.cmdline);
+	trace_set_mode(boot.cmdline);
 	hv_printf("Heisenvisor: cmdline '%s', %lu KiB above 1 MiB\n", boot.cmdline, boot.mem_upper_kb);
 
 	const char *why = arch_unsupported_reason();

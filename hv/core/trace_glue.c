@@ -10,6 +10,8 @@
 #include "core/percpu.h"
 #include "core/serial.h"
 #include "core/x86.h"
+#include "core/cmdline.h"
+#include "core/string.h"
 #include "ring.h"
 #include "trace_platform.h"
 #include "drain.h"
@@ -19,8 +21,17 @@
 u8 trace_rings[HV_MAX_CPUS][TRACE_RING_BYTES(TRACE_NSLOTS)] __aligned(64);
 static u32 rings_ready[HV_MAX_CPUS];
 
+/* Frames of up to 64 records amortise the framing bytes (docs/trace-design.md);
+ * a record waits at most ~1 ms of TSC for company, so a quiet CPU's last
+ * words still reach the port promptly.  The verdict and panic paths drain
+ * without waiting (trace_drain_all / trace_drain_panic). */
+#define DRAIN_BATCH_RECORDS 48
+#define DRAIN_BATCH_MAX_AGE_TSC 3000000ull
+
 void trace_init_cpu(unsigned cpu)
 {
+	if (cpu == 0)
+		trace_drain_set_batch(DRAIN_BATCH_RECORDS, DRAIN_BATCH_MAX_AGE_TSC);
 	trace_ring_init((struct trace_ring *)trace_rings[cpu], cpu, TRACE_NSLOTS);
 	__atomic_store_n(&rings_ready[cpu], 1, __ATOMIC_RELEASE);
 }
@@ -42,7 +53,24 @@ unsigned trace_ncpus(void) { return HV_MAX_CPUS; }
 uint64_t trace_now(void) { return rdtsc(); }
 void trace_serial_putc(uint8_t byte) { serial_putc(byte); }
 
-void trace_drain_point(void) { trace_drain(); }
+/* `trace=record` on the command line: record into the rings but never stream
+ * from the exit path (only the verdict and panic paths drain).  What a full
+ * ring drops is counted in LOST records as always.  bench-exit uses it to
+ * split the cost of recording from the cost of the UART under QEMU. */
+static bool stream_from_exits = true;
+
+void trace_set_mode(const char *cmdline)
+{
+	u32 len;
+	const char *v = cmdline_get(cmdline, "trace", &len);
+	stream_from_exits = !(v && len == 6 && !memcmp(v, "record", 6));
+}
+
+void trace_drain_point(void)
+{
+	if (stream_from_exits)
+		trace_drain();
+}
 
 /* Called from an exit handler (GIF=1, never in NMI context): drain until
  * this CPU's ring is empty, so that what it emits next (the verdict) is not
@@ -54,7 +82,7 @@ void trace_make_room(void)
 	for (u32 i = 0; r && i < 1000000; i++) {
 		if (__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) == __atomic_load_n(&r->commit, __ATOMIC_ACQUIRE))
 			return;
-		trace_drain();
+		trace_drain_all();
 		cpu_relax();
 	}
 }

@@ -3,6 +3,8 @@
 #define HV_TRACE_GLUE_H
 #include <heisen/defs.h>
 void trace_init_cpu(unsigned cpu);
+/* `trace=record`: no streaming from exit handlers (trace_glue.c). */
+void trace_set_mode(const char *cmdline);
 /* Drain whatever is committed, if no other CPU is draining (never waits). */
 void trace_drain_point(void);
 /* Exit-handler context only: wait (bounded) until this CPU's ring is drained. */
