@@ -53,7 +53,7 @@ void bug_locked_print(const char *what, u64 v)
 	/* As the seed's printf: straight to the UART, one line under the lock
 	 * (so the window where a quiesce NMI stops the holder is long).  The
 	 * raw text lands between trace frames; the decoder resyncs past it. */
-	char line[96];
+	char line[160];
 	size_t n = trace_format(line, sizeof(line), "cpu %u: %s %lx\n", this_cpu()->index, what, v);
 	while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
 		cpu_relax();

@@ -32,7 +32,8 @@ __attribute__((optimize("O0"), noinline)) static u64 sleep_checksum(u64 arg, u64
 u64 hypapp_test(struct vcpu *v, u64 arg)
 {
 #ifdef BUG_print_lock_order
-	bug_locked_print("test hypercall", arg);
+	/* The seed's verbose "TV[0]:appmain.c:do_TV_HC_TEST:202: test hypercall" line. */
+	bug_locked_print("TV[0]:appmain.c:do_TV_HC_TEST:202: test hypercall, ecx=", arg);
 #endif
 	u64 r = (arg & TEST_FLAG_SLEEP) ? sleep_checksum(arg, v->cpu) : hc_test_checksum(arg, v->cpu);
 	if (!(arg & TEST_FLAG_QUIESCE) || hv_ncpus < 2)
