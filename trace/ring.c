@@ -158,18 +158,27 @@ static void count_drop(struct trace_ring *ring, uint64_t k)
 	__atomic_fetch_add(&ring->dropped, k, __ATOMIC_RELAXED);
 }
 
-/* Slow path: report earlier drops before our own record.  See FULL RING above. */
-static void __attribute__((noinline)) write_lost(struct trace_ring *ring)
+/*
+ * Slow path: report earlier drops before our own record.  See FULL RING above.
+ * Returns false when LOST did not fit: the caller must then drop its own
+ * record too.  Otherwise a drainer on another CPU freeing slots between the
+ * two reservations would let our record land *before* the LOST that reports
+ * the gap in front of it, and a reader would see the gap unannounced (found
+ * by the decoder's intercept-pairing rule under an NMI flood).
+ */
+static bool __attribute__((noinline)) write_lost(struct trace_ring *ring)
 {
 	uint64_t lost = __atomic_exchange_n(&ring->dropped, 0, __ATOMIC_RELAXED);
 	uint64_t idx, tsc;
 	if (lost == 0)
-		return;  /* an interrupting writer reported them already */
+		return true;  /* an interrupting writer reported them already */
 	TRACE_HOOK(ring, TRACE_HOOK_LOST_TAKEN);
-	if (reserve_slots(ring, 1, &idx, &tsc))
+	if (reserve_slots(ring, 1, &idx, &tsc)) {
 		write_record(ring, idx, tsc, TRACE_EV_LOST, lost, 0, 0);
-	else
-		__atomic_fetch_add(&ring->dropped, lost, __ATOMIC_RELAXED);
+		return true;
+	}
+	__atomic_fetch_add(&ring->dropped, lost, __ATOMIC_RELAXED);
+	return false;
 }
 
 static inline void writer_exit(struct trace_ring *ring)
@@ -206,10 +215,12 @@ void trace_emit(unsigned int ev, unsigned long long a0, unsigned long long a1, u
 	if (unlikely(ring == 0))
 		return;
 	writer_enter(ring);
+	bool reported = true;
 	if (unlikely(__atomic_load_n(&ring->dropped, __ATOMIC_RELAXED) != 0))
-		write_lost(ring);
+		reported = write_lost(ring);
 	/* An id outside the table would be undecodable: count it as lost instead. */
-	if (likely(ev - 1u < TRACE_EV_MAX && ev != TRACE_EV_TEXT) && likely(reserve_slots(ring, 1, &idx, &tsc)))
+	if (likely(reported) && likely(ev - 1u < TRACE_EV_MAX && ev != TRACE_EV_TEXT) &&
+	    likely(reserve_slots(ring, 1, &idx, &tsc)))
 		write_record(ring, idx, tsc, ev, a0, a1, a2);
 	else
 		count_drop(ring, 1);
@@ -234,9 +245,10 @@ void trace_emit_text(const char *s, size_t n)
 	if (unlikely(ring == 0) || n == 0)
 		return;
 	writer_enter(ring);
+	bool reported = true;
 	if (unlikely(__atomic_load_n(&ring->dropped, __ATOMIC_RELAXED) != 0))
-		write_lost(ring);
-	if (k <= ring->nslots && reserve_slots(ring, k, &idx, &tsc)) {
+		reported = write_lost(ring);
+	if (reported && k <= ring->nslots && reserve_slots(ring, k, &idx, &tsc)) {
 		for (uint64_t c = 0; c < k; c++) {
 			struct trace_record *rec = trace_ring_slot(ring, idx + c);
 			size_t off = (size_t)c * TRACE_TEXT_CHUNK;
