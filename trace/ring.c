@@ -164,7 +164,8 @@ static void count_drop(struct trace_ring *ring, uint64_t k)
  * record too.  Otherwise a drainer on another CPU freeing slots between the
  * two reservations would let our record land *before* the LOST that reports
  * the gap in front of it, and a reader would see the gap unannounced (found
- * by the decoder's intercept-pairing rule under an NMI flood).
+ * by the decoder's intercept-pairing rule under an NMI flood; proven by
+ * test_ring_interleave.c drain_between_lost_and_record).
  */
 static bool __attribute__((noinline)) write_lost(struct trace_ring *ring)
 {
@@ -178,6 +179,7 @@ static bool __attribute__((noinline)) write_lost(struct trace_ring *ring)
 		return true;
 	}
 	__atomic_fetch_add(&ring->dropped, lost, __ATOMIC_RELAXED);
+	TRACE_HOOK(ring, TRACE_HOOK_LOST_PUT_BACK);
 	return false;
 }
 

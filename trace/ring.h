@@ -106,6 +106,7 @@ enum trace_hook_point {
 	TRACE_HOOK_AFTER_NEST_DEC,   /* nest dropped, reserve not yet re-checked */
 	TRACE_HOOK_DROP,             /* ring found full, drop not yet counted */
 	TRACE_HOOK_LOST_TAKEN,       /* dropped count exchanged to 0, LOST not yet reserved */
+	TRACE_HOOK_LOST_PUT_BACK,    /* LOST did not fit, its count is back in dropped */
 	TRACE_HOOK_COUNT
 };
 void trace_test_hook(struct trace_ring *ring, enum trace_hook_point point);

@@ -325,6 +325,26 @@ static void lost_put_back_when_ring_refills(void)
 	CHECK_EQ(R->dropped, 4);
 }
 
+static void drain_frees_the_ring(void)
+{
+	CHECK(trace_drain());
+}
+
+static void drain_between_lost_and_record(void)
+{
+	setup(4, 1);
+	for (int i = 0; i < 7; i++)
+		mark(0x20 + i);   /* 4 fit, 3 dropped */
+	/* A: LOST(3) does not fit; then another CPU's drain empties the ring
+	 * before A reserves.  A must not land ahead of the LOST for its gap. */
+	plan(TRACE_HOOK_LOST_PUT_BACK, 1, drain_frees_the_ring);
+	mark(0xA);
+	CHECK_EQ(R->commit, R->tail);   /* nothing written after the gap */
+	CHECK_EQ(R->dropped, 4);
+	mark(0xD);
+	expect_ring(WANT({ TRACE_EV_LOST, 4 }, EV(0xD)));
+}
+
 static void text_chunks_stay_together(void)
 {
 	static const char msg[] = "0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLM\n";  /* 51 bytes: 3 records */
@@ -398,6 +418,7 @@ int main(void)
 	RUN(full_ring_nmi_drop);
 	RUN(nmi_after_lost_taken);
 	RUN(lost_put_back_when_ring_refills);
+	RUN(drain_between_lost_and_record);
 	RUN(text_chunks_stay_together);
 	RUN(invalid_events_are_counted);
 	RUN(ring_init_rejects_bad_sizes);
