@@ -16,11 +16,13 @@ from harness.run import RunOptions, RunResult, run_scenario
 from harness.scenario import load_named
 
 BUGS = tomllib.loads((REPO / "defs/bugs.toml").read_text())["bug"]
-ITERATIONS = 300
+# Each scenario at the largest size any bug it exposes needs (defs/bugs.toml).
+ITERATIONS = {b["scenario"]: max(x["iterations"] for x in BUGS.values() if x["scenario"] == b["scenario"])
+              for b in BUGS.values()}
 
 
 def run(scenario: str, build: Path, tmp_path: Path, seed: int = 1) -> RunResult:
-    sc = load_named(scenario).with_overrides(iterations=ITERATIONS)
+    sc = load_named(scenario).with_overrides(iterations=ITERATIONS[scenario])
     sc = dataclasses.replace(sc, hang_timeout=3.0, timeout=60.0)
     return run_scenario(sc, RunOptions(seed=seed, build_dir=build, results_dir=tmp_path))
 
