@@ -80,6 +80,8 @@ void nmi_virt_before_entry(struct vcpu *v)
 	if (!v->nmi.pending)
 		return;
 #ifndef BUG_inject_while_blocked
+	/* Zoo `inject-while-blocked` compiles this out, and the IRET watch with
+	 * it: the seed before "Implementing IRET" injected whatever was pending. */
 	if (v->nmi.blocked) {
 		/* An NMI that arrived after the IRET intercept but before the
 		 * IRET retired: arm the single step now, or the guest could
@@ -105,5 +107,7 @@ void nmi_virt_before_entry(struct vcpu *v)
 	v->nmi.blocked = 1;
 	v->nmi.injected++;
 	trace_nmi_inject(v->nmi.pending);
+#ifndef BUG_inject_while_blocked
 	arch_watch_iret(v, true);
+#endif
 }
