@@ -6,19 +6,7 @@ from typing import Callable
 
 import pytest
 
-from harness_testutil import build_fake
-
-
-@pytest.fixture(scope="session")
-def fake_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """fake_build("hang") -> a build dir holding fakehv in that mode (built once per mode)."""
-    cache: dict[str, Path] = {}
-
-    def get(mode: str) -> Path:
-        if mode not in cache:
-            cache[mode] = build_fake(mode, tmp_path_factory.mktemp(f"fake-{mode}"))
-        return cache[mode]
-    return get
+# fake_build is in tests/conftest.py (shared with tests/determinism).
 
 
 @pytest.fixture

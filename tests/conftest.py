@@ -1,4 +1,4 @@
-"""Fixtures shared with tests/harness: the fake hypervisor built at test time."""
+"""Fixtures shared by tests/harness and tests/determinism."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,6 +11,7 @@ from tests.harness.harness_testutil import build_fake
 
 @pytest.fixture(scope="session")
 def fake_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """fake_build("hang") -> a build dir holding fakehv in that mode (built once per mode)."""
     cache: dict[str, Path] = {}
 
     def get(mode: str) -> Path:
