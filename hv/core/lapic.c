@@ -44,7 +44,6 @@ static void icr_send(u32 apic_id, u32 lo)
 void lapic_send_init(u32 apic_id) { icr_send(apic_id, 0x4500); }
 void lapic_send_sipi(u32 apic_id, u32 vector) { icr_send(apic_id, 0x4600 | (vector & 0xff)); }
 void lapic_send_nmi(u32 apic_id) { icr_send(apic_id, 0x4400); }
-void lapic_send_nmi_all_but_self(void) { icr_send(0, 0xc4400); }
 
 /* One-shot timer interrupt after `ticks` (0 cancels): the wakeup of
  * hv/core/chaos.c's seeded yield. */

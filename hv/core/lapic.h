@@ -6,6 +6,5 @@ u32 lapic_id(void);
 void lapic_send_init(u32 apic_id);
 void lapic_send_sipi(u32 apic_id, u32 vector);
 void lapic_send_nmi(u32 apic_id);
-void lapic_send_nmi_all_but_self(void);
 void lapic_timer_oneshot(u32 ticks);
 #endif

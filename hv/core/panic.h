@@ -5,5 +5,4 @@
 void __noreturn hv_panic(u64 code, u64 a, u64 rip, const char *why);
 /* Leave QEMU through isa-debug-exit with `code` (defs/machine.toml). */
 void __noreturn machine_exit(u32 code);
-#define HV_ASSERT(c) do { if (!(c)) hv_panic(0, __LINE__, 0, "assert " #c " in " __FILE__); } while (0)
 #endif

@@ -14,6 +14,7 @@
 #include <heisen/defs.h>
 
 static u32 cpus_done;
+static void __noreturn verdict_finish(void);
 
 void verdict_report(struct vcpu *v, u64 status, u64 count, u64 detail)
 {
@@ -63,7 +64,7 @@ void verdict_nmi_counts(struct vcpu *v, u64 received, u64 nested, u64 sent)
 		verdict_finish();
 }
 
-void __noreturn verdict_finish(void)
+static void __noreturn verdict_finish(void)
 {
 	u32 passed = 0;
 	for (u32 i = 0; i < hv_ncpus; i++)

@@ -4,6 +4,4 @@
 struct vcpu;
 void verdict_report(struct vcpu *v, u64 status, u64 count, u64 detail);
 void verdict_nmi_counts(struct vcpu *v, u64 received, u64 nested, u64 sent);
-/* Every CPU is done: print the summary, exit QEMU with PASS or FAIL. */
-void __noreturn verdict_finish(void);
 #endif
