@@ -33,7 +33,10 @@ HV_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdlib \
 	-fno-asynchronous-unwind-tables -m64 -Iinclude -Ihv -Itrace \
 	$(HV_BUGFLAGS) $(HV_TRACEFLAGS)
 HV_ASFLAGS := -m64 -Wa,--noexecstack -Iinclude -Ihv -D__ASSEMBLY__
-HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -T hv/hv.ld
+# One RWX load segment on purpose: the boot page tables map all of it RWX
+# (2 MiB pages, no W^X in the hypervisor yet), so ld's warning says nothing new.
+HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -Wl,--build-id=none \
+	-Wl,--no-warn-rwx-segments -T hv/hv.ld
 
 HV_C_SRCS  := $(wildcard hv/core/*.c hv/arch/svm/*.c hv/hypapps/*.c) $(HV_TRACE_SRCS)
 HV_S_SRCS  := $(wildcard hv/boot/*.S hv/core/*.S hv/arch/svm/*.S)
@@ -56,7 +59,7 @@ $(HV_BUILD)/%.o: %.S $(BUILD)/hv-flags
 # Rebuild everything when BUGS or TRACE change.
 $(BUILD)/hv-flags: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(HV_CFLAGS)' | cmp -s - $@ || echo '$(HV_CFLAGS)' > $@
+	@echo '$(HV_CFLAGS) $(HV_ASFLAGS)' | cmp -s - $@ || echo '$(HV_CFLAGS) $(HV_ASFLAGS)' > $@
 
 $(BUILD)/hv.elf: $(HV_OBJS) hv/hv.ld
 	$(HV_CC) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
