@@ -22,7 +22,9 @@
  * blocked/awaiting/iret_rip, which the NMI handler never writes.  The only
  * shared word is `pending`: the NMI handler sets it, before_entry (GIF=0, so
  * no NMI can interleave) consumes it.  Proven by tests/test_boot.py's NMI
- * flood runs (received == injected, nested == 0 per CPU).
+ * flood runs (received == injected, nested == 0 per CPU), the late-arming
+ * case by test_pal_quiesce.py's nmi-all run, and the need for all of it by
+ * tests/test_zoo.py (inject-while-blocked: the guest sees nested NMIs).
  */
 #include "core/nmi_virt.h"
 #include "core/vcpu.h"

@@ -7,7 +7,9 @@
  * does its work, publishes resume_epoch = E (QUIESCE_END) and waits until
  * every CPU has left (QUIESCE_RESUME) before dropping the lock.
  *
- * Interleavings this survives (tests: tests/test_quiesce.py):
+ * Interleavings this survives (tests: tests/test_pal_quiesce.py for
+ * concurrent requesters, tests/test_seed_scenarios.py tests 3-5 with NMIs,
+ * tests/test_zoo.py for the seed variants put back):
  *  - seed "endquiesce" bug: a boolean resume flag reset after use let a CPU
  *    that took one more NMI see the old flag state and stop forever.  Here a
  *    stopped CPU waits for its own epoch number, which only grows: it can
