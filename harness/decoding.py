@@ -93,22 +93,17 @@ def render_views(dec: ModuleType, items: list[Any], out_dir: Path, prefix: str =
     return written, errors
 
 
-def guests_running_seconds(items: list[Any]) -> float | None:
+def guests_running_seconds(items: list[Any], tsc_khz: int | None) -> float | None:
     """Seconds from machine start until the last CPU entered its guest.
 
     The guest TSC counts from QEMU's start (TCG), and the BOOT record carries
-    its rate measured against the PIT, so the last GUEST_START's TSC over that
-    rate is the boot time the way the hypervisor saw it.
+    its rate measured against the PIT (the summary's tsc_khz), so the last
+    GUEST_START's TSC over that rate is the boot time the way the hypervisor
+    saw it.
     """
     from decoder.defs import EVENT_IDS
-    khz, last = None, None
-    for item in items:
-        kind = getattr(item, "type", None)
-        if kind == EVENT_IDS["BOOT"]:
-            khz = item.args[1] or None
-        elif kind == EVENT_IDS["GUEST_START"]:
-            last = max(last or 0, item.tsc)
-    return None if khz is None or last is None else last / (khz * 1000.0)
+    starts = [item.tsc for item in items if getattr(item, "type", None) == EVENT_IDS["GUEST_START"]]
+    return max(starts) / (tsc_khz * 1000.0) if tsc_khz and starts else None
 
 
 def decode_serial(serial_path: Path, rules: Path | None, out_dir: Path) -> Decoded:
@@ -134,7 +129,8 @@ def decode_serial(serial_path: Path, rules: Path | None, out_dir: Path) -> Decod
     result = Decoded(True, items=items)
     try:
         result.summary = dec.summary(items)
-        result.summary["all_guests_running_s"] = guests_running_seconds(items)
+        result.summary["all_guests_running_s"] = guests_running_seconds(
+            items, result.summary.get("tsc_khz"))
     except Exception as exc:
         result.view_errors["summary"] = f"{type(exc).__name__}: {exc}"
     try:
