@@ -42,8 +42,10 @@ static struct {
 	u32 acked;		/* CPUs stopped in the current epoch */
 	u32 resumed;		/* CPUs that left the current epoch */
 	u64 resume_epoch;	/* last epoch ended */
-	u32 active;		/* an epoch is open: only the zoo's bugs classify by it */
-	u32 resume_signal;	/* BUG_endquiesce_order: the seed's boolean resume flag */
+#ifdef BUG_endquiesce_order
+	u32 active;		/* the seed's g_vmx_quiesce: an epoch is open */
+	u32 resume_signal;	/* the seed's boolean resume flag */
+#endif
 } q;
 
 #ifdef BUG_print_lock_order
@@ -79,7 +81,9 @@ u64 quiesce_begin(struct percpu *self)
 	__atomic_store_n(&q.epoch, e, __ATOMIC_RELAXED);
 	__atomic_store_n(&q.acked, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&q.resumed, 0, __ATOMIC_RELAXED);
+#ifdef BUG_endquiesce_order
 	__atomic_store_n(&q.active, 1, __ATOMIC_RELEASE);
+#endif
 	trace_quiesce_request(e);
 	for (u32 i = 0; i < hv_ncpus; i++) {
 		if (i == self->index)
@@ -113,7 +117,6 @@ void quiesce_end(struct percpu *self, u64 e)
 	__atomic_store_n(&q.active, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&q.resume_signal, 0, __ATOMIC_RELEASE);
 #else
-	__atomic_store_n(&q.active, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&q.resume_epoch, e, __ATOMIC_RELEASE);
 	while (__atomic_load_n(&q.resumed, __ATOMIC_ACQUIRE) < hv_ncpus - 1)
 		cpu_relax();
