@@ -34,10 +34,6 @@ def _hint(data: bytes, offset: int) -> str:
     return ""
 
 
-def _signed(v: int) -> int:
-    return v - (1 << 64) if v >> 63 else v
-
-
 def _slot_record(cpu: int, raw: bytes) -> Record | None:
     typ, ln, _, _, tsc = SLOT.unpack_from(raw)
     ev = EVENTS.get(typ)
@@ -46,8 +42,7 @@ def _slot_record(cpu: int, raw: bytes) -> Record | None:
     if typ == TEXT_ID:
         return Record(tsc, cpu, typ, (raw[16:16 + min(ln, 24)],), -1)
     a = struct.unpack_from("<QQQ", raw, 16)
-    args = tuple(_signed(v) if enc == "s" else v for (_, enc), v in zip(ev.fields, a))
-    return Record(tsc, cpu, typ, args, -1)
+    return Record(tsc, cpu, typ, a[:len(ev.fields)], -1)
 
 
 def decode_ring(data: bytes, offset: int) -> tuple[list[Item], int]:

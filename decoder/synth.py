@@ -24,16 +24,18 @@ def _signed64(v: int) -> int:
     return v - (1 << 64) if v >> 63 else v
 
 
-def encode_records(records: Sequence[Record], tsc_base: int) -> bytes:
-    """The records part of a frame payload (one CPU, ring order)."""
+def encode_records(records: Sequence[Record], tsc_base: int, tsc_shift: int = 0) -> bytes:
+    """The records part of a frame payload (one CPU, ring order); tsc_base in units."""
     out = bytearray()
     prev_tsc, prev_rip = tsc_base, 0
+    prev: dict[tuple[int, int], int] = {}  # (event id, field index) -> last `d` value
     for r in records:
         ev = EVENTS[r.type]
         out.append(r.type)
-        out += encode_uvarint((r.tsc - prev_tsc) & U64)  # wraps when the TSC went backwards
-        prev_tsc = r.tsc
-        for (fname, enc), value in zip(ev.fields, r.args, strict=True):
+        units = (r.tsc & U64) >> tsc_shift
+        out += encode_uvarint((units - prev_tsc) & U64)  # wraps when the TSC went backwards
+        prev_tsc = units
+        for k, ((fname, enc), value) in enumerate(zip(ev.fields, r.args, strict=True)):
             if enc == "text":
                 raw = bytes(value)
                 if len(raw) > 255:
@@ -42,24 +44,27 @@ def encode_records(records: Sequence[Record], tsc_base: int) -> bytes:
                 out += raw
             elif enc == "u":
                 out += encode_uvarint(value)
-            elif enc == "s":
-                out += encode_uvarint(zigzag_encode(value))
+            elif enc == "d":  # wrapping delta from this field's previous value, as in C
+                out += encode_uvarint(zigzag_encode(_signed64(value - prev.get((r.type, k), 0))))
+                prev[(r.type, k)] = value & U64
             else:  # rip: wrapping 64-bit delta, as the C encoder computes it
                 out += encode_uvarint(zigzag_encode(_signed64(value - prev_rip)))
                 prev_rip = value & U64
     return bytes(out)
 
 
-def frame_from_body(cpu: int, seq: int, tsc_base: int, body: bytes) -> bytes:
-    head = bytes((VERSION, cpu)) + encode_uvarint(seq) + encode_uvarint(tsc_base)
+def frame_from_body(cpu: int, seq: int, tsc_base: int, body: bytes, tsc_shift: int = 0) -> bytes:
+    head = bytes((VERSION, cpu, tsc_shift)) + encode_uvarint(seq) + encode_uvarint(tsc_base)
     payload = head + body
     return cobs_encode(payload + crc_of(payload)) + b"\0"
 
 
-def encode_frame(cpu: int, seq: int, records: Sequence[Record]) -> bytes:
-    """One wire frame (COBS + trailing 0x00) holding records of one CPU."""
-    tsc_base = records[0].tsc if records else 0
-    return frame_from_body(cpu, seq, tsc_base, encode_records(records, tsc_base))
+def encode_frame(cpu: int, seq: int, records: Sequence[Record], tsc_shift: int = 0) -> bytes:
+    """One wire frame (COBS + trailing 0x00) holding records of one CPU.  Timestamps go
+    out in units of 2^tsc_shift cycles; the default 0 keeps them exact (the hypervisor
+    sends TRACE_WIRE_TSC_SHIFT, trace/frame.h)."""
+    tsc_base = (records[0].tsc & U64) >> tsc_shift if records else 0
+    return frame_from_body(cpu, seq, tsc_base, encode_records(records, tsc_base, tsc_shift), tsc_shift)
 
 
 @dataclass

@@ -13,9 +13,9 @@ import zlib
 from decoder.defs import EVENTS
 from decoder.records import LOST_ID, TEXT_ID, Item, Loss, Record
 
-VERSION = 1
+VERSION = 2
 U64 = (1 << 64) - 1
-HEADER_MIN = 2 + 1 + 1 + 4  # version, cpu, seq, tsc_base, crc
+HEADER_MIN = 3 + 1 + 1 + 4  # version, cpu, tsc_shift, seq, tsc_base, crc
 # One varint: any continuation bytes, then one terminating byte.
 _VARINT = re.compile(rb"[\x80-\xff]*[\x00-\x7f]", re.S)
 _CACHE_LIMIT = 1 << 17
@@ -162,26 +162,29 @@ def crc_of(body: bytes) -> bytes:
     return zlib.crc32(body).to_bytes(4, "little")
 
 
-# Event id -> shape code for the record walk: 1..3 plain u fields, 4 = (u, rip)
-# as in INTERCEPT_ENTER (the commonest record), then generic, LOST and TEXT.
+# Event id -> shape code for the record walk: 1..3 plain u fields, 4 = (d, rip)
+# as in INTERCEPT_ENTER (the commonest record), 8 = (d,) as in INTERCEPT_LEAVE
+# and the quiesce epochs, then generic, LOST and TEXT.
 def _shape(fields: tuple[tuple[str, str], ...]) -> int:
     encs = tuple(enc for _, enc in fields)
     if encs and all(e == "u" for e in encs):
         return len(encs)
-    return 4 if encs == ("u", "rip") else 0
+    return {("d", "rip"): 4, ("d",): _S_D1}.get(encs, 0)
 
 
-_S_GENERIC, _S_LOST, _S_TEXT = 5, 6, 7
+_S_GENERIC, _S_LOST, _S_TEXT, _S_D1 = 5, 6, 7, 8
 _SHAPES: list[int] = [0] * 128  # event id -> shape; 0 = not an event
 for _ev in EVENTS.values():
     _SHAPES[_ev.id] = (_S_TEXT if _ev.id == TEXT_ID else _S_LOST if _ev.id == LOST_ID
                        else _shape(_ev.fields) or _S_GENERIC)
+# Generic events: (field count, rip field indexes, d field indexes).
 _GENERIC: dict[int, tuple[int, tuple[int, ...], tuple[int, ...]]] = {
     ev.id: (len(ev.fields),
             tuple(k for k, (_, enc) in enumerate(ev.fields) if enc == "rip"),
-            tuple(k for k, (_, enc) in enumerate(ev.fields) if enc == "s"))
+            tuple(k for k, (_, enc) in enumerate(ev.fields) if enc == "d"))
     for ev in EVENTS.values() if ev.id not in (TEXT_ID, LOST_ID)
 }
+_NO_PREV = [0] * (3 * len(_SHAPES))  # per frame: a `d` field's previous value, at 3 * id + k
 _new = tuple.__new__
 
 
@@ -210,18 +213,21 @@ def parse_payload(p: bytes, offset: int = -1) -> tuple[int, int, list[Item], boo
         raise FrameError("crc", f"CRC mismatch over {end} bytes")
     if p[0] != VERSION:
         raise FrameError("malformed", f"frame version {p[0]}, expected {VERSION}")
-    cpu = p[1]
+    cpu, sh = p[1], p[2]
+    if sh > 63:
+        raise FrameError("malformed", f"timestamp unit 2^{sh} cycles")
     if p[end - 1] & 0x80:
         raise FrameError("malformed", "last varint of the frame is unterminated")
-    toks = _VARINT.findall(p, 2, end)
+    toks = _VARINT.findall(p, 3, end)
     vals = list(map(_value_of, toks))
     if len(vals) < 2:
         raise FrameError("malformed", "frame header lacks seq/tsc_base")
-    seq, tsc = vals[0], vals[1]
+    seq, tsc = vals[0], vals[1]  # tsc in units of 2^sh cycles until it goes into a record
     recs: list[Item] = []
     append = recs.append
     shapes = _SHAPES
-    i, m, rip, base, t = 2, len(vals), 0, 2, 0
+    prev = _NO_PREV.copy()
+    i, m, rip, base, t = 2, len(vals), 0, 3, 0
     # Bounds are checked by IndexError: a record cut short ends the loop there.
     try:
         while i < m:
@@ -229,24 +235,32 @@ def parse_payload(p: bytes, offset: int = -1) -> tuple[int, int, list[Item], boo
             shape = shapes[t]
             if shape == 4:
                 tsc += vals[i + 1]
+                d = vals[i + 2]
+                r = prev[3 * t] = (prev[3 * t] + ((d >> 1) ^ -(d & 1))) & U64
                 d = vals[i + 3]
                 rip = (rip + ((d >> 1) ^ -(d & 1))) & U64
-                append(_new(Record, (tsc, cpu, t, (vals[i + 2], rip), seq)))
+                append(_new(Record, (tsc << sh, cpu, t, (r, rip), seq)))
                 i += 4
+            elif shape == _S_D1:
+                tsc += vals[i + 1]
+                d = vals[i + 2]
+                r = prev[3 * t] = (prev[3 * t] + ((d >> 1) ^ -(d & 1))) & U64
+                append(_new(Record, (tsc << sh, cpu, t, (r,), seq)))
+                i += 3
             elif shape == 1:
                 tsc += vals[i + 1]
-                append(_new(Record, (tsc, cpu, t, (vals[i + 2],), seq)))
+                append(_new(Record, (tsc << sh, cpu, t, (vals[i + 2],), seq)))
                 i += 3
             elif shape == 3:
                 tsc += vals[i + 1]
-                append(_new(Record, (tsc, cpu, t, (vals[i + 2], vals[i + 3], vals[i + 4]), seq)))
+                append(_new(Record, (tsc << sh, cpu, t, (vals[i + 2], vals[i + 3], vals[i + 4]), seq)))
                 i += 5
             elif shape == 2:
                 tsc += vals[i + 1]
-                append(_new(Record, (tsc, cpu, t, (vals[i + 2], vals[i + 3]), seq)))
+                append(_new(Record, (tsc << sh, cpu, t, (vals[i + 2], vals[i + 3]), seq)))
                 i += 4
             elif shape == _S_GENERIC:
-                nf, rips, signed = _GENERIC[t]
+                nf, rips, deltas = _GENERIC[t]
                 j = i + 2 + nf
                 if j > m:
                     raise IndexError(j)
@@ -256,22 +270,23 @@ def parse_payload(p: bytes, offset: int = -1) -> tuple[int, int, list[Item], boo
                     d = a[k]
                     rip = (rip + ((d >> 1) ^ -(d & 1))) & U64
                     a[k] = rip
-                for k in signed:
+                for k in deltas:
                     d = a[k]
-                    a[k] = (d >> 1) ^ -(d & 1)
-                append(_new(Record, (tsc, cpu, t, tuple(a), seq)))
+                    a[k] = prev[3 * t + k] = (prev[3 * t + k] + ((d >> 1) ^ -(d & 1))) & U64
+                append(_new(Record, (tsc << sh, cpu, t, tuple(a), seq)))
                 i = j
             elif shape == _S_LOST:
                 tsc += vals[i + 1]
-                append(Loss(tsc, cpu, "lost", vals[i + 2], "records", offset, f"ring full (frame {seq})"))
+                append(Loss(tsc << sh, cpu, "lost", vals[i + 2], "records", offset, f"ring full (frame {seq})"))
                 i += 3
             elif shape == _S_TEXT:
                 tsc += vals[i + 1]
                 off = base + sum(map(len, toks[:i + 2]))
                 ln = p[off] if off < end else 0
                 if off >= end or off + 1 + ln > end:
-                    raise PartialFrame("malformed", f"TEXT of {ln} bytes runs past the frame", cpu, seq, recs, tsc)
-                append(_new(Record, (tsc, cpu, t, (p[off + 1:off + 1 + ln],), seq)))
+                    raise PartialFrame("malformed", f"TEXT of {ln} bytes runs past the frame", cpu, seq, recs,
+                                       tsc << sh)
+                append(_new(Record, (tsc << sh, cpu, t, (p[off + 1:off + 1 + ln],), seq)))
                 base = off + 1 + ln
                 toks = _VARINT.findall(p, base, end)
                 vals = list(map(_value_of, toks))
@@ -280,8 +295,11 @@ def parse_payload(p: bytes, offset: int = -1) -> tuple[int, int, list[Item], boo
                 raise IndexError(t)
     except IndexError:
         if t >= len(shapes) or not shapes[t]:
-            raise PartialFrame("unknown_event", f"event id {t} at record {len(recs)}", cpu, seq, recs, tsc) from None
-        raise PartialFrame("malformed", f"record {len(recs)} (event {t}) cut short", cpu, seq, recs, tsc) from None
+            raise PartialFrame("unknown_event", f"event id {t} at record {len(recs)}", cpu, seq, recs,
+                               tsc << sh) from None
+        raise PartialFrame("malformed", f"record {len(recs)} (event {t}) cut short", cpu, seq, recs,
+                           tsc << sh) from None
+    tsc <<= sh
     if tsc > U64:
         return cpu, seq, _unwrap(recs), False
     return cpu, seq, recs, True

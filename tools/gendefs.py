@@ -20,7 +20,7 @@ INPUTS = [ROOT / "defs/hypercalls.toml", ROOT / "defs/machine.toml", ROOT / "tra
           ROOT / "defs/exits_svm.toml", ROOT / "defs/workloads.toml"]
 C_OUT = ROOT / "include/heisen/defs.h"
 PY_OUT = ROOT / "decoder/defs.py"
-ENCODINGS = {"u", "s", "rip", "text"}
+ENCODINGS = {"u", "d", "rip", "text"}
 WORKLOAD_ARGS = ("none", "count", "number?")
 C_WORKLOAD_ARG = {"none": "ARG_NONE", "count": "ARG_REQUIRED", "number?": "ARG_OPTIONAL"}
 
@@ -95,7 +95,7 @@ def c_header(d: dict) -> str:
         out.append(f"#define TRACE_EV_{name} {ev['id']}")
     out.append(f"#define TRACE_EV_MAX {max(ev['id'] for _, ev in evs)}")
     out += ["", "/* Wire encodings of event fields (docs/trace-format.md). */"]
-    codes = {"u": 0, "s": 1, "rip": 2, "text": 3}
+    codes = {"u": 0, "d": 1, "rip": 2, "text": 3}
     out += [f"#define TRACE_ENC_{enc.upper()} {code}" for enc, code in codes.items()]
     layouts = [0] * (max(ev["id"] for _, ev in evs) + 1)
     for _, ev in evs:

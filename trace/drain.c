@@ -92,7 +92,7 @@ static void drain_ring(struct trace_ring *ring, uint8_t *buf, bool batched)
 	if (batched && !batch_ready(ring, t, c - t))
 		return;
 	while (t != c) {
-		struct trace_frame_src src = { ring->slot, mask, t, c - t };
+		struct trace_frame_src src = { ring->slot, mask, t, c - t, TRACE_WIRE_TSC_SHIFT };
 		uint64_t seq = __atomic_load_n(&ring->frame_seq, __ATOMIC_RELAXED);
 		uint64_t used;
 		size_t len = trace_frame_build(&src, (uint8_t)ring->cpu, seq, buf, &used);

@@ -11,7 +11,14 @@
 
 #include "ring.h"
 
-#define TRACE_FRAME_VERSION 0x01
+#define TRACE_FRAME_VERSION 0x02
+/*
+ * The drain's timestamp resolution on the wire: 2^6 TSC cycles (~25 ns at the
+ * 2.6 GHz TSC of these machines).  A handler's records are microseconds apart under
+ * TCG, so nothing the decoder orders or measures needs finer; it saves ~1 byte per
+ * record (measured: dt averages 2.36 bytes at shift 0, 1.37 at shift 6).
+ */
+#define TRACE_WIRE_TSC_SHIFT 6u
 #define TRACE_FRAME_MAX_RECORDS 64u
 #define TRACE_FRAME_MAX_PAYLOAD 1024u  /* before COBS, CRC included */
 #define TRACE_VARINT_MAX 10u           /* bytes of a u64 LEB128 */
@@ -45,12 +52,16 @@ uint32_t trace_crc32(uint32_t crc, const uint8_t *p, size_t n);
  */
 size_t trace_cobs_encode(const uint8_t *in, size_t n, uint8_t *out);
 
-/* Records seq start .. start+count-1, at slot[seq & mask] (mask = ~0 for a plain array). */
+/*
+ * Records seq start .. start+count-1, at slot[seq & mask] (mask = ~0 for a plain array);
+ * timestamps go out in units of 2^tsc_shift cycles (0: exact).
+ */
 struct trace_frame_src {
 	const struct trace_record *slot;
 	uint64_t mask;
 	uint64_t start;
 	uint64_t count;
+	unsigned tsc_shift;
 };
 
 /*

@@ -133,12 +133,12 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 
 /* Wire encodings of event fields (docs/trace-format.md). */
 #define TRACE_ENC_U 0
-#define TRACE_ENC_S 1
+#define TRACE_ENC_D 1
 #define TRACE_ENC_RIP 2
 #define TRACE_ENC_TEXT 3
 /* Field layout per event id, for the frame encoder: bit 8 = id defined, bits 0-1 =
  * field count, bits 2+2i..3+2i = TRACE_ENC_* of field i. */
-#define TRACE_EV_LAYOUTS { 0x000, 0x10d, 0x101, 0x103, 0x102, 0x102, 0x122, 0x101, 0x183, 0x101, 0x103, 0x101, 0x109, 0x101, 0x101, 0x101, 0x101, 0x101, 0x101, 0x103, 0x103, 0x103, 0x103, 0x183, 0x102, 0x103, 0x183, 0x103, 0x102, 0x183, 0x103 }
+#define TRACE_EV_LAYOUTS { 0x000, 0x10d, 0x101, 0x103, 0x102, 0x102, 0x126, 0x105, 0x183, 0x101, 0x103, 0x101, 0x109, 0x101, 0x105, 0x105, 0x105, 0x105, 0x105, 0x113, 0x113, 0x103, 0x103, 0x183, 0x102, 0x103, 0x183, 0x107, 0x106, 0x197, 0x117 }
 /* Event names per id (0 where no event), for host tools. */
 #define TRACE_EV_NAMES { 0, "TEXT", "LOST", "BOOT", "CPU_UP", "GUEST_START", "INTERCEPT_ENTER", "INTERCEPT_LEAVE", "EXCEPTION_ENTER", "EXCEPTION_LEAVE", "HOST_NMI", "NMI_INJECT", "NMI_UNBLOCK", "NMI_MERGED", "QUIESCE_REQUEST", "QUIESCE_ACK", "QUIESCE_BEGIN", "QUIESCE_END", "QUIESCE_RESUME", "HYPERCALL", "GUEST_EVENT", "GUEST_REPORT", "NMI_COUNTS", "NPF", "GUEST_FAULT_INJECT", "VERDICT", "PANIC", "PAL_REGISTER", "PAL_UNREGISTER", "PAL_ENTER", "PAL_EXIT" }
 

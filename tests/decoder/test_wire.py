@@ -62,11 +62,40 @@ def _payload(frame: bytes) -> bytes:
 
 
 def test_frame_layout_matches_the_spec_by_hand() -> None:
-    # docs/trace-format.md: version, cpu, uvarint seq, uvarint tsc_base, records, crc32.
+    # docs/trace-format.md: version, cpu, tsc_shift, uvarint seq, uvarint tsc_base, records, crc32;
+    # the reason is a `d` field (zigzag delta from 0 in a new frame), the rip a zigzag delta.
     rec = Record(1000, 3, EVENT_IDS["INTERCEPT_ENTER"], (0x81, 0x105))
     p = _payload(encode_frame(3, 2, [rec]))
-    body = bytes([1, 3, 2]) + encode_uvarint(1000) + bytes([6, 0]) + encode_uvarint(0x81) + encode_uvarint(0x105 * 2)
+    body = bytes([2, 3, 0, 2]) + encode_uvarint(1000) + bytes([6, 0]) + encode_uvarint(0x81 * 2) + encode_uvarint(0x105 * 2)
     assert p == body + zlib.crc32(body).to_bytes(4, "little")
+
+
+def test_timestamps_in_units_and_repeated_fields_cost_one_byte() -> None:
+    # At 2^6-cycle units a TSC decodes cut to its unit (never later than it was), and a
+    # repeated exit reason (`d`) and RIP cost a byte each: ENTER 4 bytes, LEAVE 3.
+    E = EVENT_IDS
+    recs = [Record(0x10000 + 100 * i + i % 7, 2, E["INTERCEPT_LEAVE" if i % 2 else "INTERCEPT_ENTER"],
+                   (0x81,) if i % 2 else (0x81, 0xFFFFFFFF81000010)) for i in range(8)]
+    p = _payload(encode_frame(2, 0, recs, tsc_shift=6))
+    assert p[2] == 6
+    _, _, items, mono = parse_payload(p)
+    assert mono and [tuple(r[1:4]) for r in items] == [tuple(r[1:4]) for r in recs]
+    assert [r.tsc for r in items] == [r.tsc >> 6 << 6 for r in recs]
+    once = len(_payload(encode_frame(2, 0, recs[:2], tsc_shift=6)))
+    assert len(p) - once == 3 * (4 + 3)
+
+
+def test_d_fields_track_each_event_and_field_apart() -> None:
+    # PAL_ENTER's region and param and PAL_EXIT's region each keep their own previous value;
+    # values going down and wrapping past 2^64 come back exact.
+    E = EVENT_IDS
+    recs = [Record(10, 0, E["PAL_ENTER"], (0x2400000, 5, 0x200190F)),
+            Record(11, 0, E["PAL_EXIT"], (0x2400000, 4101, 0)),
+            Record(12, 0, E["PAL_ENTER"], (0x2400000, 4, 0x200190F)),
+            Record(13, 0, E["PAL_EXIT"], (0x2405000, U64, 0)),
+            Record(14, 0, E["PAL_ENTER"], (0, 0, 0x200190F))]
+    _, _, items, _ = parse_payload(_payload(encode_frame(0, 0, recs)))
+    assert [tuple(r[:4]) for r in items] == [tuple(r[:4]) for r in recs]
 
 
 def test_parse_frame_round_trip_all_encodings() -> None:
@@ -101,8 +130,8 @@ def test_short_and_bad_version_frames() -> None:
     with pytest.raises(FrameError) as e:
         parse_payload(b"\x01\x00\x00")
     assert e.value.kind == "truncated"
-    body = bytes([2, 0, 0, 0])
-    with pytest.raises(FrameError, match="version 2"):
+    body = bytes([9, 0, 0, 0, 0])
+    with pytest.raises(FrameError, match="version 9"):
         parse_payload(body + zlib.crc32(body).to_bytes(4, "little"))
 
 

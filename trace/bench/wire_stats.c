@@ -66,7 +66,7 @@ static uint64_t reframed_bytes(const struct stats *s, uint64_t *frames)
 	for (unsigned c = 0; c < 256; c++) {
 		uint64_t done = 0, seq = 0;
 		while (done < s->nrecs[c]) {
-			struct trace_frame_src src = { s->recs[c], ~0ull, done, s->nrecs[c] - done };
+			struct trace_frame_src src = { s->recs[c], ~0ull, done, s->nrecs[c] - done, TRACE_WIRE_TSC_SHIFT };
 			uint64_t used;
 			bytes += trace_frame_build(&src, (uint8_t)c, seq++, out, &used);
 			done += used;

@@ -212,7 +212,9 @@ static void frame_round_trip(void)
 			slots[(start + i) & (NSLOTS - 1)] = all[done + i];
 		size_t taken = 0;
 		while (taken < avail) {
-			struct trace_frame_src src = { slots, NSLOTS - 1, start + taken, avail - taken };
+			/* Any timestamp unit: the decoder reads the frame's, and compares to the unit. */
+			unsigned shift = (unsigned)(rnd() % 13);
+			struct trace_frame_src src = { slots, NSLOTS - 1, start + taken, avail - taken, shift };
 			uint8_t out[TRACE_FRAME_MAX_WIRE];
 			uint64_t used;
 			size_t len = trace_frame_build(&src, 7, seq++, out, &used);
@@ -244,7 +246,7 @@ static void frame_round_trip(void)
 	CHECK_EQ(mismatches, 0);
 	free(c.frames);
 	/* Empty source: nothing written, nothing used. */
-	struct trace_frame_src empty = { slots, NSLOTS - 1, 0, 0 };
+	struct trace_frame_src empty = { slots, NSLOTS - 1, 0, 0, 0 };
 	uint8_t out[TRACE_FRAME_MAX_WIRE];
 	uint64_t used = 99;
 	CHECK_EQ(trace_frame_build(&empty, 0, 0, out, &used), 0);
@@ -261,7 +263,7 @@ static void frame_payload_bound(void)
 		recs[i].tsc = (uint64_t)i << 62;  /* dt = 2^62 or wraps: 9-10 bytes */
 		recs[i].a[0] = recs[i].a[1] = recs[i].a[2] = UINT64_MAX;
 	}
-	struct trace_frame_src src = { recs, ~0ull, 0, 100 };
+	struct trace_frame_src src = { recs, ~0ull, 0, 100, 0 };
 	uint8_t out[TRACE_FRAME_MAX_WIRE];
 	uint64_t used;
 	size_t len = trace_frame_build(&src, 1, 5, out, &used);
@@ -274,6 +276,38 @@ static void frame_payload_bound(void)
 	CHECK_EQ(f.rec[used - 1].f[2], UINT64_MAX);
 }
 
+/*
+ * The compact encodings do what they are for: an exit reason that repeats (`d`), a RIP
+ * that repeats (`rip`) and a handler 100 cycles long at 2^6-cycle units cost one byte
+ * each, so a repeated INTERCEPT_ENTER is 4 bytes and its LEAVE 3; the first ENTER of the
+ * frame pays for the full values.  The decoded TSC is the true one cut to the unit.
+ */
+static void frame_repeats_cost_one_byte(void)
+{
+	struct trace_record recs[8] = { 0 };
+	for (int i = 0; i < 8; i++) {
+		recs[i].type = i % 2 ? TRACE_EV_INTERCEPT_LEAVE : TRACE_EV_INTERCEPT_ENTER;
+		recs[i].tsc = 0x123456789ull + 100u * (uint64_t)i + (uint64_t)i % 3;
+		recs[i].a[0] = 0x81;
+		recs[i].a[1] = i % 2 ? 0 : 0xffffffff81000000ull;
+	}
+	struct trace_frame_src src = { recs, ~0ull, 0, 8, TRACE_WIRE_TSC_SHIFT };
+	uint8_t out[TRACE_FRAME_MAX_WIRE];
+	uint64_t used;
+	size_t len = trace_frame_build(&src, 3, 9, out, &used);
+	struct wire_frame f;
+	CHECK_EQ(wire_decode_frame(out, len - 1, &f), WIRE_OK);
+	CHECK_EQ(f.nrec, 8);
+	CHECK(f.rec[0].wire_size > 4);
+	for (int i = 2; i < 8; i++) {
+		CHECK_EQ(f.rec[i].wire_size, i % 2 ? 3 : 4);
+		CHECK_EQ(f.rec[i].f[0], 0x81);
+		CHECK_EQ(f.rec[i].tsc, recs[i].tsc & ~((1ull << TRACE_WIRE_TSC_SHIFT) - 1));
+		CHECK(wire_record_equal_ring(&f.rec[i], &recs[i]));
+	}
+	CHECK_EQ(f.rec[2].f[1], 0xffffffff81000000ull);
+}
+
 /* A corrupt slot (unknown type, or TEXT longer than 24) goes out as LOST(1) in its place. */
 static void frame_corrupt_record_is_lost(void)
 {
@@ -282,7 +316,7 @@ static void frame_corrupt_record_is_lost(void)
 	recs[1].type = 0, recs[1].tsc = 110;                      /* never written */
 	recs[2].type = TRACE_EV_TEXT, recs[2].len = 200, recs[2].tsc = 120;
 	recs[3].type = 0xEE, recs[3].tsc = 130;
-	struct trace_frame_src src = { recs, ~0ull, 0, 4 };
+	struct trace_frame_src src = { recs, ~0ull, 0, 4, 0 };
 	uint8_t out[TRACE_FRAME_MAX_WIRE];
 	uint64_t used;
 	size_t len = trace_frame_build(&src, 0, 0, out, &used);
@@ -318,7 +352,7 @@ static void resync_after_damage(void)
 		size_t n = 1 + rnd() % 20;
 		for (size_t j = 0; j < n; j++)
 			random_record(&recs[i][j], &tsc);
-		struct trace_frame_src src = { recs[i], ~0ull, 0, n };
+		struct trace_frame_src src = { recs[i], ~0ull, 0, n, TRACE_WIRE_TSC_SHIFT };
 		uint64_t used;
 		at[i] = clen;
 		clen += trace_frame_build(&src, (uint8_t)(i % 3), (uint64_t)i, clean + clen, &used);
@@ -410,6 +444,7 @@ int main(void)
 	RUN(cobs_in_place);
 	RUN(frame_round_trip);
 	RUN(frame_payload_bound);
+	RUN(frame_repeats_cost_one_byte);
 	RUN(frame_corrupt_record_is_lost);
 	RUN(resync_after_damage);
 	CHECK_MAIN_END();

@@ -39,6 +39,7 @@ class Record:
 class Frame:
     cpu: int
     seq: int
+    tsc_shift: int
     records: list[Record]
 
 
@@ -76,17 +77,18 @@ def unzigzag(v: int) -> int:
 
 def decode_frame(encoded: bytes) -> Frame:
     payload = cobs_decode(encoded)
-    if len(payload) < 8:
+    if len(payload) < 9:
         raise WireError(f"payload of {len(payload)} bytes is too short")
     body, crc = payload[:-4], int.from_bytes(payload[-4:], "little")
     if zlib.crc32(body) != crc:
         raise WireError("CRC mismatch")
-    if body[0] != 1:
-        raise WireError(f"version {body[0]}, expected 1")
-    cpu = body[1]
-    seq, pos = uvarint(body, 2, len(body))
-    tsc, pos = uvarint(body, pos, len(body))
+    if body[0] != 2:
+        raise WireError(f"version {body[0]}, expected 2")
+    cpu, shift = body[1], body[2]
+    seq, pos = uvarint(body, 3, len(body))
+    tsc, pos = uvarint(body, pos, len(body))  # in units of 2^shift cycles
     rip = 0
+    prev: dict[tuple[int, int], int] = {}  # `d` fields: (event, field index) -> last value
     records = []
     while pos < len(body):
         etype = body[pos]
@@ -95,8 +97,8 @@ def decode_frame(encoded: bytes) -> Frame:
             raise WireError(f"unknown event type {etype} at payload offset {pos - 1}")
         dt, pos = uvarint(body, pos, len(body))
         tsc = (tsc + dt) & MASK64
-        rec = Record(cpu, etype, tsc)
-        for _name, enc in EVENTS[etype].fields:
+        rec = Record(cpu, etype, tsc << shift)
+        for k, (_name, enc) in enumerate(EVENTS[etype].fields):
             if enc == "text":
                 n = body[pos]
                 if n > 24 or pos + 1 + n > len(body):
@@ -105,14 +107,14 @@ def decode_frame(encoded: bytes) -> Frame:
                 pos += 1 + n
                 continue
             v, pos = uvarint(body, pos, len(body))
-            if enc == "s":
-                v = unzigzag(v) & MASK64
+            if enc == "d":
+                v = prev[(etype, k)] = (prev.get((etype, k), 0) + unzigzag(v)) & MASK64
             elif enc == "rip":
                 rip = (rip + unzigzag(v)) & MASK64
                 v = rip
             rec.a.append(v)
         records.append(rec)
-    return Frame(cpu, seq, records)
+    return Frame(cpu, seq, shift, records)
 
 
 def read_stream(stream: bytes) -> tuple[list[Frame], int]:
@@ -147,8 +149,10 @@ def test_sample_decodes_to_the_ring_records(sample: tuple[bytes, list[dict]]) ->
     assert bad == 0
     got = [r for f in frames for r in f.records]
     assert len(got) == len(expect)
+    shift = frames[0].tsc_shift
+    assert shift > 0 and all(f.tsc_shift == shift for f in frames)  # the drain's unit, trace/frame.h
     for i, (r, e) in enumerate(zip(got, expect)):
-        want = Record(e["cpu"], e["type"], e["tsc"], e.get("a", []), bytes.fromhex(e.get("text_hex", "")))
+        want = Record(e["cpu"], e["type"], e["tsc"] >> shift << shift, e.get("a", []), bytes.fromhex(e.get("text_hex", "")))
         assert r == want, f"record {i}: {r} != {want}"
 
 
@@ -205,4 +209,4 @@ def test_reader_rejects_corrupt_frames() -> None:
     with pytest.raises(WireError, match="COBS code"):
         decode_frame(b"\x05ab")
     with pytest.raises(WireError, match="CRC"):
-        decode_frame(b"\x09\x01\x00\x00\x00\x01\x02\x03\x04")
+        decode_frame(b"\x0a\x02\x00\x00\x00\x00\x01\x02\x03\x04")

@@ -50,7 +50,7 @@ enum wire_error wire_decode_frame(const uint8_t *enc, size_t n, struct wire_fram
 	size_t len, pos = 0;
 	if (cobs_decode(enc, n, pl, sizeof(pl), &len))
 		return WIRE_COBS;
-	if (len < 2 + 1 + 1 + 4)
+	if (len < 3 + 1 + 1 + 4)
 		return WIRE_SHORT;
 	size_t end = len - 4;
 	uint32_t crc = (uint32_t)pl[end] | (uint32_t)pl[end + 1] << 8 | (uint32_t)pl[end + 2] << 16 |
@@ -61,9 +61,14 @@ enum wire_error wire_decode_frame(const uint8_t *enc, size_t n, struct wire_fram
 		return WIRE_VERSION;
 	memset(f, 0, sizeof(*f));
 	f->cpu = pl[pos++];
-	if (get_uvarint(pl, end, &pos, &f->seq) || get_uvarint(pl, end, &pos, &f->tsc_base))
+	f->tsc_shift = pl[pos++];
+	if (f->tsc_shift > 63)
+		return WIRE_VERSION;
+	uint64_t tsc, rip = 0, prev_field[TRACE_EV_MAX + 1][3];
+	memset(prev_field, 0, sizeof(prev_field));
+	if (get_uvarint(pl, end, &pos, &f->seq) || get_uvarint(pl, end, &pos, &tsc))
 		return WIRE_TRUNCATED;
-	uint64_t tsc = f->tsc_base, rip = 0;
+	f->tsc_base = tsc << f->tsc_shift;
 	while (pos < end) {
 		if (f->nrec == TRACE_FRAME_MAX_RECORDS)
 			return WIRE_TOO_MANY;
@@ -76,7 +81,8 @@ enum wire_error wire_decode_frame(const uint8_t *enc, size_t n, struct wire_fram
 		if (get_uvarint(pl, end, &pos, &dt))
 			return WIRE_TRUNCATED;
 		tsc += dt;
-		r->tsc = tsc;
+		r->tsc = tsc << f->tsc_shift;
+		r->tsc_shift = f->tsc_shift;
 		uint16_t lay = layouts[r->type];
 		for (unsigned i = 0; i < (lay & 3u); i++) {
 			unsigned enc_kind = (lay >> (2 + 2 * i)) & 3u;
@@ -91,8 +97,8 @@ enum wire_error wire_decode_frame(const uint8_t *enc, size_t n, struct wire_fram
 			}
 			if (get_uvarint(pl, end, &pos, &v))
 				return WIRE_TRUNCATED;
-			if (enc_kind == TRACE_ENC_S)
-				v = (uint64_t)trace_unzigzag(v);
+			if (enc_kind == TRACE_ENC_D)
+				v = prev_field[r->type][i] += (uint64_t)trace_unzigzag(v);
 			else if (enc_kind == TRACE_ENC_RIP)
 				v = rip += (uint64_t)trace_unzigzag(v);
 			r->f[i] = v;
@@ -132,7 +138,7 @@ void wire_decode_stream(const uint8_t *buf, size_t n, wire_frame_cb cb, void *ct
 
 int wire_record_equal_ring(const struct wire_record *w, const struct trace_record *r)
 {
-	if (w->type != r->type || w->tsc != r->tsc)
+	if (w->type != r->type || w->tsc != (r->tsc >> w->tsc_shift) << w->tsc_shift)
 		return 0;
 	if (r->type == TRACE_EV_TEXT)
 		return w->text_len == r->len && memcmp(w->text, r->a, r->len) == 0;

@@ -13,6 +13,7 @@
 struct wire_record {
 	uint8_t type;
 	uint8_t text_len;
+	uint8_t tsc_shift;      /* the frame's: tsc is exact to 2^tsc_shift cycles */
 	uint16_t wire_size;     /* bytes of this record in the payload (before COBS) */
 	uint64_t tsc;
 	uint64_t f[3];          /* numeric fields in table order (rip fields absolute) */
@@ -22,7 +23,8 @@ struct wire_record {
 struct wire_frame {
 	uint8_t cpu;
 	uint64_t seq;
-	uint64_t tsc_base;
+	uint8_t tsc_shift;
+	uint64_t tsc_base;      /* in cycles (the wire carries it in units) */
 	size_t nrec;
 	size_t wire_bytes;      /* encoded bytes including the 0x00 delimiter */
 	struct wire_record rec[TRACE_FRAME_MAX_RECORDS];
@@ -31,7 +33,7 @@ struct wire_frame {
 enum wire_error {
 	WIRE_OK = 0,
 	WIRE_COBS,              /* a COBS code points past the end, or a 0x00 inside */
-	WIRE_SHORT,             /* payload shorter than version+cpu+seq+tsc+crc */
+	WIRE_SHORT,             /* payload shorter than version+cpu+shift+seq+tsc+crc */
 	WIRE_CRC,
 	WIRE_VERSION,
 	WIRE_TRUNCATED,         /* a record runs past the CRC */
@@ -52,7 +54,7 @@ struct wire_stats {
 typedef void (*wire_frame_cb)(const struct wire_frame *f, void *ctx);
 void wire_decode_stream(const uint8_t *buf, size_t n, wire_frame_cb cb, void *ctx, struct wire_stats *st);
 
-/* Records (numeric fields) equal? TEXT compares length and bytes. */
+/* Records (numeric fields) equal, the ring's TSC cut to the frame's unit? TEXT compares length and bytes. */
 int wire_record_equal_ring(const struct wire_record *w, const struct trace_record *r);
 
 #endif
