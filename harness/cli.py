@@ -19,7 +19,7 @@ from harness.hunt import HuntError
 from harness.replay import ReplayError
 from harness.matrix import print_matrix, run_matrix
 from harness.report import print_repeats, print_run
-from harness.run import RunOptions, RunResult, random_seed, run_scenario
+from harness.run import TRANSPORTS, RunOptions, RunResult, random_seed, run_scenario
 from harness.scenario import ScenarioError, all_scenarios, load, load_named
 from harness.schedule import ScheduleError
 
@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                      help="one TCG thread + fixed icount, in-machine seeded NMIs "
                           "(default: on when --seed is given)")
+    run.add_argument("--transport", choices=TRANSPORTS, default="uart",
+                     help="how trace frames leave the machine: the UART (default, live) or "
+                          "`mem`: a log in guest RAM, far cheaper per record under TCG (docs/trace-design.md)")
     run.add_argument("--rr", choices=("record",),
                      help="QEMU record/replay at -smp 1 (replay it with `harness replay`)")
     common(run)
@@ -90,7 +93,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         raise ScenarioError("(command line)", "--rr", "a scenario at -smp 1 (use --smp 1)", sc.smp)
     opts = RunOptions(seed=base_seed, build_dir=_build_dir(args), results_dir=args.results,
                       bugs=args.bugs, qemu_args=args.qemu_args,
-                      deterministic=deterministic and not args.rr, rr=args.rr)
+                      deterministic=deterministic and not args.rr, rr=args.rr, transport=args.transport)
     results: list[RunResult] = []
     if args.repeat == 1:
         with console.status(f"{sc.name}: starting QEMU") as status:

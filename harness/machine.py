@@ -62,6 +62,9 @@ class MachineConfig:
     rr: str | None = None     # "record" | "replay": QEMU record/replay into/from rr_file
     rr_file: Path | None = None
     log_path: Path | None = None  # QEMU's own stdout/stderr
+    # Back guest RAM with this file, shared, so the host reads guest memory (the
+    # `trace=mem` log, harness/memlog.py) while the machine runs and after it exits.
+    ram_file: Path | None = None
     qemu_binary: str = "qemu-system-x86_64"
     extra_args: list[str] = field(default_factory=list)
 
@@ -122,7 +125,12 @@ class Machine:
             if c.rr_file is None:
                 raise MachineError("record/replay needs rr_file")
             accel = rr_args(c.rr, Path(c.rr_file).resolve(), c.smp)
-        args = [c.qemu_binary, "-machine", "pc", *accel, "-cpu", "qemu64,+svm,+npt",
+        machine = ["-machine", "pc"]
+        if c.ram_file is not None:
+            machine = ["-object", f"memory-backend-file,id=ram0,size={c.memory_mb}M,"
+                                  f"mem-path={Path(c.ram_file).resolve()},share=on",
+                       "-machine", "pc,memory-backend=ram0"]
+        args = [c.qemu_binary, *machine, *accel, "-cpu", "qemu64,+svm,+npt",
                 "-smp", str(c.smp), "-m", str(c.memory_mb),
                 "-kernel", Path(c.kernel).name,
                 "-initrd", os.path.relpath(Path(c.initrd).resolve(), self.cwd),

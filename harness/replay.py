@@ -96,6 +96,8 @@ def normalized(argv: list[str]) -> list[str]:
         if arg in PATH_OPTIONS:
             out[i + 1] = "<path>"
     for i, arg in enumerate(out):
+        if arg.startswith("memory-backend-file,"):  # the trace=mem RAM file
+            out[i] = ",".join("mem-path=<path>" if p.startswith("mem-path=") else p for p in arg.split(","))
         if arg.startswith("shift=") and "rrfile=" in arg:
             out[i] = arg.split("rr=")[0] + "rr=<mode>"
     return out
@@ -132,7 +134,8 @@ def check_argv(rec: Recorded, opts: RunOptions) -> None:
     probe = Machine(MachineConfig(
         kernel=Path("k"), initrd=Path("i"), append=rec.hv_cmdline, serial_path=Path("s"),
         smp=sc.smp, memory_mb=sc.memory, deterministic=opts.deterministic, rr=opts.rr,
-        rr_file=opts.rr_file, extra_args=rec.extra_args))
+        rr_file=opts.rr_file, extra_args=rec.extra_args,
+        ram_file=Path("r") if "trace=mem" in rec.hv_cmdline.split() else None))
     try:
         now, then = normalized(probe.command_line()), normalized(rec.argv)
     finally:

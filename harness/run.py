@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness import build as buildmod
+from harness import memlog
 from harness.capture import capture
 from harness.decoding import decode_serial
 from harness.hangwatch import HangWatch
@@ -50,6 +51,13 @@ class RunOptions:
     rr: str | None = None
     rr_file: Path | None = None
     rr_nmi_icounts: list[int | None] | None = None  # replay: where recording injected NMIs
+    # How frames leave the machine: "uart" (the 16550, live in serial.bin) or "mem"
+    # (hv `trace=mem`: a log in guest RAM read through a shared RAM file; serial.bin
+    # then holds the UART's bytes followed by the log's, the same frames either way).
+    transport: str = "uart"
+
+
+TRANSPORTS = ("uart", "mem")
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,7 @@ class _Plan:
     read_icount: bool             # poll query-replay (icount) every tick
     rr: str | None = None
     rr_nmi_icounts: list[int | None] | None = None
+    trace_bytes: Callable[[], int] | None = None  # progress when frames do not go to serial
 
 
 @dataclass
@@ -172,6 +181,8 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                 break
             now = loop.time()
             size = serial.stat().st_size if serial.exists() else 0
+            if plan.trace_bytes is not None:
+                size += plan.trace_bytes()
             if size != watch.serial_bytes:
                 watch.serial_bytes, last_growth = size, now
                 alive.set()
@@ -229,6 +240,35 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
     return watch
 
 
+class _MemTransport:
+    """The `trace=mem` log: where its RAM file lives, progress while the machine runs,
+    and the frames into serial.bin afterwards (whatever ended the run)."""
+
+    def __init__(self, run_dir: Path, hv_elf: Path) -> None:
+        # tmpfs: QEMU writes guest RAM through it at memory speed; removed in collect().
+        self.ram_file = Path("/dev/shm") / f"heisenvisor-{run_dir.name}.ram"
+        self.offset, self.size = memlog.locate(hv_elf)
+
+    def progress(self) -> int:
+        try:
+            return memlog.progress(self.ram_file, self.offset, self.size)
+        except memlog.MemlogError:
+            return 0  # QEMU has not created the file yet
+
+    def collect(self, serial: Path) -> dict[str, Any]:
+        uart = serial.with_name("uart.bin")
+        data = uart.read_bytes() if uart.exists() else b""
+        try:
+            log = memlog.read(self.ram_file, self.offset, self.size)
+            serial.write_bytes(data + log.data)
+            return {"uart_bytes": len(data), "log_bytes": len(log.data), "dropped_bytes": log.dropped}
+        except memlog.MemlogError as exc:
+            serial.write_bytes(data)  # what the UART got is still evidence
+            return {"uart_bytes": len(data), "error": str(exc)}
+        finally:
+            self.ram_file.unlink(missing_ok=True)
+
+
 def _judge(sc: Scenario, watch: _Watch, trace: dict[str, Any]) -> tuple[str, str, bool, Any]:
     """(outcome, reason, passed, rule) from the exit outcome and the checker."""
     outcome, reason, rule = watch.outcome or "error", watch.reason, None
@@ -278,8 +318,19 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         return RunResult(run_dir, verdict)
     verdict["build"] = manifest
 
+    if opts.transport not in TRANSPORTS:
+        raise ValueError(f"transport must be one of {TRANSPORTS}, got {opts.transport!r}")
+    # A replay's recorded command line already says trace=mem.
+    use_mem = opts.transport == "mem" or "trace=mem" in append.split()
+    mem = _MemTransport(run_dir, build.hv_elf) if use_mem else None
+    if mem is not None:
+        append = append if "trace=mem" in append.split() else f"{append} trace=mem"
+        verdict["transport"] = {"kind": "mem", "ram_file": str(mem.ram_file)}
+        if "schedule" in verdict:
+            verdict["schedule"]["hv_cmdline"] = append
     config = MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=append,
-                           serial_path=(run_dir / "serial.bin").resolve(), smp=sc.smp,
+                           serial_path=(run_dir / ("uart.bin" if mem else "serial.bin")).resolve(), smp=sc.smp,
+                           ram_file=mem.ram_file if mem else None,
                            memory_mb=sc.memory, deterministic=schedule is not None,
                            rr=opts.rr, rr_file=rr_file,
                            log_path=run_dir / "qemu.log", extra_args=list(opts.qemu_args))
@@ -295,7 +346,8 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     plan = _Plan(host_nmis=schedule is None and opts.rr != "replay",
                  hang=HangWatch(sc.hang_timeout, ICOUNT_SHIFT if icount_mode else None),
                  timeout=schedule.wall_timeout_s if schedule else sc.timeout,
-                 read_icount=icount_mode, rr=opts.rr, rr_nmi_icounts=opts.rr_nmi_icounts)
+                 read_icount=icount_mode, rr=opts.rr, rr_nmi_icounts=opts.rr_nmi_icounts,
+                 trace_bytes=mem.progress if mem else None)
     watch = _Watch()
     with machine:
         verdict["qemu"]["pid"] = machine.pid
@@ -319,6 +371,8 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
                                      f"(shift {ICOUNT_SHIFT}), backstops in harness/hangwatch.py")
     if watch.rr is not None:
         verdict.setdefault("rr", {}).update(watch.rr)
+    if mem is not None:
+        verdict["transport"].update(mem.collect(run_dir / "serial.bin"))
     verdict["serial_bytes"] = (run_dir / "serial.bin").stat().st_size \
         if (run_dir / "serial.bin").exists() else 0
     if watch.qmp_error:

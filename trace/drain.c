@@ -1,5 +1,6 @@
 /*
- * The drain: one CPU at a time turns committed ring records into frames on the UART.
+ * The drain: one CPU at a time turns committed ring records into frames on the UART
+ * (or the memory log, memlog.h).
  *
  * LOCKING.  `drain_owner` is a trylock (0 = free, else CPU + 1).  Nobody ever spins
  * for it in trace_drain(): the CPU that holds it may be the one we interrupted (an
@@ -96,8 +97,7 @@ static void drain_ring(struct trace_ring *ring, uint8_t *buf, bool batched)
 		uint64_t seq = __atomic_load_n(&ring->frame_seq, __ATOMIC_RELAXED);
 		uint64_t used;
 		size_t len = trace_frame_build(&src, (uint8_t)ring->cpu, seq, buf, &used);
-		for (size_t i = 0; i < len; i++)
-			trace_serial_putc(buf[i]);
+		trace_out_write(buf, len);
 		for (uint64_t i = 0; i < used; i++)
 			__atomic_store_n(&trace_ring_slot(ring, t + i)->type, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&ring->frame_seq, seq + 1, __ATOMIC_RELAXED);
@@ -146,7 +146,7 @@ void trace_drain_panic(void)
 	take_or_steal(&panic_owner, me);
 	bool stolen = take_or_steal(&drain_owner, me);
 	if (stolen)
-		trace_serial_putc(0);  /* ends the previous owner's half-written frame */
+		trace_out_write((const uint8_t *)"", 1);  /* ends the previous owner's half-written frame */
 	drain_all(buf, false);
 	/*
 	 * A stolen drain is kept: the robbed CPU may still be sending from drain_buf, and a

@@ -7,12 +7,12 @@
 # The hypervisor compiles TRACE_SRCS itself with its own flags (hv.mk: HV_TRACE_SRCS);
 # they need only trace/trace_platform.h implemented on its side.
 
-TRACE_SRCS    := trace/ring.c trace/printf.c trace/frame.c trace/wire_codec.c trace/crc32.c trace/drain.c
+TRACE_SRCS    := trace/ring.c trace/printf.c trace/frame.c trace/wire_codec.c trace/crc32.c trace/drain.c trace/memlog.c
 HV_TRACE_SRCS := $(TRACE_SRCS)
 TRACE_HDRS    := $(wildcard trace/*.h trace/tests/*.h) include/heisen/defs.h
 TRACE_BUILD   := $(BUILD)/trace
 TRACE_SUPPORT := trace/tests/host_platform.c trace/tests/wire_decode.c
-TRACE_TESTS   := test_frame test_ring_interleave test_drain test_ring_nmi
+TRACE_TESTS   := test_frame test_ring_interleave test_drain test_ring_nmi test_memlog
 TRACE_CC      := gcc
 TRACE_CFLAGS  := -std=gnu11 -g -Wall -Wextra -Werror -Iinclude -Itrace -Itrace/tests -pthread
 TRACE_ASAN    := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -23,7 +23,7 @@ TRACE_NMI_ITERS_TSAN ?= 10000
 # The freestanding check uses the hypervisor's flags when hv.mk defines them.
 TRACE_FREESTANDING_CFLAGS = $(or $(HV_CFLAGS),-std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding -nostdlib \
 	-mno-red-zone -mgeneral-regs-only -mcmodel=small -fno-pic -fno-pie -fno-stack-protector -Iinclude -Itrace)
-TRACE_PLATFORM_SYMS := trace_ncpus trace_now trace_ring_of trace_serial_putc trace_this_cpu_ring
+TRACE_PLATFORM_SYMS := trace_ncpus trace_now trace_out_write trace_ring_of trace_this_cpu_ring
 
 .PHONY: test-host trace-sample bench-trace trace-freestanding-check trace-off-check
 

@@ -15,6 +15,7 @@
 #include "ring.h"
 #include "trace_platform.h"
 #include "drain.h"
+#include "memlog.h"
 
 #define TRACE_NSLOTS 4096
 
@@ -51,7 +52,27 @@ struct trace_ring *trace_ring_of(unsigned cpu)
 
 unsigned trace_ncpus(void) { return HV_MAX_CPUS; }
 uint64_t trace_now(void) { return rdtsc(); }
-void trace_serial_putc(uint8_t byte) { serial_putc(byte); }
+
+/*
+ * `trace=mem`: frames go to `trace_memlog_area` instead of the UART, and the harness
+ * reads them from QEMU's shared RAM file by this symbol (harness/memlog.py).  16 MiB
+ * holds ~2.8 M records at 6 bytes; beyond that frames are dropped and the decoder
+ * reports their sequence gap.  In BSS (zeroed by the loader, which memlog.c relies
+ * on) and so inside the hypervisor image the nested page table hides from the guest.
+ */
+#define MEMLOG_BYTES (16u << 20)
+u8 trace_memlog_area[sizeof(struct trace_memlog) + MEMLOG_BYTES] __aligned(4096);
+static struct trace_memlog *memlog;
+
+void trace_out_write(const uint8_t *p, size_t n)
+{
+	if (memlog) {
+		trace_memlog_append(memlog, p, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		serial_putc(p[i]);
+}
 
 /* `trace=record` on the command line: record into the rings but never stream
  * from the exit path (only the verdict and panic paths drain).  What a full
@@ -64,6 +85,10 @@ void trace_set_mode(const char *cmdline)
 	u32 len;
 	const char *v = cmdline_get(cmdline, "trace", &len);
 	stream_from_exits = !(v && len == 6 && !memcmp(v, "record", 6));
+	if (v && len == 3 && !memcmp(v, "mem", 3)) {
+		trace_memlog_init((struct trace_memlog *)trace_memlog_area, MEMLOG_BYTES);
+		memlog = (struct trace_memlog *)trace_memlog_area;
+	}
 }
 
 void trace_drain_point(void)

@@ -83,15 +83,18 @@ uint64_t trace_now(void)
 	}
 }
 
-void trace_serial_putc(uint8_t byte)
+/* Byte by byte, like the UART: the stuck-drainer tests stop a drain mid-frame. */
+void trace_out_write(const uint8_t *p, size_t n)
 {
-	void (*hook)(uint8_t) = host_putc_hook;
-	if (hook)
-		hook(byte);
-	/* Atomic append: after a panic steal two drainers may write at once, like a real UART. */
-	size_t i = __atomic_fetch_add(&serial_len, 1, __ATOMIC_ACQ_REL);
-	if (i < serial_cap)
-		serial_buf[i] = byte;
+	for (size_t k = 0; k < n; k++) {
+		void (*hook)(uint8_t) = host_putc_hook;
+		if (hook)
+			hook(p[k]);
+		/* Atomic append: after a panic steal two drainers may write at once, like a real UART. */
+		size_t i = __atomic_fetch_add(&serial_len, 1, __ATOMIC_ACQ_REL);
+		if (i < serial_cap)
+			serial_buf[i] = p[k];
+	}
 }
 
 unsigned trace_ncpus(void)

@@ -178,7 +178,7 @@ static void batching_waits_for_company(void)
 	trace_drain_set_batch(1, 0);
 }
 
-/* --- a drainer stuck inside trace_serial_putc ------------------------------------- */
+/* --- a drainer stuck inside trace_out_write ------------------------------------- */
 
 static size_t stall_after;        /* bytes the stuck drainer writes before it stops */
 static size_t stall_count;
