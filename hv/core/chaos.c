@@ -14,6 +14,14 @@
  *
  * Each CPU has two streams, one for normal context and one for its NMI
  * handler, so an NMI landing in the middle of a draw cannot tear a state.
+ *
+ * `nmi_com2=1` (QEMU record/replay, harness/rr.py) takes host NMI *requests*
+ * as bytes on COM2: at an exit tail CPU 0 consumes a waiting byte and sends
+ * itself an NMI.  QEMU 7.2 records serial input and replays LAPIC self-NMIs,
+ * but not QMP inject-nmi, and an NMI that arrives in SVM guest mode (taken
+ * as #VMEXIT(NMI)) cannot be replayed at all: it is logged as an exception,
+ * and replay only delivers NMIs where the log has an interrupt.  A self-NMI
+ * sent here always lands in host mode.
  */
 #include "core/chaos.h"
 #include "core/percpu.h"
@@ -23,6 +31,10 @@
 
 static u64 seed;
 static u64 nmi_every;
+static u64 nmi_com2;
+
+#define COM2 0x2f8
+#define LSR_DATA_READY 0x01
 
 static u64 parse_u64(const char *s, u32 len)
 {
@@ -39,6 +51,8 @@ void chaos_init(const char *cmdline)
 	seed = v ? parse_u64(v, len) : 0;
 	v = cmdline_get(cmdline, "nmi_every", &len);
 	nmi_every = v ? parse_u64(v, len) : 0;
+	v = cmdline_get(cmdline, "nmi_com2", &len);
+	nmi_com2 = v ? parse_u64(v, len) : 0;
 }
 
 static u64 splitmix(u64 x)
@@ -76,6 +90,11 @@ static void yield_for(u32 ticks)
 
 void chaos_exit_point(struct percpu *c)
 {
+	/* One CPU polls, so two cannot both see the byte and both consume it. */
+	if (nmi_com2 && c->index == 0 && (inb(COM2 + 5) & LSR_DATA_READY)) {
+		(void)inb(COM2);
+		lapic_send_nmi(c->apic_id);
+	}
 	if (nmi_every) {
 		u64 r = next(&c->rng[0]);
 		if (r % nmi_every == 0)

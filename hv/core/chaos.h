@@ -2,7 +2,8 @@
 #define HV_CHAOS_H
 #include "core/types.h"
 struct percpu;
-/* Deterministic-mode perturbation, from `seed=` and `nmi_every=` (chaos.c). */
+/* Deterministic-mode perturbation, from `seed=` and `nmi_every=`, and the
+ * record/replay NMI request port `nmi_com2=` (chaos.c). */
 void chaos_init(const char *cmdline);
 void chaos_cpu_init(struct percpu *c);
 /* End of an exit handler (GIF=1, IF=0, never in NMI context). */
