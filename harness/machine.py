@@ -65,6 +65,10 @@ class MachineConfig:
     # Back guest RAM with this file, shared, so the host reads guest memory (the
     # `trace=mem` log, harness/memlog.py) while the machine runs and after it exits.
     ram_file: Path | None = None
+    # A second serial port (COM2) fed from a unix socket the harness writes to:
+    # under rr its bytes are recorded input, and the hypervisor (nmi_com2=1)
+    # turns each into a self-NMI (harness/rr.py).
+    nmi_com2: bool = False
     qemu_binary: str = "qemu-system-x86_64"
     extra_args: list[str] = field(default_factory=list)
 
@@ -106,6 +110,10 @@ class Machine:
     def gdb_socket(self) -> Path:
         return self.sockdir / "gdb.sock"
 
+    @property
+    def nmi_socket(self) -> Path:
+        return self.sockdir / "nmi.sock"
+
     # --- command line --------------------------------------------------------
     @property
     def cwd(self) -> Path:
@@ -138,8 +146,10 @@ class Machine:
                 "-display", "none", "-monitor", "none", "-no-reboot",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                 "-name", "heisenvisor,debug-threads=on",
-                "-serial", f"file:{Path(c.serial_path).resolve()}",
-                "-qmp", f"unix:{self.qmp_socket},server,nowait"]
+                "-serial", f"file:{Path(c.serial_path).resolve()}"]
+        if c.nmi_com2:
+            args += ["-serial", f"unix:{self.nmi_socket},server=on,wait=off"]
+        args += ["-qmp", f"unix:{self.qmp_socket},server,nowait"]
         if c.gdbstub:
             args += ["-gdb", f"unix:{self.gdb_socket},server,nowait"]
         if c.start_paused:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.machine import Machine, MachineConfig
+from harness.rr import HV_OPTION as RR_NMI_OPTION
 from harness.run import RunOptions, RunResult, run_scenario
 from harness.scenario import Scenario, ScenarioError, parse
 
@@ -135,7 +136,8 @@ def check_argv(rec: Recorded, opts: RunOptions) -> None:
         kernel=Path("k"), initrd=Path("i"), append=rec.hv_cmdline, serial_path=Path("s"),
         smp=sc.smp, memory_mb=sc.memory, deterministic=opts.deterministic, rr=opts.rr,
         rr_file=opts.rr_file, extra_args=rec.extra_args,
-        ram_file=Path("r") if "trace=mem" in rec.hv_cmdline.split() else None))
+        ram_file=Path("r") if "trace=mem" in rec.hv_cmdline.split() else None,
+        nmi_com2=opts.rr is not None and RR_NMI_OPTION in rec.hv_cmdline.split()))
     try:
         now, then = normalized(probe.command_line()), normalized(rec.argv)
     finally:
@@ -155,6 +157,7 @@ def replay(run_dir: Path, results_dir: Path | None = None,
                       deterministic=rr is None, bugs=rec.verdict.get("bugs"),
                       qemu_args=rec.extra_args, hv_cmdline=rec.hv_cmdline,
                       rr=rr, rr_file=rec.rr_file, should_stop=should_stop,
+                      # only runs recorded before NMIs went over COM2 have these
                       rr_nmi_icounts=(rec.verdict.get("rr") or {}).get("inject_nmi_icounts"))
     check_argv(rec, opts)
     result = run_scenario(rec.scenario, opts)

@@ -22,7 +22,7 @@ from harness.hangwatch import HangWatch
 from harness.machine import Machine, MachineConfig, MachineError
 from harness.nmi import NmiInjector
 from harness.qmp import QMPClient, QMPConnectionError, QMPError
-from harness.rr import IcountLoggingSink, StallReinjector
+from harness.rr import HV_OPTION as RR_NMI_OPTION, Com2NmiSink, StallReinjector
 from harness.scenario import Scenario
 from harness.schedule import ICOUNT_SHIFT, Schedule, derive
 from harness.verdict import classify_exit
@@ -50,7 +50,9 @@ class RunOptions:
     # QEMU record/replay at -smp 1: "record" or "replay" with rr_file.
     rr: str | None = None
     rr_file: Path | None = None
-    rr_nmi_icounts: list[int | None] | None = None  # replay: where recording injected NMIs
+    # replay of a run recorded with QMP inject-nmi (before NMIs went over COM2,
+    # harness/rr.py): the icounts it logged, for the legacy stall re-injection.
+    rr_nmi_icounts: list[int | None] | None = None
     # How frames leave the machine: "uart" (the 16550, live in serial.bin) or "mem"
     # (hv `trace=mem`: a log in guest RAM read through a shared RAM file; serial.bin
     # then holds the UART's bytes followed by the log's, the same frames either way).
@@ -69,6 +71,7 @@ class _Plan:
     read_icount: bool             # poll query-replay (icount) every tick
     rr: str | None = None
     rr_nmi_icounts: list[int | None] | None = None
+    nmi_com2: bool = False        # rr: host NMIs are bytes on COM2 (harness/rr.py)
     trace_bytes: Callable[[], int] | None = None  # progress when frames do not go to serial
 
 
@@ -158,19 +161,21 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
     qmp = QMPClient(str(machine.qmp_socket))
     injector_task: asyncio.Task[None] | None = None
     injector: NmiInjector | None = None
-    sink: IcountLoggingSink | None = None
+    sink: Com2NmiSink | None = None
     reinjector: StallReinjector | None = None
     loop = asyncio.get_running_loop()
     try:
         watch.qmp_error = await _connect_qmp(qmp, machine)
         alive = asyncio.Event()
         if watch.qmp_error is None and plan.host_nmis and sc.nmi.kind != "none":
-            # Under rr=record each injection's icount is logged: QEMU does not
-            # record inject-nmi, and the log says where replay will stall.
-            sink = IcountLoggingSink(qmp) if plan.rr == "record" else None
+            # Under rr=record an NMI is a byte on COM2 that the hypervisor turns
+            # into a self-NMI: QEMU records that, not QMP inject-nmi (harness/rr.py).
+            sink = Com2NmiSink(qmp, machine.nmi_socket) if plan.nmi_com2 else None
             injector = NmiInjector(sink or qmp, sc.nmi, seed, ready=alive)
             injector_task = asyncio.create_task(injector.run(), name="nmi-injector")
-        if watch.qmp_error is None and plan.rr == "replay":
+        if watch.qmp_error is None and plan.rr == "replay" and plan.rr_nmi_icounts:
+            # Only a run recorded with QMP NMIs needs them sent again; COM2
+            # bytes come back from QEMU's own log.
             reinjector = StallReinjector(qmp, plan.rr_nmi_icounts)
         started = loop.time()
         last_growth = last_tick = started
@@ -228,7 +233,8 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
         if injector is not None:
             watch.nmi = injector.stats()
         if sink is not None:
-            watch.rr = {"inject_nmi_icounts": sink.icounts}
+            watch.rr = sink.stats()
+            await sink.close()
         if reinjector is not None:
             watch.rr = reinjector.stats()
         if machine.running and qmp.connected:
@@ -303,6 +309,10 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
                                "derived_hv_cmdline": schedule.hv_cmdline}
     elif opts.hv_cmdline:
         append = opts.hv_cmdline
+    if opts.rr == "record" and sc.nmi.kind != "none" and RR_NMI_OPTION not in append.split():
+        append = f"{append} {RR_NMI_OPTION}"
+    # A replay's recorded command line already says whether NMIs came over COM2.
+    nmi_com2 = opts.rr is not None and RR_NMI_OPTION in append.split()
     rr_file = None
     if opts.rr is not None:
         rr_file = (opts.rr_file or run_dir / "replay.bin").resolve()
@@ -332,7 +342,7 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
                            serial_path=(run_dir / ("uart.bin" if mem else "serial.bin")).resolve(), smp=sc.smp,
                            ram_file=mem.ram_file if mem else None,
                            memory_mb=sc.memory, deterministic=schedule is not None,
-                           rr=opts.rr, rr_file=rr_file,
+                           rr=opts.rr, rr_file=rr_file, nmi_com2=nmi_com2,
                            log_path=run_dir / "qemu.log", extra_args=list(opts.qemu_args))
     machine = Machine(config)
     try:
@@ -347,6 +357,7 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
                  hang=HangWatch(sc.hang_timeout, ICOUNT_SHIFT if icount_mode else None),
                  timeout=schedule.wall_timeout_s if schedule else sc.timeout,
                  read_icount=icount_mode, rr=opts.rr, rr_nmi_icounts=opts.rr_nmi_icounts,
+                 nmi_com2=nmi_com2,
                  trace_bytes=mem.progress if mem else None)
     watch = _Watch()
     with machine:
