@@ -1,8 +1,9 @@
 /*
  * The machine's verdict.  Each CPU's guest reports its workload result
  * (REPORT) and then its NMI totals (NMI_COUNTS); when the last CPU is done,
- * that CPU prints the per-CPU summary and leaves QEMU through isa-debug-exit
- * with PASS or FAIL, so a test knows the outcome without parsing text.
+ * or as soon as one CPU failed, that CPU prints the verdict and leaves QEMU
+ * through isa-debug-exit with PASS or FAIL, so a test knows the outcome
+ * without parsing text.
  * A CPU passes when its workload passed, its guest received exactly the NMIs
  * the hypervisor injected (none lost) and none nested.
  */
@@ -14,6 +15,7 @@
 #include <heisen/defs.h>
 
 static u32 cpus_done;
+static u32 finishing;
 static void __noreturn verdict_finish(void);
 
 void verdict_report(struct vcpu *v, u64 status, u64 count, u64 detail)
@@ -59,8 +61,15 @@ void verdict_nmi_counts(struct vcpu *v, u64 received, u64 nested, u64 sent)
 		  v->nmi.host_nmis, v->nmi.injected, v->nmi.merged, received, nested,
 		  v->nmi.quiesce_signals, v->nmi.pending);
 	v->report.counted = 1;
-	/* Exactly one CPU -- the one completing the count -- ends the machine. */
-	if (__atomic_add_fetch(&cpus_done, 1, __ATOMIC_ACQ_REL) == hv_ncpus)
+	/*
+	 * Exactly one CPU ends the machine: the one completing the count, or the first
+	 * that failed -- a hunt wants a failure the moment it is known, and what the other
+	 * CPUs would still do is its consequence.  The exchange makes two CPUs failing at
+	 * once (or one failing as another completes the count) finish once; the loser
+	 * returns to its guest until the machine stops under it.
+	 */
+	bool last = __atomic_add_fetch(&cpus_done, 1, __ATOMIC_ACQ_REL) == hv_ncpus;
+	if ((last || !cpu_passed(v)) && !__atomic_exchange_n(&finishing, 1, __ATOMIC_ACQ_REL))
 		verdict_finish();
 }
 
@@ -70,8 +79,9 @@ static void __noreturn verdict_finish(void)
 	for (u32 i = 0; i < hv_ncpus; i++)
 		passed += cpu_passed(&cpu_of(i)->vcpu);
 	u32 code = passed == hv_ncpus ? DEBUG_EXIT_PASS : DEBUG_EXIT_FAIL;
-	hv_printf("verdict: %s (%u of %u CPUs passed)\n", code == DEBUG_EXIT_PASS ? "PASS" : "FAIL",
-		  passed, hv_ncpus);
+	u32 done = __atomic_load_n(&cpus_done, __ATOMIC_ACQUIRE);
+	hv_printf("verdict: %s (%u of %u CPUs passed, %u reported)\n", code == DEBUG_EXIT_PASS ? "PASS" : "FAIL",
+		  passed, hv_ncpus, done);
 	trace_verdict(code, passed, hv_ncpus - passed);
 	machine_exit(code);
 }
