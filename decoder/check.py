@@ -76,65 +76,90 @@ def _resets_state(loss: Loss) -> bool:
     return loss.cpu is not None or (loss.kind == "truncated" and loss.offset > 0)
 
 
-def run_check(items: Iterable[Item], rules_path: str | Path | None = None, context: int = CONTEXT) -> CheckResult:
-    ctx = Context()
-    rules = load_rules(rules_path, ctx)
-    dispatch: dict[int, list[Rule]] = {}
-    for r in rules:
-        for t in r.types():
-            dispatch.setdefault(t, []).append(r)
-    history: deque[tuple[int, Item]] = deque(maxlen=context + 1)
-    counts: dict = {"items": 0, "records": 0, "loss": {}, "rules": {}, "unjudged": {}}
-    loss = counts["loss"]
-    it = iter(items)
-    violation: tuple[Rule, str, int] | None = None
-    k = -1
-    for k, item in enumerate(it):
-        history.append((k, item))
+class Checker:
+    """The engine, fed one item at a time: feed() says when a rule broke, finish()
+    judges the end and builds the result.  run_check() drives it over a whole trace;
+    harness/livecheck.py drives it while the machine runs, so a run stops at the
+    first broken rule with the same verdict the final check gives."""
+
+    def __init__(self, rules_path: str | Path | None = None, context: int = CONTEXT) -> None:
+        self.ctx = Context()
+        self.rules = load_rules(rules_path, self.ctx)
+        self.dispatch: dict[int, list[Rule]] = {}
+        for r in self.rules:
+            for t in r.types():
+                self.dispatch.setdefault(t, []).append(r)
+        self.context = context
+        self.history: deque[tuple[int, Item]] = deque(maxlen=context + 1)
+        self.counts: dict = {"items": 0, "records": 0, "loss": {}, "rules": {}, "unjudged": {}}
+        self.violation: tuple[Rule, str, int] | None = None
+        self.k = -1
+
+    def feed(self, item: Item) -> bool:
+        """True when this item broke a rule (feed nothing more; call finish)."""
+        self.k = k = self.k + 1
+        self.history.append((k, item))
         if type(item) is Loss:
+            loss = self.counts["loss"]
             loss[item.kind] = loss.get(item.kind, 0) + item.count
             if _resets_state(item):
-                for r in rules:
+                for r in self.rules:
                     r.on_loss(item.cpu)
-            continue
+            return False
         rec: Record = item  # type: ignore[assignment]
-        counts["records"] += 1
+        self.counts["records"] += 1
+        ctx = self.ctx
         ctx.seen.add(rec.cpu)
         if rec.type == CPU_UP_ID:
             ctx.up.add(rec.cpu)
         elif rec.type == BOOT_ID:
             ctx.ncpus = int(rec.args[0])
-        interested = dispatch.get(rec.type)
+        interested = self.dispatch.get(rec.type)
         if not interested:
-            continue
+            return False
         env = env_of(rec)
         for r in interested:
             msg = r.on_record(k, rec, env)
             if msg:
-                violation = (r, msg, k)
+                self.violation = (r, msg, k)
+                return True
+        return False
+
+    def finish(self, after: Iterable[Item] = (), at_end: bool = True) -> CheckResult:
+        """The result; `after` supplies the items past a violation for its window.
+        at_end=False skips the end-of-trace rules (the trace is not over)."""
+        counts = self.counts
+        counts["items"] = self.k + 1
+        violation = self.violation
+        if violation is None and at_end:
+            for r in self.rules:
+                msg = r.at_end()
+                if msg:
+                    violation = (r, msg, self.k)
+                    break
+        for r in self.rules:
+            counts["rules"][r.name] = r.evaluations
+            if r.unjudged:
+                counts["unjudged"][r.name] = r.unjudged[:20]
+        if violation is None:
+            msg = "pass"
+            if counts["unjudged"]:
+                msg += f" (unjudged after loss: {', '.join(counts['unjudged'])})"
+            return CheckResult(True, None, msg, "", counts)
+        rule, msg, vk = violation
+        rows = list(self.history)
+        for extra, item in enumerate(after, start=vk + 1):
+            rows.append((extra, item))
+            if extra >= vk + self.context:
                 break
-        if violation:
+        return CheckResult(False, rule.name, msg, markdown_table(rows, self.ctx.ncpus, mark=vk), counts, vk)
+
+
+def run_check(items: Iterable[Item], rules_path: str | Path | None = None, context: int = CONTEXT) -> CheckResult:
+    checker = Checker(rules_path, context)
+    it = iter(items)
+    feed = checker.feed
+    for item in it:
+        if feed(item):
             break
-    counts["items"] = k + 1
-    if violation is None:
-        for r in rules:
-            msg = r.at_end()
-            if msg:
-                violation = (r, msg, k)
-                break
-    for r in rules:
-        counts["rules"][r.name] = r.evaluations
-        if r.unjudged:
-            counts["unjudged"][r.name] = r.unjudged[:20]
-    if violation is None:
-        msg = "pass"
-        if counts["unjudged"]:
-            msg += f" (unjudged after loss: {', '.join(counts['unjudged'])})"
-        return CheckResult(True, None, msg, "", counts)
-    rule, msg, vk = violation
-    rows = list(history)
-    for extra, item in enumerate(it, start=vk + 1):
-        rows.append((extra, item))
-        if extra >= vk + context:
-            break
-    return CheckResult(False, rule.name, msg, markdown_table(rows, ctx.ncpus, mark=vk), counts, vk)
+    return checker.finish(it)

@@ -132,40 +132,53 @@ def _open(source: str | bytes | bytearray | memoryview | BinaryIO) -> BinaryIO:
     return source
 
 
+class StreamDecoder:
+    """Pieces in, TSC-merged items out, one piece at a time: what read_batches does to
+    a whole capture, for a caller that gets the bytes while the machine still runs
+    (harness/livecheck.py).  The same pieces in the same order give the same items,
+    however the bytes were chunked."""
+
+    def __init__(self, lookahead: int = DEFAULT_LOOKAHEAD, ncpus: int | None = None, merge: bool = True) -> None:
+        self.frames = FrameReader()
+        self.merger = Merger(lookahead)
+        self.merge = merge
+        if ncpus:
+            self.merger.expect_cpus(ncpus)
+        self.booted = bool(ncpus)
+
+    def feed(self, offset: int, piece: bytes, first: bool, terminated: bool) -> list[Item]:
+        cpu, items = self.frames.decode(offset, piece, first, terminated)
+        if not items or not self.merge:
+            return items
+        if not self.booted:
+            for it in items:
+                if type(it) is Record and it.type == BOOT_ID:
+                    self.merger.expect_cpus(int(it.args[0]))
+                    self.booted = True
+                    break
+        if cpu is None:
+            return self.merger.push_unattributed(items[0])  # type: ignore[arg-type]
+        if not self.frames.last_monotonic:
+            return self.merger.push_in_order(cpu, items)
+        return self.merger.push(cpu, items)
+
+    def flush(self) -> list[Item]:
+        return self.merger.flush() if self.merge else []
+
+
 def read_batches(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD,
                  ncpus: int | None = None, merge: bool = True) -> Iterator[list[Item]]:
     """Lists of items, concatenating to the TSC-ordered stream (see read_items)."""
     stream = _open(source)
     owned = isinstance(source, str)
     try:
-        frames = FrameReader()
-        merger = Merger(lookahead)
-        if ncpus:
-            merger.expect_cpus(ncpus)
-        booted = bool(ncpus)
+        dec = StreamDecoder(lookahead, ncpus, merge)
         for offset, piece, first, terminated in iter_pieces(stream):
-            cpu, items = frames.decode(offset, piece, first, terminated)
-            if not items:
-                continue
-            if not merge:
-                yield items
-                continue
-            if not booted:
-                for it in items:
-                    if type(it) is Record and it.type == BOOT_ID:
-                        merger.expect_cpus(int(it.args[0]))
-                        booted = True
-                        break
-            if cpu is None:
-                out = merger.push_unattributed(items[0])  # type: ignore[arg-type]
-            elif not frames.last_monotonic:
-                out = merger.push_in_order(cpu, items)
-            else:
-                out = merger.push(cpu, items)
+            out = dec.feed(offset, piece, first, terminated)
             if out:
                 yield out
         if merge:
-            yield merger.flush()
+            yield dec.flush()
     finally:
         if owned:
             stream.close()

@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--transport", choices=TRANSPORTS, default="uart",
                      help="how trace frames leave the machine: the UART (default, live) or "
                           "`mem`: a log in guest RAM, far cheaper per record under TCG (docs/trace-design.md)")
+    run.add_argument("--stop-at-violation", action="store_true",
+                     help="check the trace while the machine runs and stop it at the first broken rule")
     run.add_argument("--rr", choices=("record",),
                      help="QEMU record/replay at -smp 1 (replay it with `harness replay`)")
     common(run)
@@ -93,7 +95,8 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         raise ScenarioError("(command line)", "--rr", "a scenario at -smp 1 (use --smp 1)", sc.smp)
     opts = RunOptions(seed=base_seed, build_dir=_build_dir(args), results_dir=args.results,
                       bugs=args.bugs, qemu_args=args.qemu_args,
-                      deterministic=deterministic and not args.rr, rr=args.rr, transport=args.transport)
+                      deterministic=deterministic and not args.rr, rr=args.rr, transport=args.transport,
+                      stop_at_violation=args.stop_at_violation)
     results: list[RunResult] = []
     if args.repeat == 1:
         with console.status(f"{sc.name}: starting QEMU") as status:

@@ -49,6 +49,8 @@ def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignor
     hp.add_argument("--max-seeds", type=int, help="stop after this many seeds")
     hp.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
                     help="--no-deterministic hunts the seed's way (multi-threaded TCG, QMP NMIs)")
+    hp.add_argument("--stop-at-violation", action=argparse.BooleanOptionalAction, default=True,
+                    help="stop each run at its first broken checker rule (default: on)")
     hp.add_argument("--smp", type=int)
     hp.add_argument("--json", type=Path, help="also write the hunt summary here")
     common(hp)
@@ -103,7 +105,8 @@ def cmd_hunt(args: argparse.Namespace, console: Console, build_dir: Path) -> int
     hunt_dir = make_run_dir(args.results, f"hunt-{sc.name}", base)
     opts = HuntOptions(budget_s=args.budget, jobs=args.jobs, base_seed=base, build_dir=build_dir,
                        results_dir=hunt_dir, deterministic=args.deterministic, bugs=args.bugs,
-                       confirm=args.confirm, max_seeds=args.max_seeds)
+                       confirm=args.confirm, max_seeds=args.max_seeds,
+                       stop_at_violation=args.stop_at_violation)
     console.print(f"hunting {sc.name}: seeds from {base}, {args.jobs} jobs, budget "
                   f"{args.budget:g}s -> {hunt_dir}", highlight=False)
     with console.status("hunting") as status:

@@ -38,6 +38,7 @@ class HuntOptions:
     confirm: int = 1          # replays of the failing seed
     max_seeds: int | None = None
     stop_on_failure: bool = True  # False: count failures over max_seeds runs (bench)
+    stop_at_violation: bool = True  # each run stops at its first broken rule (harness/livecheck.py)
 
 
 @dataclass
@@ -103,7 +104,7 @@ def hunt(sc: Scenario, opts: HuntOptions,
     def one(seed: int) -> RunResult:
         return run_scenario(sc, RunOptions(
             seed=seed, build_dir=opts.build_dir, results_dir=opts.results_dir / "seeds",
-            deterministic=opts.deterministic, bugs=opts.bugs,
+            deterministic=opts.deterministic, bugs=opts.bugs, stop_at_violation=opts.stop_at_violation,
             should_stop=lambda: stop.is_set() or time.monotonic() > deadline))
 
     def may_start() -> bool:
@@ -172,4 +173,5 @@ def _rerun(failure: RunResult, opts: HuntOptions, seed: int) -> RunResult:
     sc = load_recorded_scenario(failure.run_dir, failure.verdict)
     return run_scenario(sc, RunOptions(seed=seed, build_dir=failure.run_dir / "build",
                                        results_dir=failure.run_dir / "reruns",
-                                       deterministic=False, bugs=opts.bugs))
+                                       deterministic=False, bugs=opts.bugs,
+                                       stop_at_violation=opts.stop_at_violation))

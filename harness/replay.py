@@ -159,11 +159,23 @@ def replay(run_dir: Path, results_dir: Path | None = None,
                       rr=rr, rr_file=rec.rr_file, should_stop=should_stop,
                       # only runs recorded before NMIs went over COM2 have these
                       rr_nmi_icounts=(rec.verdict.get("rr") or {}).get("inject_nmi_icounts"))
+    # A run the live check stopped ended at a wall-clock moment, so its serial.bin is a
+    # prefix of what the machine would have written: the replay stops at the violation
+    # too, and the two must agree byte for byte as far as both got, and on the rule.
+    stopped = rec.verdict.get("stopped_at_violation")
+    opts.stop_at_violation = bool(stopped)
     check_argv(rec, opts)
     result = run_scenario(rec.scenario, opts)
     new = result.run_dir / "serial.bin"
     data = new.read_bytes() if new.exists() else b""
-    diff = first_difference(rec.serial, data)
+    if stopped:
+        n = min(len(rec.serial), len(data))
+        diff = first_difference(rec.serial[:n], data[:n])
+        again = result.verdict.get("stopped_at_violation") or {}
+        if diff is None and (again.get("rule"), again.get("index")) != (stopped.get("rule"), stopped.get("index")):
+            diff = n  # the same bytes, but not the same violation
+    else:
+        diff = first_difference(rec.serial, data)
     result.verdict["replay_of"] = {"run_dir": str(rec.run_dir), "identical": diff is None,
                                    "first_diff": diff}
     (result.run_dir / "verdict.json").write_text(json.dumps(result.verdict, indent=2) + "\n")

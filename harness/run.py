@@ -19,6 +19,7 @@ from harness import memlog
 from harness.capture import capture
 from harness.decoding import decode_serial
 from harness.hangwatch import HangWatch
+from harness.livecheck import LiveCheck
 from harness.machine import Machine, MachineConfig, MachineError
 from harness.nmi import NmiInjector
 from harness.qmp import QMPClient, QMPConnectionError, QMPError
@@ -57,6 +58,10 @@ class RunOptions:
     # (hv `trace=mem`: a log in guest RAM read through a shared RAM file; serial.bin
     # then holds the UART's bytes followed by the log's, the same frames either way).
     transport: str = "uart"
+    # Check the trace while the machine runs and stop it at the first broken rule
+    # (harness/livecheck.py): hunts want the first failure, not the end of the run.
+    # Needs the UART transport (the memory log is read after the run).
+    stop_at_violation: bool = False
 
 
 TRANSPORTS = ("uart", "mem")
@@ -73,6 +78,7 @@ class _Plan:
     rr_nmi_icounts: list[int | None] | None = None
     nmi_com2: bool = False        # rr: host NMIs are bytes on COM2 (harness/rr.py)
     trace_bytes: Callable[[], int] | None = None  # progress when frames do not go to serial
+    live_check: LiveCheck | None = None
 
 
 @dataclass
@@ -103,6 +109,7 @@ class _Watch:
     events: list[str] = field(default_factory=list)
     icount: int | None = None
     rr: dict[str, Any] | None = None
+    violation: dict[str, Any] | None = None  # the live check's stop
 
 
 def random_seed() -> int:
@@ -188,9 +195,18 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
             size = serial.stat().st_size if serial.exists() else 0
             if plan.trace_bytes is not None:
                 size += plan.trace_bytes()
-            if size != watch.serial_bytes:
+            grew = size != watch.serial_bytes
+            if grew:
                 watch.serial_bytes, last_growth = size, now
                 alive.set()
+            if plan.live_check is not None and grew:
+                found = plan.live_check.poll()
+                if found is not None:
+                    watch.outcome = "fail"
+                    watch.reason = (f"the checker's rule {found.rule!r} failed while the machine ran "
+                                    f"(record #{found.index}): {found.message}; the harness stopped it")
+                    watch.violation = {"rule": found.rule, "index": found.index, "message": found.message}
+                    break
             icount = await _read_icount(qmp) if plan.read_icount and qmp.connected else None
             if icount is not None:
                 watch.icount = icount
@@ -358,7 +374,9 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
                  timeout=schedule.wall_timeout_s if schedule else sc.timeout,
                  read_icount=icount_mode, rr=opts.rr, rr_nmi_icounts=opts.rr_nmi_icounts,
                  nmi_com2=nmi_com2,
-                 trace_bytes=mem.progress if mem else None)
+                 trace_bytes=mem.progress if mem else None,
+                 live_check=LiveCheck(config.serial_path, sc.rules)
+                 if opts.stop_at_violation and mem is None else None)
     watch = _Watch()
     with machine:
         verdict["qemu"]["pid"] = machine.pid
@@ -384,6 +402,8 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         verdict.setdefault("rr", {}).update(watch.rr)
     if mem is not None:
         verdict["transport"].update(mem.collect(run_dir / "serial.bin"))
+    if opts.stop_at_violation:
+        verdict["stopped_at_violation"] = watch.violation
     verdict["serial_bytes"] = (run_dir / "serial.bin").stat().st_size \
         if (run_dir / "serial.bin").exists() else 0
     if watch.qmp_error:

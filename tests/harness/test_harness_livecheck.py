@@ -1,0 +1,62 @@
+"""harness/livecheck.py against synthetic traces written the way a UART writes them:
+a broken rule is found while bytes still arrive, in any chunking, and it is the one
+the final check of the whole trace names."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from decoder.api import read_records
+from decoder.check import run_check
+from decoder.synth import TraceBuilder
+from harness.livecheck import LiveCheck
+
+
+def broken_trace() -> bytes:
+    """Two CPUs; CPU 1 acknowledges a quiesce epoch nobody requested, then goes on."""
+    b = TraceBuilder(ncpus=2)
+    for i in range(40):
+        b.ev(0, "INTERCEPT_ENTER", 0x81, 0x2001489)
+        b.ev(0, "INTERCEPT_LEAVE", 0x81)
+        b.ev(1, "INTERCEPT_ENTER", 0x81, 0x2001489)
+        b.ev(1, "INTERCEPT_LEAVE", 0x81)
+        if i == 20:
+            b.ev(1, "QUIESCE_ACK", 7)
+    return b.serial(per_frame=4)
+
+
+def test_finds_the_violation_the_final_check_names_in_any_chunking(tmp_path: Path) -> None:
+    data = broken_trace()
+    final = run_check(read_records(data))
+    assert not final.passed and final.rule == "quiesce_epoch"
+    rng = random.Random(3)
+    for _ in range(5):
+        serial = tmp_path / "serial.bin"
+        serial.write_bytes(b"")
+        live = LiveCheck(serial)
+        pos, found_at = 0, None
+        while pos < len(data):
+            step = rng.randrange(1, 200)
+            with open(serial, "ab") as f:
+                f.write(data[pos:pos + step])
+            pos += step
+            if live.poll() is not None and found_at is None:
+                found_at = pos
+        assert found_at is not None and found_at < len(data)  # before the trace ended
+        assert live.result is not None and live.result.rule == final.rule and live.result.index == final.index
+
+
+def test_a_clean_trace_never_stops_the_run(tmp_path: Path) -> None:
+    b = TraceBuilder(ncpus=2)
+    for _ in range(30):
+        for cpu in (0, 1):
+            b.ev(cpu, "INTERCEPT_ENTER", 0x81, 0x2001489)
+            b.ev(cpu, "INTERCEPT_LEAVE", 0x81)
+    serial = tmp_path / "serial.bin"
+    serial.write_bytes(b.serial(per_frame=3))
+    live = LiveCheck(serial)
+    assert live.poll() is None and live.poll() is None
+
+
+def test_no_file_yet_is_no_verdict(tmp_path: Path) -> None:
+    assert LiveCheck(tmp_path / "missing.bin").poll() is None
