@@ -321,6 +321,8 @@ class Epoch(Rule):
 
     def _order(self, ep: _Epoch) -> str | None:
         for i in range(1, len(self.steps)):
+            if not ep.done[i - 1] or not ep.done[i]:
+                continue  # a step nobody had to take (no other CPU was up yet): nothing to order
             prev_cpu, (pk, ptsc) = max(ep.done[i - 1].items(), key=lambda kv: kv[1][1])
             cur_cpu, (ck, ctsc) = min(ep.done[i].items(), key=lambda kv: kv[1][1])
             if ctsc + self.skew < ptsc:

@@ -27,11 +27,19 @@ class LiveCheck:
         self.carry = b""       # the unterminated piece at the end so far
         self.first = True
         self.result: CheckResult | None = None
+        self.error: str | None = None  # the live check broke: it stops, the final check still runs
 
     def poll(self) -> CheckResult | None:
         """The violation once one is found (then always it), else None."""
-        if self.result is not None:
+        if self.result is not None or self.error is not None:
             return self.result
+        try:
+            return self._poll()
+        except Exception as exc:  # noqa: BLE001 -- a checker bug must not take the run down
+            self.error = f"live check stopped: {type(exc).__name__}: {exc}"
+            return None
+
+    def _poll(self) -> CheckResult | None:
         try:
             with open(self.serial, "rb") as f:
                 f.seek(self.offset + len(self.carry))

@@ -404,6 +404,8 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         verdict["transport"].update(mem.collect(run_dir / "serial.bin"))
     if opts.stop_at_violation:
         verdict["stopped_at_violation"] = watch.violation
+        if plan.live_check is not None and plan.live_check.error:
+            verdict["live_check_error"] = plan.live_check.error
     verdict["serial_bytes"] = (run_dir / "serial.bin").stat().st_size \
         if (run_dir / "serial.bin").exists() else 0
     if watch.qmp_error:

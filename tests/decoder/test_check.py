@@ -307,3 +307,17 @@ def test_cut_off_last_frame_makes_end_verdicts_unjudged() -> None:
     data = b.serial(per_frame=4)
     r = check(read_records(data[:-6]))
     assert r.passed and r.counts["loss"].get("truncated") and r.counts["unjudged"], r.counts
+
+
+def test_quiesce_epoch_before_the_other_cpus_are_up_is_not_a_crash() -> None:
+    # The seed's method cut a trace where CPU 0 ran a whole epoch before CPU 1's CPU_UP
+    # was in the stream (a frame lost at the cut): the epoch has nobody to wait for, so
+    # its ACK/RESUME steps are empty; ordering them once crashed the checker (and the
+    # live check with it).
+    b = TraceBuilder(ncpus=2, boot=False)
+    b.ev(0, "BOOT", 2, b.tsc_khz, 1)
+    b.ev(0, "CPU_UP", 0, 0)
+    for name in ("QUIESCE_REQUEST", "QUIESCE_BEGIN", "QUIESCE_END"):
+        b.ev(0, name, 1)
+    result = run_check(read_records(b.serial()))
+    assert result.passed, result.message

@@ -60,3 +60,15 @@ def test_a_clean_trace_never_stops_the_run(tmp_path: Path) -> None:
 
 def test_no_file_yet_is_no_verdict(tmp_path: Path) -> None:
     assert LiveCheck(tmp_path / "missing.bin").poll() is None
+
+
+def test_a_checker_that_breaks_stops_the_live_check_not_the_run(tmp_path: Path) -> None:
+    serial = tmp_path / "serial.bin"
+    serial.write_bytes(broken_trace())
+    live = LiveCheck(serial)
+
+    def boom(item: object) -> bool:
+        raise ValueError("a rule bug")
+    live.checker.feed = boom  # type: ignore[method-assign]
+    assert live.poll() is None and live.poll() is None
+    assert live.error is not None and "ValueError: a rule bug" in live.error
