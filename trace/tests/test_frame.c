@@ -276,6 +276,16 @@ static void frame_payload_bound(void)
 	CHECK_EQ(f.rec[used - 1].f[2], UINT64_MAX);
 }
 
+/* Encodes src as one frame and decodes it back into *f (which must succeed). */
+static void one_frame(const struct trace_frame_src *src, struct wire_frame *f)
+{
+	uint8_t out[TRACE_FRAME_MAX_WIRE];
+	uint64_t used;
+	size_t len = trace_frame_build(src, 0, 0, out, &used);
+	CHECK_EQ(used, src->count);
+	CHECK_EQ(wire_decode_frame(out, len - 1, f), WIRE_OK);
+}
+
 /*
  * The compact encodings do what they are for: an exit reason that repeats (`d`), a RIP
  * that repeats (`rip`) and a handler 100 cycles long at 2^6-cycle units cost one byte
@@ -292,11 +302,8 @@ static void frame_repeats_cost_one_byte(void)
 		recs[i].a[1] = i % 2 ? 0 : 0xffffffff81000000ull;
 	}
 	struct trace_frame_src src = { recs, ~0ull, 0, 8, TRACE_WIRE_TSC_SHIFT };
-	uint8_t out[TRACE_FRAME_MAX_WIRE];
-	uint64_t used;
-	size_t len = trace_frame_build(&src, 3, 9, out, &used);
 	struct wire_frame f;
-	CHECK_EQ(wire_decode_frame(out, len - 1, &f), WIRE_OK);
+	one_frame(&src, &f);
 	CHECK_EQ(f.nrec, 8);
 	CHECK(f.rec[0].wire_size > 4);
 	for (int i = 2; i < 8; i++) {
@@ -317,11 +324,8 @@ static void frame_corrupt_record_is_lost(void)
 	recs[2].type = TRACE_EV_TEXT, recs[2].len = 200, recs[2].tsc = 120;
 	recs[3].type = 0xEE, recs[3].tsc = 130;
 	struct trace_frame_src src = { recs, ~0ull, 0, 4, 0 };
-	uint8_t out[TRACE_FRAME_MAX_WIRE];
-	uint64_t used;
-	size_t len = trace_frame_build(&src, 0, 0, out, &used);
 	struct wire_frame f;
-	CHECK_EQ(wire_decode_frame(out, len - 1, &f), WIRE_OK);
+	one_frame(&src, &f);
 	CHECK_EQ(f.nrec, 4);
 	CHECK_EQ(f.rec[0].type, TRACE_EV_QUIESCE_ACK);
 	for (int i = 1; i < 4; i++) {
