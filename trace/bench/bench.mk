@@ -3,19 +3,20 @@
 #      mutex + snprintf, LTTng-UST without and with a recording session;
 #   2. callgrind instructions per record (the number that does not wobble);
 #   3. bytes per event on the wire: trace-sample, and recorded runs' serial.bin
-#      (TRACE_RECORDINGS, default: the 3 newest results/*/serial.bin), as recorded
-#      and re-framed at 64 records a frame.
+#      (TRACE_RECORDINGS; default: a fresh run of scenarios/trace-flood.toml, issue 4's
+#      test:10000 on 4 CPUs with an NMI every 1 ms), as recorded and re-framed at 64
+#      records a frame.
 # An LTTng session needs lttng-sessiond: if none runs, one is started for the bench and
 # stopped afterwards (only that one, by its pid file).
 
 TRACE_BENCH_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -Itrace -Itrace/tests -Itrace/bench -pthread
-TRACE_RECORDINGS   ?= $(shell ls -t results/*/serial.bin 2>/dev/null | head -3)
+TRACE_RECORDINGS   ?=
 TRACE_CALLGRIND_N  := 100000
 BENCH_TRACE_ARGS   ?=
 LTTNG_RUNDIR       := $(if $(filter 0,$(shell id -u)),/var/run/lttng,$(HOME)/.lttng)
 
 .PHONY: bench-trace
-bench-trace: $(TRACE_BUILD)/bench-trace $(TRACE_BUILD)/trace-wire-stats $(BUILD)/trace-sample
+bench-trace: $(TRACE_BUILD)/bench-trace $(TRACE_BUILD)/trace-wire-stats $(BUILD)/trace-sample $(if $(TRACE_RECORDINGS),,all)
 	@dpkg-query -W -f='$${Status}' lttng-tools 2>/dev/null | grep -q 'install ok installed' || { \
 		echo "bench-trace: installing lttng-tools (session daemon for the recording comparison)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lttng-tools >/dev/null; }
@@ -36,7 +37,14 @@ bench-trace: $(TRACE_BUILD)/bench-trace $(TRACE_BUILD)/trace-wire-stats $(BUILD)
 	@echo "    (lttng under valgrind runs without a session: the disabled tracepoint)"
 	@echo "  bytes per event on the wire:"
 	@$(BUILD)/trace-sample > $(TRACE_BUILD)/sample.bin
-	@$(TRACE_BUILD)/trace-wire-stats $(TRACE_BUILD)/sample.bin $(TRACE_RECORDINGS)
+	@rec="$(TRACE_RECORDINGS)"; \
+	if [ -z "$$rec" ]; then \
+		rm -rf $(TRACE_BUILD)/runs; \
+		$(PYTHON) -m harness run trace-flood --seed 4 --no-deterministic --results $(TRACE_BUILD)/runs >/dev/null \
+			|| { echo "bench-trace: the trace-flood run failed (see $(TRACE_BUILD)/runs)"; exit 1; }; \
+		rec=$$(ls -d $(TRACE_BUILD)/runs/*/serial.bin); \
+	fi; \
+	$(TRACE_BUILD)/trace-wire-stats $(TRACE_BUILD)/sample.bin $$rec
 
 $(TRACE_BUILD)/bench-trace: trace/bench/bench_trace.c trace/bench/lttng_tp.c trace/bench/lttng_tp.h trace/ring.c \
 		trace/tests/host_platform.c $(TRACE_HDRS)
