@@ -1,14 +1,14 @@
 /*
  * 64-bit guest entry.  The hypervisor starts every CPU here in 32-bit
- * protected mode (contract in guest/README.md: flat segments, paging off,
- * IF=0, EAX = GUEST_MAGIC, EBX = CPU index, ECX = CPU count; ESP, GDTR and
- * IDTR undefined).  This code checks the contract, loads its own GDT, lets
- * the first CPU clear BSS and build the page tables, then turns on long
+ * protected mode (contract in guest/README.md, shared steps in entry_start.h).
+ * This code checks the contract, loads its own GDT, lets the first CPU
+ * clear BSS and build the page tables, then turns on long
  * mode the way AMD APM vol. 2, 14.6.1 orders it: PAE, CR3, EFER.LME, CR0.PG,
  * then a far jump to a 64-bit code segment.
  */
 #include "layout.h"
 #include "segments.h"
+#include "entry_start.h"
 
 #define CR0_PG (1 << 31)
 #define CR4_PAE (1 << 5)
@@ -24,38 +24,8 @@
 	.code32
 	.globl guest_entry
 guest_entry:
-	cli
-	cld
-	cmp guest_magic_expected, %eax
-	jne bad_start
-	cmp $GUEST_MAX_CPUS, %ebx
-	jae bad_start
-
-	lgdt gdt_descriptor
-	ljmp $GUEST_CODE32_SEL, $1f
-1:	mov $GUEST_DATA_SEL, %eax
-	mov %eax, %ds
-	mov %eax, %es
-	mov %eax, %ss
-	mov %eax, %fs
-	mov %eax, %gs
-	mov %ebx, %esi			/* CPU index, kept across rep stos */
-	mov %ecx, %ebp			/* CPU count */
-
-	/*
-	 * Every CPU arrives here, in any order and possibly at once.  Only the
-	 * first clears BSS (a later CPU would wipe what the others use) and
-	 * builds the page tables; the rest wait without touching BSS.
-	 * guest_init_state lives in .data, so it is 0 from the ELF image.
-	 */
-	mov $1, %edx
-	xor %eax, %eax
-	lock cmpxchg %edx, guest_init_state
-	jne wait_for_init
-	mov $__bss_start, %edi
-	mov $__bss_end, %ecx
-	sub %edi, %ecx
-	rep stosb
+	START_CONTRACT GUEST_CODE32_SEL
+	FIRST_CPU_BEGIN
 	/*
 	 * Identity map of the low 4 GiB with 2 MiB pages: PML4[0] -> PDPT,
 	 * PDPT[0..3] -> four PDs.  Covers the guest image and the LAPIC at
@@ -82,13 +52,7 @@ guest_entry:
 	add $8, %edi
 	loop 3b
 
-	movl $2, guest_init_state	/* x86 stores are not reordered with older stores */
-	jmp init_done
-wait_for_init:
-	pause
-	cmpl $2, guest_init_state
-	jne wait_for_init
-init_done:
+	FIRST_CPU_END
 
 	mov $guest_pml4, %eax
 	mov %eax, %cr3
@@ -104,15 +68,7 @@ init_done:
 	mov %eax, %cr0			/* EFER.LMA is set now; still 32-bit code until the jump */
 	ljmp $GUEST_CODE_SEL, $long_mode
 
-/* REPORT(GUEST_FAIL_BAD_START, cpu index, EAX seen), then stop. */
-bad_start:
-	mov %eax, %edx
-	mov %ebx, %ecx
-	mov guest_bad_start_call + 4, %ebx
-	mov guest_bad_start_call, %eax
-	vmmcall
-4:	hlt
-	jmp 4b
+	BAD_START
 
 	.code64
 long_mode:
@@ -135,10 +91,6 @@ long_mode:
 	ud2				/* guest_main does not return */
 
 	.data
-	.balign 4
-guest_init_state:
-	.long 0
-
 	/* Accessed bits preset (0x9B/0x93) so the CPU never writes the table. */
 	.balign 8
 gdt:
@@ -160,11 +112,6 @@ guest_pdpt:
 guest_pd:
 	.skip 4 * 4096
 
-	/* Not in .bss: the first CPU clears BSS while the stacks are in use. */
-	.section .guest_stacks, "aw", @nobits
-	.balign GUEST_STACK_SIZE
-	.globl guest_stacks
-guest_stacks:
-	.skip GUEST_MAX_CPUS * GUEST_STACK_SIZE
+	INIT_STATE_AND_STACKS
 
 	.section .note.GNU-stack, "", @progbits
