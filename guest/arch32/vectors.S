@@ -1,34 +1,13 @@
 /*
- * 32-bit exception stubs.  Each pushes a dummy error code where the CPU does
- * not push one, then its vector, so struct guest_frame (arch.h) fits all.
- * The NMI stub lives in .text.nmi: nmi.c counts any NMI that interrupts
- * that section as nested.
+ * 32-bit exception entry: the stubs (vector_stubs.h) and the common paths
+ * that save the registers in struct guest_frame order and call C.
  */
 #include "layout.h"
+#include "vector_stubs.h"
 
 	.code32
 
-	.macro STUB vec
-	.if \vec == GUEST_VECTOR_NMI
-	.section .text.nmi, "ax"
-	.else
-	.text
-	.endif
-vector_\vec:
-	.if ((GUEST_ERRCODE_VECTORS >> \vec) & 1) == 0
-	push $0
-	.endif
-	push $\vec
-	.if \vec == GUEST_VECTOR_NMI
-	jmp nmi_common
-	.else
-	jmp exception_common
-	.endif
-	.endm
-
-	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	STUB \vec
-	.endr
+	ALL_STUBS
 
 	.text
 /* The C handler may rewrite the frame's EIP (expected #GP), so IRET uses it. */
@@ -71,12 +50,6 @@ nmi_common:
 	add $8, %esp
 	iret
 
-	.section .rodata
-	.balign 4
-	.globl guest_vector_stubs
-guest_vector_stubs:
-	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	.long vector_\vec
-	.endr
+	STUB_TABLE .long, 4
 
 	.section .note.GNU-stack, "", @progbits

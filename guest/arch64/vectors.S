@@ -1,37 +1,17 @@
 /*
- * 64-bit exception stubs.  Each pushes a dummy error code where the CPU does
- * not push one, then its vector, so struct guest_frame (arch.h) fits all.
+ * 64-bit exception entry: the stubs (vector_stubs.h) and the common paths
+ * that save the registers in struct guest_frame order and call C.
  * No IST for NMI (the gate's IST field is 0): a nested NMI -- the bug this
  * guest hunts -- would re-enter on the same IST stack and overwrite the
  * outer frame, while on the current stack it simply pushes below it and
- * both handlers return intact.  The NMI stub lives in .text.nmi: nmi.c
- * counts any NMI that interrupts that section as nested.
+ * both handlers return intact.
  */
 #include "layout.h"
+#include "vector_stubs.h"
 
 	.code64
 
-	.macro STUB vec
-	.if \vec == GUEST_VECTOR_NMI
-	.section .text.nmi, "ax"
-	.else
-	.text
-	.endif
-vector_\vec:
-	.if ((GUEST_ERRCODE_VECTORS >> \vec) & 1) == 0
-	push $0
-	.endif
-	push $\vec
-	.if \vec == GUEST_VECTOR_NMI
-	jmp nmi_common
-	.else
-	jmp exception_common
-	.endif
-	.endm
-
-	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	STUB \vec
-	.endr
+	ALL_STUBS
 
 	/* Order matches struct guest_frame: r15 ends up lowest. */
 	.macro PUSH_GPRS_BUT_RAX
@@ -103,12 +83,6 @@ nmi_common:
 	add $16, %rsp
 	iretq
 
-	.section .rodata
-	.balign 8
-	.globl guest_vector_stubs
-guest_vector_stubs:
-	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	.quad vector_\vec
-	.endr
+	STUB_TABLE .quad, 8
 
 	.section .note.GNU-stack, "", @progbits
