@@ -91,6 +91,9 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         raise ScenarioError("(command line)", "--repeat", "an integer >= 1", args.repeat)
     base_seed = args.seed if args.seed is not None else random_seed()
     deterministic = args.deterministic if args.deterministic is not None else args.seed is not None
+    if args.stop_at_violation and args.transport == "mem":
+        raise ScenarioError("(command line)", "--stop-at-violation", "the UART transport (the memory log "
+                            "is read after the run)", "--transport mem")
     if args.rr and sc.smp != 1:
         raise ScenarioError("(command line)", "--rr", "a scenario at -smp 1 (use --smp 1)", sc.smp)
     opts = RunOptions(seed=base_seed, build_dir=_build_dir(args), results_dir=args.results,

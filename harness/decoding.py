@@ -106,8 +106,13 @@ def guests_running_seconds(items: list[Any], tsc_khz: int | None) -> float | Non
     return max(starts) / (tsc_khz * 1000.0) if tsc_khz and starts else None
 
 
-def decode_serial(serial_path: Path, rules: Path | None, out_dir: Path) -> Decoded:
-    """Decode serial.bin, run the checker, and write the timeline views into out_dir."""
+def decode_serial(serial_path: Path, rules: Path | None, out_dir: Path,
+                  lost_tail: tuple[int, str] | None = None) -> Decoded:
+    """Decode serial.bin, run the checker, and write the timeline views into out_dir.
+
+    lost_tail = (bytes, why): frames known to be missing after the end of the file (a
+    full memory log).  They become a `truncated` loss at the end of the stream, so the
+    summary shows them and the end-of-trace rules are left unjudged, not failed."""
     try:
         dec = api()
     except DecoderUnavailable as exc:
@@ -118,6 +123,9 @@ def decode_serial(serial_path: Path, rules: Path | None, out_dir: Path) -> Decod
     except Exception as exc:
         return Decoded(False, f"decoder.api.read_records failed on {serial_path.name} "
                               f"({size} bytes): {type(exc).__name__}: {exc}")
+    if lost_tail is not None and lost_tail[0] > 0:
+        last_tsc = max((item[0] for item in items), default=0)
+        items.append(dec.Loss(last_tsc, None, "truncated", lost_tail[0], "bytes", size, lost_tail[1]))
     records = sum(isinstance(item, dec.Record) for item in items)
     if records == 0:
         # A checker that sees no records trivially "passes"; that would be a

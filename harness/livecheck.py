@@ -21,8 +21,9 @@ READ_LIMIT = 1 << 20  # bytes a poll takes at most, so one poll stays short
 class LiveCheck:
     def __init__(self, serial: Path, rules: str | Path | None = None) -> None:
         self.serial = serial
+        self.rules = rules
         self.decoder = StreamDecoder()
-        self.checker = Checker(rules)
+        self._checker: Checker | None = None  # built in the first poll, under its guard
         self.offset = 0        # bytes of serial.bin consumed
         self.carry = b""       # the unterminated piece at the end so far
         self.first = True
@@ -38,6 +39,25 @@ class LiveCheck:
         except Exception as exc:  # noqa: BLE001 -- a checker bug must not take the run down
             self.error = f"live check stopped: {type(exc).__name__}: {exc}"
             return None
+
+    def poll_all(self) -> CheckResult | None:
+        """Poll until everything written so far is read (the machine has stopped)."""
+        while self.result is None and self.error is None:
+            before = self.offset + len(self.carry)
+            self.poll()
+            if self.offset + len(self.carry) == before:
+                break
+        return self.result
+
+    @property
+    def checker(self) -> Checker:
+        if self._checker is None:
+            self._checker = Checker(self.rules)
+        return self._checker
+
+    @checker.setter
+    def checker(self, value: Checker) -> None:
+        self._checker = value
 
     def _poll(self) -> CheckResult | None:
         try:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import uuid
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -109,7 +111,8 @@ class _Watch:
     events: list[str] = field(default_factory=list)
     icount: int | None = None
     rr: dict[str, Any] | None = None
-    violation: dict[str, Any] | None = None  # the live check's stop
+    violation: dict[str, Any] | None = None  # the first broken rule the live check saw
+    stopped_by_live_check: bool = False
 
 
 def random_seed() -> int:
@@ -190,6 +193,12 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
             status = machine.poll()
             if status is not None:
                 watch.outcome, watch.reason = classify_exit(status)
+                if plan.live_check is not None:
+                    # The machine may have ended itself (fail-fast) before a poll saw
+                    # the violation: read the rest, so the verdict and a replay know it.
+                    found = plan.live_check.poll_all()
+                    if found is not None:
+                        watch.violation = {"rule": found.rule, "index": found.index, "message": found.message}
                 break
             now = loop.time()
             size = serial.stat().st_size if serial.exists() else 0
@@ -206,6 +215,7 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                     watch.reason = (f"the checker's rule {found.rule!r} failed while the machine ran "
                                     f"(record #{found.index}): {found.message}; the harness stopped it")
                     watch.violation = {"rule": found.rule, "index": found.index, "message": found.message}
+                    watch.stopped_by_live_check = True
                     break
             icount = await _read_icount(qmp) if plan.read_icount and qmp.connected else None
             if icount is not None:
@@ -267,8 +277,10 @@ class _MemTransport:
     and the frames into serial.bin afterwards (whatever ended the run)."""
 
     def __init__(self, run_dir: Path, hv_elf: Path) -> None:
-        # tmpfs: QEMU writes guest RAM through it at memory speed; removed in collect().
-        self.ram_file = Path("/dev/shm") / f"heisenvisor-{run_dir.name}.ram"
+        # tmpfs: QEMU writes guest RAM through it at memory speed; removed in collect()
+        # or, whatever happens, by run_scenario.  pid + random part: two harnesses running
+        # the same scenario and seed in the same second must not share a machine's RAM.
+        self.ram_file = Path("/dev/shm") / f"heisenvisor-{os.getpid()}-{uuid.uuid4().hex[:8]}-{run_dir.name}.ram"
         self.offset, self.size = memlog.locate(hv_elf)
 
     def progress(self) -> int:
@@ -348,7 +360,22 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         raise ValueError(f"transport must be one of {TRANSPORTS}, got {opts.transport!r}")
     # A replay's recorded command line already says trace=mem.
     use_mem = opts.transport == "mem" or "trace=mem" in append.split()
-    mem = _MemTransport(run_dir, build.hv_elf) if use_mem else None
+    try:
+        mem = _MemTransport(run_dir, build.hv_elf) if use_mem else None
+    except memlog.MemlogError as exc:
+        verdict.update(outcome="error", reason=str(exc))
+        write_json(run_dir / "verdict.json", verdict)
+        return RunResult(run_dir, verdict)
+    try:
+        return _run_machine(sc, opts, verdict, run_dir, build, append, schedule, rr_file, nmi_com2, mem, t0)
+    finally:
+        if mem is not None:
+            mem.ram_file.unlink(missing_ok=True)  # whatever ended the run, never leave guest RAM in /dev/shm
+
+
+def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_dir: Path,
+                 build: buildmod.Build, append: str, schedule: Schedule | None, rr_file: Path | None,
+                 nmi_com2: bool, mem: _MemTransport | None, t0: float) -> RunResult:
     if mem is not None:
         append = append if "trace=mem" in append.split() else f"{append} trace=mem"
         verdict["transport"] = {"kind": "mem", "ram_file": str(mem.ram_file)}
@@ -377,12 +404,14 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
                  trace_bytes=mem.progress if mem else None,
                  live_check=LiveCheck(config.serial_path, sc.rules)
                  if opts.stop_at_violation and mem is None else None)
+    if opts.stop_at_violation and mem is not None:
+        verdict["live_check_error"] = "no live check with the memory transport (its log is read after the run)"
     watch = _Watch()
     with machine:
         verdict["qemu"]["pid"] = machine.pid
         watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir, plan,
                                        opts.on_tick, opts.should_stop))
-    stopped_by_harness = watch.outcome in ("hang", "timeout", "interrupted")
+    stopped_by_harness = watch.outcome in ("hang", "timeout", "interrupted") or watch.stopped_by_live_check
     verdict["qemu"].update(exit_status=machine.exit_status, wall_seconds=round(machine.wall_time, 3),
                            ended_by="harness" if stopped_by_harness else "itself")
     log = machine.log_text().strip()
@@ -400,10 +429,15 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
                                      f"(shift {ICOUNT_SHIFT}), backstops in harness/hangwatch.py")
     if watch.rr is not None:
         verdict.setdefault("rr", {}).update(watch.rr)
+    lost_tail = None
     if mem is not None:
         verdict["transport"].update(mem.collect(run_dir / "serial.bin"))
+        dropped = verdict["transport"].get("dropped_bytes", 0)
+        if dropped:
+            lost_tail = (dropped, f"the memory log was full: {dropped} bytes of frames dropped after it")
     if opts.stop_at_violation:
-        verdict["stopped_at_violation"] = watch.violation
+        verdict["live_violation"] = watch.violation
+        verdict["stopped_at_violation"] = watch.violation if watch.stopped_by_live_check else None
         if plan.live_check is not None and plan.live_check.error:
             verdict["live_check_error"] = plan.live_check.error
     verdict["serial_bytes"] = (run_dir / "serial.bin").stat().st_size \
@@ -414,7 +448,7 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         verdict["capture"] = watch.capture
 
     t_decode = time.monotonic()
-    trace = decode_serial(run_dir / "serial.bin", sc.rules, run_dir).as_dict()
+    trace = decode_serial(run_dir / "serial.bin", sc.rules, run_dir, lost_tail).as_dict()
     verdict["trace"] = trace
     outcome, reason, passed, rule = _judge(sc, watch, trace)
     verdict.update(outcome=outcome, reason=reason, passed=passed, rule=rule,

@@ -81,3 +81,19 @@ def test_collect_appends_the_log_to_the_uart_bytes_and_removes_the_ram_file(tmp_
     assert (tmp_path / "serial.bin").read_bytes() == b"\x02u\x00\x02a\x00"
     assert info == {"uart_bytes": 3, "log_bytes": 3, "dropped_bytes": 0}
     assert not t.ram_file.exists()
+
+
+def test_frames_a_full_log_dropped_are_a_loss_not_a_failed_rule(tmp_path: Path) -> None:
+    # A log that filled up lost the run's last frames (reports, verdict).  Told so, the
+    # decoder shows a truncated loss at the end and leaves the end-of-trace rules
+    # unjudged; not told, the same bytes fail a rule that never had a chance.
+    from harness.decoding import decode_serial
+    from tests.decoder.traces import good_run
+    serial = tmp_path / "serial.bin"
+    serial.write_bytes(good_run(finish=False).serial())
+    blind = decode_serial(serial, None, tmp_path)
+    assert blind.check is not None and not blind.check["passed"]
+    told = decode_serial(serial, None, tmp_path, (4096, "the memory log was full"))
+    assert told.check is not None and told.check["passed"], told.check
+    assert "unjudged" in told.check["message"]
+    assert told.check["counts"]["loss"] == {"truncated": 4096}
