@@ -216,8 +216,6 @@ def parse_payload(p: bytes, offset: int = -1) -> tuple[int, int, list[Item], boo
     cpu, sh = p[1], p[2]
     if sh > 63:
         raise FrameError("malformed", f"timestamp unit 2^{sh} cycles")
-    if p[end - 1] & 0x80:
-        raise FrameError("malformed", "last varint of the frame is unterminated")
     toks = _VARINT.findall(p, 3, end)
     vals = list(map(_value_of, toks))
     if len(vals) < 2:

@@ -162,3 +162,19 @@ def test_tsc_going_backwards_wraps_and_is_flagged() -> None:
     recs = [Record(1000, 0, E["CPU_UP"], (0, 0)), Record(400, 0, E["CPU_UP"], (1, 1)), Record(500, 0, E["LOST"], (2,))]
     _, _, items, mono = parse_payload(_payload(encode_frame(0, 0, recs)))
     assert not mono and [i[0] for i in items] == [1000, 400, 500]
+
+
+def test_text_ending_in_a_high_byte_can_end_a_frame() -> None:
+    # A frame's last bytes are TEXT's, not a varint: UTF-8 ends in bytes >= 0x80.
+    E = EVENT_IDS
+    recs = [Record(10, 0, E["INTERCEPT_LEAVE"], (0x81,)), Record(11, 0, E["TEXT"], ("café".encode(),))]
+    _, _, items, _ = parse_payload(_payload(encode_frame(0, 0, recs)))
+    assert [tuple(r[:4]) for r in items] == [tuple(r[:4]) for r in recs]
+
+
+def test_a_record_cut_inside_its_last_varint_is_malformed() -> None:
+    good = encode_records([Record(10, 0, EVENT_IDS["INTERCEPT_LEAVE"], (0x81,))], 10)
+    frame = frame_from_body(0, 0, 10, good + bytes([EVENT_IDS["CPU_UP"], 0, 1, 0x85]))
+    with pytest.raises(PartialFrame) as e:
+        parse_payload(_payload(frame))
+    assert e.value.kind == "malformed" and len(e.value.records) == 1
