@@ -33,8 +33,10 @@ struct verdict test_loop(struct guest_cpu *c, uint64_t arg, uint32_t flags)
 			i++;
 			break;
 		}
-		if (c->nmi_nested)  /* guest_finish reports it as NESTED_NMI */
+		if (c->nmi_nested) {  /* guest_finish reports it as NESTED_NMI */
+			i++;
 			break;
+		}
 		if (i % every == 0)
 			hypercall_guest_event(GUEST_EV_PROGRESS, i, n);
 	}

@@ -26,6 +26,7 @@
 #include "core/chaos.h"
 #include "core/percpu.h"
 #include "core/cmdline.h"
+#include "core/log.h"
 #include "core/lapic.h"
 #include "core/x86.h"
 
@@ -53,6 +54,12 @@ void chaos_init(const char *cmdline)
 	nmi_every = v ? parse_u64(v, len) : 0;
 	v = cmdline_get(cmdline, "nmi_com2", &len);
 	nmi_com2 = v ? parse_u64(v, len) : 0;
+	/* No UART there, the port floats to 0xFF: "data ready" would read set at every
+	 * exit and the CPU would NMI itself at every one.  Refuse instead. */
+	if (nmi_com2 && inb(COM2 + 5) == 0xFF) {
+		hv_printf("nmi_com2: no UART at COM2, ignored\n");
+		nmi_com2 = 0;
+	}
 	if (nmi_com2) {
 		/* No UART interrupts (it is polled); FIFO on, so QEMU can hand
 		 * over up to 16 waiting requests at once instead of one. */
