@@ -1,7 +1,8 @@
 /*
  * The memory log (memlog.c): appenders racing on one log never interleave, a frame that
  * does not fit is dropped whole and counted, and a reader that splits the log at 0x00
- * gets back exactly the frames that went in.  Also: the real drain writes through it.
+ * gets back exactly the frames that went in.  The drain writing its frames through it
+ * (hv/core/trace_glue.c, trace=mem) is tested under QEMU: tests/test_trace_transport.py.
  */
 #include <pthread.h>
 #include <stdlib.h>
