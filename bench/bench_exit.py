@@ -39,7 +39,7 @@ def cpu_seconds(build: Path, workload: str, extra: str = "", smp: int = 1) -> fl
     trace must also be complete: one HYPERCALL record per TEST iteration, no loss (the
     cost counted is the cost of a whole trace, not of one that dropped records)."""
     with tempfile.TemporaryDirectory(dir="/dev/shm") as d:
-        mem = "trace=mem" in extra.split()
+        mem = memlog.HV_OPTION in extra.split()
         cfg = MachineConfig(kernel=build / "hv.elf32", initrd=build / "guest64.elf",
                             append=f"wl={workload} {extra}".strip(), serial_path=Path(d) / "serial.bin", smp=smp,
                             gdbstub=False, ram_file=Path(d) / "ram" if mem else None)
@@ -84,7 +84,7 @@ def main() -> int:
     # TRACE=on streams every record to the UART; trace=mem streams every record
     # to the memory log (the same frames, no emulated I/O); trace=record keeps
     # them in the rings only (the recording cost); TRACE=off compiles emission out.
-    builds = [("TRACE=on", a.build, ""), ("mem", a.build, "trace=mem"), ("record", a.build, "trace=record")]
+    builds = [("TRACE=on", a.build, ""), ("mem", a.build, memlog.HV_OPTION), ("record", a.build, "trace=record")]
     if (a.build_trace_off / "hv.elf32").exists():
         builds.append(("TRACE=off", a.build_trace_off, ""))
     rows = []

@@ -21,14 +21,16 @@ READ_LIMIT = 1 << 20  # bytes a poll takes at most, so one poll stays short
 class LiveCheck:
     def __init__(self, serial: Path, rules: str | Path | None = None) -> None:
         self.serial = serial
-        self.rules = rules
         self.decoder = StreamDecoder()
-        self._checker: Checker | None = None  # built in the first poll, under its guard
         self.offset = 0        # bytes of serial.bin consumed
         self.carry = b""       # the unterminated piece at the end so far
         self.first = True
         self.result: CheckResult | None = None
         self.error: str | None = None  # the live check broke: it stops, the final check still runs
+        try:
+            self.checker = Checker(rules)
+        except Exception as exc:  # noqa: BLE001 -- a bad rules file is the final check's to report
+            self.error = f"live check not started: {type(exc).__name__}: {exc}"
 
     def poll(self) -> CheckResult | None:
         """The violation once one is found (then always it), else None."""
@@ -48,16 +50,6 @@ class LiveCheck:
             if self.offset + len(self.carry) == before:
                 break
         return self.result
-
-    @property
-    def checker(self) -> Checker:
-        if self._checker is None:
-            self._checker = Checker(self.rules)
-        return self._checker
-
-    @checker.setter
-    def checker(self, value: Checker) -> None:
-        self._checker = value
 
     def _poll(self) -> CheckResult | None:
         try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from harness.elfsyms import SymbolError, find_symbol
 
 SYMBOL = "trace_memlog_area"
+HV_OPTION = "trace=mem"  # the hypervisor command-line word that selects this transport
 MAGIC = b"HVLOG001"
 HEADER = struct.Struct("<8sQQQ")  # magic, capacity, head, dropped
 

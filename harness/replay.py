@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from harness import memlog
 from harness.machine import Machine, MachineConfig
 from harness.rr import HV_OPTION as RR_NMI_OPTION
 from harness.run import RunOptions, RunResult, run_scenario
@@ -136,7 +137,7 @@ def check_argv(rec: Recorded, opts: RunOptions) -> None:
         kernel=Path("k"), initrd=Path("i"), append=rec.hv_cmdline, serial_path=Path("s"),
         smp=sc.smp, memory_mb=sc.memory, deterministic=opts.deterministic, rr=opts.rr,
         rr_file=opts.rr_file, extra_args=rec.extra_args,
-        ram_file=Path("r") if "trace=mem" in rec.hv_cmdline.split() else None,
+        ram_file=Path("r") if memlog.HV_OPTION in rec.hv_cmdline.split() else None,
         nmi_com2=opts.rr is not None and RR_NMI_OPTION in rec.hv_cmdline.split()))
     try:
         now, then = normalized(probe.command_line()), normalized(rec.argv)

@@ -9,9 +9,9 @@ import asyncio
 import json
 import os
 import random
-import uuid
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -21,7 +21,7 @@ from harness import memlog
 from harness.capture import capture
 from harness.decoding import decode_serial
 from harness.hangwatch import HangWatch
-from harness.livecheck import LiveCheck
+from harness.livecheck import CheckResult, LiveCheck
 from harness.machine import Machine, MachineConfig, MachineError
 from harness.nmi import NmiInjector
 from harness.qmp import QMPClient, QMPConnectionError, QMPError
@@ -196,9 +196,7 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                 if plan.live_check is not None:
                     # The machine may have ended itself (fail-fast) before a poll saw
                     # the violation: read the rest, so the verdict and a replay know it.
-                    found = plan.live_check.poll_all()
-                    if found is not None:
-                        watch.violation = {"rule": found.rule, "index": found.index, "message": found.message}
+                    watch.violation = _violation(plan.live_check.poll_all())
                 break
             now = loop.time()
             size = serial.stat().st_size if serial.exists() else 0
@@ -209,12 +207,12 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                 watch.serial_bytes, last_growth = size, now
                 alive.set()
             if plan.live_check is not None and grew:
-                found = plan.live_check.poll()
-                if found is not None:
+                watch.violation = _violation(plan.live_check.poll())
+                if watch.violation is not None:
                     watch.outcome = "fail"
-                    watch.reason = (f"the checker's rule {found.rule!r} failed while the machine ran "
-                                    f"(record #{found.index}): {found.message}; the harness stopped it")
-                    watch.violation = {"rule": found.rule, "index": found.index, "message": found.message}
+                    watch.reason = (f"the checker's rule {watch.violation['rule']!r} failed while the machine "
+                                    f"ran (record #{watch.violation['index']}): {watch.violation['message']}; "
+                                    "the harness stopped it")
                     watch.stopped_by_live_check = True
                     break
             icount = await _read_icount(qmp) if plan.read_icount and qmp.connected else None
@@ -270,6 +268,11 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                 pass
         await qmp.close()
     return watch
+
+
+def _violation(found: CheckResult | None) -> dict[str, Any] | None:
+    """A live check's finding as the verdict records it."""
+    return None if found is None else {"rule": found.rule, "index": found.index, "message": found.message}
 
 
 class _MemTransport:
@@ -359,13 +362,19 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     if opts.transport not in TRANSPORTS:
         raise ValueError(f"transport must be one of {TRANSPORTS}, got {opts.transport!r}")
     # A replay's recorded command line already says trace=mem.
-    use_mem = opts.transport == "mem" or "trace=mem" in append.split()
+    use_mem = opts.transport == "mem" or memlog.HV_OPTION in append.split()
     try:
         mem = _MemTransport(run_dir, build.hv_elf) if use_mem else None
     except memlog.MemlogError as exc:
         verdict.update(outcome="error", reason=str(exc))
         write_json(run_dir / "verdict.json", verdict)
         return RunResult(run_dir, verdict)
+    if mem is not None:
+        if memlog.HV_OPTION not in append.split():
+            append = f"{append} {memlog.HV_OPTION}"
+        verdict["transport"] = {"kind": "mem", "ram_file": str(mem.ram_file)}
+        if "schedule" in verdict:
+            verdict["schedule"]["hv_cmdline"] = append
     try:
         return _run_machine(sc, opts, verdict, run_dir, build, append, schedule, rr_file, nmi_com2, mem, t0)
     finally:
@@ -376,11 +385,6 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
 def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_dir: Path,
                  build: buildmod.Build, append: str, schedule: Schedule | None, rr_file: Path | None,
                  nmi_com2: bool, mem: _MemTransport | None, t0: float) -> RunResult:
-    if mem is not None:
-        append = append if "trace=mem" in append.split() else f"{append} trace=mem"
-        verdict["transport"] = {"kind": "mem", "ram_file": str(mem.ram_file)}
-        if "schedule" in verdict:
-            verdict["schedule"]["hv_cmdline"] = append
     config = MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=append,
                            serial_path=(run_dir / ("uart.bin" if mem else "serial.bin")).resolve(), smp=sc.smp,
                            ram_file=mem.ram_file if mem else None,

@@ -2,7 +2,10 @@
 UART would carry, complete, and a deterministic run with it replays byte for byte."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from decoder.defs import HYPERCALLS
 from harness.build import REPO
@@ -55,10 +58,6 @@ def test_mem_transport_replays_byte_identically(tmp_path: Path) -> None:
 
 
 def test_the_ram_file_goes_even_when_the_run_raises(tmp_path: Path) -> None:
-    import os
-
-    import pytest
-
     def broken_callback(_: object) -> None:
         raise RuntimeError("a callback broke")
     sc = load(scenario(tmp_path, "test:200000", 'pattern = "none"'))

@@ -74,17 +74,23 @@ def test_a_checker_that_breaks_stops_the_live_check_not_the_run(tmp_path: Path) 
     assert live.error is not None and "ValueError: a rule bug" in live.error
 
 
-def test_poll_all_reads_what_a_machine_left_when_it_ended_itself(tmp_path: Path) -> None:
+def test_poll_all_reads_what_a_machine_left_when_it_ended_itself(tmp_path: Path, monkeypatch) -> None:
     # Fail-fast: the machine may end a millisecond after the violating record, before
     # any poll.  The final poll_all still finds the violation (and a replay can compare).
     serial = tmp_path / "serial.bin"
     data = broken_trace()
     serial.write_bytes(data)
     live = LiveCheck(serial)
-    import harness.livecheck as lc
-    old, lc.READ_LIMIT = lc.READ_LIMIT, 7  # many small reads
-    try:
-        found = live.poll_all()
-    finally:
-        lc.READ_LIMIT = old
+    monkeypatch.setattr("harness.livecheck.READ_LIMIT", 7)  # many small reads
+    found = live.poll_all()
     assert found is not None and found.rule == "quiesce_epoch"
+
+
+def test_a_rules_file_that_does_not_load_leaves_the_run_alone(tmp_path: Path) -> None:
+    serial = tmp_path / "serial.bin"
+    serial.write_bytes(broken_trace())
+    bad = tmp_path / "rules.toml"
+    bad.write_text("this is [not toml")
+    live = LiveCheck(serial, bad)
+    assert live.poll() is None and live.poll_all() is None
+    assert live.error is not None and "live check not started" in live.error
