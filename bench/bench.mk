@@ -10,3 +10,9 @@ bench-exit: deps all
 .PHONY: bench-quiesce
 bench-quiesce: deps all
 	$(PYTHON) bench/bench_quiesce.py
+
+#   make bench-determinism  one (scenario, seed) 60 times with and without QEMU's
+#                           default devices: distinct outputs per configuration
+.PHONY: bench-determinism
+bench-determinism: deps all
+	$(PYTHON) bench/bench_determinism.py

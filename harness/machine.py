@@ -69,6 +69,10 @@ class MachineConfig:
     # under rr its bytes are recorded input, and the hypervisor (nmi_com2=1)
     # turns each into a self-NMI (harness/rr.py).
     nmi_com2: bool = False
+    # QEMU's default devices (VGA, NIC, IDE CD-ROM, floppy) are left out: they
+    # cost determinism (command_line).  True puts them back, for
+    # bench/bench_determinism.py's side-by-side only.
+    default_devices: bool = False
     qemu_binary: str = "qemu-system-x86_64"
     extra_args: list[str] = field(default_factory=list)
 
@@ -138,7 +142,13 @@ class Machine:
             machine = ["-object", f"memory-backend-file,id=ram0,size={c.memory_mb}M,"
                                   f"mem-path={Path(c.ram_file).resolve()},share=on",
                        "-machine", "pc,memory-backend=ram0"]
-        args = [c.qemu_binary, *machine, *accel, "-cpu", "qemu64,+svm,+npt",
+        # -nodefaults: the default VGA, NIC, IDE CD-ROM and floppy make SeaBIOS's
+        # boot last a host-timing-dependent span of *virtual* time, so even
+        # under icount the hypervisor started 4-7 ms of TSC later in about 1 run
+        # in 20 and every later interleaving shifted with it (docs/determinism.md,
+        # "Where determinism leaked"; measured by `make bench-determinism`).
+        devices = [] if c.default_devices else ["-nodefaults"]
+        args = [c.qemu_binary, *devices, *machine, *accel, "-cpu", "qemu64,+svm,+npt",
                 "-smp", str(c.smp), "-m", str(c.memory_mb),
                 "-kernel", Path(c.kernel).name,
                 "-initrd", os.path.relpath(Path(c.initrd).resolve(), self.cwd),

@@ -37,7 +37,7 @@ def test_command_line_is_the_documented_one(fake_build: Callable[[str], Path], t
     m = Machine(config(fake_build("pass"), tmp_path))
     argv = m.command_line()
     text = " ".join(argv)
-    for part in ["-machine pc", "-accel tcg", "-cpu qemu64,+svm,+npt", "-smp 2", "-m 256",
+    for part in ["-nodefaults", "-machine pc", "-accel tcg", "-cpu qemu64,+svm,+npt", "-smp 2", "-m 256",
                  "-append wl=hello", "-no-reboot", "-device isa-debug-exit,iobase=0xf4,iosize=0x04",
                  "-name heisenvisor,debug-threads=on", f"-serial file:{tmp_path}/serial.bin"]:
         assert part in text
