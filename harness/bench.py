@@ -55,12 +55,33 @@ def _fmt(cell: dict[str, Any]) -> tuple[str, str, str]:
 SEED_NMI_INTERVAL = 0.1
 
 
+FLOOR_SCENARIO = "smoke"
+
+
+def startup_floor(jobs: int, base_seed: int, results: Path, console: Console) -> dict[str, float]:
+    """Seconds one passing smoke run (boot, hello on every CPU, exit) takes through the
+    same hunt, per method: no failure can be found sooner than a machine boots, so
+    seed's time to first failure / deterministic floor bounds any speed-up."""
+    floor: dict[str, float] = {}
+    for mode, deterministic in (("deterministic", True), ("seed_method", False)):
+        res = hunt(load_named(FLOOR_SCENARIO), HuntOptions(
+            budget_s=120, jobs=jobs, base_seed=base_seed, build_dir=REPO / "build",
+            results_dir=results / mode, deterministic=deterministic, confirm=0,
+            max_seeds=1, stop_on_failure=False))
+        if res.passed != 1:
+            raise SystemExit(f"bench-detect: the {FLOOR_SCENARIO} run ({mode}) did not pass: {res.outcomes}")
+        floor[mode] = round(res.elapsed_s, 3)
+    console.print(f"startup floor ({FLOOR_SCENARIO}, one passing run): {floor}", highlight=False)
+    return floor
+
+
 def bench(budget: float, runs: int, replays: int, jobs: int, base_seed: int, only: list[str],
           results: Path, console: Console) -> dict[str, Any]:
     out_dir = make_run_dir(results, "bench-detect", base_seed)
     report: dict[str, Any] = {"budget_s": budget, "jobs": jobs, "replays": replays, "bugs": {},
                               "dir": str(out_dir)}
     bugs = {k: v for k, v in zoo().items() if not only or k in only}
+    report["floor_s"] = startup_floor(jobs, base_seed, out_dir / "floor", console)
     for name, bug in bugs.items():
         sc = load_named(bug["scenario"])
         build_dir = build_bugs(name)
@@ -100,8 +121,9 @@ def bench(budget: float, runs: int, replays: int, jobs: int, base_seed: int, onl
 def print_report(report: dict[str, Any], console: Console) -> None:
     table = Table(title=f"bench-detect: {report['budget_s']:g}s per bug and method, "
                         f"{report['jobs']} jobs, {report['replays']} replays")
+    floor = report.get("floor_s", {}).get("deterministic")
     for col in ("bug", "scenario", "det. caught", "det. ttf", "det. repro",
-                "seed caught", "seed ttf", "seed repro", "speed-up"):
+                "seed caught", "seed ttf", "seed repro", "speed-up", "bound"):
         table.add_column(col)
     det_ttfs = []
     for name, row in report["bugs"].items():
@@ -113,8 +135,13 @@ def print_report(report: dict[str, Any], console: Console) -> None:
             speed = f"{s['ttf_s'] / max(d['ttf_s'], 1e-3):.1f}x"
         elif d["caught"]:
             speed = f">{report['budget_s'] / max(d['ttf_s'], 1e-3):.1f}x"
-        table.add_row(name, row["scenario"], *_fmt(d), *_fmt(s), speed)
+        # The speed-up no deterministic run could beat: the seed's time over one boot.
+        bound = f"{(s['ttf_s'] if s['caught'] else report['budget_s']) / floor:.1f}x" if floor else "-"
+        table.add_row(name, row["scenario"], *_fmt(d), *_fmt(s), speed, bound)
     console.print(table)
+    if floor:
+        console.print(f"bound = seed's time to first failure (or the budget) / the deterministic startup "
+                      f"floor ({floor:.2f}s, one passing {FLOOR_SCENARIO} run)", highlight=False)
     if det_ttfs:
         console.print(f"deterministic: {len(det_ttfs)}/{len(report['bugs'])} caught, median time "
                       f"to first failure {statistics.median(det_ttfs):.1f}s")
