@@ -8,45 +8,11 @@
  */
 #include "layout.h"
 #include "vector_stubs.h"
+#include <heisen/gpr_save64.h>	/* order of struct guest_frame */
 
 	.code64
 
 	ALL_STUBS
-
-	/* Order matches struct guest_frame: r15 ends up lowest. */
-	.macro PUSH_GPRS_BUT_RAX
-	push %rbx
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	push %rbp
-	push %r8
-	push %r9
-	push %r10
-	push %r11
-	push %r12
-	push %r13
-	push %r14
-	push %r15
-	.endm
-
-	.macro POP_GPRS_BUT_RAX
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rbp
-	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rbx
-	.endm
 
 	/*
 	 * Stack alignment: in 64-bit mode the CPU aligns RSP to 16 before

@@ -6,6 +6,8 @@
  * stack whose red zone a leaf function is using, see hv/hv.mk -- gets a
  * known-good stack inside this CPU's per-CPU block (this_cpu() still works).
  */
+#include <heisen/gpr_save64.h>	/* order of struct trap_frame */
+
 	.text
 	.code64
 
@@ -26,37 +28,11 @@ STUB 24,0; STUB 25,0; STUB 26,0; STUB 27,0; STUB 28,0; STUB 29,1; STUB 30,1; STU
 
 trap_common:
 	push %rax
-	push %rbx
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	push %rbp
-	push %r8
-	push %r9
-	push %r10
-	push %r11
-	push %r12
-	push %r13
-	push %r14
-	push %r15
+	PUSH_GPRS_BUT_RAX
 	mov %rsp, %rdi
 	cld
 	call host_trap
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rbp
-	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rbx
+	POP_GPRS_BUT_RAX
 	pop %rax
 	add $16, %rsp		/* vector, error code */
 	iretq
