@@ -66,6 +66,17 @@ def one_run(build: Path, append: str, smp: int, memory: int, default_devices: bo
     return Outcome(hashlib.sha256(data).hexdigest()[:12], data, code)
 
 
+def run_all(jobs: list[tuple[str, bool]], a: argparse.Namespace, append: str, smp: int, memory: int,
+            wall: float) -> dict[str, list[Outcome]]:
+    with ThreadPoolExecutor(max_workers=a.jobs) as pool:
+        futures = [(label, pool.submit(one_run, a.build, append, smp, memory, dflt, wall))
+                   for label, dflt in jobs]
+        results: dict[str, list[Outcome]] = {label: [] for label in CONFIGS}
+        for label, fut in futures:
+            results[label].append(fut.result())
+    return results
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", default="zoo-sleep-nmi")
@@ -73,6 +84,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=60, help="runs per configuration")
     ap.add_argument("--jobs", type=int, default=3)
     ap.add_argument("--build", type=Path, default=ROOT / "build")
+    ap.add_argument("--hogs", type=int, default=0, help="busy-loop processes competing for the CPUs meanwhile")
     a = ap.parse_args()
     if a.runs < 2:
         ap.error("--runs must be at least 2 (one run cannot disagree with itself)")
@@ -81,15 +93,17 @@ def main() -> int:
     schedule = derive(sc, a.seed)
     wall = schedule.wall_timeout_s
     jobs = [(label, dflt) for _ in range(a.runs) for label, dflt in CONFIGS.items()]
-    with ThreadPoolExecutor(max_workers=a.jobs) as pool:
-        futures = [(label, pool.submit(one_run, a.build, schedule.hv_cmdline, sc.smp, sc.memory, dflt, wall))
-                   for label, dflt in jobs]
-        results: dict[str, list[Outcome]] = {label: [] for label in CONFIGS}
-        for label, fut in futures:
-            results[label].append(fut.result())
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(a.hogs)]
+    try:
+        results = run_all(jobs, a, schedule.hv_cmdline, sc.smp, sc.memory, wall)
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
 
     print(f"bench-determinism: {a.scenario} seed {a.seed} (-smp {sc.smp}, '{schedule.hv_cmdline}'), "
-          f"{a.runs} runs per configuration, {a.jobs} at a time, interleaved")
+          f"{a.runs} runs per configuration, {a.jobs} at a time, interleaved, {a.hogs} CPU hogs")
+
     print(f"{'configuration':<24} {'distinct outputs':>16} {'runs differing':>15} "
           f"{'first differing record (#0: the boot took longer)':>52} {'exit codes':>12}")
     for label, outs in results.items():
