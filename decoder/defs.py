@@ -171,7 +171,7 @@ EVENTS: dict[int, EventDef] = {
     9: EventDef(9, 'EXCEPTION_LEAVE', 'E', (('vector', 'u'),),
                  'host exception handler returns'),
     10: EventDef(10, 'HOST_NMI', 'n', (('kind', 'u'), ('where', 'u'), ('depth', 'u')),
-                 'an NMI reached the hypervisor; kind bits: 1 quiesce signal, 2 for the guest; where: 0 VM exit, 1 host IDT, 2 host IDT nested in NMI handler'),
+                 'an NMI reached the hypervisor: what it was for (kind, bits; none = dropped), where it was taken, NMI handler depth'),
     11: EventDef(11, 'NMI_INJECT', 'N', (('pending', 'u'),),
                  'an NMI is injected into the guest on the next entry; pending = NMIs still latched after it'),
     12: EventDef(12, 'NMI_UNBLOCK', 'u', (('rip', 'rip'),),
@@ -214,3 +214,8 @@ EVENTS: dict[int, EventDef] = {
                  'the PAL returned (aborted_gpa 0) or was aborted touching aborted_gpa'),
 }
 EVENT_IDS: dict[str, int] = {ev.name: ev.id for ev in EVENTS.values()}
+# (event, field) -> (is a set of bit flags, name -> value): trace/events.toml values.*/flags.*
+FIELD_NAMES: dict[tuple[str, str], tuple[bool, dict[str, int]]] = {
+    ('HOST_NMI', 'kind'): (True, {'quiesce': 1, 'guest': 2}),
+    ('HOST_NMI', 'where'): (False, {'exit': 0, 'hv': 1, 'nested': 2}),
+}

@@ -29,6 +29,9 @@ def _constants() -> dict[str, int]:
                           ("DEBUG_EXIT_", defs.DEBUG_EXIT)):
         for name, value in table.items():
             out[prefix + name] = value
+    for (event, field), (_, names) in defs.FIELD_NAMES.items():   # the C header's TRACE_* names
+        for name, value in names.items():
+            out[f"{event}_{field}_{name}".upper()] = value
     for arch, codes in defs.EXIT_REASONS.items():
         for code, name in codes.items():
             if "+" not in name:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple, Union
 
-from decoder.defs import EVENT_IDS, EVENTS, EXIT_REASONS
+from decoder.defs import EVENT_IDS, EVENTS, EXIT_REASONS, FIELD_NAMES
 
 # Encodings whose values are addresses: shown in hex everywhere.
 HEX_ENCODINGS = frozenset({"rip"})
@@ -106,18 +106,43 @@ def _u(v: int) -> object:
     return v if v < 0x10000 else hex(v)
 
 
+def value_name(event: str, field: str, value: int) -> str | None:
+    """The name trace/events.toml gives this value of the field (flags: names joined
+    by '+', 'none' for 0), or None where it has none -- the number is then the word."""
+    named = FIELD_NAMES.get((event, field))
+    if named is None:
+        return None
+    flags, table = named
+    if not flags:
+        return next((n for n, v in table.items() if v == value), None)
+    if value == 0:
+        return "none"
+    names = [n for n, bit in table.items() if value & bit]
+    if value & ~sum(table.values()):
+        return None     # a bit no one named: show the number
+    return "+".join(names)
+
+
+def _named(event: str, field: str) -> Callable[[int], object]:
+    return lambda v: value_name(event, field, v) or _u(v)
+
+
 def _describer(ev: object) -> "Callable[[tuple], str]":
     """One f-string per event type (compiled once), so describe() does no per-field loop."""
     parts = [ev.name]  # type: ignore[attr-defined]
+    named = {}
     for k, (fname, enc) in enumerate(ev.fields):  # type: ignore[attr-defined]
-        if fname == "reason" and ev.name.startswith("INTERCEPT"):  # type: ignore[attr-defined]
+        if (ev.name, fname) in FIELD_NAMES:  # type: ignore[attr-defined]
+            named[f"_n{k}"] = _named(ev.name, fname)  # type: ignore[attr-defined]
+            parts.append(f"{fname}={{_n{k}(a[{k}])}}")
+        elif fname == "reason" and ev.name.startswith("INTERCEPT"):  # type: ignore[attr-defined]
             parts.append(f"{fname}={{a[{k}]:#x}}({{_exit(a[{k}])}})")
         elif enc in HEX_ENCODINGS:
             parts.append(f"{fname}={{a[{k}]:#x}}")
         else:
             parts.append(f"{fname}={{_u(a[{k}])}}")
     src = "lambda a: f" + repr(" ".join(parts))
-    return eval(src, {"_u": _u, "_exit": exit_name})  # noqa: S307  (built from trace/events.toml)
+    return eval(src, {"_u": _u, "_exit": exit_name, **named})  # noqa: S307  (built from trace/events.toml)
 
 
 _DESCRIBE = {ev.id: _describer(ev) for ev in EVENTS.values() if ev.id != TEXT_ID}

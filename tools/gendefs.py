@@ -52,11 +52,41 @@ def validate(hc: dict, events: dict) -> None:
         for fname, enc in fields:
             if enc not in ENCODINGS:
                 raise SystemExit(f"trace/events.toml: event {name}: field {fname}: encoding {enc!r} not in {sorted(ENCODINGS)}")
+        validate_named_values(name, ev)
     nrs: dict[int, str] = {}
     for name, call in hc["hypercall"].items():
         if call["nr"] in nrs:
             raise SystemExit(f"defs/hypercalls.toml: hypercall {name}: nr {call['nr']} taken by {nrs[call['nr']]}")
         nrs[call["nr"]] = name
+
+
+NAMED_VALUE_KINDS = ("values", "flags")
+
+
+def validate_named_values(name: str, ev: dict) -> None:
+    """`values.FIELD` names a field's values; `flags.FIELD` names its bits (one bit each)."""
+    field_names = {f for f, _ in ev["fields"]}
+    named: set[str] = set()
+    for kind in NAMED_VALUE_KINDS:
+        for fname, table in ev.get(kind, {}).items():
+            where = f"trace/events.toml: event {name}: {kind}.{fname}"
+            if fname not in field_names or fname in named:
+                raise SystemExit(f"{where}: not a field of the event, or named twice")
+            named.add(fname)
+            if len(set(table.values())) != len(table):
+                raise SystemExit(f"{where}: two names for one value")
+            for vname, value in table.items():
+                if not vname.isidentifier() or not isinstance(value, int) or value < 0:
+                    raise SystemExit(f"{where}: {vname} = {value!r}: want an identifier = a non-negative integer")
+                if kind == "flags" and (value == 0 or value & (value - 1)):
+                    raise SystemExit(f"{where}: {vname} = {value:#x} is not a single bit")
+
+
+def named_values(d: dict) -> list[tuple[str, str, str, dict[str, int]]]:
+    """(event, field, "values" | "flags", name -> value) for every named field."""
+    return [(ename, fname, kind, ev[kind][fname])
+            for ename, ev in sorted(d["events"].items(), key=lambda kv: kv[1]["id"])
+            for fname, _ in ev["fields"] for kind in NAMED_VALUE_KINDS if fname in ev.get(kind, {})]
 
 
 def c_header(d: dict) -> str:
@@ -94,6 +124,9 @@ def c_header(d: dict) -> str:
     for name, ev in evs:
         out.append(f"#define TRACE_EV_{name} {ev['id']}")
     out.append(f"#define TRACE_EV_MAX {max(ev['id'] for _, ev in evs)}")
+    out += ["", "/* Named values of event fields (trace/events.toml values.* and flags.*). */"]
+    for ename, fname, _, table in named_values(d):
+        out += [f"#define TRACE_{ename}_{fname.upper()}_{v.upper()} {n:#x}" for v, n in table.items()]
     out += ["", "/* Wire encodings of event fields (docs/trace-format.md). */"]
     codes = {"u": 0, "d": 1, "rip": 2, "text": 3}
     out += [f"#define TRACE_ENC_{enc.upper()} {code}" for enc, code in codes.items()]
@@ -184,6 +217,11 @@ def py_module(d: dict) -> str:
         lines.append(f"                 {ev['doc']!r}),")
     lines.append("}")
     lines.append("EVENT_IDS: dict[str, int] = {ev.name: ev.id for ev in EVENTS.values()}")
+    lines.append("# (event, field) -> (is a set of bit flags, name -> value): trace/events.toml values.*/flags.*")
+    lines.append("FIELD_NAMES: dict[tuple[str, str], tuple[bool, dict[str, int]]] = {")
+    for ename, fname, kind, table in named_values(d):
+        lines.append(f"    ({ename!r}, {fname!r}): ({kind == 'flags'}, {dict(table)!r}),")
+    lines.append("}")
     lines.append("")
     return "\n".join(lines)
 

@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 from decoder.defs import GUEST_EVENTS, GUEST_FAILS, HYPERCALLS
-from decoder.records import Item, Loss, Record, describe, exit_name
+from decoder.records import Item, Loss, Record, describe, exit_name, value_name
 
 _HC = {v: k for k, v in HYPERCALLS.items()}
 _GEV = {v: k for k, v in GUEST_EVENTS.items()}
 _GFAIL = {v: k for k, v in GUEST_FAILS.items()}
-_NMI_WHERE = {0: "at VM exit", 1: "host IDT", 2: "nested in NMI handler"}
+# The seed's words for trace/events.toml's names of HOST_NMI's kind and where.
+_NMI_KIND_WORDS = {"quiesce": "quiesce signal", "guest": "for guest", "none": "dropped"}
+_NMI_WHERE_WORDS = {"exit": "at VM exit", "hv": "host IDT", "nested": "nested in NMI handler"}
 
 
-def _nmi_kind(kind: int) -> str:
-    names = [n for bit, n in ((1, "quiesce signal"), (2, "for guest")) if kind & bit]
-    return "+".join(names) or "spurious"
+def _words(event: str, field: str, value: int, words: dict[str, str]) -> str:
+    name = value_name(event, field, value)
+    if name is None:
+        return str(value)
+    return "+".join(words.get(part, part) for part in name.split("+"))
 
 
 def label(item: Item) -> str:
@@ -30,7 +34,8 @@ def label(item: Item) -> str:
     if n == "EXCEPTION_LEAVE":
         return "Iret"
     if n == "HOST_NMI":
-        return f"NMI ({_nmi_kind(a[0])}, {_NMI_WHERE.get(a[1], a[1])})"
+        return (f"NMI ({_words(n, 'kind', a[0], _NMI_KIND_WORDS)}, "
+                f"{_words(n, 'where', a[1], _NMI_WHERE_WORDS)})")
     if n == "NMI_INJECT":
         return f"Inject NMI to guest (pending {a[0]})"
     if n == "NMI_UNBLOCK":

@@ -5,8 +5,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, TextIO
 
+from decoder.defs import FIELD_NAMES
 from decoder.records import Item, Loss, Record
 from decoder.views.timebase import Timebase
+
+_NMI_KIND = FIELD_NAMES[("HOST_NMI", "kind")][1]    # bits: quiesce, guest
 
 # Loss kinds that are not missing data but a warning about order or duplicates.
 NOT_DATA_LOSS = {"late", "duplicate"}
@@ -85,8 +88,8 @@ def collect(items: Iterable[Item]) -> Stats:
         s.last_tsc = rec.tsc
         if name == "HOST_NMI":
             s.host_nmis += 1
-            s.host_nmis_for_guest += bool(rec.args[0] & 2)
-            s.quiesce_signals += bool(rec.args[0] & 1)
+            s.host_nmis_for_guest += bool(rec.args[0] & _NMI_KIND["guest"])
+            s.quiesce_signals += bool(rec.args[0] & _NMI_KIND["quiesce"])
         elif name == "NMI_INJECT":
             s.injected += 1
         elif name == "NMI_MERGED":

@@ -18,25 +18,21 @@
 #include "core/chaos.h"
 #include <heisen/defs.h>
 
-#define NMI_KIND_QUIESCE 1
-#define NMI_KIND_GUEST 2
-#define NMI_WHERE_EXIT 0
-#define NMI_WHERE_HV 1
-#define NMI_WHERE_NESTED 2
-
 void host_nmi(struct trap_frame *f)
 {
 	(void)f;
 	struct percpu *c = this_cpu();
 	u32 depth = ++c->nmi_depth;
-	u32 where = depth > 1 ? NMI_WHERE_NESTED : c->last_exit_was_nmi ? NMI_WHERE_EXIT : NMI_WHERE_HV;
+	u32 where = depth > 1 ? TRACE_HOST_NMI_WHERE_NESTED
+		  : c->last_exit_was_nmi ? TRACE_HOST_NMI_WHERE_EXIT : TRACE_HOST_NMI_WHERE_HV;
 	c->last_exit_was_nmi = 0;
 	c->vcpu.nmi.host_nmis++;
 
 	chaos_spin(c);
-	enum nmi_class cls = quiesce_classify_nmi(c, where == NMI_WHERE_HV);
-	trace_host_nmi(cls == NMI_QUIESCE ? NMI_KIND_QUIESCE : cls == NMI_FOR_GUEST ? NMI_KIND_GUEST : 0,
-		       where, depth);
+	enum nmi_class cls = quiesce_classify_nmi(c, where == TRACE_HOST_NMI_WHERE_HV);
+	u32 kind = cls == NMI_QUIESCE ? TRACE_HOST_NMI_KIND_QUIESCE
+		 : cls == NMI_FOR_GUEST ? TRACE_HOST_NMI_KIND_GUEST : 0;	/* 0: dropped */
+	trace_host_nmi(kind, where, depth);
 	if (cls == NMI_FOR_GUEST)
 		nmi_virt_latch(&c->vcpu);
 	else if (cls == NMI_QUIESCE)

@@ -131,6 +131,13 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_EV_PAL_EXIT 30
 #define TRACE_EV_MAX 30
 
+/* Named values of event fields (trace/events.toml values.* and flags.*). */
+#define TRACE_HOST_NMI_KIND_QUIESCE 0x1
+#define TRACE_HOST_NMI_KIND_GUEST 0x2
+#define TRACE_HOST_NMI_WHERE_EXIT 0x0
+#define TRACE_HOST_NMI_WHERE_HV 0x1
+#define TRACE_HOST_NMI_WHERE_NESTED 0x2
+
 /* Wire encodings of event fields (docs/trace-format.md). */
 #define TRACE_ENC_U 0
 #define TRACE_ENC_D 1
