@@ -93,6 +93,7 @@ class Checker:
         self.history: deque[tuple[int, Item]] = deque(maxlen=context + 1)
         self.counts: dict = {"items": 0, "records": 0, "loss": {}, "rules": {}, "unjudged": {}}
         self.violation: tuple[Rule, str, int] | None = None
+        self.damaged = 0    # stretches of damage no CPU could be named for, so far
         self.k = -1
 
     def feed(self, item: Item) -> bool:
@@ -105,6 +106,10 @@ class Checker:
             if _resets_state(item):
                 for r in self.rules:
                     r.on_loss(item.cpu)
+            elif item.kind not in NOT_DATA_LOSS:
+                self.damaged += 1
+                for r in self.rules:
+                    r.on_damage()
             return False
         rec: Record = item  # type: ignore[assignment]
         self.counts["records"] += 1
@@ -121,6 +126,9 @@ class Checker:
         for r in interested:
             msg = r.on_record(k, rec, env)
             if msg:
+                if self.damaged:
+                    msg += (f" [before this the trace had {self.damaged} damaged stretch(es) no CPU "
+                            "could be named for: a frame lost in them may explain it]")
                 self.violation = (r, msg, k)
                 return True
         return False

@@ -92,6 +92,12 @@ class Rule:
     def on_loss(self, cpu: int | None) -> None:
         pass
 
+    def on_damage(self) -> None:
+        """Bytes were damaged that no CPU can be named for (garbage, a bad CRC).  If
+        they held a frame, that CPU's next frame reports the gap -- but records of
+        the other CPUs merged in before it may already be judged against state the
+        lost frame would have changed (the checker's docs/decoder.md, "Loss")."""
+
     def at_end(self) -> str | None:
         return None
 
@@ -247,6 +253,7 @@ class Epoch(Rule):
         self.open_epochs: dict[int, _Epoch] = {}
         self.quiet_on: dict[int, list[tuple[int, int, int]]] = {}  # cpu -> [(quiet index, epoch, k)]
         self.had_loss = False
+        self.damaged = False    # unattributed damage seen: completeness is unknowable
 
     def types(self) -> set[int]:
         return set(self.step_of) | {q[0].type for q in self.quiet}
@@ -275,7 +282,9 @@ class Epoch(Rule):
             if key in self.open_epochs:
                 return f"cpu {cpu}: {describe(rec)} at #{k}: epoch {key} was already requested at #{self.open_epochs[key].k_open}"
             for other in self.open_epochs.values():
-                if not other.lossy:
+                if self.damaged:
+                    self.unjudged.append(f"epoch {other.key} (unfinished at the next request, after damage)")
+                elif not other.lossy:
                     return (f"cpu {cpu}: {describe(rec)} at #{k} while epoch {other.key} (requested at "
                             f"#{other.k_open}) is unfinished: {self._missing(other)}")
             self.open_epochs = {}
@@ -331,6 +340,13 @@ class Epoch(Rule):
                         f"(tolerance {self.skew})")
         return None
 
+    def on_damage(self) -> None:
+        # Any CPU's steps may be in the damage, and a frame spans many records, so
+        # epochs opened after it in merged order may miss steps too: from here on
+        # "never requested" and "unfinished" are unjudged, not violations.
+        self.on_loss(None)
+        self.damaged = True
+
     def on_loss(self, cpu: int | None) -> None:
         self.had_loss = True
         for ep in self.open_epochs.values():
@@ -343,7 +359,7 @@ class Epoch(Rule):
 
     def at_end(self) -> str | None:
         for ep in self.open_epochs.values():
-            if ep.lossy:
+            if ep.lossy or self.damaged:
                 self.unjudged.append(f"epoch {ep.key} (loss during it)")
                 continue
             return f"epoch {ep.key} (requested by cpu {ep.owner} at #{ep.k_open}) never finished: {self._missing(ep)}"

@@ -34,6 +34,7 @@
 #include "core/log.h"
 #include "core/serial.h"
 #include "core/chaos.h"
+#include "core/spinlock.h"
 #include <heisen/defs.h>
 
 static struct {
@@ -59,24 +60,16 @@ void bug_locked_print(const char *what, u64 v)
 	 * raw text lands between trace frames; the decoder resyncs past it. */
 	char line[160];
 	size_t n = trace_format(line, sizeof(line), "cpu %u: %s %lx\n", this_cpu()->index, what, v);
-	while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
-		cpu_relax();
+	spin_lock(&print_lock);
 	for (size_t i = 0; i < n; i++)
 		serial_putc((u8)line[i]);
-	__atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
+	spin_unlock(&print_lock);
 }
 #endif
 
-static void lock_quiesce(void)
-{
-	while (__atomic_exchange_n(&q.lock, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(&q.lock, __ATOMIC_RELAXED))
-			cpu_relax();
-}
-
 u64 quiesce_begin(struct percpu *self)
 {
-	lock_quiesce();
+	spin_lock(&q.lock);
 	u64 e = q.epoch + 1;
 	__atomic_store_n(&q.epoch, e, __ATOMIC_RELAXED);
 	__atomic_store_n(&q.acked, 0, __ATOMIC_RELAXED);
@@ -121,7 +114,7 @@ void quiesce_end(struct percpu *self, u64 e)
 	while (__atomic_load_n(&q.resumed, __ATOMIC_ACQUIRE) < hv_ncpus - 1)
 		cpu_relax();
 #endif
-	__atomic_store_n(&q.lock, 0, __ATOMIC_RELEASE);
+	spin_unlock(&q.lock);
 }
 
 enum nmi_class quiesce_classify_nmi(struct percpu *c, bool where_hv)

@@ -321,3 +321,34 @@ def test_quiesce_epoch_before_the_other_cpus_are_up_is_not_a_crash() -> None:
         b.ev(0, name, 1)
     result = run_check(read_records(b.serial()))
     assert result.passed, result.message
+
+
+def _items_with_lost_request(damaged: bool) -> list:  # type: ignore[type-arg]
+    from decoder.defs import EVENT_IDS as E
+    from decoder.records import Loss, Record
+    items = [Record(0, 0, E["BOOT"], (2, 1000000, 1)), Record(1, 0, E["CPU_UP"], (0, 0)),
+             Record(2, 1, E["CPU_UP"], (1, 1))]
+    if damaged:   # CPU 0's frame holding QUIESCE_REQUEST epoch 1, overwritten on the wire
+        items.append(Loss(3, None, "garbage", 40, "bytes", 100, "raw text inside a frame"))
+    items.append(Record(4, 1, E["QUIESCE_ACK"], (1,)))
+    return items
+
+
+def test_epoch_never_requested_is_unjudged_after_unattributed_damage() -> None:
+    # The seq_gap that would name CPU 0 comes with CPU 0's next frame, after CPU 1's
+    # ACK in merged order: "never requested" cannot be told from "lost".
+    assert run_check(_items_with_lost_request(damaged=False)).rule == "quiesce_epoch"
+    res = run_check(_items_with_lost_request(damaged=True))
+    assert res.passed, res.message
+    assert res.counts["unjudged"]["quiesce_epoch"] == ["epoch 1 (request not in the trace after loss)"]
+
+
+def test_violation_after_unattributed_damage_says_so() -> None:
+    from decoder.defs import EVENT_IDS as E
+    from decoder.records import Loss, Record
+    items = [Record(0, 0, E["BOOT"], (1, 1000000, 1)),
+             Loss(1, None, "garbage", 12, "bytes", 50, ""),
+             Record(2, 0, E["PANIC"], (0, 0, 0))]
+    res = run_check(items)
+    assert res.rule == "no_panic"
+    assert "1 damaged stretch(es) no CPU could be named for" in res.message
