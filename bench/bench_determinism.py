@@ -13,7 +13,6 @@ A deterministic configuration gives one output.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import subprocess
 import sys
 import tempfile
@@ -36,8 +35,7 @@ CONFIGS = {"-nodefaults (harness)": False, "QEMU default devices": True}
 
 @dataclass(frozen=True)
 class Outcome:
-    digest: str
-    data: bytes
+    data: bytes               # serial.bin: runs are compared by it
     exit_code: int | None
 
 
@@ -63,14 +61,14 @@ def one_run(build: Path, append: str, smp: int, memory: int, default_devices: bo
             except subprocess.TimeoutExpired:
                 code = None     # a hang: still compared by what it wrote
         data = serial.read_bytes() if serial.exists() else b""
-    return Outcome(hashlib.sha256(data).hexdigest()[:12], data, code)
+    return Outcome(data, code)
 
 
-def run_all(jobs: list[tuple[str, bool]], a: argparse.Namespace, append: str, smp: int, memory: int,
+def run_all(runs: list[tuple[str, bool]], workers: int, build: Path, append: str, smp: int, memory: int,
             wall: float) -> dict[str, list[Outcome]]:
-    with ThreadPoolExecutor(max_workers=a.jobs) as pool:
-        futures = [(label, pool.submit(one_run, a.build, append, smp, memory, dflt, wall))
-                   for label, dflt in jobs]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [(label, pool.submit(one_run, build, append, smp, memory, dflt, wall))
+                   for label, dflt in runs]
         results: dict[str, list[Outcome]] = {label: [] for label in CONFIGS}
         for label, fut in futures:
             results[label].append(fut.result())
@@ -92,10 +90,10 @@ def main() -> int:
     sc = load_named(a.scenario)
     schedule = derive(sc, a.seed)
     wall = schedule.wall_timeout_s
-    jobs = [(label, dflt) for _ in range(a.runs) for label, dflt in CONFIGS.items()]
+    runs = [(label, dflt) for _ in range(a.runs) for label, dflt in CONFIGS.items()]
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(a.hogs)]
     try:
-        results = run_all(jobs, a, schedule.hv_cmdline, sc.smp, sc.memory, wall)
+        results = run_all(runs, a.jobs, a.build, schedule.hv_cmdline, sc.smp, sc.memory, wall)
     finally:
         for h in hogs:
             h.kill()
@@ -107,11 +105,11 @@ def main() -> int:
     print(f"{'configuration':<24} {'distinct outputs':>16} {'runs differing':>15} "
           f"{'first differing record (#0: the boot took longer)':>52} {'exit codes':>12}")
     for label, outs in results.items():
-        common_digest, _ = Counter(o.digest for o in outs).most_common(1)[0]
-        common = records(next(o.data for o in outs if o.digest == common_digest))
-        where = sorted(first_different_record(common, records(o.data)) for o in outs if o.digest != common_digest)
+        common_data, _ = Counter(o.data for o in outs).most_common(1)[0]
+        common = records(common_data)
+        where = sorted(first_different_record(common, records(o.data)) for o in outs if o.data != common_data)
         codes = ",".join(f"{c}x{n}" for c, n in sorted(Counter(o.exit_code for o in outs).items(), key=str))
-        print(f"{label:<24} {len({o.digest for o in outs}):>16} {len(where):>11}/{len(outs):<3} "
+        print(f"{label:<24} {len({o.data for o in outs}):>16} {len(where):>11}/{len(outs):<3} "
               f"{' '.join(f'#{i}' for i in where) or '-':>52} {codes:>12}")
     return 0
 
