@@ -3,10 +3,14 @@
 For every bug in defs/bugs.toml: build it (`make BUGS=name`), hunt its
 scenario with the same wall-clock budget twice -- deterministic mode
 (in-machine seeded NMIs and perturbation) and the seed's method
-(multi-threaded TCG, host-timed QMP NMIs as the scenario says) -- and replay
-the first failure `replays` times.  Then `runs` deterministic runs of the
-correct build across the zoo scenarios, which must all pass.  Long by design;
-not part of `make test`.
+(multi-threaded TCG, QMP inject-nmi every 0.1 s) -- and replay each first
+failure `replays` times.  Both hunts are repeated `repeats` times, the two
+methods alternating, each deterministic repeat from another base seed: one
+hunt's time to first failure is one draw of a random variable (the seed's
+method found one bug in 0.4 s in one bench run and in 10.4 s in the one
+before), so the table reports every draw and compares medians.  Then `runs`
+deterministic runs of the correct build across the zoo scenarios, which must
+all pass.  Long by design; not part of `make test`.
 """
 from __future__ import annotations
 
@@ -45,11 +49,54 @@ def _cell(out: HuntResult) -> dict[str, Any]:
             "seeds_run": out.seeds_run, "run_dir": str(f.run_dir) if f else None}
 
 
-def _fmt(cell: dict[str, Any]) -> tuple[str, str, str]:
-    if not cell["caught"]:
-        return "no", "-", "-"
-    return (f"yes ({cell['outcome']})", f"{cell['ttf_s']:.1f}s",
-            f"{cell['reproduced']}/{cell['replays']}")
+# Base seeds of successive repeats are this far apart, so no two repeats of a
+# deterministic hunt run the same seed (a hunt runs a few hundred at most).
+REPEAT_SEED_STRIDE = 100_000
+
+
+def summarise(cells: list[dict[str, Any]], budget: float) -> dict[str, Any]:
+    """One method's repeats of one bug: how many caught, every time to first
+    failure, and their median.  A repeat that caught nothing counts as the budget,
+    a lower bound, so the median is then a lower bound too (`censored`)."""
+    times = sorted(c["ttf_s"] if c["caught"] else budget for c in cells)
+    median = statistics.median(times) if times else None
+    uncaught_at_or_below = sum(not c["caught"] for c in cells)
+    return {"caught": sum(c["caught"] for c in cells), "repeats": len(cells),
+            "outcomes": sorted({c["outcome"] for c in cells if c["caught"]}),
+            "ttfs_s": [c["ttf_s"] if c["caught"] else None for c in cells],
+            "median_ttf_s": median,
+            # The median is censored when at least half the repeats ran out of budget.
+            "censored": median is not None and uncaught_at_or_below * 2 >= len(cells),
+            "reproduced": sum(c["reproduced"] for c in cells),
+            "replays": sum(c["replays"] for c in cells)}
+
+
+def speed_up(det: dict[str, Any], seed: dict[str, Any]) -> tuple[float, str]:
+    """Median seed time over median deterministic time, and what kind of number that
+    is: "" exact, ">" a lower bound (the seed's median is the budget), "<" an upper
+    bound (deterministic mode's median is the budget: it mostly missed the bug)."""
+    value = seed["median_ttf_s"] / max(det["median_ttf_s"], 1e-3)
+    if det["censored"]:
+        return value, "<"
+    return value, ">" if seed["censored"] else ""
+
+
+def median_speed_up(speed_ups: list[tuple[float, str]]) -> tuple[float, str]:
+    """The median over bugs; a bound if the middle value(s) it is taken from are
+    bounds of one kind, "~" if they are bounds of opposite kinds."""
+    ordered = sorted(speed_ups)
+    mid = ordered[(len(ordered) - 1) // 2: len(ordered) // 2 + 1]
+    kinds = {k for _, k in mid} - {""}
+    return statistics.median(v for v, _ in ordered), kinds.pop() if len(kinds) == 1 else ("~" if kinds else "")
+
+
+def _fmt(summary: dict[str, Any]) -> tuple[str, str, str]:
+    if not summary["caught"]:
+        return f"0/{summary['repeats']}", "-", "-"
+    draws = "/".join("-" if t is None else f"{t:.1f}" for t in summary["ttfs_s"])
+    median = ("≥" if summary["censored"] else "") + f"{summary['median_ttf_s']:.1f}s"
+    return (f"{summary['caught']}/{summary['repeats']} ({','.join(summary['outcomes'])})",
+            f"{median} ({draws})", f"{summary['reproduced']}/{summary['replays']}")
 
 
 SEED_NMI_INTERVAL = 0.1
@@ -75,30 +122,32 @@ def startup_floor(jobs: int, base_seed: int, results: Path, console: Console) ->
     return floor
 
 
-def bench(budget: float, runs: int, replays: int, jobs: int, base_seed: int, only: list[str],
-          results: Path, console: Console) -> dict[str, Any]:
-    out_dir = make_run_dir(results, "bench-detect", base_seed)
-    report: dict[str, Any] = {"budget_s": budget, "jobs": jobs, "replays": replays, "bugs": {},
-                              "dir": str(out_dir)}
-    bugs = {k: v for k, v in zoo().items() if not only or k in only}
-    report["floor_s"] = startup_floor(jobs, base_seed, out_dir / "floor", console)
-    for name, bug in bugs.items():
-        sc = load_named(bug["scenario"])
-        build_dir = build_bugs(name)
-        row: dict[str, Any] = {"scenario": sc.name, "expected": bug.get("detected_as")}
-        # The seed's method, as issue 8 defines it: multi-threaded TCG and QMP
-        # inject-nmi every 0.1 s (qemu_inject_nmi.py 4444 0.1), whatever the
-        # scenario's own NMI pattern is.
-        seed_sc = dataclasses.replace(sc, nmi=NmiPattern(kind="interval", interval=SEED_NMI_INTERVAL))
+def hunt_bug(name: str, bug: dict[str, str], budget: float, repeats: int, replays: int, jobs: int,
+             base_seed: int, out_dir: Path, console: Console) -> dict[str, Any]:
+    sc = load_named(bug["scenario"])
+    build_dir = build_bugs(name)
+    # The seed's method, as issue 8 defines it: multi-threaded TCG and QMP
+    # inject-nmi every 0.1 s (qemu_inject_nmi.py 4444 0.1), whatever the
+    # scenario's own NMI pattern is.
+    seed_sc = dataclasses.replace(sc, nmi=NmiPattern(kind="interval", interval=SEED_NMI_INTERVAL))
+    cells: dict[str, list[dict[str, Any]]] = {"deterministic": [], "seed_method": []}
+    for r in range(repeats):
+        base = base_seed + r * REPEAT_SEED_STRIDE
         for mode, deterministic, hunted in (("deterministic", True, sc), ("seed_method", False, seed_sc)):
-            console.print(f"{name}: {mode} hunt of {sc.name} for {budget:g}s", highlight=False)
-            res = hunt(hunted, HuntOptions(budget_s=budget, jobs=jobs, base_seed=base_seed,
-                                       build_dir=build_dir, results_dir=out_dir / name / mode,
-                                       deterministic=deterministic, bugs=name, confirm=replays))
-            row[mode] = _cell(res)
-        report["bugs"][name] = row
-        (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+            console.print(f"{name}: {mode} hunt {r + 1}/{repeats} of {sc.name} for {budget:g}s "
+                          f"(seeds from {base})", highlight=False)
+            res = hunt(hunted, HuntOptions(budget_s=budget, jobs=jobs, base_seed=base,
+                                           build_dir=build_dir,
+                                           results_dir=out_dir / name / mode / f"repeat{r + 1}",
+                                           deterministic=deterministic, bugs=name, confirm=replays))
+            cells[mode].append(_cell(res))
+    row: dict[str, Any] = {"scenario": sc.name, "expected": bug.get("detected_as"), "hunts": cells}
+    for mode, mode_cells in cells.items():
+        row[mode] = summarise(mode_cells, budget)
+    return row
 
+
+def correct_build(runs: int, jobs: int, base_seed: int, out_dir: Path, console: Console) -> dict[str, Any]:
     scenarios = sorted({b["scenario"] for b in zoo().values()})
     correct: dict[str, Any] = {"runs": 0, "failures": 0, "per_scenario": {}}
     per = max(1, runs // len(scenarios))
@@ -113,38 +162,60 @@ def bench(budget: float, runs: int, replays: int, jobs: int, base_seed: int, onl
         correct["failures"] += failed
         correct["per_scenario"][name] = {"runs": res.seeds_run, "failures": failed,
                                          "outcomes": res.outcomes}
-    report["correct"] = correct
+    return correct
+
+
+def bench(budget: float, runs: int, replays: int, repeats: int, jobs: int, base_seed: int,
+          only: list[str], results: Path, console: Console) -> dict[str, Any]:
+    out_dir = make_run_dir(results, "bench-detect", base_seed)
+    report: dict[str, Any] = {"budget_s": budget, "jobs": jobs, "replays": replays,
+                              "repeats": repeats, "bugs": {}, "dir": str(out_dir)}
+    bugs = {k: v for k, v in zoo().items() if not only or k in only}
+    report["floor_s"] = startup_floor(jobs, base_seed, out_dir / "floor", console)
+    for name, bug in bugs.items():
+        report["bugs"][name] = hunt_bug(name, bug, budget, repeats, replays, jobs, base_seed,
+                                        out_dir, console)
+        (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    report["correct"] = correct_build(runs, jobs, base_seed, out_dir, console)
     (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 
 
 def print_report(report: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"bench-detect: {report['budget_s']:g}s per bug and method, "
-                        f"{report['jobs']} jobs, {report['replays']} replays")
+    repeats = report.get("repeats", 1)
+    table = Table(title=f"bench-detect: {report['budget_s']:g}s per bug, method and repeat, "
+                        f"{repeats} repeats, {report['jobs']} jobs, {report['replays']} replays "
+                        f"of each first failure")
     floor = report.get("floor_s", {}).get("deterministic")
-    for col in ("bug", "scenario", "det. caught", "det. ttf", "det. repro",
-                "seed caught", "seed ttf", "seed repro", "speed-up", "bound"):
+    for col in ("bug", "scenario", "det. caught", "det. ttf: median (each)", "det. repro",
+                "seed caught", "seed ttf: median (each)", "seed repro", "speed-up", "bound"):
         table.add_column(col)
-    det_ttfs = []
+    det_medians: list[float] = []
+    speed_ups: list[tuple[float, str]] = []
     for name, row in report["bugs"].items():
         d, s = row["deterministic"], row["seed_method"]
-        if d["caught"]:
-            det_ttfs.append(d["ttf_s"])
-        speed = "-"
-        if d["caught"] and s["caught"]:
-            speed = f"{s['ttf_s'] / max(d['ttf_s'], 1e-3):.1f}x"
-        elif d["caught"]:
-            speed = f">{report['budget_s'] / max(d['ttf_s'], 1e-3):.1f}x"
+        if d["caught"] * 2 > d["repeats"]:
+            det_medians.append(d["median_ttf_s"])
+        value, kind = speed_up(d, s)
+        speed_ups.append((value, kind))
+        speed = f"{kind}{value:.1f}x"
         # The speed-up no deterministic run could beat: the seed's time over one boot.
-        bound = f"{(s['ttf_s'] if s['caught'] else report['budget_s']) / floor:.1f}x" if floor else "-"
+        bound = f"{s['median_ttf_s'] / floor:.1f}x" if floor else "-"
         table.add_row(name, row["scenario"], *_fmt(d), *_fmt(s), speed, bound)
     console.print(table)
     if floor:
-        console.print(f"bound = seed's time to first failure (or the budget) / the deterministic startup "
-                      f"floor ({floor:.2f}s, one passing {FLOOR_SCENARIO} run)", highlight=False)
-    if det_ttfs:
-        console.print(f"deterministic: {len(det_ttfs)}/{len(report['bugs'])} caught, median time "
-                      f"to first failure {statistics.median(det_ttfs):.1f}s")
+        console.print(f"bound = the seed's median time to first failure (or the budget) / the "
+                      f"deterministic startup floor ({floor:.2f}s, one passing {FLOOR_SCENARIO} run)",
+                      highlight=False)
+    n = len(report["bugs"])
+    if det_medians:
+        console.print(f"deterministic: {len(det_medians)}/{n} caught in most repeats, median time "
+                      f"to first failure {statistics.median(det_medians):.1f}s", highlight=False)
+    if speed_ups:
+        value, kind = median_speed_up(speed_ups)
+        console.print(f"median speed-up over {len(speed_ups)} bugs: {kind}{value:.1f}x "
+                      f"(> lower bound: the seed's method mostly missed; < upper bound: deterministic "
+                      f"mode mostly missed)", highlight=False)
     correct = report.get("correct")
     if correct:
         console.print(f"correct build: {correct['failures']} failures in {correct['runs']} "
@@ -157,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget", type=float, default=60.0, help="seconds per bug and method")
     p.add_argument("--runs", type=int, default=200, help="runs of the correct build")
     p.add_argument("--replays", type=int, default=10, help="replays of each first failure")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="hunts per bug and method, each deterministic one from another base seed")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--seed", type=int, default=1, help="first seed of every hunt")
     p.add_argument("--bug", action="append", default=[], help="only this bug (repeatable)")
@@ -166,10 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown bug(s) {', '.join(unknown)}; known: {', '.join(zoo())}", file=sys.stderr)
         return 2
-    console = Console(width=150)  # the side-by-side table is wider than a CI log's 80 columns
+    console = Console(width=190)  # the side-by-side table is wider than a CI log's 80 columns
     started = time.monotonic()
-    report = bench(args.budget, args.runs, args.replays, args.jobs, args.seed, args.bug,
-                   args.results, console)
+    if args.repeats < 1:
+        print("--repeats must be at least 1", file=sys.stderr)
+        return 2
+    report = bench(args.budget, args.runs, args.replays, args.repeats, args.jobs, args.seed,
+                   args.bug, args.results, console)
     print_report(report, console)
     console.print(f"bench-detect took {time.monotonic() - started:.0f}s")
     return 0 if report["correct"]["failures"] == 0 else 1

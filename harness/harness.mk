@@ -13,12 +13,13 @@ matrix: deps all
 	$(PYTHON) -m harness matrix $(ARGS)
 
 # Deterministic hunting vs the seed's method for every zoo bug (harness/bench.py).
-# Long: NOT part of `make test`.  make bench-detect BENCH_BUDGET=20 BENCH_RUNS=20
+# Long: NOT part of `make test`.  make bench-detect BENCH_BUDGET=20 BENCH_RUNS=20 BENCH_REPEATS=1
 BENCH_BUDGET ?= 60
 BENCH_RUNS ?= 200
 BENCH_REPLAYS ?= 10
+BENCH_REPEATS ?= 3
 BENCH_ARGS ?=
 .PHONY: bench-detect
 bench-detect: deps all
 	$(PYTHON) -m harness.bench --budget $(BENCH_BUDGET) --runs $(BENCH_RUNS) \
-		--replays $(BENCH_REPLAYS) $(BENCH_ARGS)
+		--replays $(BENCH_REPLAYS) --repeats $(BENCH_REPEATS) $(BENCH_ARGS)

@@ -1,11 +1,13 @@
-"""bench-detect's report: the speed-up bound is the seed's time over one boot."""
+"""bench-detect's report: repeats are summarised by their median, a hunt that ran
+out of budget counts as the budget (a lower bound), and the speed-up bound is the
+seed's time over one boot."""
 from __future__ import annotations
 
 import io
 
 from rich.console import Console
 
-from harness.bench import print_report
+from harness.bench import median_speed_up, print_report, speed_up, summarise
 
 
 def cell(caught: bool, ttf: float | None) -> dict[str, object]:
@@ -13,29 +15,74 @@ def cell(caught: bool, ttf: float | None) -> dict[str, object]:
             "reproduced": 10 if caught else 0, "replays": 10 if caught else 0}
 
 
-def test_bound_is_seed_time_or_budget_over_the_deterministic_floor() -> None:
-    report = {"budget_s": 60.0, "jobs": 2, "replays": 10, "dir": "results/x",
-              "floor_s": {"deterministic": 0.5, "seed_method": 0.25},
-              "bugs": {"found-by-both": {"scenario": "s1", "deterministic": cell(True, 1.0),
-                                         "seed_method": cell(True, 4.0)},
-                       "seed-misses": {"scenario": "s2", "deterministic": cell(True, 2.0),
-                                       "seed_method": cell(False, None)}},
-              "correct": {"runs": 4, "failures": 0, "per_scenario": {}}}
+def row(det: list[dict[str, object]], seed: list[dict[str, object]], budget: float = 60.0) -> dict[str, object]:
+    return {"scenario": "s", "deterministic": summarise(det, budget),
+            "seed_method": summarise(seed, budget)}
+
+
+def render(report: dict[str, object]) -> str:
     out = io.StringIO()
-    print_report(report, Console(file=out, width=200))
-    text = out.getvalue()
-    found = next(line for line in text.splitlines() if "found-by-both" in line)
-    missed = next(line for line in text.splitlines() if "seed-misses" in line)
-    assert "4.0x" in found and "8.0x" in found        # speed-up 4/1, bound 4/0.5
-    assert ">30.0x" in missed and "120.0x" in missed  # speed-up > 60/2, bound 60/0.5
-    assert "startup floor (0.50s" in text.replace("\n", " ")
+    print_report(report, Console(file=out, width=250))
+    return out.getvalue()
+
+
+def line_of(text: str, name: str) -> str:
+    return next(line for line in text.splitlines() if f" {name} " in line)
+
+
+def test_summary_takes_the_median_of_every_repeat() -> None:
+    s = summarise([cell(True, 10.4), cell(True, 0.4), cell(True, 10.5)], 60.0)
+    assert s["caught"] == 3 and s["median_ttf_s"] == 10.4 and not s["censored"]
+    assert s["ttfs_s"] == [10.4, 0.4, 10.5]       # in the order they ran
+    assert s["reproduced"] == 30 and s["replays"] == 30
+
+
+def test_a_repeat_that_caught_nothing_counts_as_the_budget() -> None:
+    one_miss = summarise([cell(True, 2.0), cell(False, None), cell(True, 4.0)], 60.0)
+    assert one_miss["median_ttf_s"] == 4.0 and not one_miss["censored"]
+    most_missed = summarise([cell(True, 2.0), cell(False, None), cell(False, None)], 60.0)
+    assert most_missed["median_ttf_s"] == 60.0 and most_missed["censored"]
+    assert most_missed["ttfs_s"] == [2.0, None, None]
+
+
+def test_speed_up_is_a_bound_when_either_method_mostly_missed() -> None:
+    det = summarise([cell(True, 2.0)] * 3, 60.0)
+    assert speed_up(det, summarise([cell(True, 8.0)] * 3, 60.0)) == (4.0, "")
+    assert speed_up(det, summarise([cell(False, None)] * 3, 60.0)) == (30.0, ">")
+    # Deterministic mode mostly missed: at most the seed's time over the budget.
+    assert speed_up(summarise([cell(False, None)] * 3, 60.0), det) == (2.0 / 60.0, "<")
+
+
+def test_median_speed_up_says_when_it_leans_on_bounds() -> None:
+    assert median_speed_up([(2.0, ""), (5.0, ""), (30.0, ">")]) == (5.0, "")
+    assert median_speed_up([(2.0, ""), (30.0, ">")]) == (16.0, ">")
+    assert median_speed_up([(0.1, "<"), (30.0, ">")]) == (15.05, "~")
+
+
+def test_report_shows_each_draw_the_median_speed_up_and_the_bound() -> None:
+    report = {"budget_s": 60.0, "jobs": 2, "replays": 10, "repeats": 3, "dir": "results/x",
+              "floor_s": {"deterministic": 0.5, "seed_method": 0.25},
+              "bugs": {"found-by-both": row([cell(True, 1.0), cell(True, 0.8), cell(True, 1.2)],
+                                            [cell(True, 4.0), cell(True, 0.5), cell(True, 9.0)]),
+                       "seed-misses": row([cell(True, 2.0)] * 3, [cell(False, None)] * 3),
+                       "det-misses": row([cell(False, None)] * 3, [cell(True, 1.0)] * 3)},
+              "correct": {"runs": 4, "failures": 0, "per_scenario": {}}}
+    text = render(report)
+    found = line_of(text, "found-by-both")
+    assert "1.0s (1.0/0.8/1.2)" in found and "4.0s (4.0/0.5/9.0)" in found
+    assert "4.0x" in found and "8.0x" in found           # speed-up 4/1, bound 4/0.5
+    missed = line_of(text, "seed-misses")
+    assert "0/3" in missed and ">30.0x" in missed and "120.0x" in missed
+    assert "<0.0x" in line_of(text, "det-misses")        # at most 1 s / 60 s
+    flat = text.replace("\n", " ")
+    assert "2/3 caught in most repeats" in flat
+    # (<0.0, 4.0, >30.0): the middle one is exact.
+    assert "median speed-up over 3 bugs: 4.0x" in flat
+    assert "startup floor (0.50s" in flat
 
 
 def test_report_without_a_floor_prints_no_bound() -> None:
     report = {"budget_s": 60.0, "jobs": 2, "replays": 10, "dir": "results/x",
-              "bugs": {"b": {"scenario": "s", "deterministic": cell(True, 1.0),
-                             "seed_method": cell(True, 2.0)}}}
-    out = io.StringIO()
-    print_report(report, Console(file=out, width=200))
-    line = next(line for line in out.getvalue().splitlines() if " b " in line or "│ b" in line)
+              "bugs": {"b": row([cell(True, 1.0)], [cell(True, 2.0)])}}
+    line = line_of(render(report), "b")
     assert line.rstrip().rstrip("│").rstrip().endswith("-")
