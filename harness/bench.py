@@ -32,7 +32,7 @@ from harness.build import REPO, build_bugs
 from harness.hunt import HuntOptions, HuntResult, hunt
 from harness.nmi import NmiPattern
 from harness.run import make_run_dir
-from harness.scenario import load_named
+from harness.scenario import ScenarioError, load_named
 
 BUGS_TABLE = REPO / "defs" / "bugs.toml"
 
@@ -122,39 +122,53 @@ def startup_floor(jobs: int, base_seed: int, results: Path, console: Console) ->
     return floor
 
 
-def hunt_bug(name: str, bug: dict[str, str], budget: float, repeats: int, replays: int, jobs: int,
-             base_seed: int, out_dir: Path, console: Console) -> dict[str, Any]:
-    sc = load_named(bug["scenario"])
+@dataclasses.dataclass(frozen=True)
+class BenchOptions:
+    budget_s: float = 60.0         # per bug, method and repeat
+    runs: int = 200                # deterministic runs of the correct build
+    replays: int = 10              # of each first failure
+    repeats: int = 3               # hunts per bug and method
+    jobs: int = os.cpu_count() or 1
+    base_seed: int = 1
+    only: tuple[str, ...] = ()     # bug names; empty = every bug
+    scenario: str | None = None    # hunt every bug on this scenario instead of its own
+    results: Path = Path("results")
+
+
+def hunt_bug(name: str, bug: dict[str, str], opts: BenchOptions, out_dir: Path,
+             console: Console) -> dict[str, Any]:
+    sc = load_named(opts.scenario or bug["scenario"])
     build_dir = build_bugs(name)
     # The seed's method, as issue 8 defines it: multi-threaded TCG and QMP
     # inject-nmi every 0.1 s (qemu_inject_nmi.py 4444 0.1), whatever the
     # scenario's own NMI pattern is.
     seed_sc = dataclasses.replace(sc, nmi=NmiPattern(kind="interval", interval=SEED_NMI_INTERVAL))
     cells: dict[str, list[dict[str, Any]]] = {"deterministic": [], "seed_method": []}
-    for r in range(repeats):
-        base = base_seed + r * REPEAT_SEED_STRIDE
+    for r in range(opts.repeats):
+        base = opts.base_seed + r * REPEAT_SEED_STRIDE
         for mode, deterministic, hunted in (("deterministic", True, sc), ("seed_method", False, seed_sc)):
-            console.print(f"{name}: {mode} hunt {r + 1}/{repeats} of {sc.name} for {budget:g}s "
-                          f"(seeds from {base})", highlight=False)
-            res = hunt(hunted, HuntOptions(budget_s=budget, jobs=jobs, base_seed=base,
+            console.print(f"{name}: {mode} hunt {r + 1}/{opts.repeats} of {sc.name} for "
+                          f"{opts.budget_s:g}s (seeds from {base})", highlight=False)
+            res = hunt(hunted, HuntOptions(budget_s=opts.budget_s, jobs=opts.jobs, base_seed=base,
                                            build_dir=build_dir,
                                            results_dir=out_dir / name / mode / f"repeat{r + 1}",
-                                           deterministic=deterministic, bugs=name, confirm=replays))
+                                           deterministic=deterministic, bugs=name,
+                                           confirm=opts.replays))
             cells[mode].append(_cell(res))
     row: dict[str, Any] = {"scenario": sc.name, "expected": bug.get("detected_as"), "hunts": cells}
     for mode, mode_cells in cells.items():
-        row[mode] = summarise(mode_cells, budget)
+        row[mode] = summarise(mode_cells, opts.budget_s)
     return row
 
 
-def correct_build(runs: int, jobs: int, base_seed: int, out_dir: Path, console: Console) -> dict[str, Any]:
-    scenarios = sorted({b["scenario"] for b in zoo().values()})
+def correct_build(scenarios: list[str], opts: BenchOptions, out_dir: Path,
+                  console: Console) -> dict[str, Any]:
     correct: dict[str, Any] = {"runs": 0, "failures": 0, "per_scenario": {}}
-    per = max(1, runs // len(scenarios))
+    per = max(1, opts.runs // len(scenarios))
     for name in scenarios:
         console.print(f"correct build: {per} deterministic runs of {name}", highlight=False)
         res = hunt(load_named(name), HuntOptions(
-            budget_s=10 * 3600, jobs=jobs, base_seed=base_seed, build_dir=REPO / "build",
+            budget_s=10 * 3600, jobs=opts.jobs, base_seed=opts.base_seed, build_dir=REPO / "build",
             results_dir=out_dir / "correct" / name, deterministic=True, confirm=0,
             max_seeds=per, stop_on_failure=False))
         failed = res.seeds_run - res.passed
@@ -165,25 +179,26 @@ def correct_build(runs: int, jobs: int, base_seed: int, out_dir: Path, console: 
     return correct
 
 
-def bench(budget: float, runs: int, replays: int, repeats: int, jobs: int, base_seed: int,
-          only: list[str], results: Path, console: Console) -> dict[str, Any]:
-    out_dir = make_run_dir(results, "bench-detect", base_seed)
-    report: dict[str, Any] = {"budget_s": budget, "jobs": jobs, "replays": replays,
-                              "repeats": repeats, "bugs": {}, "dir": str(out_dir)}
-    bugs = {k: v for k, v in zoo().items() if not only or k in only}
-    report["floor_s"] = startup_floor(jobs, base_seed, out_dir / "floor", console)
+def bench(opts: BenchOptions, console: Console) -> dict[str, Any]:
+    out_dir = make_run_dir(opts.results, "bench-detect", opts.base_seed)
+    report: dict[str, Any] = {"budget_s": opts.budget_s, "jobs": opts.jobs, "replays": opts.replays,
+                              "repeats": opts.repeats, "scenario": opts.scenario, "bugs": {},
+                              "dir": str(out_dir)}
+    bugs = {k: v for k, v in zoo().items() if not opts.only or k in opts.only}
+    report["floor_s"] = startup_floor(opts.jobs, opts.base_seed, out_dir / "floor", console)
     for name, bug in bugs.items():
-        report["bugs"][name] = hunt_bug(name, bug, budget, repeats, replays, jobs, base_seed,
-                                        out_dir, console)
+        report["bugs"][name] = hunt_bug(name, bug, opts, out_dir, console)
         (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
-    report["correct"] = correct_build(runs, jobs, base_seed, out_dir, console)
+    scenarios = [opts.scenario] if opts.scenario else sorted({b["scenario"] for b in zoo().values()})
+    report["correct"] = correct_build(scenarios, opts, out_dir, console)
     (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 
 
 def print_report(report: dict[str, Any], console: Console) -> None:
     repeats = report.get("repeats", 1)
-    table = Table(title=f"bench-detect: {report['budget_s']:g}s per bug, method and repeat, "
+    where = f"every bug on {report['scenario']}, " if report.get("scenario") else ""
+    table = Table(title=f"bench-detect: {where}{report['budget_s']:g}s per bug, method and repeat, "
                         f"{repeats} repeats, {report['jobs']} jobs, {report['replays']} replays "
                         f"of each first failure")
     floor = report.get("floor_s", {}).get("deterministic")
@@ -233,19 +248,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--seed", type=int, default=1, help="first seed of every hunt")
     p.add_argument("--bug", action="append", default=[], help="only this bug (repeatable)")
+    p.add_argument("--scenario", help="hunt every bug on this scenario instead of its own "
+                                      "(e.g. stress-all, which was not written for any one bug)")
     p.add_argument("--results", type=Path, default=Path("results"))
     args = p.parse_args(argv)
     unknown = [b for b in args.bug if b not in zoo()]
     if unknown:
         print(f"unknown bug(s) {', '.join(unknown)}; known: {', '.join(zoo())}", file=sys.stderr)
         return 2
-    console = Console(width=190)  # the side-by-side table is wider than a CI log's 80 columns
-    started = time.monotonic()
     if args.repeats < 1:
         print("--repeats must be at least 1", file=sys.stderr)
         return 2
-    report = bench(args.budget, args.runs, args.replays, args.repeats, args.jobs, args.seed,
-                   args.bug, args.results, console)
+    if args.scenario:
+        try:
+            load_named(args.scenario)
+        except ScenarioError as e:
+            print(f"bench-detect: {e}", file=sys.stderr)
+            return 2
+    console = Console(width=190)  # the side-by-side table is wider than a CI log's 80 columns
+    started = time.monotonic()
+    report = bench(BenchOptions(budget_s=args.budget, runs=args.runs, replays=args.replays,
+                                repeats=args.repeats, jobs=args.jobs, base_seed=args.seed,
+                                only=tuple(args.bug), scenario=args.scenario, results=args.results),
+                   console)
     print_report(report, console)
     console.print(f"bench-detect took {time.monotonic() - started:.0f}s")
     return 0 if report["correct"]["failures"] == 0 else 1

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from rich.console import Console
 
-from harness.bench import median_speed_up, print_report, speed_up, summarise
+from harness.bench import main, median_speed_up, print_report, speed_up, summarise
 
 
 def cell(caught: bool, ttf: float | None) -> dict[str, object]:
@@ -86,3 +88,18 @@ def test_report_without_a_floor_prints_no_bound() -> None:
               "bugs": {"b": row([cell(True, 1.0)], [cell(True, 2.0)])}}
     line = line_of(render(report), "b")
     assert line.rstrip().rstrip("│").rstrip().endswith("-")
+
+
+def test_bad_usage_is_refused_before_anything_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--bug", "no-such-bug"]) == 2
+    assert "unknown bug(s) no-such-bug; known: " in capsys.readouterr().err
+    assert main(["--repeats", "0"]) == 2
+    assert "--repeats must be at least 1" in capsys.readouterr().err
+    assert main(["--scenario", "no-such-scenario"]) == 2
+    assert "no-such-scenario" in capsys.readouterr().err
+
+
+def test_a_bench_on_one_scenario_says_so() -> None:
+    report = {"budget_s": 60.0, "jobs": 2, "replays": 10, "repeats": 1, "scenario": "stress-all",
+              "dir": "results/x", "bugs": {"b": row([cell(True, 1.0)], [cell(True, 2.0)])}}
+    assert "every bug on stress-all, 60s per bug" in render(report).replace("\n", " ")
