@@ -10,7 +10,12 @@
  * the hypervisor the NMI source (the in-machine replacement for host-timed
  * QMP inject-nmi): on average once per K exits a CPU sends an NMI IPI to a
  * seed-chosen CPU.  Short spins (chaos_spin) perturb the quiesce and NMI
- * paths themselves, where halting is not allowed.
+ * paths themselves, where halting is not allowed, and each is also a point
+ * where an NMI may be sent, with the same odds as at an exit.  Exit tails
+ * alone never put an NMI where QMP inject-nmi puts one all the time: on a
+ * CPU that is stopped by a quiesce (inject-nmi reaches every CPU), in a
+ * requester's wait, under a lock.  The seed's lost NMI ("Race condition"
+ * table) and its endquiesce race are NMIs of exactly that kind.
  *
  * Each CPU has two streams, one for normal context and one for its NMI
  * handler, so an NMI landing in the middle of a draw cannot tear a state.
@@ -101,6 +106,12 @@ static void yield_for(u32 ticks)
 	lapic_timer_oneshot(0);
 }
 
+static void maybe_send_nmi(u64 r)
+{
+	if (r % nmi_every == 0)
+		lapic_send_nmi(cpu_of((u32)((r >> 32) % hv_ncpus))->apic_id);
+}
+
 void chaos_exit_point(struct percpu *c)
 {
 	/* One CPU polls, so two cannot both see the byte and both consume it. */
@@ -108,11 +119,8 @@ void chaos_exit_point(struct percpu *c)
 		(void)inb(COM2);
 		lapic_send_nmi(c->apic_id);
 	}
-	if (nmi_every) {
-		u64 r = next(&c->rng[0]);
-		if (r % nmi_every == 0)
-			lapic_send_nmi(cpu_of((u32)((r >> 32) % hv_ncpus))->apic_id);
-	}
+	if (nmi_every)
+		maybe_send_nmi(next(&c->rng[0]));
 	if (!seed)
 		return;
 	u64 r = next(&c->rng[0]);
@@ -125,7 +133,12 @@ void chaos_spin(struct percpu *c)
 	if (!seed)
 		return;
 	u64 *s = c->nmi_depth ? &c->rng[1] : &c->rng[0];
-	u64 n = next(s) & 1023;
-	for (u64 i = 0; i < n; i++)
+	u64 r = next(s);
+	for (u64 i = 0, n = r & 1023; i < n; i++)
 		cpu_relax();
+	/* In NMI context (stream 1) an NMI to this CPU is held until the
+	 * handler's IRET: the second NMI of the seed's "Race condition" table.
+	 * No draw without NMIs, so NMI-free scenarios keep their schedules. */
+	if (nmi_every)
+		maybe_send_nmi(next(s));
 }

@@ -33,12 +33,28 @@ void lapic_init_this_cpu(void)
 	*reg(LAPIC_LVT_LINT1) = 0x400;
 }
 
+/*
+ * Safe to call from an NMI handler that interrupted another icr_send on this
+ * CPU (hv/core/chaos.c sends NMIs from perturbation points, some of them in
+ * the host NMI handler).  The xAPIC's ICR is two registers written in turn
+ * (SDM 11.6.1), so the race is: the interrupted send has written ICR_HI
+ * (its destination) but not yet ICR_LO (the write that sends).  This send
+ * therefore restores the ICR_HI it found, and waits until its own IPI has
+ * left, so the interrupted send resumes with its destination intact and an
+ * idle ICR.  Proved by every deterministic run with nmi_every set
+ * (tests/determinism, tests/test_zoo.py): an NMI sent to the wrong CPU would
+ * leave a quiesce waiting for an ack forever.
+ */
 static void icr_send(u32 apic_id, u32 lo)
 {
 	while (*reg(LAPIC_ICR_LO) & ICR_PENDING)
 		cpu_relax();
+	u32 interrupted_hi = *reg(LAPIC_ICR_HI);
 	*reg(LAPIC_ICR_HI) = apic_id << 24;
 	*reg(LAPIC_ICR_LO) = lo;
+	while (*reg(LAPIC_ICR_LO) & ICR_PENDING)
+		cpu_relax();
+	*reg(LAPIC_ICR_HI) = interrupted_hi;
 }
 
 void lapic_send_init(u32 apic_id) { icr_send(apic_id, 0x4500); }
