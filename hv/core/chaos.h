@@ -8,6 +8,7 @@ void chaos_init(const char *cmdline);
 void chaos_cpu_init(struct percpu *c);
 /* End of an exit handler (GIF=1, IF=0, never in NMI context). */
 void chaos_exit_point(struct percpu *c);
-/* Inside quiesce/NMI paths: a short seeded spin (any context). */
+/* Inside quiesce/NMI paths and after taking a lock: a short seeded spin, then
+ * maybe an NMI to a seed-chosen CPU, as at an exit (any context). */
 void chaos_spin(struct percpu *c);
 #endif
