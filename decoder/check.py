@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from decoder.defs import EVENT_IDS
+from decoder.defs import EVENT_IDS, EVENTS
 from decoder.expr import RuleError
 from decoder.records import Item, Loss, Record
 from decoder.rule_kinds import KINDS, Context, Rule, env_of
@@ -34,6 +34,7 @@ class CheckResult:
     window: str
     counts: dict = field(default_factory=dict)
     index: int | None = None
+    event: str | None = None     # the record that broke the rule; None for an end-of-trace rule
 
 
 def load_rules(path: str | Path | None, ctx: Context) -> list[Rule]:
@@ -92,7 +93,7 @@ class Checker:
         self.context = context
         self.history: deque[tuple[int, Item]] = deque(maxlen=context + 1)
         self.counts: dict = {"items": 0, "records": 0, "loss": {}, "rules": {}, "unjudged": {}}
-        self.violation: tuple[Rule, str, int] | None = None
+        self.violation: tuple[Rule, str, int, str | None] | None = None
         self.damaged = 0    # stretches of damage no CPU could be named for, so far
         self.k = -1
 
@@ -129,7 +130,7 @@ class Checker:
                 if self.damaged:
                     msg += (f" [before this the trace had {self.damaged} damaged stretch(es) no CPU "
                             "could be named for: a frame lost in them may explain it]")
-                self.violation = (r, msg, k)
+                self.violation = (r, msg, k, EVENTS[rec.type].name)
                 return True
         return False
 
@@ -143,7 +144,7 @@ class Checker:
             for r in self.rules:
                 msg = r.at_end()
                 if msg:
-                    violation = (r, msg, self.k)
+                    violation = (r, msg, self.k, None)
                     break
         for r in self.rules:
             counts["rules"][r.name] = r.evaluations
@@ -154,13 +155,14 @@ class Checker:
             if counts["unjudged"]:
                 msg += f" (unjudged after loss: {', '.join(counts['unjudged'])})"
             return CheckResult(True, None, msg, "", counts)
-        rule, msg, vk = violation
+        rule, msg, vk, event = violation
         rows = list(self.history)
         for extra, item in enumerate(after, start=vk + 1):
             rows.append((extra, item))
             if extra >= vk + self.context:
                 break
-        return CheckResult(False, rule.name, msg, markdown_table(rows, self.ctx.ncpus, mark=vk), counts, vk)
+        return CheckResult(False, rule.name, msg, markdown_table(rows, self.ctx.ncpus, mark=vk), counts, vk,
+                           event)
 
 
 def run_check(items: Iterable[Item], rules_path: str | Path | None = None, context: int = CONTEXT) -> CheckResult:

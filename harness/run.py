@@ -209,10 +209,7 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
             if plan.live_check is not None and grew:
                 watch.violation = _violation(plan.live_check.poll())
                 if watch.violation is not None:
-                    watch.outcome = "fail"
-                    watch.reason = (f"the checker's rule {watch.violation['rule']!r} failed while the machine "
-                                    f"ran (record #{watch.violation['index']}): {watch.violation['message']}; "
-                                    "the harness stopped it")
+                    watch.outcome, watch.reason = live_check_outcome(watch.violation)
                     watch.stopped_by_live_check = True
                     break
             icount = await _read_icount(qmp) if plan.read_icount and qmp.connected else None
@@ -270,9 +267,19 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
     return watch
 
 
+def live_check_outcome(violation: dict[str, Any]) -> tuple[str, str]:
+    """(outcome, reason) for a run the live check stopped.  A broken rule is a failure,
+    except the hypervisor's own PANIC record seen before its debug-exit: that is the
+    panic either way, so reruns that win or lose this race still agree."""
+    outcome = "panic" if violation.get("event") == "PANIC" else "fail"
+    return outcome, (f"the checker's rule {violation['rule']!r} failed while the machine ran "
+                     f"(record #{violation['index']}): {violation['message']}; the harness stopped it")
+
+
 def _violation(found: CheckResult | None) -> dict[str, Any] | None:
     """A live check's finding as the verdict records it."""
-    return None if found is None else {"rule": found.rule, "index": found.index, "message": found.message}
+    return None if found is None else {"rule": found.rule, "index": found.index, "message": found.message,
+                                       "event": found.event}
 
 
 class _MemTransport:

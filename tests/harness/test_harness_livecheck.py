@@ -6,10 +6,15 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from decoder.api import read_records
+from decoder.api import check, read_records
 from decoder.check import run_check
+from decoder.defs import HYPERCALLS
 from decoder.synth import TraceBuilder
 from harness.livecheck import LiveCheck
+from harness.run import _violation, live_check_outcome
+from tests.decoder.traces import good_run
+
+HC_TEST = HYPERCALLS["TEST"]
 
 
 def broken_trace() -> bytes:
@@ -94,3 +99,26 @@ def test_a_rules_file_that_does_not_load_leaves_the_run_alone(tmp_path: Path) ->
     live = LiveCheck(serial, bad)
     assert live.poll() is None and live.poll_all() is None
     assert live.error is not None and "live check not started" in live.error
+
+
+def test_a_panic_record_seen_live_is_a_panic_not_a_fail() -> None:
+    # field-width under the seed's method: the live check read the PANIC record before
+    # QEMU's debug-exit in some reruns and not in others, and "fail" != "panic" made
+    # the reruns look like a different failure.
+    b = good_run(finish=False)
+    b.ev(1, "PANIC", 0xffffffff, 0, 0x1050a5)
+    found = check(read_records(b.serial()))
+    assert found.rule == "no_panic" and found.event == "PANIC"
+    outcome, reason = live_check_outcome(_violation(found))
+    assert outcome == "panic" and "rule 'no_panic'" in reason and "the harness stopped it" in reason
+    b = good_run(finish=False)
+    b.ev(1, "HYPERCALL", HC_TEST, 5, 0)            # a wrong TEST result
+    found = check(read_records(b.serial()))
+    assert found.event == "HYPERCALL"
+    assert live_check_outcome(_violation(found))[0] == "fail"
+
+
+def test_an_end_of_trace_violation_names_no_record() -> None:
+    b = good_run(finish=False)                          # no GUEST_REPORT: judged at the end
+    found = check(read_records(b.serial()))
+    assert not found.passed and found.index is not None and found.event is None, found.message
