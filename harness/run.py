@@ -434,6 +434,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
     if schedule is not None:
         verdict["nmi"]["in_machine"] = {"nmi_every": schedule.nmi_every,
                                         "basis": schedule.nmi_basis}
+    verdict["hang_watch"] = plan.hang.stats()
     if icount_mode:
         verdict["qemu"]["icount_last"] = watch.icount
         verdict["hang_detection"] = ("virtual time: serial silence over icount "
