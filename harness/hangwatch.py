@@ -35,12 +35,14 @@ class HangWatch:
     samples: int = 0
     longest_gap_s: float = 0.0
     first_bytes_wall: float | None = None
+    first_icount: int | None = None          # the first icount read
+    first_bytes_icount: int | None = None    # icount read with the first non-empty serial
     _first_wall: float | None = None
     _last_wall: float | None = None
 
     def observe(self, wall: float, serial_size: int, icount: int | None = None) -> str | None:
         """Feed one sample; returns why the machine counts as hung, or None."""
-        self._note_sample(wall, serial_size)
+        self._note_sample(wall, serial_size, icount)
         if self._growth_wall is None or serial_size != self._size:
             self._size, self._growth_wall, self._growth_icount = serial_size, wall, icount
         if icount is not None and icount != self._icount:
@@ -65,22 +67,26 @@ class HangWatch:
             return f"no serial output for {silent_wall:.1f}s of wall time (backstop) {where}"
         return None
 
-    def _note_sample(self, wall: float, serial_size: int) -> None:
+    def _note_sample(self, wall: float, serial_size: int, icount: int | None) -> None:
         self.samples += 1
         if self._first_wall is None:
             self._first_wall = wall
         if self._last_wall is not None:
             self.longest_gap_s = max(self.longest_gap_s, wall - self._last_wall)
         self._last_wall = wall
+        if self.first_icount is None:
+            self.first_icount = icount
         if serial_size > 0 and self.first_bytes_wall is None:
             self.first_bytes_wall = wall - self._first_wall
+            self.first_bytes_icount = icount
 
     def stats(self) -> dict[str, object]:
         """Samples taken, the longest wall gap between two, and when (wall seconds
         after the first sample) the serial port first had bytes (None: never)."""
         return {"samples": self.samples, "longest_gap_s": round(self.longest_gap_s, 3),
                 "first_bytes_after_s": None if self.first_bytes_wall is None
-                else round(self.first_bytes_wall, 3)}
+                else round(self.first_bytes_wall, 3),
+                "first_icount": self.first_icount, "first_bytes_icount": self.first_bytes_icount}
 
     def virtual_seconds(self) -> float | None:
         """Virtual time of the last icount sample (None if never read)."""

@@ -162,6 +162,26 @@ async def _read_icount(qmp: QMPClient) -> int | None:
     return value if isinstance(value, int) else None
 
 
+async def sample_progress(qmp: QMPClient | None, serial: Path,
+                          trace_bytes: Callable[[], int] | None) -> tuple[int | None, int]:
+    """(icount, bytes of trace so far), icount read *first*.
+
+    The hang watch calls a deterministic run hung when icount moved hang_timeout of
+    virtual time past the last growth of the serial output.  Read the other way
+    round, the pair was stale: the size was taken, then the QMP reply waited for
+    the BQL while the machine raced on (up to ~300 M instructions in one sample,
+    ~10**9 a second in test-sleep's loops) and wrote its first bytes -- so a size of
+    0 met an icount far past the boot's first output, and a healthy run was called
+    hung (zoo-sleep-nmi, about 1 in 200 bench runs, 1 in 28 with 3 QEMUs on 2
+    cores).  Read icount first, and every byte written before that icount is in the
+    size.  Test: tests/harness/test_harness_progress.py."""
+    icount = await _read_icount(qmp) if qmp is not None else None
+    size = serial.stat().st_size if serial.exists() else 0
+    if trace_bytes is not None:
+        size += trace_bytes()
+    return icount, size
+
+
 async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.Build,
                      run_dir: Path, plan: _Plan,
                      on_tick: Callable[[dict[str, Any]], None] | None = None,
@@ -198,10 +218,11 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                     # the violation: read the rest, so the verdict and a replay know it.
                     watch.violation = _violation(plan.live_check.poll_all())
                 break
+            icount, size = await sample_progress(qmp if plan.read_icount and qmp.connected else None,
+                                                 serial, plan.trace_bytes)
             now = loop.time()
-            size = serial.stat().st_size if serial.exists() else 0
-            if plan.trace_bytes is not None:
-                size += plan.trace_bytes()
+            if icount is not None:
+                watch.icount = icount
             grew = size != watch.serial_bytes
             if grew:
                 watch.serial_bytes, last_growth = size, now
@@ -212,9 +233,6 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                     watch.outcome, watch.reason = live_check_outcome(watch.violation)
                     watch.stopped_by_live_check = True
                     break
-            icount = await _read_icount(qmp) if plan.read_icount and qmp.connected else None
-            if icount is not None:
-                watch.icount = icount
             if reinjector is not None:
                 await reinjector.observe(now, icount)
             hung = plan.hang.observe(now, size, icount)

@@ -58,9 +58,11 @@ def test_the_watcher_reports_what_it_saw() -> None:
     # A hang called on a serial port that never had a byte reads differently from one
     # called after output stopped: the verdict keeps both, and how often it looked.
     w = HangWatch(2.0, icount_shift=7)
-    assert w.stats() == {"samples": 0, "longest_gap_s": 0.0, "first_bytes_after_s": None}
+    assert w.stats() == {"samples": 0, "longest_gap_s": 0.0, "first_bytes_after_s": None,
+                         "first_icount": None, "first_bytes_icount": None}
     w.observe(10.0, 0, 0)
     w.observe(10.05, 0, 1000)
     w.observe(10.5, 64, 2000)       # first bytes, after a 0.45 s gap in sampling
     w.observe(10.55, 64, 3000)
-    assert w.stats() == {"samples": 4, "longest_gap_s": 0.45, "first_bytes_after_s": 0.5}
+    assert w.stats() == {"samples": 4, "longest_gap_s": 0.45, "first_bytes_after_s": 0.5,
+                         "first_icount": 0, "first_bytes_icount": 2000}
