@@ -41,7 +41,10 @@ void lapic_init_this_cpu(void)
  * (its destination) but not yet ICR_LO (the write that sends).  This send
  * therefore restores the ICR_HI it found, and waits until its own IPI has
  * left, so the interrupted send resumes with its destination intact and an
- * idle ICR.  Proved by every deterministic run with nmi_every set
+ * idle ICR.  The same holds for the guest, which owns this xAPIC too
+ * (passthrough): an exit between its two ICR writes, at which the hypervisor
+ * sends a quiesce or chaos NMI, leaves its destination as it was.
+ * Proved by every deterministic run with nmi_every set
  * (tests/determinism, tests/test_zoo.py): an NMI sent to the wrong CPU would
  * leave a quiesce waiting for an ack forever.
  */
