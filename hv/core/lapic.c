@@ -44,7 +44,7 @@ void lapic_init_this_cpu(void)
  * idle ICR.  The same holds for the guest, which owns this xAPIC too
  * (passthrough): an exit between its two ICR writes, at which the hypervisor
  * sends a quiesce or chaos NMI, leaves its destination as it was.
- * Proved by every deterministic run with nmi_every set
+ * Exercised (not proved) by every deterministic run with nmi_every set
  * (tests/determinism, tests/test_zoo.py): an NMI sent to the wrong CPU would
  * leave a quiesce waiting for an ack forever.
  */
