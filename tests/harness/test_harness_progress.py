@@ -1,7 +1,7 @@
 """The hang watch's samples: icount is read before the serial size, so a size can
 never be older than the icount it is judged with.  The race this closes: the QMP
-reply for icount waits for QEMU's BQL while the machine races on and writes its
-first bytes; a size taken before that met an icount far past them, and a healthy
+reply for icount can come late while the machine races on and writes its first
+bytes; a size taken before that met an icount far past them, and a healthy
 deterministic run was called hung (harness/run.py, sample_progress)."""
 from __future__ import annotations
 
