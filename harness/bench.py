@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import statistics
 import sys
@@ -58,15 +59,16 @@ def summarise(cells: list[dict[str, Any]], budget: float) -> dict[str, Any]:
     """One method's repeats of one bug: how many caught, every time to first
     failure, and their median.  A repeat that caught nothing counts as the budget,
     a lower bound, so the median is then a lower bound too (`censored`)."""
-    times = sorted(c["ttf_s"] if c["caught"] else budget for c in cells)
+    # A catch in a run that ended just past the deadline counts as the budget too.
+    times = sorted(min(c["ttf_s"], budget) if c["caught"] else budget for c in cells)
     median = statistics.median(times) if times else None
-    uncaught_at_or_below = sum(not c["caught"] for c in cells)
+    at_budget = sum(not c["caught"] or c["ttf_s"] >= budget for c in cells)
     return {"caught": sum(c["caught"] for c in cells), "repeats": len(cells),
             "outcomes": sorted({c["outcome"] for c in cells if c["caught"]}),
             "ttfs_s": [c["ttf_s"] if c["caught"] else None for c in cells],
             "median_ttf_s": median,
             # The median is censored when at least half the repeats ran out of budget.
-            "censored": median is not None and uncaught_at_or_below * 2 >= len(cells),
+            "censored": median is not None and at_budget * 2 >= len(cells),
             "reproduced": sum(c["reproduced"] for c in cells),
             "replays": sum(c["replays"] for c in cells)}
 
@@ -74,7 +76,10 @@ def summarise(cells: list[dict[str, Any]], budget: float) -> dict[str, Any]:
 def speed_up(det: dict[str, Any], seed: dict[str, Any]) -> tuple[float, str]:
     """Median seed time over median deterministic time, and what kind of number that
     is: "" exact, ">" a lower bound (the seed's median is the budget), "<" an upper
-    bound (deterministic mode's median is the budget: it mostly missed the bug)."""
+    bound (deterministic mode's median is the budget: it mostly missed the bug), "?"
+    unknown (both mostly missed: no ratio, the value is NaN)."""
+    if det["censored"] and seed["censored"]:
+        return math.nan, "?"
     value = seed["median_ttf_s"] / max(det["median_ttf_s"], 1e-3)
     if det["censored"]:
         return value, "<"
@@ -82,12 +87,16 @@ def speed_up(det: dict[str, Any], seed: dict[str, Any]) -> tuple[float, str]:
 
 
 def median_speed_up(speed_ups: list[tuple[float, str]]) -> tuple[float, str]:
-    """The median over bugs; a bound if the middle value(s) it is taken from are
-    bounds of one kind, "~" if they are bounds of opposite kinds."""
-    ordered = sorted(speed_ups)
-    mid = ordered[(len(ordered) - 1) // 2: len(ordered) // 2 + 1]
-    kinds = {k for _, k in mid} - {""}
-    return statistics.median(v for v, _ in ordered), kinds.pop() if len(kinds) == 1 else ("~" if kinds else "")
+    """The median over the bugs with a ratio at all, and whether bounds can move it:
+    with every upper bound taken as 0 and every lower bound as infinite, the median
+    stays put ("" exact), can only rise (">"), only fall ("<"), or both ("~")."""
+    known = [(v, k) for v, k in speed_ups if k != "?"]
+    value = statistics.median(v for v, _ in known)
+    lo = statistics.median(0.0 if k == "<" else v for v, k in known)
+    hi = statistics.median(math.inf if k == ">" else v for v, k in known)
+    kind = {(False, False): "", (False, True): ">", (True, False): "<", (True, True): "~"}[
+        (lo != value, hi != value)]
+    return value, kind
 
 
 def _fmt(summary: dict[str, Any]) -> tuple[str, str, str]:
@@ -213,7 +222,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
             det_medians.append(d["median_ttf_s"])
         value, kind = speed_up(d, s)
         speed_ups.append((value, kind))
-        speed = f"{kind}{value:.1f}x"
+        speed = "-" if kind == "?" else f"{kind}{value:.1f}x"
         # The speed-up no deterministic run could beat: the seed's time over one boot.
         bound = f"{s['median_ttf_s'] / floor:.1f}x" if floor else "-"
         table.add_row(name, row["scenario"], *_fmt(d), *_fmt(s), speed, bound)
@@ -226,11 +235,12 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     if det_medians:
         console.print(f"deterministic: {len(det_medians)}/{n} caught in most repeats, median time "
                       f"to first failure {statistics.median(det_medians):.1f}s", highlight=False)
-    if speed_ups:
+    if any(k != "?" for _, k in speed_ups):
         value, kind = median_speed_up(speed_ups)
-        console.print(f"median speed-up over {len(speed_ups)} bugs: {kind}{value:.1f}x "
-                      f"(> lower bound: the seed's method mostly missed; < upper bound: deterministic "
-                      f"mode mostly missed)", highlight=False)
+        n_known = sum(k != "?" for _, k in speed_ups)
+        console.print(f"median speed-up over {n_known} bugs: {kind}{value:.1f}x "
+                      f"(>: bugs the seed's method mostly missed could raise it; <: bugs "
+                      f"deterministic mode mostly missed could lower it; ~: both)", highlight=False)
     correct = report.get("correct")
     if correct:
         console.print(f"correct build: {correct['failures']} failures in {correct['runs']} "

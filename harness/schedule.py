@@ -68,7 +68,11 @@ def nmi_every_for(pattern: NmiPattern, smp: int, seed: int) -> tuple[int, str]:
 
     The seed's inject-nmi reaches every CPU, so per CPU it delivered 1/I NMIs
     a second; in-machine each CPU sends (its exits)/K IPIs to one CPU, so the
-    same per-CPU arrival rate needs K = exits_per_s * I / smp.
+    same per-CPU arrival rate needs K = exits_per_s * I / smp.  That counts exits
+    only: with a seed, each perturbation point (lock taken, quiesce step, NMI
+    handler entry; several per quiesce) sends with the same 1-in-K odds
+    (hv/core/chaos.c), so quiesce-heavy workloads get more NMIs than the seed's
+    rate, and with seed=0 only exits send.
     """
     rng = random.Random(seed)
     per_cpu_exit_rate = SEED_METHOD_EXITS_PER_S / smp
@@ -76,7 +80,8 @@ def nmi_every_for(pattern: NmiPattern, smp: int, seed: int) -> tuple[int, str]:
         return 0, "pattern none: no NMIs"
     if pattern.kind == "interval" and pattern.interval > 0:
         k = max(1, round(per_cpu_exit_rate * pattern.interval))
-        return k, f"interval {pattern.interval:g}s at ~{per_cpu_exit_rate:.0f} exits/s per CPU"
+        return k, (f"interval {pattern.interval:g}s at ~{per_cpu_exit_rate:.0f} exits/s per CPU "
+                   "(perturbation points add more)")
     if pattern.kind in ("flood", "interval"):
         lo, hi = FLOOD_EVERY
         k = round(math.exp(rng.uniform(math.log(lo), math.log(hi))))

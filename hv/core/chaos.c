@@ -11,7 +11,9 @@
  * QMP inject-nmi): on average once per K exits a CPU sends an NMI IPI to a
  * seed-chosen CPU.  Short spins (chaos_spin) perturb the quiesce and NMI
  * paths themselves, where halting is not allowed, and each is also a point
- * where an NMI may be sent, with the same odds as at an exit.  Exit tails
+ * where an NMI may be sent, with the same odds as at an exit (so with a seed,
+ * quiesce-heavy workloads get more NMIs than nmi_every's exit-based rate;
+ * harness/schedule.py derives K from exits only).  Exit tails
  * alone never put an NMI where QMP inject-nmi puts one all the time: on a
  * CPU that is stopped by a quiesce (inject-nmi reaches every CPU), in a
  * requester's wait, under a lock.  The seed's lost NMI ("Race condition"

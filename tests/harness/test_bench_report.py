@@ -4,6 +4,7 @@ seed's time over one boot."""
 from __future__ import annotations
 
 import io
+import math
 
 import pytest
 
@@ -55,10 +56,27 @@ def test_speed_up_is_a_bound_when_either_method_mostly_missed() -> None:
     assert speed_up(summarise([cell(False, None)] * 3, 60.0), det) == (2.0 / 60.0, "<")
 
 
-def test_median_speed_up_says_when_it_leans_on_bounds() -> None:
+def test_median_speed_up_says_when_bounds_could_move_it() -> None:
     assert median_speed_up([(2.0, ""), (5.0, ""), (30.0, ">")]) == (5.0, "")
     assert median_speed_up([(2.0, ""), (30.0, ">")]) == (16.0, ">")
     assert median_speed_up([(0.1, "<"), (30.0, ">")]) == (15.05, "~")
+    # A lower bound below the middle can still raise the median, an upper bound above
+    # it can still lower it.
+    assert median_speed_up([(3.0, ">"), (4.0, ""), (10.0, "")]) == (4.0, ">")
+    assert median_speed_up([(0.5, ""), (2.0, ""), (3.0, "<")]) == (2.0, "<")
+    # A bug both methods mostly missed has no ratio and no say.
+    assert median_speed_up([(2.0, ""), (math.nan, "?"), (4.0, "")]) == (3.0, "")
+
+
+def test_no_ratio_when_both_methods_mostly_missed() -> None:
+    missed = summarise([cell(False, None)] * 3, 60.0)
+    value, kind = speed_up(missed, missed)
+    assert kind == "?" and math.isnan(value)
+
+
+def test_a_catch_just_past_the_deadline_counts_as_the_budget() -> None:
+    s = summarise([cell(True, 61.5), cell(False, None), cell(True, 2.0)], 60.0)
+    assert s["median_ttf_s"] == 60.0 and s["censored"]
 
 
 def test_report_shows_each_draw_the_median_speed_up_and_the_bound() -> None:

@@ -49,7 +49,8 @@ def test_bytes_written_while_icount_was_being_read_are_in_the_sample(tmp_path: P
     assert size == 64
     assert watch.observe(0.2, size, icount) is None     # output grew: not a hang
 
-    # The same pair taken the old way round (size first, 0) is the false hang.
+    # Illustration, not a check on _supervise: the same pair taken the old way round
+    # (size first, 0) is the false hang.
     stale = HangWatch(10.0, icount_shift=ICOUNT_SHIFT)
     stale.observe(0.0, 0, 1000)
     assert stale.observe(0.2, 0, icount) is not None
