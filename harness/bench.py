@@ -62,7 +62,7 @@ def summarise(cells: list[dict[str, Any]], budget: float) -> dict[str, Any]:
     # A catch in a run that ended just past the deadline counts as the budget too.
     times = sorted(min(c["ttf_s"], budget) if c["caught"] else budget for c in cells)
     median = statistics.median(times) if times else None
-    at_budget = sum(not c["caught"] or c["ttf_s"] >= budget for c in cells)
+    at_budget = sum(t >= budget for t in times)
     return {"caught": sum(c["caught"] for c in cells), "repeats": len(cells),
             "outcomes": sorted({c["outcome"] for c in cells if c["caught"]}),
             "ttfs_s": [c["ttf_s"] if c["caught"] else None for c in cells],

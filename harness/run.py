@@ -169,12 +169,10 @@ async def sample_progress(qmp: QMPClient | None, serial: Path,
     The hang watch calls a deterministic run hung when icount moved hang_timeout of
     virtual time past the last growth of the serial output.  Read the other way
     round, the pair was stale: the size was taken, then the QMP reply came late
-    (QEMU answers it between vCPU slices) while the machine raced on (up to
-    ~300 M instructions in one sample,
-    ~10**9 a second in test-sleep's loops) and wrote its first bytes -- so a size of
-    0 met an icount far past the boot's first output, and a healthy run was called
-    hung (zoo-sleep-nmi, about 1 in 200 bench runs, 1 in 28 with 3 QEMUs on 2
-    cores).  Read icount first, and every byte written before that icount is in the
+    while the machine raced on (up to ~300 M instructions in one sample, ~10**9 a
+    second in test-sleep's loops) and wrote its first bytes -- so a size of 0 met
+    an icount far past the boot's first output, and a healthy run was called hung
+    (zoo-sleep-nmi, about 1 in 200 bench runs, 1 in 28 with 3 QEMUs on 2 cores).  Read icount first, and every byte written before that icount is in the
     size.  Test: tests/harness/test_harness_progress.py."""
     icount = await _read_icount(qmp) if qmp is not None else None
     size = serial.stat().st_size if serial.exists() else 0

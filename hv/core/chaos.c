@@ -108,8 +108,13 @@ static void yield_for(u32 ticks)
 	lapic_timer_oneshot(0);
 }
 
-static void maybe_send_nmi(u64 r)
+/* 1 in nmi_every: an NMI to a seed-chosen CPU.  No draw from the stream
+ * without nmi_every, so NMI-free scenarios keep their schedules. */
+static void maybe_send_nmi(u64 *stream)
 {
+	if (!nmi_every)
+		return;
+	u64 r = next(stream);
 	if (r % nmi_every == 0)
 		lapic_send_nmi(cpu_of((u32)((r >> 32) % hv_ncpus))->apic_id);
 }
@@ -121,8 +126,7 @@ void chaos_exit_point(struct percpu *c)
 		(void)inb(COM2);
 		lapic_send_nmi(c->apic_id);
 	}
-	if (nmi_every)
-		maybe_send_nmi(next(&c->rng[0]));
+	maybe_send_nmi(&c->rng[0]);
 	if (!seed)
 		return;
 	u64 r = next(&c->rng[0]);
@@ -139,8 +143,6 @@ void chaos_spin(struct percpu *c)
 	for (u64 i = 0, n = r & 1023; i < n; i++)
 		cpu_relax();
 	/* In NMI context (stream 1) an NMI to this CPU is held until the
-	 * handler's IRET: the second NMI of the seed's "Race condition" table.
-	 * No draw without NMIs, so NMI-free scenarios keep their schedules. */
-	if (nmi_every)
-		maybe_send_nmi(next(s));
+	 * handler's IRET: the second NMI of the seed's "Race condition" table. */
+	maybe_send_nmi(s);
 }
