@@ -4,13 +4,22 @@ The user's working tree and index are never touched: the revisions are
 checked out in a `git worktree` under the bisect's results dir (bisect refs
 are per-worktree), each is built with `make -C <worktree> BUILD=<dir>`, and
 the scenario runs deterministically with today's harness and decoder (the
-judge stays the same while the code under test moves).  Each step's run dir
-is kept.  Step exit codes are git bisect's: 0 good, 1 bad, 125 skip (the
+judge stays the same while the code under test moves).  Each step's run dirs
+are kept.  Step exit codes are git bisect's: 0 good, 1 bad, 125 skip (the
 revision does not build, or the harness could not run it).
+
+A step runs several seeds, the given one first, and is bad if any fails: a
+run is a pure function of (build, scenario, seed), and the build changes
+from step to step, so the failing seed's schedule need not be the same one
+at an older commit (docs/determinism.md, "bisect", measured).  Before
+bisecting, the two ends are run too: a --bad that passes or a --good that
+fails would make git bisect name a wrong commit without a word.
 """
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 import shlex
 import subprocess
@@ -20,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.build import REPO
-from harness.run import RunOptions, make_run_dir, run_scenario
+from harness.hunt import HuntError, HuntOptions, hunt
+from harness.run import RunResult, make_run_dir
 from harness.scenario import load
 
 EXIT_GOOD, EXIT_BAD, EXIT_SKIP = 0, 1, 125
@@ -51,8 +61,44 @@ class BisectResult:
                 "subject": self.subject, "steps": self.steps}
 
 
-def step(worktree: Path, scenario: Path, seed: int, bisect_dir: Path, bugs: str | None) -> int:
-    """One `git bisect run` step: build HEAD of the worktree, run, map to 0/1/125."""
+def _run_seeds(build_dir: Path, scenario: Path, seeds: range, results_dir: Path,
+               bugs: str | None, record: dict[str, Any]) -> int:
+    """Run `seeds` (in parallel up to the core count) until one fails: 0/1/125/130."""
+    runs: list[dict[str, Any]] = []
+
+    def note(result: RunResult, _so_far: object) -> None:
+        runs.append({"seed": result.verdict.get("seed"), "outcome": result.outcome,
+                     "run_dir": str(result.run_dir)})
+
+    opts = HuntOptions(budget_s=math.inf, jobs=min(len(seeds), os.cpu_count() or 1),
+                       base_seed=seeds.start, build_dir=build_dir, results_dir=results_dir,
+                       bugs=bugs, confirm=0, max_seeds=len(seeds))
+    try:
+        out = hunt(load(scenario), opts, on_result=note)
+    except HuntError as exc:
+        record.update(result="skip", reason=str(exc), runs=runs)
+        return EXIT_SKIP
+    except KeyboardInterrupt:
+        record.update(result="interrupted", runs=runs)
+        return 130  # > 127: git bisect run aborts
+    record["runs"] = sorted(runs, key=lambda r: r["seed"])
+    if not runs:
+        record.update(result="skip", reason="no seed ran to an outcome")
+        return EXIT_SKIP
+    if out.failure is None:
+        record.update(result="good", outcome="pass", run_dir=record["runs"][0]["run_dir"])
+        return EXIT_GOOD
+    f = out.failure
+    record.update(result="bad", outcome=f.outcome, seed=f.verdict.get("seed"),
+                  reason=f.verdict.get("reason"), run_dir=str(f.run_dir))
+    return EXIT_BAD
+
+
+def step(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path, bugs: str | None,
+         end: str | None = None) -> int:
+    """One `git bisect run` step: build HEAD of the worktree, run the seeds, map to 0/1/125.
+
+    `end` names the endpoint ("--good"/"--bad") when this is the check before bisecting."""
     sha = git(worktree, "rev-parse", "HEAD")
     steps = bisect_dir / "steps"
     steps.mkdir(parents=True, exist_ok=True)
@@ -60,36 +106,28 @@ def step(worktree: Path, scenario: Path, seed: int, bisect_dir: Path, bugs: str 
     cmd = ["make", "-C", str(worktree), f"BUILD={build_dir}"] + ([f"BUGS={bugs}"] if bugs else [])
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     record: dict[str, Any] = {"commit": sha, "subject": git(worktree, "log", "-1", "--format=%s"),
-                              "build": " ".join(shlex.quote(c) for c in cmd)}
+                              "build": " ".join(shlex.quote(c) for c in cmd),
+                              "seeds": [seeds.start, seeds.stop - 1]}
+    if end:
+        record["end"] = end
     (steps / f"{sha[:12]}-build.log").write_text(proc.stdout)
     if proc.returncode != 0:
         record.update(result="skip", reason=f"does not build (make exit {proc.returncode})")
         code = EXIT_SKIP
     else:
-        result = run_scenario(load(scenario), RunOptions(
-            seed=seed, build_dir=build_dir, results_dir=steps / sha[:12], deterministic=True,
-            bugs=bugs))
-        record.update(run_dir=str(result.run_dir), outcome=result.outcome,
-                      reason=result.verdict.get("reason"))
-        if result.interrupted:
-            record["result"] = "interrupted"
-            code = 130  # > 127: git bisect run aborts
-        elif result.outcome == "error":
-            record["result"], code = "skip", EXIT_SKIP
-        else:
-            record["result"] = "good" if result.passed else "bad"
-            code = EXIT_GOOD if result.passed else EXIT_BAD
+        code = _run_seeds(build_dir, scenario, seeds, steps / sha[:12], bugs, record)
     with open(bisect_dir / "steps.jsonl", "a") as f:
         f.write(json.dumps(record) + "\n")
     return code
 
 
-def _step_command(worktree: Path, scenario: Path, seed: int, bisect_dir: Path,
+def _step_command(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path,
                   bugs: str | None) -> list[str]:
     # Run from the bisect dir with this harness on PYTHONPATH: from inside the
     # worktree `-m harness` would import the *old* revision's harness.
     args = [sys.executable, "-m", "harness", "bisect-step", "--worktree", str(worktree),
-            "--scenario", str(scenario), "--seed", str(seed), "--bisect-dir", str(bisect_dir)]
+            "--scenario", str(scenario), "--seed", str(seeds.start), "--seeds", str(len(seeds)),
+            "--bisect-dir", str(bisect_dir)]
     if bugs:
         args += ["--bugs", bugs]
     script = bisect_dir / "step.sh"
@@ -100,8 +138,34 @@ def _step_command(worktree: Path, scenario: Path, seed: int, bisect_dir: Path,
     return [str(script)]
 
 
+def _check_ends(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path,
+                bugs: str | None, good: str, bad: str) -> None:
+    """--bad must fail and --good must pass, or git bisect would blame a wrong commit."""
+    span = f"seed {seeds.start}" if len(seeds) == 1 else f"seeds {seeds.start}-{seeds.stop - 1}"
+    for end, rev, want in (("--bad", bad, EXIT_BAD), ("--good", good, EXIT_GOOD)):
+        git(worktree, "checkout", "-q", "--detach", rev)
+        code = step(worktree, scenario, seeds, bisect_dir, bugs, end=end)
+        if code == want:
+            continue
+        if code == 130:
+            raise KeyboardInterrupt
+        last = json.loads((bisect_dir / "steps.jsonl").read_text().splitlines()[-1])
+        where = last.get("run_dir") or bisect_dir / "steps"
+        if code == EXIT_SKIP:
+            raise BisectError(f"{end} {rev[:12]} could not be tested: {last.get('reason')} "
+                              f"({where})")
+        if end == "--bad":
+            raise BisectError(f"{end} {rev[:12]} passed {span}: nothing to bisect. Hunt for a "
+                              f"failing seed on it first (python3 -m harness hunt) ({where})")
+        raise BisectError(f"{end} {rev[:12]} already fails with seed {last.get('seed')} "
+                          f"({last.get('outcome')}): pick an older good revision ({where})")
+
+
 def bisect(good: str, bad: str, scenario: Path, seed: int, results_dir: Path,
-           repo: Path = REPO, bugs: str | None = None) -> BisectResult:
+           repo: Path = REPO, bugs: str | None = None, seeds: int = 1) -> BisectResult:
+    """Find the first commit in good..bad where `seeds` runs from `seed` do not all pass."""
+    if seeds < 1:
+        raise BisectError(f"--seeds must be at least 1, got {seeds}")
     repo = Path(git(repo, "rev-parse", "--show-toplevel"))
     good_sha = git(repo, "rev-parse", "--verify", f"{good}^{{commit}}")
     bad_sha = git(repo, "rev-parse", "--verify", f"{bad}^{{commit}}")
@@ -111,14 +175,16 @@ def bisect(good: str, bad: str, scenario: Path, seed: int, results_dir: Path,
                           f"({bad_sha[:12]})")
     scenario = scenario.resolve()
     load(scenario)  # a bad scenario must fail here, not as 'skip' at every step
+    tries = range(seed, seed + seeds)
     bisect_dir = make_run_dir(results_dir, f"bisect-{scenario.stem}", seed)
     worktree = bisect_dir / "worktree"
     git(repo, "worktree", "add", "--detach", str(worktree), bad_sha)
     out = BisectResult(bisect_dir, None, None)
     try:
+        _check_ends(worktree, scenario, tries, bisect_dir, bugs, good_sha, bad_sha)
         git(worktree, "bisect", "start", bad_sha, good_sha)
         proc = subprocess.run(["git", "-C", str(worktree), "bisect", "run",
-                               *_step_command(worktree, scenario, seed, bisect_dir, bugs)],
+                               *_step_command(worktree, scenario, tries, bisect_dir, bugs)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         out.log = proc.stdout
         (bisect_dir / "bisect-run.log").write_text(proc.stdout)
@@ -131,10 +197,10 @@ def bisect(good: str, bad: str, scenario: Path, seed: int, results_dir: Path,
         git(worktree, "bisect", "reset", check=False)
         git(repo, "worktree", "remove", "--force", str(worktree), check=False)
         git(repo, "worktree", "prune", check=False)
-    steps_file = bisect_dir / "steps.jsonl"
-    if steps_file.exists():
-        out.steps = [json.loads(line) for line in steps_file.read_text().splitlines() if line]
-    (bisect_dir / "bisect.json").write_text(json.dumps(
-        {**out.as_dict(), "good": good_sha, "bad": bad_sha, "scenario": str(scenario),
-         "seed": seed, "bugs": bugs}, indent=2) + "\n")
+        steps_file = bisect_dir / "steps.jsonl"
+        if steps_file.exists():
+            out.steps = [json.loads(line) for line in steps_file.read_text().splitlines() if line]
+        (bisect_dir / "bisect.json").write_text(json.dumps(
+            {**out.as_dict(), "good": good_sha, "bad": bad_sha, "scenario": str(scenario),
+             "seed": seed, "seeds": seeds, "bugs": bugs}, indent=2) + "\n")
     return out

@@ -68,6 +68,9 @@ def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignor
     bp.add_argument("--good", required=True, help="a revision where the scenario passes")
     bp.add_argument("--bad", required=True, help="a later revision where it fails")
     bp.add_argument("--seed", type=int, required=True, help="the seed that fails at --bad")
+    bp.add_argument("--seeds", type=int, default=4, metavar="K",
+                    help="run seeds SEED..SEED+K-1 at each step, bad if any fails (default 4; "
+                         "a seed's schedule moves with the build)")
     bp.add_argument("--bugs", help="build every revision with BUGS=NAME")
     bp.add_argument("--repo", type=Path, help="git repository (default: this checkout)")
     bp.add_argument("--results", type=Path, default=Path("results"), help="results root")
@@ -76,6 +79,7 @@ def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignor
     sp.add_argument("--worktree", type=Path, required=True)
     sp.add_argument("--scenario", type=Path, required=True)
     sp.add_argument("--seed", type=int, required=True)
+    sp.add_argument("--seeds", type=int, default=1)
     sp.add_argument("--bisect-dir", type=Path, required=True)
     sp.add_argument("--bugs")
 
@@ -167,14 +171,17 @@ def cmd_bisect(args: argparse.Namespace, console: Console) -> int:
     from harness.bisect import bisect
     from harness.build import REPO
     from harness.scenario import resolve
-    console.print(f"bisecting {args.scenario} seed {args.seed}: good {args.good}, bad {args.bad}",
-                  highlight=False)
+    seeds = f"seed {args.seed}" if args.seeds == 1 else \
+        f"seeds {args.seed}-{args.seed + args.seeds - 1}"
+    console.print(f"bisecting {args.scenario}, {seeds} at each step: good {args.good}, "
+                  f"bad {args.bad}", highlight=False)
     out = bisect(args.good, args.bad, resolve(args.scenario), args.seed, args.results,
-                 repo=args.repo or REPO, bugs=args.bugs)
+                 repo=args.repo or REPO, bugs=args.bugs, seeds=args.seeds)
     for st in out.steps:
-        console.print(f"  {st['commit'][:12]} {st['result']:5} {st.get('outcome', '')!s:8} "
-                      f"{st['subject'][:50]}  {st.get('run_dir', st.get('reason', ''))}",
-                      highlight=False)
+        failed = f"seed {st['seed']}" if st["result"] == "bad" else ""
+        console.print(f"  {st.get('end', ''):6} {st['commit'][:12]} {st['result']:5} "
+                      f"{st.get('outcome', '')!s:8} {failed:10} {st['subject'][:44]}  "
+                      f"{st.get('run_dir', st.get('reason', ''))}", highlight=False)
     if out.first_bad is None:
         console.print(f"[bold red]bisect could not decide[/]; see {out.bisect_dir}/bisect-run.log",
                       highlight=False)
@@ -186,4 +193,5 @@ def cmd_bisect(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_bisect_step(args: argparse.Namespace) -> int:
     from harness.bisect import step
-    return step(args.worktree, args.scenario, args.seed, args.bisect_dir, args.bugs)
+    return step(args.worktree, args.scenario, range(args.seed, args.seed + args.seeds),
+                args.bisect_dir, args.bugs)

@@ -1,9 +1,9 @@
 """bisect finds a planted bad commit in a small temporary history.
 
 The temp repo's "hypervisor" is tests/harness/fixtures/fakehv.S built by its
-Makefile in the mode named by the file `mode` (pass, fail, or broken = does
-not build), so each step is a real build + a real deterministic QEMU run of
-well under a second.
+Makefile in the mode named by the file `mode` (pass, fail, odd/even = fails
+for odd/even seeds only, or broken = does not build), so each step is a real
+build + a real deterministic QEMU run of well under a second.
 """
 from __future__ import annotations
 
@@ -20,7 +20,11 @@ FIXTURES = Path(__file__).resolve().parents[1] / "harness" / "fixtures"
 MAKEFILE = f"""\
 BUILD ?= build
 MODE := $(shell cat mode)
-NUM := $(if $(filter pass,$(MODE)),1,$(if $(filter fail,$(MODE)),2,))
+NUM_pass := 1
+NUM_fail := 2
+NUM_odd := 6
+NUM_even := 7
+NUM := $(NUM_$(MODE))
 all:
 \t@test -n "$(NUM)" || (echo "mode '$(MODE)' does not build" && false)
 \tmkdir -p $(BUILD)
@@ -37,8 +41,7 @@ def git(repo: Path, *args: str) -> str:
                           stdout=subprocess.PIPE).stdout.strip()
 
 
-@pytest.fixture
-def history(tmp_path: Path) -> tuple[Path, list[str]]:
+def make_history(tmp_path: Path, modes: list[str]) -> tuple[Path, list[str]]:
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
@@ -46,12 +49,17 @@ def history(tmp_path: Path) -> tuple[Path, list[str]]:
     git(repo, "config", "user.name", "test")
     (repo / "Makefile").write_text(MAKEFILE)
     shas = []
-    for k, mode in enumerate(HISTORY, start=1):
+    for k, mode in enumerate(modes, start=1):
         (repo / "mode").write_text(mode + "\n")
         git(repo, "add", "Makefile", "mode")
         git(repo, "commit", "-q", "--allow-empty", "-m", f"commit {k}: {mode}")
         shas.append(git(repo, "rev-parse", "HEAD"))
     return repo, shas
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> tuple[Path, list[str]]:
+    return make_history(tmp_path, HISTORY)
 
 
 def scenario(tmp_path: Path) -> Path:
@@ -69,6 +77,9 @@ def test_bisect_finds_the_planted_commit_and_keeps_every_step(history, tmp_path:
     assert out.subject == "commit 5: fail"
     by_commit = {st["commit"]: st for st in out.steps}
     assert by_commit[shas[4]]["result"] == "bad" and by_commit[shas[4]]["outcome"] == "fail"
+    ends = {st["end"]: st for st in out.steps if "end" in st}
+    assert ends["--bad"]["commit"] == shas[-1] and ends["--bad"]["result"] == "bad"
+    assert ends["--good"]["commit"] == shas[0] and ends["--good"]["result"] == "good"
     for st in out.steps:
         assert st["result"] in ("good", "bad", "skip")
         if st["result"] != "skip":
@@ -108,3 +119,37 @@ def test_unknown_revision_is_a_clear_error(history, tmp_path: Path) -> None:
     repo, _ = history
     with pytest.raises(BisectError, match="no-such-rev"):
         bisect("no-such-rev", "HEAD", scenario(tmp_path), 1, tmp_path / "results", repo=repo)
+
+
+def test_several_seeds_per_step_find_a_bug_whose_failing_seeds_moved(tmp_path: Path) -> None:
+    """Commit 3 plants a bug that fails for odd seeds; commit 5, unrelated, moves it to
+    even seeds (as a new perturbation point moves which seeds fail a real race: measured
+    in docs/determinism.md, "bisect").  Seed 4 fails at --bad but passes at commits 3-4,
+    so one seed per step blames commit 5; seeds 4 and 5 find commit 3."""
+    repo, shas = make_history(tmp_path, ["pass", "pass", "odd", "odd", "even", "even"])
+    one = bisect(shas[0], shas[-1], scenario(tmp_path), 4, tmp_path / "one", repo=repo)
+    assert one.first_bad == shas[4], one.log
+    two = bisect(shas[0], shas[-1], scenario(tmp_path), 4, tmp_path / "two", repo=repo, seeds=2)
+    assert two.first_bad == shas[2], two.log
+    first_bad = next(st for st in two.steps if st["commit"] == shas[2] and "end" not in st)
+    assert first_bad["result"] == "bad" and first_bad["seed"] == 5
+    assert [r["seed"] for r in first_bad["runs"]] in ([5], [4, 5])
+    good_steps = [st for st in two.steps if st["result"] == "good"]
+    assert good_steps and all([r["seed"] for r in st["runs"]] == [4, 5] for st in good_steps)
+
+
+def test_a_bad_end_that_passes_is_refused_before_bisecting(history, tmp_path: Path) -> None:
+    repo, shas = history
+    with pytest.raises(BisectError, match=r"--bad .* passed seeds 3-4: nothing to bisect"):
+        bisect(shas[0], shas[1], scenario(tmp_path), 3, tmp_path / "results", repo=repo, seeds=2)
+    assert len(git(repo, "worktree", "list").splitlines()) == 1
+    assert not (repo / ".git" / "BISECT_LOG").exists()
+
+
+def test_a_good_end_that_fails_is_refused_before_bisecting(history, tmp_path: Path) -> None:
+    repo, shas = history
+    with pytest.raises(BisectError, match=r"--good .* already fails with seed 3 \(fail\)"):
+        bisect(shas[4], shas[-1], scenario(tmp_path), 3, tmp_path / "results", repo=repo)
+    steps = (next((tmp_path / "results").iterdir()) / "steps.jsonl").read_text().splitlines()
+    assert [json.loads(line)["end"] for line in steps] == ["--bad", "--good"]
+    assert len(git(repo, "worktree", "list").splitlines()) == 1
