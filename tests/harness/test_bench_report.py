@@ -10,7 +10,8 @@ import pytest
 
 from rich.console import Console
 
-from harness.bench import main, median_speed_up, print_report, speed_up, summarise
+from harness.bench import (main, median_speed_up, print_report, speed_up, speed_up_ceiling,
+                           summarise)
 
 
 def cell(caught: bool, ttf: float | None) -> dict[str, object]:
@@ -99,13 +100,23 @@ def test_report_shows_each_draw_the_median_speed_up_and_the_bound() -> None:
     # (<0.0, 4.0, >30.0): the middle one is exact.
     assert "median speed-up over 3 bugs: 4.0x" in flat
     assert "startup floor (0.50s" in flat
+    # Bounds 8.0, 120.0 (censored: the seed's method missed) and 2.0: the middle one.
+    assert "ceiling: the median of the bounds is 8.0x" in flat
+
+
+def test_the_ceiling_says_when_censored_bounds_could_raise_it() -> None:
+    assert speed_up_ceiling([(1.5, False), (4.8, False), (61.0, False)]) == (4.8, "")
+    assert speed_up_ceiling([(1.5, False), (4.8, False), (61.0, True)]) == (4.8, "")
+    assert speed_up_ceiling([(1.5, False), (4.8, True)]) == (3.15, "≥")
 
 
 def test_report_without_a_floor_prints_no_bound() -> None:
     report = {"budget_s": 60.0, "jobs": 2, "replays": 10, "dir": "results/x",
               "bugs": {"b": row([cell(True, 1.0)], [cell(True, 2.0)])}}
-    line = line_of(render(report), "b")
+    text = render(report)
+    line = line_of(text, "b")
     assert line.rstrip().rstrip("│").rstrip().endswith("-")
+    assert "ceiling" not in text
 
 
 def test_bad_usage_is_refused_before_anything_runs(capsys: pytest.CaptureFixture[str]) -> None:
