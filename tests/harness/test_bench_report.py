@@ -99,9 +99,20 @@ def test_report_shows_each_draw_the_median_speed_up_and_the_bound() -> None:
     assert "2/3 caught in most repeats" in flat
     # (<0.0, 4.0, >30.0): the middle one is exact.
     assert "median speed-up over 3 bugs: 4.0x" in flat
-    assert "startup floor (0.50s" in flat
+    assert "deterministic floor (0.50s" in flat
     # Bounds 8.0, 120.0 (censored: the seed's method missed) and 2.0: the middle one.
     assert "ceiling: the median of the bounds is 8.0x" in flat
+
+
+def test_a_catch_faster_than_the_smoke_runs_is_the_floor() -> None:
+    # A noisy host made the timed smoke run slower (0.4 s) than a deterministic catch
+    # (0.2 s): the bound is then over 0.2 s, so no speed-up exceeds its bound.
+    report = {"budget_s": 60.0, "jobs": 2, "replays": 10, "repeats": 1, "dir": "results/x",
+              "floor_s": {"deterministic": 0.4, "seed_method": 0.2},
+              "bugs": {"fast": row([cell(True, 0.2)], [cell(True, 0.6)])}}
+    text = render(report)
+    assert "3.0x" in line_of(text, "fast") and "1.5x" not in text
+    assert "floor (0.20s" in text.replace("\n", " ")
 
 
 def test_the_ceiling_says_when_censored_bounds_could_raise_it() -> None:
