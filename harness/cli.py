@@ -152,7 +152,9 @@ def _sigterm_as_ctrl_c() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _sigterm_as_ctrl_c()
-    console = Console()
+    # soft_wrap: a run dir printed into a CI log or a pipe (80 columns) stays on one
+    # line, so it can be copied; tables still fit the width.
+    console = Console(soft_wrap=True)
     try:
         if args.command == "run":
             return _cmd_run(args, console)
@@ -169,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             for sc in all_scenarios():
                 console.print(f"{sc.name:10} guest{sc.guest} smp{sc.smp} nmi={sc.nmi.kind:8} "
-                              f"{sc.hv_cmdline()}  # {sc.description}", highlight=False,
-                              soft_wrap=True)
+                              f"{sc.hv_cmdline()}  # {sc.description}", highlight=False)
             return 0
         if args.command == "check":
             for f in args.files:

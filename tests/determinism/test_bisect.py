@@ -153,3 +153,23 @@ def test_a_good_end_that_fails_is_refused_before_bisecting(history, tmp_path: Pa
     steps = (next((tmp_path / "results").iterdir()) / "steps.jsonl").read_text().splitlines()
     assert [json.loads(line)["end"] for line in steps] == ["--bad", "--good"]
     assert len(git(repo, "worktree", "list").splitlines()) == 1
+
+
+def test_the_command_prints_the_first_bad_commit_and_whole_run_dirs(history, tmp_path: Path) -> None:
+    """Through `python3 -m harness bisect` into a pipe, as in a CI log: every step's run
+    dir must be printed on one line (80-column wrapping used to split them)."""
+    repo, shas = history
+    proc = subprocess.run([sys.executable, "-m", "harness", "bisect", str(scenario(tmp_path)),
+                           "--repo", str(repo), "--good", shas[0], "--bad", shas[-1],
+                           "--seed", "3", "--seeds", "2", "--results", str(tmp_path / "results")],
+                          cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    assert proc.returncode == 0, proc.stdout
+    assert f"first bad commit: {shas[4]}" in proc.stdout
+    bisect_json = next((tmp_path / "results").glob("*-bisect-fake-3/bisect.json"))
+    steps = json.loads(bisect_json.read_text())["steps"]
+    assert {st["end"] for st in steps if "end" in st} == {"--good", "--bad"}
+    lines = proc.stdout.splitlines()
+    for st in steps:
+        if "run_dir" in st:
+            assert any(st["run_dir"] in line for line in lines), (st["run_dir"], proc.stdout)
