@@ -67,6 +67,7 @@
  */
 #include "ring.h"
 
+#include "replay_stop.h"
 #include "trace_platform.h"
 
 #ifdef TRACE_TEST_HOOKS
@@ -216,6 +217,7 @@ void trace_emit(unsigned int ev, unsigned long long a0, unsigned long long a1, u
 
 	if (unlikely(ring == 0))
 		return;
+	trace_replay_stop_check(ring, ev, a0, a1, a2);
 	writer_enter(ring);
 	bool reported = true;
 	if (unlikely(__atomic_load_n(&ring->dropped, __ATOMIC_RELAXED) != 0))
@@ -246,6 +248,7 @@ void trace_emit_text(const char *s, size_t n)
 
 	if (unlikely(ring == 0) || n == 0)
 		return;
+	trace_replay_stop_check(ring, (uintptr_t)s, n, 0, 0);
 	writer_enter(ring);
 	bool reported = true;
 	if (unlikely(__atomic_load_n(&ring->dropped, __ATOMIC_RELAXED) != 0))
