@@ -1,26 +1,27 @@
 """`replay RUN --gdb-at-event K`: re-run a deterministic run and stop under gdb
 just as the hypervisor emits trace record K.
 
-Record K (1-based, in the decoded trace order the timeline shows) was written
-by CPU c; each CPU's records are in its own emit order, so "the n-th call on
-CPU c emitting this event type" names that emit exactly:
-`break trace_emit thread c+1 if $rdi == TYPE` with ignore count n.  TEXT
-records come from trace_emit_text, one call per message (a message is split
-into 24-byte chunks), so there n counts messages.  The replay being
-deterministic, the stop is the same instant of the same execution that wrote
-serial.bin.  At the stop the registers hold the record's type and arguments
-(the record is about to be written), printed next to the decoded record K.
+Record K (1-based, in the decoded trace order the timeline shows) was written by
+CPU c into the n-th slot of its ring (`locate`), so the emit call to stop at is
+the one that starts with that ring's `reserve == n`.  Two ways to stop there:
 
-Measured limit: at -smp > 1 each breakpoint stop re-arms QEMU's round-robin
-vCPU kick timer, so a run that stops many times under gdb interleaves the
-vCPUs differently from the recording; then the stop lands on the same CPU's
-same ring slot but possibly another event, and the output says so (the
-registers are checked against record K).  At -smp 1 there is nothing to
-interleave and the stop is exact.
+- The replay stop (trace/replay_stop.h), in builds that have `trace_stop_key`:
+  the replay runs a copy of the ELF with the key patched to (c, n), and gdb has
+  one unconditional breakpoint, on trace_stop_here.  Up to the stop the replay
+  executes exactly the recorded run, at any -smp.
+- Older builds: a gdb condition on trace_emit.  gdb then stops QEMU at every emit
+  to evaluate it; measured: at -smp > 1 that re-arms QEMU's round-robin vCPU kick
+  timer thousands of times, the vCPUs interleave differently from the recording,
+  and the stop can land on the same CPU's slot but another event.
+
+Either way, at the stop the registers hold the record's type and arguments (the
+record is about to be written) and are checked against record K: `exact`,
+`drifted` or `never stopped`.
 """
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import tempfile
 import time
@@ -29,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+
+from elftools.elf.elffile import ELFFile
 
 from harness.decoding import describe, event_records
 from harness.machine import Machine, MachineConfig
@@ -56,7 +59,8 @@ class Target:
     def expected_registers(self) -> str | None:
         if self.function != "trace_emit":
             return None
-        args = " ".join(f"a{i}={v:#x}" for i, v in enumerate(self.record.args))
+        # As gdb's printf %#lx writes them: C's '#' flag adds no 0x to a zero.
+        args = " ".join(f"a{i}={v:#x}" if v else f"a{i}=0" for i, v in enumerate(self.record.args))
         return f"registers: type={self.record.type} {args}"
 
 
@@ -96,14 +100,55 @@ def locate(records: list[Any], k: int) -> Target:
     return Target(k, rec, function, rec.cpu, index)
 
 
-def gdb_commands(target: Target, hv_elf: Path, socket: Path, script: Path | None) -> str:
+STOP_KEY, STOP_NONE = "trace_stop_key", (1 << 64) - 1
+
+
+def stop_key_offset(elf: Path) -> int | None:
+    """File offset of trace_stop_key's 8 bytes in `elf`, or None if the build has no
+    replay stop (older runs) or keeps it outside the file."""
+    with open(elf, "rb") as f:
+        image = ELFFile(f)
+        symtab = image.get_section_by_name(".symtab")
+        found = symtab.get_symbol_by_name(STOP_KEY) if symtab is not None else None
+        if not found:
+            return None
+        addr = found[0]["st_value"]
+        for sec in image.iter_sections():
+            if sec["sh_type"] == "SHT_PROGBITS" and sec["sh_addr"] <= addr < sec["sh_addr"] + sec["sh_size"]:
+                return sec["sh_offset"] + addr - sec["sh_addr"]
+    return None
+
+
+def patched_build(build: Path, guest: str, target: Target, out_dir: Path) -> Path | None:
+    """A copy of the run's hv.elf32 and guest ELF under out_dir/build with the stop key set
+    to target's (CPU, slot), or None if the build has no replay stop.  Both files keep
+    their names, so QEMU's -kernel/-initrd words (which the hypervisor reads) do not change."""
+    offset = stop_key_offset(build / "hv.elf32")
+    if offset is None:
+        return None
+    copy = out_dir / "build"
+    copy.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(build / guest, copy / guest)
+    image = bytearray((build / "hv.elf32").read_bytes())
+    if int.from_bytes(image[offset:offset + 8], "little") != STOP_NONE:
+        raise ReplayError(f"{build / 'hv.elf32'}: {STOP_KEY} is not {STOP_NONE:#x}; not a build "
+                          "this replay understands")
+    key = target.cpu << 48 | target.ring_index
+    image[offset:offset + 8] = key.to_bytes(8, "little")
+    (copy / "hv.elf32").write_bytes(bytes(image))
+    return copy
+
+
+def gdb_commands(target: Target, hv_elf: Path, socket: Path, script: Path | None,
+                 replay_stop: bool = False) -> str:
     where = f"record {target.k}: {target.function} on CPU {target.cpu}, ring slot {target.ring_index}"
+    # $_thread, not `break ... thread N`: gdb dropped such breakpoints
+    # ("thread 2 no longer in the thread list") while vCPUs came up.
+    stop = ("break trace_stop_here" if replay_stop else
+            f"break {target.function} if $_thread == {target.cpu + 1} && {target.condition}")
     lines = ["set pagination off", "set confirm off", f"file {hv_elf}",
              "set architecture i386:x86-64", f"target remote {socket}",
-             # $_thread, not `break ... thread N`: gdb dropped such breakpoints
-             # ("thread 2 no longer in the thread list") while vCPUs came up.
-             f"break {target.function} if $_thread == {target.cpu + 1} && {target.condition}",
-             "continue", "delete 1", f'echo \\n=== stopped at trace {where} ===\\n']
+             stop, "continue", "delete 1", f'echo \\n=== stopped at trace {where} ===\\n']
     if target.function == "trace_emit":
         lines.append('printf "registers: type=%d a0=%#lx a1=%#lx a2=%#lx\\n", '
                      '$rdi, $rsi, $rdx, $rcx')
@@ -135,7 +180,13 @@ def gdb_at_event(run_dir: Path, k: int, script: Path | None, console: Console,
                   f"{shown}", highlight=False)
     out_dir = make_run_dir(rec.run_dir / "gdb", rec.scenario.name, rec.seed)
     build = rec.run_dir / "build"
-    config = MachineConfig(kernel=build / "hv.elf32", initrd=build / f"guest{rec.scenario.guest}.elf",
+    guest = f"guest{rec.scenario.guest}.elf"
+    patched = patched_build(build, guest, target, out_dir)
+    how = ("replay stop: one breakpoint, on trace_stop_here" if patched else
+           "no replay stop in this build: a gdb condition on every emit (can drift at -smp > 1)")
+    console.print(f"  {how}", highlight=False)
+    machine_build = patched or build
+    config = MachineConfig(kernel=machine_build / "hv.elf32", initrd=machine_build / guest,
                            append=rec.hv_cmdline, serial_path=(out_dir / "serial.bin").resolve(),
                            smp=rec.scenario.smp, memory_mb=rec.scenario.memory, deterministic=True,
                            start_paused=True, log_path=out_dir / "qemu.log",
@@ -143,7 +194,8 @@ def gdb_at_event(run_dir: Path, k: int, script: Path | None, console: Console,
     with Machine(config) as machine:
         asyncio.run(_cont_when_ready(machine))
         with tempfile.NamedTemporaryFile("w", suffix=".gdb", dir=out_dir, delete=False) as f:
-            f.write(gdb_commands(target, build / "hv.elf", machine.gdb_socket, script))
+            f.write(gdb_commands(target, build / "hv.elf", machine.gdb_socket, script,
+                                 replay_stop=patched is not None))
         argv = ["gdb", "-nx", "-q", "-x", f.name]
         started = time.monotonic()
         if script is not None:
