@@ -19,6 +19,7 @@ from rich.console import Console
 
 from harness.decoding import DecoderUnavailable, describe, event_records
 from harness.hunt import HuntOptions, HuntResult, hunt
+from harness.nextsteps import next_steps
 from harness.replay import ReplayError, ReplayResult, replay
 from harness.report import print_run
 from harness.run import RunResult, make_run_dir, random_seed
@@ -84,7 +85,7 @@ def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignor
     sp.add_argument("--bugs")
 
 
-def _print_hunt(out: HuntResult, console: Console) -> None:
+def _print_hunt(out: HuntResult, console: Console, bisectable: bool = False) -> None:
     mode = "deterministic" if out.deterministic else "seed's method (multi-threaded TCG, QMP NMIs)"
     console.print(f"[bold]hunt {out.scenario}[/] ({mode}): {out.seeds_run} seeds in "
                   f"{out.elapsed_s:.1f}s, {out.passed} passed; outcomes {out.outcomes}",
@@ -101,6 +102,10 @@ def _print_hunt(out: HuntResult, console: Console) -> None:
                 None: "rerun (not deterministic)"}[c.identical]
         console.print(f"  replay: {c.outcome}, {same}  {c.run_dir}", highlight=False)
     console.print(f"  reproduced {out.reproduced}/{len(out.confirmations)}")
+    if out.deterministic:
+        console.print("  next:", highlight=False)
+        for line in next_steps(f.run_dir, f.verdict, bisectable):
+            console.print(f"    {line}", highlight=False, markup=False)
 
 
 def cmd_hunt(args: argparse.Namespace, console: Console, build_dir: Path) -> int:
@@ -123,7 +128,8 @@ def cmd_hunt(args: argparse.Namespace, console: Console, build_dir: Path) -> int
     (hunt_dir / "hunt.json").write_text(json.dumps(summary, indent=2) + "\n")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
-    _print_hunt(out, console)
+    _print_hunt(out, console, bisectable=args.smp is None and args.iterations is None
+                and args.build is None)
     if out.failure is None:
         return 0
     return 1 if out.reproduced == len(out.confirmations) else EXIT_NOT_REPRODUCED

@@ -14,11 +14,17 @@ from harness.cli_det import parse_duration
 from harness.decoding import event_records
 from harness.gdbat import locate
 from harness.hunt import HuntOptions, hunt
+from harness.nextsteps import next_steps
 from harness.replay import ReplayError, first_difference, replay
 from harness.run import RunOptions, RunResult, run_scenario
 from harness.scenario import load
 
 BUILD = REPO / "build"
+
+
+def gdb_hex(v: int) -> str:
+    """printf's %#lx: 0x-prefixed, except zero, which is plain 0."""
+    return f"{v:#x}" if v else "0"
 
 
 def harness(*args: str) -> subprocess.CompletedProcess[str]:
@@ -98,9 +104,30 @@ def test_gdb_stops_at_the_kth_record_with_its_arguments_in_registers(tmp_path: P
     out = re.sub(r"\s+", " ", proc.stdout)
     assert proc.returncode == 0 and "exact: the registers match" in out, out[-3000:]
     rec = records[k - 1]
-    args = " ".join(f"a{i}={v:#x}" for i, v in enumerate(rec.args))
+    args = " ".join(f"a{i}={gdb_hex(v)}" for i, v in enumerate(rec.args))
     assert f"registers: type={rec.type} {args}" in out
     assert f"stopped at trace record {k}" in out and "probe: rip=" in out
+
+
+def test_gdb_stops_exactly_at_smp_2_on_either_cpu(det_run: RunResult, tmp_path: Path) -> None:
+    # The replay stop (trace/replay_stop.h): one breakpoint hit, so the replay runs the
+    # recorded interleaving up to record K.  With a gdb condition on every emit, 5 of
+    # these 6 positions drifted or never stopped (docs/determinism.md, "replay").
+    records = event_records(det_run.run_dir / "serial.bin")
+    picks = []
+    for cpu in (0, 1):  # a hypercall halfway through each CPU's part of the run
+        calls = [i for i, r in enumerate(records, 1) if r.name == "HYPERCALL" and r.cpu == cpu]
+        picks.append(calls[len(calls) // 2])
+    picks.append(len(records) - 5)
+    script = tmp_path / "probe.gdb"
+    script.write_text('printf "probe: hits=%d\\n", trace_stop_hits\n')
+    for k in picks:
+        proc = harness("replay", str(det_run.run_dir), "--gdb-at-event", str(k), "--gdb-script",
+                       str(script))
+        out = re.sub(r"\s+", " ", proc.stdout)
+        assert proc.returncode == 0 and "exact: the registers match" in out, (k, out[-3000:])
+        # Stopped on entry, before its count: the first and only time it was reached.
+        assert "replay stop: one breakpoint" in out and "probe: hits=0" in out
 
 
 def test_gdb_at_event_refuses_out_of_range_and_lost(det_run: RunResult) -> None:
@@ -120,7 +147,7 @@ def test_locate_names_the_cpu_and_its_ring_slot(det_run: RunResult) -> None:
         t = locate(records, k)
         assert t.cpu == rec.cpu and t.ring_index == sum(r.cpu == rec.cpu for r in records[:k - 1])
         assert t.condition == f"((struct trace_ring *)trace_rings[{rec.cpu}])->reserve == {t.ring_index}"
-        args = " ".join(f"a{i}={v:#x}" for i, v in enumerate(rec.args))
+        args = " ".join(f"a{i}={gdb_hex(v)}" for i, v in enumerate(rec.args))
         assert t.expected_registers() == f"registers: type={rec.type} {args}"
 
 
@@ -166,3 +193,29 @@ def test_parse_duration_rejects_nonsense(bad: str) -> None:
     import argparse
     with pytest.raises(argparse.ArgumentTypeError, match="duration"):
         parse_duration(bad)
+
+
+def test_a_hunts_failure_ends_with_a_gdb_stop_at_the_broken_rule(tmp_path: Path) -> None:
+    """hunt -> its `next:` line -> gdb stopped exactly at the record that broke the rule."""
+    proc = harness("hunt", "zoo-nmi-flood", "--bugs", "field-width", "--seed", "100001",
+                   "--budget", "2m", "--results", str(tmp_path))
+    assert proc.returncode == 1, proc.stdout
+    hint = re.search(r"replay (\S+) --gdb-at-event (\d+)   # gdb where rule 'no_panic' broke",
+                     proc.stdout)
+    assert hint, proc.stdout
+    run_dir, k = Path(hint.group(1)), int(hint.group(2))
+    record = event_records(run_dir / "serial.bin")[k - 1]
+    assert record.name == "PANIC"
+    script = tmp_path / "probe.gdb"
+    script.write_text('printf "probe\\n"\n')
+    stop = harness("replay", str(run_dir), "--gdb-at-event", str(k), "--gdb-script", str(script))
+    assert stop.returncode == 0 and "exact: the registers match" in stop.stdout, stop.stdout[-3000:]
+    assert f"registers: type={record.type} " in stop.stdout
+
+
+def test_next_steps_for_a_passing_trace_offer_replay_and_bisect_only(det_run: RunResult) -> None:
+    steps = next_steps(det_run.run_dir, {**det_run.verdict, "bugs": None}, bisectable=True)
+    assert "replay" in steps[0] and not any("--gdb-at-event" in s for s in steps)
+    assert f"bisect {det_run.verdict['scenario']} --good <REV> --bad HEAD --seed 11" in steps[-1]
+    with_bug = next_steps(det_run.run_dir, {**det_run.verdict, "bugs": "red-zone"}, bisectable=True)
+    assert not any("bisect" in s for s in with_bug)
