@@ -46,10 +46,10 @@ bench-trace: $(TRACE_BUILD)/bench-trace $(TRACE_BUILD)/trace-wire-stats $(BUILD)
 	fi; \
 	$(TRACE_BUILD)/trace-wire-stats $(TRACE_BUILD)/sample.bin $$rec
 
-$(TRACE_BUILD)/bench-trace: trace/bench/bench_trace.c trace/bench/lttng_tp.c trace/bench/lttng_tp.h trace/ring.c \
+$(TRACE_BUILD)/bench-trace: trace/bench/bench_trace.c trace/bench/lttng_tp.c trace/bench/lttng_tp.h trace/ring.c trace/replay_stop.c \
 		trace/tests/host_platform.c $(TRACE_HDRS)
 	@mkdir -p $(dir $@)
-	$(TRACE_CC) $(TRACE_BENCH_CFLAGS) -o $@ trace/bench/bench_trace.c trace/bench/lttng_tp.c trace/ring.c \
+	$(TRACE_CC) $(TRACE_BENCH_CFLAGS) -o $@ trace/bench/bench_trace.c trace/bench/lttng_tp.c trace/ring.c trace/replay_stop.c \
 		trace/tests/host_platform.c -llttng-ust -ldl
 
 $(TRACE_BUILD)/trace-wire-stats: trace/bench/wire_stats.c trace/tests/wire_decode.c trace/frame.c trace/wire_codec.c \
