@@ -100,9 +100,10 @@ def median_speed_up(speed_ups: list[tuple[float, str]]) -> tuple[float, str]:
 
 
 def boot_floor(report: dict[str, Any]) -> float | None:
-    """The fastest deterministic run seen: the timed smoke runs and every catch.  A
-    catch also booted, so a smoke run slower than one (host noise) is not the floor,
-    and a bound over it would not be a bound."""
+    """The fastest deterministic run seen, smoke or catch: the floor under every bound.
+    A catch booted too, so a smoke run slower than one (host noise) cannot be the floor.
+    The bounds and the ceiling hold for any deterministic mode whose runs are no faster
+    than this; beating them takes faster runs (a faster boot), not better schedules."""
     floor = report.get("floor_s", {}).get("deterministic")
     if floor is None:
         return None
@@ -112,10 +113,10 @@ def boot_floor(report: dict[str, Any]) -> float | None:
 
 
 def speed_up_ceiling(bounds: list[tuple[float, bool]]) -> tuple[float, str]:
-    """The median of the per-bug bounds (seed's median time over one boot, each
-    flagged when the seed's median was the budget, so the bound could be higher):
-    no deterministic mode can show a higher median speed-up on these draws.  The
-    kind is "" exact, or "≥" when censored bounds could raise it."""
+    """The median of the per-bug bounds (the seed's median time over the floor, each
+    flagged when the seed's median was the budget, so the bound could be higher): the
+    highest median speed-up a deterministic mode with runs no faster than the floor
+    could show against these draws.  "" exact, or "≥" when censored bounds could raise it."""
     value = statistics.median(v for v, _ in bounds)
     hi = statistics.median(math.inf if censored else v for v, censored in bounds)
     return value, "≥" if hi != value else ""
@@ -140,27 +141,21 @@ FLOOR_RUNS = 3
 
 
 def startup_floor(base_seed: int, results: Path, console: Console) -> dict[str, float]:
-    """Seconds one passing smoke run (boot, hello on every CPU, exit) takes through the
-    same hunt, per method: no failure can be found sooner than a machine boots, so
-    seed's time to first failure / deterministic floor bounds any speed-up.  The
-    fastest of FLOOR_RUNS: one run's time wobbled 0.21-0.38 s between bench runs, and
-    the smallest floor gives the most generous bound.  One run at a time: a parallel
-    neighbour would slow the run it times."""
-    floor: dict[str, float] = {}
-    for mode, deterministic in (("deterministic", True), ("seed_method", False)):
-        times = []
-        for k in range(FLOOR_RUNS):
-            res = hunt(load_named(FLOOR_SCENARIO), HuntOptions(
-                budget_s=120, jobs=1, base_seed=base_seed + k, build_dir=REPO / "build",
-                results_dir=results / mode / str(k), deterministic=deterministic, confirm=0,
-                max_seeds=1, stop_on_failure=False))
-            if res.passed != 1:
-                raise SystemExit(f"bench-detect: the {FLOOR_SCENARIO} run ({mode}) did not pass: "
-                                 f"{res.outcomes}")
-            times.append(res.elapsed_s)
-        floor[mode] = round(min(times), 3)
-    console.print(f"startup floor ({FLOOR_SCENARIO}, fastest of {FLOOR_RUNS} passing runs): {floor}",
-                  highlight=False)
+    """Seconds the fastest of FLOOR_RUNS passing deterministic smoke runs (boot, hello on
+    every CPU, exit) takes through the same hunt, one at a time (a parallel neighbour
+    would slow the run it times).  One run's time wobbled 0.21-0.38 s between bench
+    runs.  The bounds use boot_floor(), which also counts the catches."""
+    times = []
+    for k in range(FLOOR_RUNS):
+        res = hunt(load_named(FLOOR_SCENARIO), HuntOptions(
+            budget_s=120, jobs=1, base_seed=base_seed + k, build_dir=REPO / "build",
+            results_dir=results / str(k), confirm=0, max_seeds=1, stop_on_failure=False))
+        if res.passed != 1:
+            raise SystemExit(f"bench-detect: the {FLOOR_SCENARIO} run did not pass: {res.outcomes}")
+        times.append(res.elapsed_s)
+    floor = {"deterministic": round(min(times), 3)}
+    console.print(f"smoke floor (fastest of {FLOOR_RUNS} passing deterministic {FLOOR_SCENARIO} "
+                  f"runs): {floor['deterministic']:.2f}s", highlight=False)
     return floor
 
 
@@ -269,9 +264,9 @@ def print_report(report: dict[str, Any], console: Console) -> None:
                       f"or deterministic catch)", highlight=False)
     if bounds:
         value, kind = speed_up_ceiling(bounds)
-        console.print(f"ceiling: the median of the bounds is {kind}{value:.1f}x; no deterministic "
-                      f"mode, however fast, could show a higher median speed-up against these "
-                      f"draws of the seed's method", highlight=False)
+        console.print(f"ceiling: the median of the bounds is {kind}{value:.1f}x; against these "
+                      f"draws of the seed's method, only runs faster than the floor could show a "
+                      f"higher median speed-up", highlight=False)
     n = len(report["bugs"])
     if det_medians:
         console.print(f"deterministic: {len(det_medians)}/{n} caught in most repeats, median time "

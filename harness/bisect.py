@@ -28,12 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.build import REPO
+from harness.build import REPO, BuildError
 from harness.hunt import HuntError, HuntOptions, hunt
 from harness.run import RunResult, make_run_dir
 from harness.scenario import load
+from harness.schedule import ScheduleError, check_seed
 
-EXIT_GOOD, EXIT_BAD, EXIT_SKIP = 0, 1, 125
+EXIT_GOOD, EXIT_BAD, EXIT_SKIP, EXIT_ABORT = 0, 1, 125, 130  # > 127: git bisect run aborts
+DEFAULT_SEEDS = 4
+
+
+def seed_span(seeds: range) -> str:
+    return f"seed {seeds.start}" if len(seeds) == 1 else f"seeds {seeds.start}-{seeds.stop - 1}"
 
 
 class BisectError(Exception):
@@ -75,16 +81,19 @@ def _run_seeds(build_dir: Path, scenario: Path, seeds: range, results_dir: Path,
                        bugs=bugs, confirm=0, max_seeds=len(seeds))
     try:
         out = hunt(load(scenario), opts, on_result=note)
-    except HuntError as exc:
-        record.update(result="skip", reason=str(exc), runs=runs)
+    except (HuntError, BuildError, ScheduleError, OSError) as exc:
+        # The harness could not judge this revision: skip it.  Anything else escaping
+        # would exit 2, which git bisect run takes for "bad".
+        record.update(result="skip", reason=f"{type(exc).__name__}: {exc}", runs=runs)
         return EXIT_SKIP
     except KeyboardInterrupt:
         record.update(result="interrupted", runs=runs)
-        return 130  # > 127: git bisect run aborts
+        return EXIT_ABORT
     record["runs"] = sorted(runs, key=lambda r: r["seed"])
-    if not runs:
-        record.update(result="skip", reason="no seed ran to an outcome")
-        return EXIT_SKIP
+    if out.failure is None and len(runs) < len(seeds):
+        # Only a failure or a stop interrupts runs; without a failure, "good" needs them all.
+        record.update(result="interrupted")
+        return EXIT_ABORT
     if out.failure is None:
         record.update(result="good", outcome="pass", run_dir=record["runs"][0]["run_dir"])
         return EXIT_GOOD
@@ -107,7 +116,7 @@ def step(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path, bugs: s
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     record: dict[str, Any] = {"commit": sha, "subject": git(worktree, "log", "-1", "--format=%s"),
                               "build": " ".join(shlex.quote(c) for c in cmd),
-                              "seeds": [seeds.start, seeds.stop - 1]}
+                              "seed_range": [seeds.start, seeds.stop - 1]}
     if end:
         record["end"] = end
     (steps / f"{sha[:12]}-build.log").write_text(proc.stdout)
@@ -141,13 +150,13 @@ def _step_command(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path
 def _check_ends(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path,
                 bugs: str | None, good: str, bad: str) -> None:
     """--bad must fail and --good must pass, or git bisect would blame a wrong commit."""
-    span = f"seed {seeds.start}" if len(seeds) == 1 else f"seeds {seeds.start}-{seeds.stop - 1}"
+    span = seed_span(seeds)
     for end, rev, want in (("--bad", bad, EXIT_BAD), ("--good", good, EXIT_GOOD)):
         git(worktree, "checkout", "-q", "--detach", rev)
         code = step(worktree, scenario, seeds, bisect_dir, bugs, end=end)
         if code == want:
             continue
-        if code == 130:
+        if code == EXIT_ABORT:
             raise KeyboardInterrupt
         last = json.loads((bisect_dir / "steps.jsonl").read_text().splitlines()[-1])
         where = last.get("run_dir") or bisect_dir / "steps"
@@ -162,10 +171,15 @@ def _check_ends(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path,
 
 
 def bisect(good: str, bad: str, scenario: Path, seed: int, results_dir: Path,
-           repo: Path = REPO, bugs: str | None = None, seeds: int = 1) -> BisectResult:
+           repo: Path = REPO, bugs: str | None = None, seeds: int = DEFAULT_SEEDS) -> BisectResult:
     """Find the first commit in good..bad where `seeds` runs from `seed` do not all pass."""
     if seeds < 1:
         raise BisectError(f"--seeds must be at least 1, got {seeds}")
+    try:
+        check_seed(seed)
+        check_seed(seed + seeds - 1)
+    except ScheduleError as exc:
+        raise BisectError(str(exc)) from None
     repo = Path(git(repo, "rev-parse", "--show-toplevel"))
     good_sha = git(repo, "rev-parse", "--verify", f"{good}^{{commit}}")
     bad_sha = git(repo, "rev-parse", "--verify", f"{bad}^{{commit}}")

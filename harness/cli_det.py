@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.bisect import DEFAULT_SEEDS, BisectError, bisect, seed_span, step
 from harness.decoding import DecoderUnavailable, describe, event_records
 from harness.hunt import HuntOptions, HuntResult, hunt
 from harness.nextsteps import next_steps
@@ -48,6 +49,10 @@ def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignor
     hp.add_argument("--seed", type=int, help="first seed (default: random, printed)")
     hp.add_argument("--confirm", type=int, default=1, help="replays of the failing seed (default 1)")
     hp.add_argument("--max-seeds", type=int, help="stop after this many seeds")
+    hp.add_argument("--keep-going", action="store_true",
+                    help="do not stop at the first failure: run until --max-seeds or the budget and "
+                         "list every failing seed (a failure rate; two builds' lists show whether "
+                         "failing seeds carry over)")
     hp.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
                     help="--no-deterministic hunts the seed's way (multi-threaded TCG, QMP NMIs)")
     hp.add_argument("--stop-at-violation", action=argparse.BooleanOptionalAction, default=True,
@@ -69,9 +74,9 @@ def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignor
     bp.add_argument("--good", required=True, help="a revision where the scenario passes")
     bp.add_argument("--bad", required=True, help="a later revision where it fails")
     bp.add_argument("--seed", type=int, required=True, help="the seed that fails at --bad")
-    bp.add_argument("--seeds", type=int, default=4, metavar="K",
-                    help="run seeds SEED..SEED+K-1 at each step, bad if any fails (default 4; "
-                         "a seed's schedule moves with the build)")
+    bp.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, metavar="K",
+                    help=f"run seeds SEED..SEED+K-1 at each step, bad if any fails (default "
+                         f"{DEFAULT_SEEDS}; a seed's schedule moves with the build)")
     bp.add_argument("--bugs", help="build every revision with BUGS=NAME")
     bp.add_argument("--repo", type=Path, help="git repository (default: this checkout)")
     bp.add_argument("--results", type=Path, default=Path("results"), help="results root")
@@ -90,6 +95,9 @@ def _print_hunt(out: HuntResult, console: Console, bisectable: bool = False) -> 
     console.print(f"[bold]hunt {out.scenario}[/] ({mode}): {out.seeds_run} seeds in "
                   f"{out.elapsed_s:.1f}s, {out.passed} passed; outcomes {out.outcomes}",
                   highlight=False)
+    if out.failing_seeds:
+        console.print(f"  failing seeds ({len(out.failing_seeds)} of {out.seeds_run}): "
+                      f"{' '.join(map(str, sorted(out.failing_seeds)))}", highlight=False)
     if out.failure is None:
         console.print("  no failure within the budget")
         return
@@ -115,6 +123,7 @@ def cmd_hunt(args: argparse.Namespace, console: Console, build_dir: Path) -> int
     opts = HuntOptions(budget_s=args.budget, jobs=args.jobs, base_seed=base, build_dir=build_dir,
                        results_dir=hunt_dir, deterministic=args.deterministic, bugs=args.bugs,
                        confirm=args.confirm, max_seeds=args.max_seeds,
+                       stop_on_failure=not args.keep_going,
                        stop_at_violation=args.stop_at_violation)
     console.print(f"hunting {sc.name}: seeds from {base}, {args.jobs} jobs, budget "
                   f"{args.budget:g}s -> {hunt_dir}", highlight=False)
@@ -174,13 +183,12 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_bisect(args: argparse.Namespace, console: Console) -> int:
-    from harness.bisect import bisect
     from harness.build import REPO
     from harness.scenario import resolve
-    seeds = f"seed {args.seed}" if args.seeds == 1 else \
-        f"seeds {args.seed}-{args.seed + args.seeds - 1}"
-    console.print(f"bisecting {args.scenario}, {seeds} at each step: good {args.good}, "
-                  f"bad {args.bad}", highlight=False)
+    if args.seeds < 1:
+        raise BisectError(f"--seeds must be at least 1, got {args.seeds}")
+    console.print(f"bisecting {args.scenario}, {seed_span(range(args.seed, args.seed + args.seeds))} "
+                  f"at each step: good {args.good}, bad {args.bad}", highlight=False)
     out = bisect(args.good, args.bad, resolve(args.scenario), args.seed, args.results,
                  repo=args.repo or REPO, bugs=args.bugs, seeds=args.seeds)
     for st in out.steps:
@@ -198,6 +206,5 @@ def cmd_bisect(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_bisect_step(args: argparse.Namespace) -> int:
-    from harness.bisect import step
     return step(args.worktree, args.scenario, range(args.seed, args.seed + args.seeds),
                 args.bisect_dir, args.bugs)

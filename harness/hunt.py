@@ -60,6 +60,7 @@ class HuntResult:
     time_to_failure_s: float | None = None
     confirmations: list[Confirmation] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
+    failing_seeds: list[int] = field(default_factory=list)
     interrupted: bool = False
 
     @property
@@ -75,6 +76,7 @@ class HuntResult:
         return {"scenario": self.scenario, "deterministic": self.deterministic,
                 "seeds_run": self.seeds_run, "passed": self.passed,
                 "elapsed_s": round(self.elapsed_s, 2), "outcomes": self.outcomes,
+                "failing_seeds": sorted(self.failing_seeds),
                 "failure": None if f is None else {
                     "seed": f.verdict.get("seed"), "outcome": f.outcome,
                     "reason": f.verdict.get("reason"), "rule": f.verdict.get("rule"),
@@ -132,6 +134,8 @@ def hunt(sc: Scenario, opts: HuntOptions,
                 out.seeds_run += 1
                 out.outcomes[result.outcome] = out.outcomes.get(result.outcome, 0) + 1
                 out.passed += result.passed
+                if _is_failure(result):
+                    out.failing_seeds.append(int(result.verdict["seed"]))
                 if _is_failure(result) and out.failure is None:
                     out.failure = result
                     out.time_to_failure_s = time.monotonic() - started

@@ -8,6 +8,7 @@ build + a real deterministic QEMU run of well under a second.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,7 +86,9 @@ def test_bisect_finds_the_planted_commit_and_keeps_every_step(history, tmp_path:
         if st["result"] != "skip":
             run_dir = Path(st["run_dir"])
             verdict = json.loads((run_dir / "verdict.json").read_text())
-            assert verdict["deterministic"] and verdict["seed"] == 3
+            # Four seeds a step by default, run two at a time: a bad step names whichever failed first.
+            assert verdict["deterministic"] and verdict["seed"] in range(3, 7)
+            assert st["seed_range"] == [3, 6]
     if shas[2] in by_commit:
         assert by_commit[shas[2]]["result"] == "skip"
     # The user's checkout is untouched and no worktree or bisect state is left behind.
@@ -127,7 +130,7 @@ def test_several_seeds_per_step_find_a_bug_whose_failing_seeds_moved(tmp_path: P
     in docs/determinism.md, "bisect").  Seed 4 fails at --bad but passes at commits 3-4,
     so one seed per step blames commit 5; seeds 4 and 5 find commit 3."""
     repo, shas = make_history(tmp_path, ["pass", "pass", "odd", "odd", "even", "even"])
-    one = bisect(shas[0], shas[-1], scenario(tmp_path), 4, tmp_path / "one", repo=repo)
+    one = bisect(shas[0], shas[-1], scenario(tmp_path), 4, tmp_path / "one", repo=repo, seeds=1)
     assert one.first_bad == shas[4], one.log
     two = bisect(shas[0], shas[-1], scenario(tmp_path), 4, tmp_path / "two", repo=repo, seeds=2)
     assert two.first_bad == shas[2], two.log
@@ -149,7 +152,7 @@ def test_a_bad_end_that_passes_is_refused_before_bisecting(history, tmp_path: Pa
 def test_a_good_end_that_fails_is_refused_before_bisecting(history, tmp_path: Path) -> None:
     repo, shas = history
     with pytest.raises(BisectError, match=r"--good .* already fails with seed 3 \(fail\)"):
-        bisect(shas[4], shas[-1], scenario(tmp_path), 3, tmp_path / "results", repo=repo)
+        bisect(shas[4], shas[-1], scenario(tmp_path), 3, tmp_path / "results", repo=repo, seeds=1)
     steps = (next((tmp_path / "results").iterdir()) / "steps.jsonl").read_text().splitlines()
     assert [json.loads(line)["end"] for line in steps] == ["--bad", "--good"]
     assert len(git(repo, "worktree", "list").splitlines()) == 1
@@ -163,7 +166,7 @@ def test_the_command_prints_the_first_bad_commit_and_whole_run_dirs(history, tmp
                            "--repo", str(repo), "--good", shas[0], "--bad", shas[-1],
                            "--seed", "3", "--seeds", "2", "--results", str(tmp_path / "results")],
                           cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+                          stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "80"})
     assert proc.returncode == 0, proc.stdout
     assert f"first bad commit: {shas[4]}" in proc.stdout
     bisect_json = next((tmp_path / "results").glob("*-bisect-fake-3/bisect.json"))
@@ -173,3 +176,12 @@ def test_the_command_prints_the_first_bad_commit_and_whole_run_dirs(history, tmp
     for st in steps:
         if "run_dir" in st:
             assert any(st["run_dir"] in line for line in lines), (st["run_dir"], proc.stdout)
+
+
+def test_seeds_out_of_range_are_refused_before_anything_builds(history, tmp_path: Path) -> None:
+    repo, shas = history
+    with pytest.raises(BisectError, match="at least 1"):
+        bisect(shas[0], shas[-1], scenario(tmp_path), 3, tmp_path / "results", repo=repo, seeds=0)
+    with pytest.raises(BisectError, match="2\\*\\*64-1"):
+        bisect(shas[0], shas[-1], scenario(tmp_path), 2**64 - 2, tmp_path / "results", repo=repo)
+    assert not (tmp_path / "results").exists()

@@ -175,6 +175,16 @@ def test_hunt_without_failure_runs_seeds_until_its_limit(tmp_path: Path, fake_bu
     assert seeds == [1, 2, 3]
 
 
+def test_hunt_can_keep_going_and_list_every_failing_seed(tmp_path: Path, fake_build) -> None:
+    path = tmp_path / "h.toml"
+    path.write_text('smp = 1\ntimeout = 10\nhang_timeout = 5\n')
+    out = hunt(load(path), HuntOptions(budget_s=60, jobs=2, base_seed=10,
+                                       build_dir=fake_build("odd"), results_dir=tmp_path,
+                                       confirm=0, max_seeds=6, stop_on_failure=False))
+    assert out.seeds_run == 6 and sorted(out.failing_seeds) == [11, 13, 15]
+    assert out.as_dict()["failing_seeds"] == [11, 13, 15]
+
+
 def test_hunt_cli_exit_status_and_summary(tmp_path: Path) -> None:
     proc = harness("hunt", "smoke", "--build", str(BUILD), "--max-seeds", "2", "--jobs", "2",
                    "--budget", "2m", "--seed", "5", "--results", str(tmp_path))

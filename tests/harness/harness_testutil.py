@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-MODES = {"hang": 0, "pass": 1, "fail": 2, "panic": 3, "reset": 4, "chatter": 5}
+MODES = {"hang": 0, "pass": 1, "fail": 2, "panic": 3, "reset": 4, "chatter": 5, "odd": 6, "even": 7}
 
 
 def build_fake(mode: str, dest: Path) -> Path:
