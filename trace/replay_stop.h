@@ -1,25 +1,25 @@
 /*
  * Replay stop: `replay RUN --gdb-at-event K` (harness/gdbat.py) stops the replayed
- * machine just as the emit call that wrote trace record K starts, with one gdb
- * breakpoint hit.
+ * machine just as the emit call that claimed record K's ring slot is about to write
+ * it, with one gdb breakpoint hit.
  *
  * The harness patches trace_stop_key in the copy of the ELF it replays to
- * (cpu << 48) | slot: the ring slot that CPU's record K went into, i.e. its ring's
- * `reserve` when that emit call started.  Every emit compares its own key with it.
- * The comparison runs the same instructions whatever the key holds, so up to the
- * stop a replay executes exactly what the recorded run executed: same icount, same
- * vCPU switches.  The branch is taken once, into trace_stop_here, where gdb has its
- * only breakpoint.  (A gdb condition on trace_emit instead stopped QEMU at every
- * emit to evaluate it, which moved the vCPU interleaving at -smp > 1: measured in
- * docs/determinism.md, "replay".)
+ * (cpu << 48) | slot: the ring slot (the ring's running `reserve` count) that CPU's
+ * record K went into.  Every emit that claims a slot compares that slot with the key,
+ * after the claim and before the write.  The comparison runs the same instructions
+ * whatever the key holds, so up to the stop a replay executes exactly what the
+ * recorded run executed: same icount, same vCPU switches.  The branch is taken once,
+ * into trace_stop_here, where gdb has its only breakpoint.  (A gdb condition on
+ * trace_emit instead stopped QEMU at every emit to evaluate it, which moved the vCPU
+ * interleaving at -smp > 1: measured in docs/determinism.md, "replay".)
  *
- * NMI safety: read-only, so an NMI anywhere in it changes nothing.  The first emit
- * on that CPU that sees `reserve == slot` stops.  If an NMI's emit took the slot in
- * the recording, arriving after our compare but before our reservation, then our
- * call stops first and the registers show our arguments, not record K's: gdbat
- * reports that as "drifted" (the gdb condition had the same blind spot).
- * Tested: trace/tests/test_replay_stop.c (host), tests/determinism/test_replay_hunt.py
- * (a -smp 2 replay stops with record K's arguments in registers).
+ * Why after the claim, not at the call's entry: a slot is claimed exactly once (the
+ * count only grows), so the stop names one emit however the calls interleave -- an
+ * NMI's emit nested between another emit's entry and its claim, emits dropped while
+ * the ring was full (they claim nothing), a LOST record claimed first.  Read-only, so
+ * an NMI anywhere in it changes nothing.
+ * Tested: trace/tests/test_replay_stop.c (host: the named slot, TEXT, drops and LOST),
+ * tests/determinism/test_replay_hunt.py (-smp 2 replays stop exactly).
  */
 #ifndef HEISEN_TRACE_REPLAY_STOP_H
 #define HEISEN_TRACE_REPLAY_STOP_H
@@ -40,11 +40,11 @@ extern volatile uint64_t trace_stop_hits;
  * so gdb at the stop reads record K's type and arguments as it would at trace_emit. */
 void trace_stop_here(uint64_t what, uint64_t a0, uint64_t a1, uint64_t a2);
 
-static inline void trace_replay_stop_check(const struct trace_ring *ring, uint64_t what,
-					   uint64_t a0, uint64_t a1, uint64_t a2)
+/* `slot`: the ring count the caller just claimed (its first, for a TEXT message). */
+static inline void trace_replay_stop_check(const struct trace_ring *ring, uint64_t slot,
+					   uint64_t what, uint64_t a0, uint64_t a1, uint64_t a2)
 {
-	uint64_t key = (uint64_t)ring->cpu << 48 | __atomic_load_n(&ring->reserve, __ATOMIC_RELAXED);
-	if (__builtin_expect(key == trace_stop_key, 0))
+	if (__builtin_expect(((uint64_t)ring->cpu << 48 | slot) == trace_stop_key, 0))
 		trace_stop_here(what, a0, a1, a2);
 }
 

@@ -217,16 +217,16 @@ void trace_emit(unsigned int ev, unsigned long long a0, unsigned long long a1, u
 
 	if (unlikely(ring == 0))
 		return;
-	trace_replay_stop_check(ring, ev, a0, a1, a2);
 	writer_enter(ring);
 	bool reported = true;
 	if (unlikely(__atomic_load_n(&ring->dropped, __ATOMIC_RELAXED) != 0))
 		reported = write_lost(ring);
 	/* An id outside the table would be undecodable: count it as lost instead. */
 	if (likely(reported) && likely(ev - 1u < TRACE_EV_MAX && ev != TRACE_EV_TEXT) &&
-	    likely(reserve_slots(ring, 1, &idx, &tsc)))
+	    likely(reserve_slots(ring, 1, &idx, &tsc))) {
+		trace_replay_stop_check(ring, idx, ev, a0, a1, a2);
 		write_record(ring, idx, tsc, ev, a0, a1, a2);
-	else
+	} else
 		count_drop(ring, 1);
 	writer_exit(ring);
 }
@@ -248,12 +248,12 @@ void trace_emit_text(const char *s, size_t n)
 
 	if (unlikely(ring == 0) || n == 0)
 		return;
-	trace_replay_stop_check(ring, (uintptr_t)s, n, 0, 0);
 	writer_enter(ring);
 	bool reported = true;
 	if (unlikely(__atomic_load_n(&ring->dropped, __ATOMIC_RELAXED) != 0))
 		reported = write_lost(ring);
 	if (reported && k <= ring->nslots && reserve_slots(ring, k, &idx, &tsc)) {
+		trace_replay_stop_check(ring, idx, (uintptr_t)s, n, 0, 0);
 		for (uint64_t c = 0; c < k; c++) {
 			struct trace_record *rec = trace_ring_slot(ring, idx + c);
 			size_t off = (size_t)c * TRACE_TEXT_CHUNK;

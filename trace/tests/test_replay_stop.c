@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "drain.h"
 #include "host_platform.h"
 #include "replay_stop.h"
 
@@ -28,14 +29,20 @@ static uint64_t emit_n(unsigned n)
 	return stopped;
 }
 
-static void setup(void)
+static void setup_n(uint32_t nslots)
 {
 	free(ring);
-	ring = host_ring_new(3, 64);
+	ring = host_ring_new(3, nslots);
 	host_set_rings(&ring, 1);
 	host_set_current_ring(ring);
 	host_clock(HOST_CLOCK_COUNTER, 0);
+	host_serial_reset(1 << 16);
 	trace_stop_hits = 0;
+}
+
+static void setup(void)
+{
+	setup_n(64);
 }
 
 static void stops_once_at_the_named_slot(void)
@@ -60,6 +67,26 @@ static void text_stops_too(void)
 	CHECK_EQ(trace_stop_hits, 1);
 }
 
+/*
+ * A full ring drops emits; they claim no slot, so none of them stops.  After a drain the
+ * next emit claims slot 8 for LOST (written by write_lost, never a stop: it is not a
+ * record K can name) and slot 9 for its own record, and that emit stops.
+ */
+static void drops_and_lost_claim_past_the_named_slot(void)
+{
+	setup_n(8);
+	trace_stop_key = (uint64_t)3 << 48 | 9;
+	emit_n(12);  /* slots 0-7, then 4 drops */
+	CHECK_EQ(ring->reserve, 8);
+	CHECK_EQ(trace_stop_hits, 0);
+	CHECK(trace_drain());
+	trace_emit(TRACE_EV_CPU_UP, 0xabc, 0, 0);
+	CHECK_EQ(trace_stop_hits, 1);
+	CHECK_EQ(ring->reserve, 10);
+	CHECK_EQ(ring->slot[8 % 8].type, TRACE_EV_LOST);
+	CHECK_EQ(ring->slot[9 % 8].a[0], 0xabc);
+}
+
 static void another_cpu_or_no_key_never_stops(void)
 {
 	setup();
@@ -76,6 +103,7 @@ int main(void)
 {
 	RUN(stops_once_at_the_named_slot);
 	RUN(text_stops_too);
+	RUN(drops_and_lost_claim_past_the_named_slot);
 	RUN(another_cpu_or_no_key_never_stops);
 	CHECK_MAIN_END();
 }
