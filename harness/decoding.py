@@ -169,14 +169,23 @@ def decode_ring_dump(dump_path: Path, ncpus: int, out_dir: Path) -> Decoded:
     return result
 
 
-def event_records(serial_path: Path) -> list[Any]:
-    """The event records of a serial capture in trace order (losses left out)."""
+def trace_items(serial_path: Path) -> list[Any]:
+    """Records and Loss items of a serial capture in trace order."""
     dec = api()
     try:
-        return [item for item in dec.read_records(str(serial_path)) if isinstance(item, dec.Record)]
+        return list(dec.read_records(str(serial_path)))
     except Exception as exc:
         raise DecoderUnavailable(f"decoder.api.read_records failed on {serial_path}: "
                                  f"{type(exc).__name__}: {exc}") from exc
+
+
+def is_record(item: Any) -> bool:
+    return isinstance(item, api().Record)
+
+
+def event_records(serial_path: Path) -> list[Any]:
+    """The event records of a serial capture in trace order (losses left out)."""
+    return [item for item in trace_items(serial_path) if is_record(item)]
 
 
 def describe(record: Any) -> str:

@@ -2,14 +2,15 @@
 just as the hypervisor emits trace record K.
 
 Record K (1-based, in the decoded trace order the timeline shows) was written by
-CPU c into the n-th slot of its ring (`locate`), so the emit call to stop at is
-the one that starts with that ring's `reserve == n`.  Two ways to stop there:
+CPU c into slot n of its ring (`locate`: n counts that CPU's records and LOST
+markers before it).  Two ways to stop there:
 
 - The replay stop (trace/replay_stop.h), in builds that have `trace_stop_key`:
-  the replay runs a copy of the ELF with the key patched to (c, n), and gdb has
-  one unconditional breakpoint, on trace_stop_here.  Up to the stop the replay
-  executes exactly the recorded run, at any -smp.
-- Older builds: a gdb condition on trace_emit.  gdb then stops QEMU at every emit
+  the replay runs a copy of the ELF with the key patched to (c, n); the emit that
+  claims slot n calls trace_stop_here, where gdb has its one unconditional
+  breakpoint.  Up to the stop the replay executes exactly the recorded run, at any
+  -smp.
+- Older builds: a gdb condition on trace_emit, `reserve == n` at the call's entry.  gdb then stops QEMU at every emit
   to evaluate it; measured: at -smp > 1 that re-arms QEMU's round-robin vCPU kick
   timer thousands of times, the vCPUs interleave differently from the recording,
   and the stop can land on the same CPU's slot but another event.
@@ -31,9 +32,10 @@ from typing import Any
 
 from rich.console import Console
 
+from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-from harness.decoding import describe, event_records
+from harness.decoding import describe, is_record, trace_items
 from harness.machine import Machine, MachineConfig
 from harness.qmp import QMPClient
 from harness.replay import ReplayError, load_recorded
@@ -48,7 +50,8 @@ class Target:
     record: Any
     function: str     # trace_emit or trace_emit_text
     cpu: int
-    ring_index: int   # the CPU's ring `reserve` when the emit call starts
+    ring_index: int   # the ring slot the emit claimed (the ring's running `reserve` count)
+    text_len: int | None = None  # TEXT: the whole message's length, the call's second argument
 
     @property
     def condition(self) -> str:
@@ -56,12 +59,32 @@ class Target:
         # docstring), stopping at this CPU's slot anyway shows where it went.
         return f"((struct trace_ring *)trace_rings[{self.cpu}])->reserve == {self.ring_index}"
 
-    def expected_registers(self) -> str | None:
+    def expected_registers(self) -> str:
         if self.function != "trace_emit":
-            return None
+            return f"registers: text_len={self.text_len}"
         # As gdb's printf %#lx writes them: C's '#' flag adds no 0x to a zero.
         args = " ".join(f"a{i}={v:#x}" if v else f"a{i}=0" for i, v in enumerate(self.record.args))
         return f"registers: type={self.record.type} {args}"
+
+
+def _chunk(rec: Any) -> bytes:
+    return rec.args[0] if rec.args and isinstance(rec.args[0], bytes) else b""
+
+
+def _message_length(records: list[Any], k: int, head: list[Any]) -> int:
+    """Bytes in the TEXT message whose chunks so far (up to record k) are `head`: they,
+    and the same CPU's TEXT chunks after k up to the one that ends it."""
+    chunks = list(head)
+    cpu = records[k - 1].cpu
+    for rec in records[k:]:
+        last = _chunk(chunks[-1])
+        if len(last) < TEXT_CHUNK or last.endswith(b"\n"):
+            break
+        if rec.cpu == cpu:
+            if rec.name != "TEXT":
+                break  # the message was cut short
+            chunks.append(rec)
+    return sum(len(_chunk(r)) for r in chunks)
 
 
 def _message_start(texts: list[Any]) -> int:
@@ -74,30 +97,41 @@ def _message_start(texts: list[Any]) -> int:
     return start
 
 
-def locate(records: list[Any], k: int) -> Target:
-    """Which emit call wrote record k, named by its CPU and that ring's slot counter.
+# Loss kinds that take no slot from a ring and lose none of its records.
+NOT_SLOT_LOSS = ("duplicate",)
 
-    Gdb ignore counts proved unreliable here (hits on several vCPUs around one
-    stop were counted twice), so the breakpoint condition reads the ring's
-    own `reserve` -- the number of records that CPU had written -- which
-    names one call exactly.
-    """
+
+def locate(items: list[Any], k: int) -> Target:
+    """Which emit call wrote record k (1-based among the records of `items`), named by
+    its CPU and the ring slot it claimed: the number of slots that CPU claimed before,
+    its records and its LOST markers (a LOST record takes a slot too, and the decoder
+    turns it into a Loss item)."""
+    records = [item for item in items if is_record(item)]
     if not 1 <= k <= len(records):
         raise ReplayError(f"--gdb-at-event {k}: the run has trace records 1..{len(records)}")
     rec = records[k - 1]
-    if rec.name == "LOST":
-        raise ReplayError(f"record {k} is a LOST marker written inside the ring, not by an emit "
-                          f"call; pick a neighbouring record")
-    mine = [r for r in records[:k] if r.cpu == rec.cpu]
-    index = len(mine) - 1
-    if rec.name == "TEXT":
-        texts = [(i, r) for i, r in enumerate(mine) if r.name == "TEXT"]
-        first = _message_start([r for _, r in texts])
-        index = texts[first][0]
-    if index > 0 and mine[index - 1].name == "LOST":
-        index -= 1  # the call that reports drops writes LOST first, then its record
-    function = "trace_emit_text" if rec.name == "TEXT" else "trace_emit"
-    return Target(k, rec, function, rec.cpu, index)
+    slots: list[Any] = []  # CPU rec.cpu's ring slots up to record k, in ring order
+    seen = 0
+    for item in items:
+        if is_record(item):
+            seen += 1
+            if item.cpu == rec.cpu:
+                slots.append(item)
+            if seen == k:
+                break
+        elif item.cpu == rec.cpu and item.kind == "lost":
+            slots.append(item)
+        elif item.cpu == rec.cpu and item.kind not in NOT_SLOT_LOSS:
+            raise ReplayError(f"record {k}: the trace lost data of CPU {rec.cpu} before it "
+                              f"({item.kind}: {item.count} {item.unit}), so its ring slot "
+                              f"cannot be counted; pick a record before that loss")
+    index = len(slots) - 1
+    if rec.name != "TEXT":
+        return Target(k, rec, "trace_emit", rec.cpu, index)
+    texts = [(i, r) for i, r in enumerate(slots) if is_record(r) and r.name == "TEXT"]
+    first = _message_start([r for _, r in texts])
+    return Target(k, rec, "trace_emit_text", rec.cpu, texts[first][0],
+                  _message_length(records, k, [r for _, r in texts[first:]]))
 
 
 STOP_KEY, STOP_NONE = "trace_stop_key", (1 << 64) - 1
@@ -113,8 +147,9 @@ def stop_key_offset(elf: Path) -> int | None:
         if not found:
             return None
         addr = found[0]["st_value"]
-        for sec in image.iter_sections():
-            if sec["sh_type"] == "SHT_PROGBITS" and sec["sh_addr"] <= addr < sec["sh_addr"] + sec["sh_size"]:
+        for sec in image.iter_sections():  # a loaded section with bytes in the file
+            if (sec["sh_type"] == "SHT_PROGBITS" and sec["sh_flags"] & SH_FLAGS.SHF_ALLOC
+                    and sec["sh_addr"] <= addr < sec["sh_addr"] + sec["sh_size"]):
                 return sec["sh_offset"] + addr - sec["sh_addr"]
     return None
 
@@ -152,8 +187,8 @@ def gdb_commands(target: Target, hv_elf: Path, socket: Path, script: Path | None
     if target.function == "trace_emit":
         lines.append('printf "registers: type=%d a0=%#lx a1=%#lx a2=%#lx\\n", '
                      '$rdi, $rsi, $rdx, $rcx')
-    else:
-        lines.append('printf "registers: text=%s\\n", (char *)$rdi')
+    else:  # trace_emit_text(s, n), or trace_stop_here(s, n, 0, 0): n is in rsi either way
+        lines.append('printf "registers: text_len=%d\\n", $rsi')
     lines.append("bt")
     if script is not None:
         lines.append(f"source {script.resolve()}")
@@ -172,8 +207,9 @@ def gdb_at_event(run_dir: Path, k: int, script: Path | None, console: Console,
     rec = load_recorded(run_dir)
     if rec.rr_file is not None:
         raise ReplayError("--gdb-at-event replays deterministic (icount) runs; this is an rr run")
-    records = event_records(rec.run_dir / "serial.bin")
-    target = locate(records, k)
+    items = trace_items(rec.run_dir / "serial.bin")
+    records = [item for item in items if is_record(item)]
+    target = locate(items, k)
     # describe() renders the record alone, so its own index column is meaningless.
     shown = describe(target.record).split(None, 1)[-1]
     console.print(f"trace record {k} of {len(records)} (1-based; timeline.txt counts from 0): "
@@ -211,7 +247,7 @@ def gdb_at_event(run_dir: Path, k: int, script: Path | None, console: Console,
                               "ring slot", highlight=False)
                 return 1
             expected = target.expected_registers()
-            if expected is not None and expected not in proc.stdout:
+            if expected not in proc.stdout:
                 console.print(f"[bold yellow]drifted[/]: stopped at CPU {target.cpu}'s slot "
                               f"{target.ring_index}, but the recording has `{expected}` there "
                               f"(breakpoint stops changed the vCPU interleaving)", highlight=False)

@@ -7,7 +7,10 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from elftools.common.exceptions import ELFError
+
 from harness.decoding import DecoderUnavailable, api
+from harness.gdbat import stop_key_offset
 
 PY = "/usr/bin/python3 -m harness"
 
@@ -44,8 +47,12 @@ def next_steps(run_dir: Path, verdict: dict[str, Any], bisectable: bool) -> list
         found = None
     if found is not None:
         k, rule = found
-        drift = " (at -smp > 1 the stop can drift: docs/determinism.md)" \
-            if int(config.get("smp", 1)) > 1 else ""
+        try:
+            old_build = stop_key_offset(run_dir / "build" / "hv.elf32") is None
+        except (OSError, ELFError):
+            old_build = True
+        drift = " (a build without the replay stop: at -smp > 1 the stop can drift)" \
+            if old_build and int(config.get("smp", 1)) > 1 else ""
         steps.append(f"{PY} replay {run} --gdb-at-event {k}   # gdb where rule {rule!r} "
                      f"broke{drift}")
     if bisectable and not verdict.get("bugs"):

@@ -11,7 +11,9 @@ import pytest
 
 from harness.build import REPO
 from harness.cli_det import parse_duration
-from harness.decoding import event_records
+from decoder.defs import EVENT_IDS
+from decoder.records import Loss, Record
+from harness.decoding import event_records, is_record, trace_items
 from harness.gdbat import locate
 from harness.hunt import HuntOptions, hunt
 from harness.nextsteps import next_steps
@@ -130,25 +132,53 @@ def test_gdb_stops_exactly_at_smp_2_on_either_cpu(det_run: RunResult, tmp_path: 
         assert "replay stop: one breakpoint" in out and "probe: hits=0" in out
 
 
-def test_gdb_at_event_refuses_out_of_range_and_lost(det_run: RunResult) -> None:
-    records = event_records(det_run.run_dir / "serial.bin")
-    with pytest.raises(ReplayError, match=f"records 1..{len(records)}"):
-        locate(records, len(records) + 1)
+def test_gdb_at_event_refuses_out_of_range(det_run: RunResult) -> None:
+    items = trace_items(det_run.run_dir / "serial.bin")
+    n = len(event_records(det_run.run_dir / "serial.bin"))
+    with pytest.raises(ReplayError, match=f"records 1..{n}"):
+        locate(items, n + 1)
     with pytest.raises(ReplayError):
-        locate(records, 0)
+        locate(items, 0)
 
 
 def test_locate_names_the_cpu_and_its_ring_slot(det_run: RunResult) -> None:
     records = event_records(det_run.run_dir / "serial.bin")
+    items = trace_items(det_run.run_dir / "serial.bin")
+    assert not any(not is_record(i) for i in items), "this run has no losses: slots = records"
     for k in (len(records) // 3, len(records) // 2):
         rec = records[k - 1]
-        if rec.name in ("TEXT", "LOST"):
+        if rec.name == "TEXT":
             continue
-        t = locate(records, k)
+        t = locate(items, k)
         assert t.cpu == rec.cpu and t.ring_index == sum(r.cpu == rec.cpu for r in records[:k - 1])
         assert t.condition == f"((struct trace_ring *)trace_rings[{rec.cpu}])->reserve == {t.ring_index}"
         args = " ".join(f"a{i}={gdb_hex(v)}" for i, v in enumerate(rec.args))
         assert t.expected_registers() == f"registers: type={rec.type} {args}"
+
+
+def test_a_lost_marker_takes_a_ring_slot_and_other_loss_is_refused() -> None:
+    # The decoder turns a ring's LOST record into a Loss item, but it took a slot.
+    up = EVENT_IDS["CPU_UP"]
+    items = [Record(1, 0, up, (0,)), Record(2, 1, up, (0,)),
+             Loss(3, 1, "lost", 5, "records", 0, "ring full"),
+             Record(4, 1, up, (7,)), Record(5, 0, up, (0,))]
+    t = locate(items, 3)  # the third record: CPU 1's, after its LOST
+    assert (t.cpu, t.ring_index) == (1, 2) and t.record.args == (7,)
+    assert locate(items, 4).ring_index == 1  # CPU 0's second record: CPU 1's LOST is not its
+    gap = items[:2] + [Loss(3, 1, "seq_gap", 1, "frames", 0, "")] + items[3:]
+    with pytest.raises(ReplayError, match="lost data of CPU 1"):
+        locate(gap, 3)
+    assert locate(gap, 4).ring_index == 1
+
+
+def test_a_text_stop_is_checked_by_the_message_length() -> None:
+    text = EVENT_IDS["TEXT"]
+    chunk = b"x" * 24
+    items = [Record(1, 0, text, (chunk,)), Record(2, 1, text, (b"other\n",)),
+             Record(3, 0, text, (chunk,)), Record(4, 0, text, (b"end\n",))]
+    t = locate(items, 3)  # the middle chunk: the message starts at CPU 0's slot 0
+    assert (t.function, t.ring_index, t.text_len) == ("trace_emit_text", 0, 52)
+    assert t.expected_registers() == "registers: text_len=52"
 
 
 def test_hunt_finds_a_failure_and_confirms_it_reproduces(tmp_path: Path, fake_build) -> None:
