@@ -253,9 +253,10 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         speed_ups.append((value, kind))
         speed = "-" if kind == "?" else f"{kind}{value:.1f}x"
         # The speed-up no deterministic run could beat: the seed's time over one boot.
-        bound = f"{s['median_ttf_s'] / floor:.1f}x" if floor else "-"
+        bound = "-"
         if floor:
             bounds.append((s["median_ttf_s"] / floor, s["censored"]))
+            bound = f"{bounds[-1][0]:.1f}x"
         table.add_row(name, row["scenario"], *_fmt(d), *_fmt(s), speed, bound)
     console.print(table)
     if floor:

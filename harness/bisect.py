@@ -42,6 +42,18 @@ def seed_span(seeds: range) -> str:
     return f"seed {seeds.start}" if len(seeds) == 1 else f"seeds {seeds.start}-{seeds.stop - 1}"
 
 
+def seed_range(seed: int, seeds: int) -> range:
+    """The seeds a step runs, SEED..SEED+K-1; BisectError unless all are valid seeds."""
+    if seeds < 1:
+        raise BisectError(f"--seeds must be at least 1, got {seeds}")
+    try:
+        check_seed(seed)
+        check_seed(seed + seeds - 1)
+    except ScheduleError as exc:
+        raise BisectError(str(exc)) from None
+    return range(seed, seed + seeds)
+
+
 class BisectError(Exception):
     pass
 
@@ -103,11 +115,15 @@ def _run_seeds(build_dir: Path, scenario: Path, seeds: range, results_dir: Path,
     return EXIT_BAD
 
 
-def step(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path, bugs: str | None,
-         end: str | None = None) -> int:
-    """One `git bisect run` step: build HEAD of the worktree, run the seeds, map to 0/1/125.
+def step(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path, bugs: str | None) -> int:
+    """One `git bisect run` step: build HEAD of the worktree, run the seeds, map to 0/1/125."""
+    return _step(worktree, scenario, seeds, bisect_dir, bugs)[0]
 
-    `end` names the endpoint ("--good"/"--bad") when this is the check before bisecting."""
+
+def _step(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path, bugs: str | None,
+          end: str | None = None) -> tuple[int, dict[str, Any]]:
+    """step()'s exit code and the record it appends to steps.jsonl.  `end` names the
+    endpoint ("--good"/"--bad") when this is the check before bisecting."""
     sha = git(worktree, "rev-parse", "HEAD")
     steps = bisect_dir / "steps"
     steps.mkdir(parents=True, exist_ok=True)
@@ -127,7 +143,7 @@ def step(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path, bugs: s
         code = _run_seeds(build_dir, scenario, seeds, steps / sha[:12], bugs, record)
     with open(bisect_dir / "steps.jsonl", "a") as f:
         f.write(json.dumps(record) + "\n")
-    return code
+    return code, record
 
 
 def _step_command(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path,
@@ -153,12 +169,11 @@ def _check_ends(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path,
     span = seed_span(seeds)
     for end, rev, want in (("--bad", bad, EXIT_BAD), ("--good", good, EXIT_GOOD)):
         git(worktree, "checkout", "-q", "--detach", rev)
-        code = step(worktree, scenario, seeds, bisect_dir, bugs, end=end)
+        code, last = _step(worktree, scenario, seeds, bisect_dir, bugs, end=end)
         if code == want:
             continue
         if code == EXIT_ABORT:
             raise KeyboardInterrupt
-        last = json.loads((bisect_dir / "steps.jsonl").read_text().splitlines()[-1])
         where = last.get("run_dir") or bisect_dir / "steps"
         if code == EXIT_SKIP:
             raise BisectError(f"{end} {rev[:12]} could not be tested: {last.get('reason')} "
@@ -173,13 +188,7 @@ def _check_ends(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path,
 def bisect(good: str, bad: str, scenario: Path, seed: int, results_dir: Path,
            repo: Path = REPO, bugs: str | None = None, seeds: int = DEFAULT_SEEDS) -> BisectResult:
     """Find the first commit in good..bad where `seeds` runs from `seed` do not all pass."""
-    if seeds < 1:
-        raise BisectError(f"--seeds must be at least 1, got {seeds}")
-    try:
-        check_seed(seed)
-        check_seed(seed + seeds - 1)
-    except ScheduleError as exc:
-        raise BisectError(str(exc)) from None
+    tries = seed_range(seed, seeds)
     repo = Path(git(repo, "rev-parse", "--show-toplevel"))
     good_sha = git(repo, "rev-parse", "--verify", f"{good}^{{commit}}")
     bad_sha = git(repo, "rev-parse", "--verify", f"{bad}^{{commit}}")
@@ -189,7 +198,6 @@ def bisect(good: str, bad: str, scenario: Path, seed: int, results_dir: Path,
                           f"({bad_sha[:12]})")
     scenario = scenario.resolve()
     load(scenario)  # a bad scenario must fail here, not as 'skip' at every step
-    tries = range(seed, seed + seeds)
     bisect_dir = make_run_dir(results_dir, f"bisect-{scenario.stem}", seed)
     worktree = bisect_dir / "worktree"
     git(repo, "worktree", "add", "--detach", str(worktree), bad_sha)

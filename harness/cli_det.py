@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.bisect import DEFAULT_SEEDS, BisectError, bisect, seed_span, step
+from harness.bisect import DEFAULT_SEEDS, bisect, seed_range, seed_span, step
 from harness.decoding import DecoderUnavailable, describe, event_records
 from harness.hunt import HuntOptions, HuntResult, hunt
 from harness.nextsteps import next_steps
@@ -185,9 +185,7 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
 def cmd_bisect(args: argparse.Namespace, console: Console) -> int:
     from harness.build import REPO
     from harness.scenario import resolve
-    if args.seeds < 1:
-        raise BisectError(f"--seeds must be at least 1, got {args.seeds}")
-    console.print(f"bisecting {args.scenario}, {seed_span(range(args.seed, args.seed + args.seeds))} "
+    console.print(f"bisecting {args.scenario}, {seed_span(seed_range(args.seed, args.seeds))} "
                   f"at each step: good {args.good}, bad {args.bad}", highlight=False)
     out = bisect(args.good, args.bad, resolve(args.scenario), args.seed, args.results,
                  repo=args.repo or REPO, bugs=args.bugs, seeds=args.seeds)
@@ -206,5 +204,5 @@ def cmd_bisect(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_bisect_step(args: argparse.Namespace) -> int:
-    return step(args.worktree, args.scenario, range(args.seed, args.seed + args.seeds),
+    return step(args.worktree, args.scenario, seed_range(args.seed, args.seeds),
                 args.bisect_dir, args.bugs)

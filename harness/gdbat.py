@@ -208,11 +208,10 @@ def gdb_at_event(run_dir: Path, k: int, script: Path | None, console: Console,
     if rec.rr_file is not None:
         raise ReplayError("--gdb-at-event replays deterministic (icount) runs; this is an rr run")
     items = trace_items(rec.run_dir / "serial.bin")
-    records = [item for item in items if is_record(item)]
     target = locate(items, k)
     # describe() renders the record alone, so its own index column is meaningless.
     shown = describe(target.record).split(None, 1)[-1]
-    console.print(f"trace record {k} of {len(records)} (1-based; timeline.txt counts from 0): "
+    console.print(f"trace record {k} of {sum(map(is_record, items))} (1-based; timeline.txt counts from 0): "
                   f"{shown}", highlight=False)
     out_dir = make_run_dir(rec.run_dir / "gdb", rec.scenario.name, rec.seed)
     build = rec.run_dir / "build"

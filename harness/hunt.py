@@ -136,11 +136,11 @@ def hunt(sc: Scenario, opts: HuntOptions,
                 out.passed += result.passed
                 if _is_failure(result):
                     out.failing_seeds.append(int(result.verdict["seed"]))
-                if _is_failure(result) and out.failure is None:
-                    out.failure = result
-                    out.time_to_failure_s = time.monotonic() - started
-                    if opts.stop_on_failure:
-                        stop.set()
+                    if out.failure is None:
+                        out.failure = result
+                        out.time_to_failure_s = time.monotonic() - started
+                        if opts.stop_on_failure:
+                            stop.set()
                 if on_result is not None:
                     on_result(result, out)
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from typing import Any
 
 from elftools.common.exceptions import ELFError
 
-from harness.decoding import DecoderUnavailable, api
+from harness.decoding import DecoderUnavailable, api, is_record, trace_items
 from harness.gdbat import stop_key_offset
 
 PY = "/usr/bin/python3 -m harness"
@@ -19,18 +19,17 @@ def violating_record(serial: Path, rules: str | None = None) -> tuple[int, str] 
     """(K, rule): the trace record, counted as `replay --gdb-at-event K` counts (1-based,
     records only), at which the checker's rule broke; None when the trace passes, the
     rule is an end-of-trace one, or it broke on a loss marker rather than a record."""
-    dec = api()
+    items = trace_items(serial)
     try:
-        items = list(dec.read_records(str(serial)))
-        result = dec.check(items, rules)
-    except Exception as exc:  # the decoder's own errors: the hint is dropped, not the hunt
+        result = api().check(items, rules)
+    except Exception as exc:  # the checker's own errors: the hint is dropped, not the hunt
         raise DecoderUnavailable(f"checking {serial}: {type(exc).__name__}: {exc}") from exc
     if result.passed or result.event is None or result.index is None:
         return None
-    if not isinstance(items[result.index], dec.Record):
+    if not is_record(items[result.index]):
         return None
     # The checker counts every item from 0, losses included; gdb-at-event counts records from 1.
-    return sum(isinstance(item, dec.Record) for item in items[:result.index + 1]), result.rule
+    return sum(map(is_record, items[:result.index + 1])), result.rule
 
 
 def next_steps(run_dir: Path, verdict: dict[str, Any], bisectable: bool) -> list[str]:
