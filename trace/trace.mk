@@ -1,6 +1,9 @@
 # trace/: per-CPU lock-free rings, wire frames, drain (docs/trace-design.md).
 #   make test-host     host unit tests under ASan+UBSan and TSan, freestanding and
 #                      TRACE_OFF checks, trace-sample cross-check (part of make test)
+#   make test-repeat N=200 N_TSAN=50
+#                      every host trace test N times under ASan and N_TSAN times under
+#                      TSan, stopping at the first failure (a flaky test shows here)
 #   make trace-sample  build/trace-sample: a deterministic frame stream for decoders
 #   make bench-trace   ns/record vs rdtsc, mutex+snprintf, LTTng-UST; callgrind; bytes/event
 #
@@ -25,7 +28,7 @@ TRACE_FREESTANDING_CFLAGS = $(or $(HV_CFLAGS),-std=gnu11 -O2 -Wall -Wextra -Werr
 	-mno-red-zone -mgeneral-regs-only -mcmodel=small -fno-pic -fno-pie -fno-stack-protector -Iinclude -Itrace)
 TRACE_PLATFORM_SYMS := trace_ncpus trace_now trace_out_write trace_ring_of trace_this_cpu_ring
 
-.PHONY: test-host trace-sample bench-trace trace-freestanding-check trace-off-check
+.PHONY: test-host test-repeat trace-sample bench-trace trace-freestanding-check trace-off-check
 
 test-host: $(foreach t,$(TRACE_TESTS),$(TRACE_BUILD)/asan/$(t) $(TRACE_BUILD)/tsan/$(t)) \
 		trace-freestanding-check trace-off-check $(BUILD)/trace-sample
@@ -36,6 +39,14 @@ test-host: $(foreach t,$(TRACE_TESTS),$(TRACE_BUILD)/asan/$(t) $(TRACE_BUILD)/ts
 	@echo "== trace tsan test_ring_nmi $(TRACE_NMI_ITERS_TSAN)"; $(TRACE_BUILD)/tsan/test_ring_nmi $(TRACE_NMI_ITERS_TSAN)
 	@echo "== trace sample cross-check (Python reader)"
 	$(PYTHON) -m pytest -q -p no:cacheprovider trace/tests
+
+N      ?= 20
+N_TSAN ?= $(N)
+test-repeat: $(foreach t,$(TRACE_TESTS),$(TRACE_BUILD)/asan/$(t) $(TRACE_BUILD)/tsan/$(t))
+	@$(PYTHON) tools/repeat.py --runs $(N) --args-for test_ring_nmi=$(TRACE_NMI_ITERS_ASAN) \
+		$(foreach t,$(TRACE_TESTS),$(TRACE_BUILD)/asan/$(t))
+	@$(PYTHON) tools/repeat.py --runs $(N_TSAN) --args-for test_ring_nmi=$(TRACE_NMI_ITERS_TSAN) \
+		$(foreach t,$(TRACE_TESTS),$(TRACE_BUILD)/tsan/$(t))
 
 # test_ring_interleave is the one binary with the producer's test hooks compiled in.
 trace_hooks = $(if $(filter test_ring_interleave,$(1)),-DTRACE_TEST_HOOKS)
