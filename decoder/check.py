@@ -119,7 +119,7 @@ class Checker:
         if rec.type == CPU_UP_ID:
             ctx.up.add(rec.cpu)
         elif rec.type == BOOT_ID:
-            ctx.ncpus = int(rec.args[0])
+            ctx.ncpus, ctx.tsc_khz = int(rec.args[0]), int(rec.args[1])
         interested = self.dispatch.get(rec.type)
         if not interested:
             return False
@@ -148,6 +148,9 @@ class Checker:
                     break
         for r in self.rules:
             counts["rules"][r.name] = r.evaluations
+            m = r.measured()
+            if m is not None:
+                counts.setdefault("measured", {})[r.name] = m
             if r.unjudged:
                 counts["unjudged"][r.name] = r.unjudged[:20]
         if violation is None:

@@ -15,12 +15,13 @@ from decoder.records import Record, describe
 
 
 class Context:
-    """What every rule may ask: which CPUs exist."""
+    """What every rule may ask: which CPUs exist, and the TSC rate (BOOT's tsc_khz, 0 unknown)."""
 
     def __init__(self) -> None:
         self.up: set[int] = set()
         self.seen: set[int] = set()
         self.ncpus = 0
+        self.tsc_khz = 0
 
     def others(self, owner: int) -> set[int]:
         base = self.up or (set(range(self.ncpus)) if self.ncpus else self.seen)
@@ -99,6 +100,10 @@ class Rule:
         lost frame would have changed (the checker's docs/decoder.md, "Loss")."""
 
     def at_end(self) -> str | None:
+        return None
+
+    def measured(self) -> dict | None:
+        """What the rule measured over the trace, for the verdict's evidence (None: nothing)."""
         return None
 
 
@@ -220,7 +225,7 @@ class _Epoch:
 
 class Epoch(Rule):
     kind = "epoch"
-    keys = {"key", "steps", "quiet", "skew"}
+    keys = {"key", "steps", "quiet", "skew", "within_ms"}
 
     def __init__(self, spec: dict, where: str, ctx: Context) -> None:
         super().__init__(spec, where, ctx)
@@ -250,6 +255,13 @@ class Epoch(Rule):
             self.quiet.append((Selector({"event": q["event"]}, f"{where}.quiet[{i}]"), names[q["from"]],
                                names[q["until"]]))
         self.skew = int(spec.get("skew", 0))
+        within = spec.get("within_ms")
+        if within is not None and (isinstance(within, bool) or not isinstance(within, (int, float))
+                                   or not 0 < within < float("inf")):
+            raise RuleError(f"{where}.within_ms: expected a positive finite number of milliseconds, got {within!r}")
+        self.within_ms: float | None = within
+        self.longest: tuple[int, int, int] | None = None   # (ticks, epoch, index of its first step)
+        self.rate_missing = False
         self.open_epochs: dict[int, _Epoch] = {}
         self.quiet_on: dict[int, list[tuple[int, int, int]]] = {}  # cpu -> [(quiet index, epoch, k)]
         self.had_loss = False
@@ -310,10 +322,41 @@ class Epoch(Rule):
                 if self.steps[j][1] == "owner" and ep.owner not in ep.done[j]:
                     return f"cpu {cpu}: {describe(rec)} at #{k} before its {self._step_name(j)} of epoch {key}"
         ep.done[step][cpu] = (k, rec.tsc)
+        late = self._late(ep, k, rec)
+        if late:
+            return late
         if self._complete(ep):
             del self.open_epochs[key]
             return self._order(ep)
         return None
+
+    def _late(self, ep: _Epoch, k: int, rec: Record) -> str | None:
+        """within_ms: every step of an epoch comes at most that long after its first, in
+        the TSC time of BOOT's tsc_khz.  Without that rate nothing can be judged, and
+        the epoch is reported unjudged rather than passed."""
+        if self.within_ms is None:
+            return None
+        ticks = rec.tsc - ep.done[0][ep.owner][1]
+        if self.longest is None or ticks > self.longest[0]:
+            self.longest = (ticks, ep.key, ep.k_open)
+        khz = self.ctx.tsc_khz
+        if not khz:
+            if not self.rate_missing:
+                self.rate_missing = True
+                self.unjudged.append(f"within_ms from epoch {ep.key} on (no BOOT record with the TSC rate)")
+            return None
+        if ticks > self.within_ms * khz:
+            return (f"epoch {ep.key}: {describe(rec)} of cpu {rec.cpu} at #{k} came {ticks / khz:.1f} ms after "
+                    f"its {self._step_name(0)} (#{ep.k_open}); the bound is {self.within_ms:g} ms")
+        return None
+
+    def measured(self) -> dict | None:
+        if self.longest is None:
+            return None
+        ticks, key, k_open = self.longest
+        khz = self.ctx.tsc_khz
+        return {"longest_epoch": key, "requested_at": k_open, "ticks": ticks,
+                "ms": round(ticks / khz, 3) if khz else None, "bound_ms": self.within_ms}
 
     def _expected(self, ep: _Epoch, step: int) -> set[int]:
         return {ep.owner} if self.steps[step][1] == "owner" else ep.participants

@@ -122,6 +122,48 @@ def test_quiesce_overlapping_and_unknown_epochs() -> None:
     _fails(b, "quiesce_epoch", "never requested")
 
 
+def _epoch_with_ack_after(gap_ms: float, boot: bool = True) -> TraceBuilder:
+    """One quiesce epoch at -smp 2 whose ACK comes gap_ms after the REQUEST (1 GHz TSC)."""
+    b = TraceBuilder(2, boot=boot)
+    if not boot:
+        for c in range(2):
+            b.ev(c, "CPU_UP", c, c)
+    b.ev(0, "QUIESCE_REQUEST", 1)
+    b.ev(1, "QUIESCE_ACK", 1, dt=int(gap_ms * 1_000_000))
+    b.ev(0, "QUIESCE_BEGIN", 1)
+    b.ev(0, "QUIESCE_END", 1)
+    b.ev(1, "QUIESCE_RESUME", 1)
+    return b
+
+
+def test_quiesce_epoch_within_bound_measures_the_longest() -> None:
+    r = verdict(_epoch_with_ack_after(1500))
+    assert r.passed, r.message
+    m = r.counts["measured"]["quiesce_epoch"]
+    assert m["longest_epoch"] == 1 and m["bound_ms"] == 2000 and 1500 <= m["ms"] < 1500.1, m
+
+
+def test_quiesce_epoch_past_the_bound_fails_at_the_late_step() -> None:
+    # The 26-second quiesce of stress-all seed 1756342317, in small.
+    _fails(_epoch_with_ack_after(2001), "quiesce_epoch", "QUIESCE_ACK epoch=1 of cpu 1",
+           "2001.0 ms after its QUIESCE_REQUEST", "the bound is 2000 ms")
+
+
+def test_quiesce_epoch_bound_without_tsc_rate_is_unjudged() -> None:
+    r = verdict(_epoch_with_ack_after(5000, boot=False), per_frame=1)
+    assert r.passed and "within_ms" in r.counts["unjudged"]["quiesce_epoch"][0], r.counts
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "nan", "inf", "true", '"1"'])
+def test_epoch_within_ms_must_be_a_positive_finite_number(tmp_path: Path, bad: str) -> None:
+    rules = (ROOT / "decoder/rules.toml").read_text().replace("within_ms = 2000", f"within_ms = {bad}")
+    assert f"within_ms = {bad}" in rules
+    path = tmp_path / "rules.toml"
+    path.write_text(rules)
+    with pytest.raises(RuleError, match="within_ms: expected a positive finite number"):
+        check([], path)
+
+
 def test_nmi_accounting_host_nmi_neither_injected_nor_merged() -> None:
     # The hypervisor injects with pending=0 although one more NMI came in
     # and was never merged: it was dropped.
