@@ -35,6 +35,7 @@
 #include "core/cmdline.h"
 #include "core/log.h"
 #include "core/lapic.h"
+#include "core/tsc.h"
 #include "core/x86.h"
 
 static u64 seed;
@@ -134,15 +135,36 @@ void chaos_exit_point(struct percpu *c)
 		yield_for(1 + (u32)((r >> 8) & 4095));
 }
 
+/*
+ * The spin lasts r & 1023 microseconds of TSC time, not r & 1023 pauses.
+ * Under QEMU TCG with one thread, `pause` ends this vCPU's turn and every
+ * other vCPU then runs until its own turn ends: a few instructions if it is
+ * spinning too, a whole round-robin slice (~25 ms of virtual time,
+ * docs/quiesce.md) if it is busy in a loop without pause, such as TEST's
+ * sleep.  Counted in pauses, one spin could cost 1023 of those slices: a
+ * quiesce requester spinning between two NMI IPIs stopped the world for 26 s
+ * (stress-all, seed 1756342317).  Ended by the clock, a spin costs its draw
+ * or one round of the other vCPUs' turns, whichever is longer; with other
+ * CPUs spinning it still interleaves them hundreds of times.  Test:
+ * scenarios/quiesce-busy.toml (quiesce_latency in decoder/rules.toml).
+ */
 void chaos_spin(struct percpu *c)
 {
 	if (!seed)
 		return;
 	u64 *s = c->nmi_depth ? &c->rng[1] : &c->rng[0];
 	u64 r = next(s);
-	for (u64 i = 0, n = r & 1023; i < n; i++)
+	u64 start = rdtsc(), ticks = (r & 1023) * (tsc_khz / 1000);
+	while (rdtsc() - start < ticks)
 		cpu_relax();
 	/* In NMI context (stream 1) an NMI to this CPU is held until the
 	 * handler's IRET: the second NMI of the seed's "Race condition" table. */
 	maybe_send_nmi(s);
+}
+
+u32 chaos_choose(struct percpu *c, u32 n)
+{
+	if (!seed || !n)
+		return n;
+	return (u32)(next(c->nmi_depth ? &c->rng[1] : &c->rng[0]) % n);
 }

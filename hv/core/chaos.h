@@ -11,4 +11,6 @@ void chaos_exit_point(struct percpu *c);
 /* Inside quiesce/NMI paths and after taking a lock: a short seeded spin, then
  * maybe an NMI to a seed-chosen CPU, as at an exit (any context). */
 void chaos_spin(struct percpu *c);
+/* A seed-chosen index below n, or n (none) without seed= (any context). */
+u32 chaos_choose(struct percpu *c, u32 n);
 #endif

@@ -101,10 +101,11 @@ void hv_main(u32 magic, u32 info)
 		}
 	c->index = 0;
 	c->apic_id = bsp;
+	tsc_calibrate();
 #ifdef TRACE_OFF
-	trace_boot(hv_ncpus, tsc_khz_measure(), 0);
+	trace_boot(hv_ncpus, tsc_khz, 0);
 #else
-	trace_boot(hv_ncpus, tsc_khz_measure(), 1);
+	trace_boot(hv_ncpus, tsc_khz, 1);
 #endif
 
 	if (boot.nmods < 1)

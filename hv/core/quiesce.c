@@ -9,7 +9,8 @@
  *
  * Interleavings this survives (tests: tests/test_pal_quiesce.py for
  * concurrent requesters, tests/test_seed_scenarios.py tests 3-5 with NMIs,
- * tests/test_zoo.py for the seed variants put back):
+ * tests/test_zoo.py for the seed variants put back, tests/test_quiesce_bound.py
+ * for the bound; docs/quiesce.md tells the whole protocol):
  *  - seed "endquiesce" bug: a boolean resume flag reset after use let a CPU
  *    that took one more NMI see the old flag state and stop forever.  Here a
  *    stopped CPU waits for its own epoch number, which only grows: it can
@@ -19,11 +20,16 @@
  *    second.  Classification is per signal, not by a global "quiesce is on"
  *    flag: the first NMI consumes the outstanding signal, the second finds
  *    none and goes to the guest.  Nothing is dropped.  (Two NMIs merged by
- *    the hardware itself are indistinguishable: docs/nmi.md.)
+ *    the hardware itself are indistinguishable: docs/quiesce.md.)
  *  - two CPUs requesting at once: the loser spins on the lock with GIF=1,
  *    so the winner's NMI stops it like any other CPU.
  *  - a requester that takes a guest NMI while waiting for acks: its handler
  *    latches the NMI for its guest; the requester itself never has a signal.
+ *  - a requester whose spins hand the emulator to a CPU busy in a loop
+ *    without pause (TEST's sleep): every spin on the way is ended by the
+ *    TSC, and the send loop has one, so an epoch takes a bounded number of
+ *    rounds of the other CPUs' turns (stress-all seed 1756342317 took 26 s
+ *    when spins counted pauses; docs/quiesce.md, "The bound").
  * The seed's print-lock deadlock cannot happen: nothing here prints, and
  * hv_printf never takes a lock (it writes to this CPU's trace ring).
  */
@@ -78,12 +84,22 @@ u64 quiesce_begin(struct percpu *self)
 	__atomic_store_n(&q.active, 1, __ATOMIC_RELEASE);
 #endif
 	trace_quiesce_request(e);
+	/*
+	 * Deterministic mode widens the window between one seed-chosen CPU's
+	 * signal and its NMI (an NMI from elsewhere may find the signal first).
+	 * One window, not one per CPU: under TCG a spin lasts at least one round
+	 * of the other vCPUs' turns, and a CPU not yet signalled may be busy for
+	 * a whole slice, so a spin per CPU made the send loop quadratic in the
+	 * CPU count (docs/quiesce.md, "The bound").
+	 */
+	u32 widen = chaos_choose(self, hv_ncpus);
 	for (u32 i = 0; i < hv_ncpus; i++) {
 		if (i == self->index)
 			continue;
 		/* The signal must be visible before the NMI that announces it. */
 		__atomic_store_n(&cpu_of(i)->q_signal, e, __ATOMIC_RELEASE);
-		chaos_spin(self);
+		if (i == widen)
+			chaos_spin(self);
 		lapic_send_nmi(cpu_of(i)->apic_id);
 	}
 	while (__atomic_load_n(&q.acked, __ATOMIC_ACQUIRE) < hv_ncpus - 1)

@@ -6,7 +6,7 @@
  * another CPU's quiesce NMI (hv/core/quiesce.c, "two CPUs requesting at once").
  *
  * Deterministic mode stretches every critical section: right after taking the
- * lock, chaos_spin() spins a seed-chosen number of PAUSEs, and under one TCG
+ * lock, chaos_spin() spins with PAUSE for a seed-chosen time, and under one TCG
  * thread each PAUSE hands the emulator to another vCPU.  So the other CPUs run
  * *while the lock is held* -- the interleaving a lock-order deadlock needs
  * (the seed's print lock vs quiesce: zoo print-lock-order, tests/test_zoo.py),

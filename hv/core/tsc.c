@@ -11,7 +11,9 @@
 #define PIT_HZ 1193182u
 #define CAL_MS 10u
 
-u64 tsc_khz_measure(void)
+u64 tsc_khz;
+
+void tsc_calibrate(void)
 {
 	u32 count = PIT_HZ * CAL_MS / 1000;
 	outb(0x61, (u8)((inb(0x61) & ~0x02) | 0x01));	/* gate on, speaker off */
@@ -23,5 +25,5 @@ u64 tsc_khz_measure(void)
 	while (!(inb(0x61) & 0x20) && ++spins < 100000000ull)
 		;
 	u64 t1 = rdtsc();
-	return (t1 - t0) / CAL_MS;
+	tsc_khz = (t1 - t0) / CAL_MS;
 }

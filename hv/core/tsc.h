@@ -1,5 +1,8 @@
 #ifndef HV_TSC_H
 #define HV_TSC_H
 #include "core/types.h"
-u64 tsc_khz_measure(void);
+/* TSC ticks per millisecond, measured once by tsc_calibrate() on the BSP
+ * before any AP starts; 0 until then. */
+extern u64 tsc_khz;
+void tsc_calibrate(void);
 #endif
