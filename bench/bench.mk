@@ -16,3 +16,11 @@ bench-quiesce: deps all
 .PHONY: bench-determinism
 bench-determinism: deps all
 	$(PYTHON) bench/bench_determinism.py
+
+#   make soak   the correct build over 1000 deterministic stress-all seeds and 200 of each
+#               seed test 1-5, every run to its end; prints every failing seed and the
+#               longest quiesce and serial silence any seed showed (docs/quiesce.md).
+#               SOAK_ARGS="--plan stress-all=50 --base-seed 7" for a shorter one.
+.PHONY: soak
+soak: deps all
+	$(PYTHON) bench/soak.py $(SOAK_ARGS)

@@ -107,8 +107,8 @@ def guests_running_seconds(items: list[Any], tsc_khz: int | None) -> float | Non
 
 
 def decode_serial(serial_path: Path, rules: Path | None, out_dir: Path,
-                  lost_tail: tuple[int, str] | None = None) -> Decoded:
-    """Decode serial.bin, run the checker, and write the timeline views into out_dir.
+                  lost_tail: tuple[int, str] | None = None, views: bool = True) -> Decoded:
+    """Decode serial.bin, run the checker, and (views) write the timeline views into out_dir.
 
     lost_tail = (bytes, why): frames known to be missing after the end of the file (a
     full memory log).  They become a `truncated` loss at the end of the stream, so the
@@ -147,8 +147,9 @@ def decode_serial(serial_path: Path, rules: Path | None, out_dir: Path,
         # Records decoded but not judged: the verdict then rests on the exit
         # status alone, and says so.
         result.check_error = f"decoder.api.check failed: {type(exc).__name__}: {exc}"
-    result.views, errors = render_views(dec, items, out_dir)
-    result.view_errors.update(errors)
+    if views:
+        result.views, errors = render_views(dec, items, out_dir)
+        result.view_errors.update(errors)
     return result
 
 

@@ -39,6 +39,7 @@ class HuntOptions:
     max_seeds: int | None = None
     stop_on_failure: bool = True  # False: count failures over max_seeds runs (bench)
     stop_at_violation: bool = True  # each run stops at its first broken rule (harness/livecheck.py)
+    views: bool = True        # each run writes its timeline views (RunOptions.views)
 
 
 @dataclass
@@ -107,7 +108,7 @@ def hunt(sc: Scenario, opts: HuntOptions,
         return run_scenario(sc, RunOptions(
             seed=seed, build_dir=opts.build_dir, results_dir=opts.results_dir / "seeds",
             deterministic=opts.deterministic, bugs=opts.bugs, stop_at_violation=opts.stop_at_violation,
-            should_stop=lambda: stop.is_set() or time.monotonic() > deadline))
+            views=opts.views, should_stop=lambda: stop.is_set() or time.monotonic() > deadline))
 
     def may_start() -> bool:
         more = opts.max_seeds is None or next_seed - opts.base_seed < opts.max_seeds

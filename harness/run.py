@@ -64,6 +64,10 @@ class RunOptions:
     # (harness/livecheck.py): hunts want the first failure, not the end of the run.
     # Needs the UART transport (the memory log is read after the run).
     stop_at_violation: bool = False
+    # Write the timeline views (text, tokens, HTML) into the run dir.  The soak turns
+    # them off: it keeps the checker's verdict and figures, and rendering costs more
+    # than checking.
+    views: bool = True
 
 
 TRANSPORTS = ("uart", "mem")
@@ -477,7 +481,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
         verdict["capture"] = watch.capture
 
     t_decode = time.monotonic()
-    trace = decode_serial(run_dir / "serial.bin", sc.rules, run_dir, lost_tail).as_dict()
+    trace = decode_serial(run_dir / "serial.bin", sc.rules, run_dir, lost_tail, views=opts.views).as_dict()
     verdict["trace"] = trace
     outcome, reason, passed, rule = _judge(sc, watch, trace)
     verdict.update(outcome=outcome, reason=reason, passed=passed, rule=rule,

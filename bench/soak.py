@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""make soak: the correct build over many deterministic seeds; every failure listed.
+
+Hunts each scenario with --keep-going (harness/hunt.py): SEEDS consecutive seeds
+from BASE, JOBS QEMUs at a time, every run judged by its exit status and the
+checker (decoder/rules.toml, including quiesce_epoch's bound on a stop-the-world).
+Prints, per scenario, the seeds run, the outcomes, every failing seed and the
+worst figures any seed showed: the longest quiesce epoch (request to last resume,
+guest TSC time) and the longest serial silence the hang watch saw (virtual
+seconds, against the scenario's hang_timeout).  Exit 0 only if every seed of every
+scenario passed.
+
+Runs go to their end (no live check) and write no timeline views: the final check
+judges every run, and rendering would cost more than the check.  Passing runs'
+directories are deleted once their figures are taken (a stress-all
+run keeps ~2 MB); failing ones stay under --results, with the replay the hunt ran.
+The summary goes to <results>/soak.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.hunt import HuntError, HuntOptions, HuntResult, hunt  # noqa: E402
+from harness.run import RunResult, make_run_dir  # noqa: E402
+from harness.scenario import ScenarioError, load_named  # noqa: E402
+
+DEFAULT_PLAN = "stress-all=1000,test1=200,test2=200,test3=200,test4=200,test5=200"
+
+
+@dataclass
+class Worst:
+    value: float = 0.0
+    seed: int | None = None
+
+    def see(self, value: float | None, seed: int) -> None:
+        if value is not None and value > self.value:
+            self.value, self.seed = value, seed
+
+
+@dataclass
+class ScenarioSoak:
+    scenario: str
+    seeds: int
+    base_seed: int
+    seeds_run: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    failing_seeds: list[int] = field(default_factory=list)
+    failing_run_dirs: list[str] = field(default_factory=list)
+    unmeasured_runs: int = 0      # passing runs whose verdict had no quiesce figure (no epoch ran)
+    longest_quiesce_ms: Worst = field(default_factory=Worst)
+    longest_silence_s: Worst = field(default_factory=Worst)
+    hang_timeout_s: float = 0.0
+    elapsed_s: float = 0.0
+
+
+def parse_plan(text: str) -> list[tuple[str, int]]:
+    plan = []
+    for part in text.split(","):
+        name, sep, count = part.partition("=")
+        if not sep or not name or not count.isdigit() or int(count) < 1:
+            raise ValueError(f"expected SCENARIO=SEEDS[,...] with SEEDS >= 1, got {part!r}")
+        plan.append((name, int(count)))
+    return plan
+
+
+def take_figures(soak: ScenarioSoak, result: RunResult) -> None:
+    v = result.verdict
+    seed = int(v["seed"])
+    measured = ((v.get("counts") or {}).get("measured") or {}).get("quiesce_epoch")
+    if measured and measured.get("ms") is not None:
+        soak.longest_quiesce_ms.see(float(measured["ms"]), seed)
+    elif result.passed:
+        soak.unmeasured_runs += 1
+    gap = (v.get("hang_watch") or {}).get("longest_gap_s")
+    soak.longest_silence_s.see(float(gap) if gap is not None else None, seed)
+    if not result.passed:
+        soak.failing_run_dirs.append(str(result.run_dir))
+    elif not result.interrupted:
+        shutil.rmtree(result.run_dir, ignore_errors=True)
+
+
+def soak_one(name: str, seeds: int, base: int, jobs: int, build: Path, results: Path) -> ScenarioSoak:
+    sc = load_named(name)
+    soak = ScenarioSoak(name, seeds, base, hang_timeout_s=sc.hang_timeout)
+    opts = HuntOptions(budget_s=24 * 3600.0, jobs=jobs, base_seed=base, build_dir=build,
+                       results_dir=results / name, max_seeds=seeds, stop_on_failure=False, confirm=1,
+                       stop_at_violation=False, views=False)
+
+    def on_result(result: RunResult, progress: HuntResult) -> None:
+        take_figures(soak, result)
+        if progress.seeds_run % 50 == 0:
+            print(f"  {name}: {progress.seeds_run}/{seeds} seeds, {len(progress.failing_seeds)} failing",
+                  flush=True)
+
+    out = hunt(sc, opts, on_result)
+    soak.seeds_run, soak.outcomes = out.seeds_run, out.outcomes
+    soak.failing_seeds = sorted(out.failing_seeds)
+    soak.elapsed_s = round(out.elapsed_s, 1)
+    return soak
+
+
+def report(rows: list[ScenarioSoak]) -> str:
+    lines = ["| scenario | seeds | failures | outcomes | longest quiesce | longest silence (hang_timeout) | wall |",
+             "|-|-|-|-|-|-|-|"]
+    for r in rows:
+        q, s = r.longest_quiesce_ms, r.longest_silence_s
+        lines.append(f"| {r.scenario} | {r.seeds_run} (from {r.base_seed}) | {len(r.failing_seeds)} | "
+                     f"{', '.join(f'{k} {n}' for k, n in sorted(r.outcomes.items()))} | "
+                     f"{q.value:.1f} ms (seed {q.seed}) | {s.value:.2f} s (seed {s.seed}; {r.hang_timeout_s:g} s) | "
+                     f"{r.elapsed_s:.0f} s |")
+    for r in rows:
+        if r.failing_seeds:
+            lines.append(f"{r.scenario}: failing seeds {r.failing_seeds}")
+            lines.extend(f"  {d}" for d in r.failing_run_dirs)
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="soak", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--plan", default=DEFAULT_PLAN, help=f"SCENARIO=SEEDS,... (default {DEFAULT_PLAN})")
+    ap.add_argument("--base-seed", type=int, default=1, help="first seed of every scenario (default 1)")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel QEMUs (default 2)")
+    ap.add_argument("--build", type=Path, default=ROOT / "build")
+    ap.add_argument("--results", type=Path, default=None, help="default results/<time>-soak")
+    ns = ap.parse_args(argv)
+    try:
+        plan = parse_plan(ns.plan)
+        for name, _ in plan:
+            load_named(name)
+    except (ValueError, ScenarioError) as e:
+        print(f"soak: {e}", file=sys.stderr)
+        return 2
+    if ns.jobs < 1 or ns.base_seed < 0:
+        print("soak: --jobs must be >= 1 and --base-seed >= 0", file=sys.stderr)
+        return 2
+    results = ns.results or make_run_dir(ROOT / "results", "soak", ns.base_seed)
+    results.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    rows: list[ScenarioSoak] = []
+    try:
+        for name, seeds in plan:
+            print(f"soak {name}: seeds {ns.base_seed}..{ns.base_seed + seeds - 1}, {ns.jobs} jobs", flush=True)
+            rows.append(soak_one(name, seeds, ns.base_seed, ns.jobs, ns.build, results))
+    except HuntError as e:
+        print(f"soak: {e}", file=sys.stderr)
+        return 2
+    finally:
+        (results / "soak.json").write_text(json.dumps(
+            {"plan": ns.plan, "build": str(ns.build), "wall_s": round(time.monotonic() - started, 1),
+             "scenarios": [asdict(r) for r in rows]}, indent=1))
+    print(report(rows))
+    failures = sum(len(r.failing_seeds) for r in rows)
+    total = sum(r.seeds_run for r in rows)
+    print(f"soak: {total} seeds, {failures} failing; summary {results / 'soak.json'}")
+    short = [r.scenario for r in rows if r.seeds_run < r.seeds]
+    if short:
+        print(f"soak: fewer seeds than planned ran for {short}: not a clean soak", file=sys.stderr)
+        return 1
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
