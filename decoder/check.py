@@ -136,7 +136,10 @@ class Checker:
         if type(item) is Loss:
             loss = self.counts["loss"]
             loss[item.kind] = loss.get(item.kind, 0) + item.count
-            if item.unit == "bytes" and item.kind in DAMAGE_KINDS:
+            if item.unit == "bytes" and item.kind in DAMAGE_KINDS and \
+                    (self.input_bytes is None or item.offset < self.input_bytes):
+                # Bytes of the input that did not decode (a tail known to be missing
+                # past the end of the input is loss, not damage to what was read).
                 self.counts["damaged_bytes"] += item.count
             if _resets_state(item):
                 for r in self.rules:

@@ -38,15 +38,20 @@ class UsageError(Exception):
 
 
 def check_results_dir(path: Path) -> Path:
-    """The results root must be a directory the harness can create and write in: tried
-    (mkdir, then a scratch file) before any run dir exists, so a bad --results is a
-    one-line error, not a traceback mid-run.  (os.access would lie to root.)"""
+    """The results root must be a directory the harness can write in, or creatable in
+    one: tried (a scratch file in it, or in its nearest existing ancestor) before any run
+    dir exists, and nothing is left behind.  (os.access would lie to root.)"""
+    probe = path.absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
+        if not probe.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(probe))
+        with tempfile.TemporaryFile(dir=probe):
             pass
     except OSError as exc:
-        raise UsageError(f"--results {path}: not a writable directory ({exc.strerror or exc})") from None
+        raise UsageError(f"--results {path}: not a writable directory ({probe}: "
+                         f"{exc.strerror or exc})") from None
     return path
 
 
