@@ -32,7 +32,6 @@ def _count(minimum: int) -> "Callable[[str], int]":
         if value < minimum:
             raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
         return value
-    parse.__name__ = f"integer >= {minimum}"
     return parse
 
 
@@ -82,7 +81,6 @@ def _items(a: argparse.Namespace) -> Iterable[Item]:
             return records_from_ring_dump(f.read(), a.ncpus)
     open(a.input, "rb").close()  # unreadable input must fail before any output
     return read_items(a.input, lookahead=a.lookahead, ncpus=a.ncpus)
-
 
 
 def _input_size(a: argparse.Namespace) -> int | None:
