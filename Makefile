@@ -76,3 +76,9 @@ test-py: all
 
 clean:
 	rm -rf $(BUILD) results
+
+# `make mutants`: the mutation catalogue (tests/mutants.toml) against HEAD, each mutant in
+# its own clean copy; MUTANTS_ARGS="--only ID --jobs 1" narrows it (tools/mutants.py).
+.PHONY: mutants
+mutants: deps
+	$(PYTHON) tools/mutants.py $(MUTANTS_ARGS)

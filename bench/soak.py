@@ -92,7 +92,7 @@ def soak_one(name: str, seeds: int, base: int, jobs: int, build: Path, results: 
     sc = load_named(name)
     soak = ScenarioSoak(name, seeds, base, hang_timeout_s=sc.hang_timeout)
     opts = HuntOptions(budget_s=24 * 3600.0, jobs=jobs, base_seed=base, build_dir=build,
-                       results_dir=results / name, max_seeds=seeds, stop_on_failure=False, confirm=1,
+                       results_dir=results / sc.name, max_seeds=seeds, stop_on_failure=False, confirm=1,
                        stop_at_violation=False, views=False)
 
     def on_result(result: RunResult, progress: HuntResult) -> None:
@@ -151,7 +151,7 @@ def main(argv: list[str]) -> int:
         for name, seeds in plan:
             print(f"soak {name}: seeds {ns.base_seed}..{ns.base_seed + seeds - 1}, {ns.jobs} jobs", flush=True)
             rows.append(soak_one(name, seeds, ns.base_seed, ns.jobs, ns.build, results))
-    except HuntError as e:
+    except (HuntError, OSError) as e:
         print(f"soak: {e}", file=sys.stderr)
         return 2
     finally:
