@@ -146,7 +146,8 @@ class Machine:
         # boot last a host-timing-dependent span of *virtual* time, so even
         # under icount the hypervisor started 4-7 ms of TSC later in about 1 run
         # in 20 and every later interleaving shifted with it (docs/determinism.md,
-        # "Where determinism leaked"; measured by `make bench-determinism`).
+        # "QEMU: one thread, fixed icount, no default devices"; measured by
+        # `make bench-determinism`).
         devices = [] if c.default_devices else ["-nodefaults"]
         args = [c.qemu_binary, *devices, *machine, *accel, "-cpu", "qemu64,+svm,+npt",
                 "-smp", str(c.smp), "-m", str(c.memory_mb),
