@@ -3,8 +3,8 @@
 A mutant is one search/replace in one file, modelling one bug (its `models` line).
 For each, in its own clean copy of HEAD (a detached git worktree under --work):
   1. apply it (the search string must occur exactly once: a stale mutant is an error);
-  2. build (`make -s all`; a Python mutant gets a copy of the unmutated build); a mutant
-     that does not build is *stillborn*, not killed;
+  2. build (`make -s all` over a copy of the unmutated build, so only what depends on
+     the mutated file is rebuilt); a mutant that does not build is *stillborn*, not killed;
   3. run its `killed_by` command first (a pytest node or a make target: the test that
      should catch it, so a kill costs seconds), then, if that passes, the whole
      `make test` with pytest -x;
@@ -135,11 +135,21 @@ def first_failure(proc: subprocess.CompletedProcess[str], fallback: str) -> str:
     return m.group(1) if m else fallback
 
 
+def age_sources(copy: Path) -> None:
+    """Date every tracked file of a fresh checkout a day back, before the build copied in."""
+    old = time.time() - 86400
+    files = subprocess.run(["git", "-C", str(copy), "ls-files", "-z"], capture_output=True, check=True).stdout
+    for name in files.decode().split("\0"):
+        if name:
+            os.utime(copy / name, (old, old))
+
+
 class Baseline:
     """Unmutated copy: a failing command only kills if it passes here (cached per command)."""
 
     def __init__(self, work: Path) -> None:
         self.path = make_copy(work, "baseline")
+        age_sources(self.path)
         built = run(["make", "-s", "all"], self.path)
         if built.returncode != 0:
             raise CatalogueError(f"the unmutated copy does not build:\n{built.stdout[-2000:]}{built.stderr[-2000:]}")
@@ -162,15 +172,15 @@ def try_mutant(m: Mutant, work: Path, baseline: Baseline) -> Outcome:
         return done("equivalent", detail=m.equivalent)
     copy = make_copy(work, f"m-{m.id}")
     try:
+        # Start from the unmutated build, with every source older than it: make then
+        # rebuilds only what depends on the mutated file (seconds, not a full build).
+        shutil.copytree(baseline.path / "build", copy / "build", symlinks=True)
+        age_sources(copy)
         src = copy / m.file
         src.write_text(src.read_text().replace(m.find, m.replace, 1))
-        if m.file.endswith(".py"):
-            # Nothing to compile: the unmutated build serves (a Python mutant cannot change it).
-            shutil.copytree(baseline.path / "build", copy / "build", symlinks=True)
-        else:
-            built = run(["make", "-s", "all"], copy)
-            if built.returncode != 0:
-                return done("stillborn", detail=(built.stdout + built.stderr)[-400:])
+        built = run(["make", "-s", "all"], copy)
+        if built.returncode != 0:
+            return done("stillborn", detail=(built.stdout + built.stderr)[-400:])
         targeted = command_for(m.killed_by)
         proc = run(targeted, copy)
         if proc.returncode != 0:
