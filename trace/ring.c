@@ -60,7 +60,7 @@
  *  - nested NMI (NMI inside the NMI's write): three levels, one commit.  nested_nmi
  *  - consumer on another CPU reading concurrently: only [tail, commit) is read.
  *    consumer_during_write; threads: test_ring_nmi.c (drainer threads vs. a producer
- *    interrupted by SIGUSR1 handlers, nested via SA_NODEFER, that also write)
+ *    interrupted by SIGUSR1 handlers, nested up to four deep, that also write)
  *  - full ring with NMI: drops from both levels are counted, LOST taken then
  *    interrupted, LOST that no longer fits is put back.  full_ring_nmi_drop,
  *    nmi_after_lost_taken, lost_put_back_when_ring_refills

@@ -139,14 +139,14 @@ void chaos_exit_point(struct percpu *c)
  * The spin lasts r & 1023 microseconds of TSC time, not r & 1023 pauses.
  * Under QEMU TCG with one thread, `pause` ends this vCPU's turn and every
  * other vCPU then runs until its own turn ends: a few instructions if it is
- * spinning too, a whole round-robin slice (~25 ms of virtual time,
+ * spinning too, a whole round-robin turn (up to QEMU's 100 ms kick period,
  * docs/quiesce.md) if it is busy in a loop without pause, such as TEST's
- * sleep.  Counted in pauses, one spin could cost 1023 of those slices: a
+ * sleep.  Counted in pauses, one spin could cost 1023 of those turns: a
  * quiesce requester spinning between two NMI IPIs stopped the world for 26 s
  * (stress-all, seed 1756342317).  Ended by the clock, a spin costs its draw
  * or one round of the other vCPUs' turns, whichever is longer; with other
  * CPUs spinning it still interleaves them hundreds of times.  Test:
- * scenarios/quiesce-busy.toml (quiesce_latency in decoder/rules.toml).
+ * scenarios/quiesce-busy.toml (quiesce_epoch's within_ms in decoder/rules.toml).
  */
 void chaos_spin(struct percpu *c)
 {
