@@ -97,7 +97,9 @@ def c_header(d: dict) -> str:
         out.append(f"#define HC_{name} {call['nr']}  /* ({', '.join(call['args'])}): {call['doc']} */")
     for section, prefix in (("error", "HC_ERR_"), ("pal_error", "PAL_ERR_"), ("pal_limit", "PAL_"),
                             ("info", "INFO_"), ("test_flag", "TEST_FLAG_"),
-                            ("guest_event", "GUEST_EV_"), ("guest_fail", "GUEST_FAIL_")):
+                            ("guest_event", "GUEST_EV_"), ("guest_fail", "GUEST_FAIL_"),
+                            ("hv_region", "HV_REGION_"), ("event_test", "EVENT_TEST_"),
+                            ("delivery_case", "DELIVERY_CASE_"), ("delivery_fail", "DELIVERY_FAIL_")):
         out.append("")
         for name, value in hc[section].items():
             out.append(f"#define {prefix}{name} {value:#x}")
@@ -177,7 +179,9 @@ def py_module(d: dict) -> str:
     lines.append("}")
     for section, var in (("error", "HC_ERRORS"), ("pal_error", "PAL_ERRORS"), ("pal_limit", "PAL_LIMITS"),
                          ("info", "INFO"), ("test_flag", "TEST_FLAGS"),
-                         ("guest_event", "GUEST_EVENTS"), ("guest_fail", "GUEST_FAILS")):
+                         ("guest_event", "GUEST_EVENTS"), ("guest_fail", "GUEST_FAILS"),
+                         ("hv_region", "HV_REGIONS"), ("event_test", "EVENT_TEST_OPS"),
+                         ("delivery_case", "DELIVERY_CASES"), ("delivery_fail", "DELIVERY_FAILS")):
         lines.append(f"{var}: dict[str, int] = {{")
         for name, value in hc[section].items():
             lines.append(f"    {name!r}: {value:#x},")

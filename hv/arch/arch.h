@@ -43,6 +43,8 @@ void arch_single_step(struct vcpu *v, bool on);
  * a PAL's own table maps only its region.  Changes to the shared table take
  * effect on a CPU after arch_request_tlb_flush() for it. */
 void arch_npt_set_access(u64 gpa, u32 npages, bool present);
+/* arch_npt_set_access() works on [0, arch_npt_fine_end()) only. */
+u64 arch_npt_fine_end(void);
 u64 arch_pal_npt_build(u32 slot, u64 gpa, u32 npages);
 void arch_set_nested_root(struct vcpu *v, u64 root);	/* 0: the shared table */
 void arch_request_tlb_flush(struct percpu *c);

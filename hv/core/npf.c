@@ -8,6 +8,7 @@
 #include "core/vcpu.h"
 #include "core/memory.h"
 #include "core/log.h"
+#include "core/event_test.h"
 #include "arch/arch.h"
 #include "hypapps/hypapps.h"
 #include <heisen/defs.h>
@@ -25,6 +26,8 @@ static void refuse(struct vcpu *v, u64 gpa, bool write, const char *what)
 
 bool npf_handle(struct vcpu *v, u64 gpa, bool write, bool fetch)
 {
+	if (event_test_npf(v, gpa))
+		return true;	/* mapped again; an interrupted delivery is redone */
 	switch (hypapp_pal_npf(v, gpa, fetch)) {
 	case PAL_NPF_HANDLED:
 		return true;

@@ -46,6 +46,12 @@ struct vcpu_pal {
 	u64 ret_rip, saved_rsp, saved_cr3;
 };
 
+/* HC_EVENT_TEST state (hv/core/event_test.c). */
+struct vcpu_etest {
+	u64 npf_page;		/* armed by NPF_ONCE, not yet faulted on; 0 = none */
+	u32 nmi_countdown;	/* exits until NMI_AT_EXIT sends its NMI, + 1; 0 = off */
+};
+
 struct vcpu {
 	struct guest_regs gpr;	/* must stay first: vmrun.S */
 	u32 cpu;
@@ -53,6 +59,8 @@ struct vcpu {
 	struct vcpu_nmi nmi;
 	struct vcpu_report report;
 	struct vcpu_pal pal;
+	struct vcpu_etest etest;
+	u64 redelivered;	/* events delivered again after an exit interrupted them */
 	char workload[64];	/* this CPU's workload string, e.g. "test:1000" */
 	u32 workload_len;
 };

@@ -6,6 +6,7 @@
 #include "arch/svm/svm.h"
 #include "core/nmi_virt.h"
 #include "core/chaos.h"
+#include "core/event_test.h"
 #include "core/trace_glue.h"
 #include "core/string.h"
 #include "core/panic.h"
@@ -118,6 +119,7 @@ void __noreturn arch_vcpu_run(struct percpu *c)
 		__asm__ __volatile__("stgi" ::: "memory");
 		svm_handle_exit(c);
 		nmi_virt_on_exit(v);
+		event_test_exit_point(v);
 		trace_drain_point();
 		chaos_exit_point(c);
 	}
