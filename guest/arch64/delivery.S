@@ -1,0 +1,44 @@
+/*
+ * void dt_trigger(uintptr_t kind, uintptr_t stack_top, uintptr_t a, uintptr_t b)
+ * (wl_delivery.c): switch to the test stack, raise one event, switch back.
+ * In assembly so that nothing between the switch and the event touches the
+ * stack page the suite may have taken away: the first access to it must be
+ * the CPU's own push during delivery.
+ */
+#include "layout.h"
+
+	.text
+	.code64
+	.globl dt_trigger, dt_gp_insn, dt_store_insn, dt_recover
+dt_trigger:
+	push %rbx
+	push %rbp
+	mov %rsp, %rbp
+	mov %rsi, %rsp
+	cmp $DT_KIND_INT, %rdi
+	je 1f
+	cmp $DT_KIND_GP, %rdi
+	je 2f
+	cmp $DT_KIND_STORE, %rdi
+	je 3f
+	mov %rdx, %rax			/* DT_KIND_VMMCALL: RAX = a, RBX = b, RCX = 0 */
+	mov %rcx, %rbx
+	xor %ecx, %ecx
+	vmmcall
+	jmp dt_recover
+1:	int $GUEST_VECTOR_TEST
+	jmp dt_recover
+2:	mov $DT_GP_SELECTOR, %eax
+dt_gp_insn:
+	mov %ax, %ds
+	jmp dt_recover
+3:	xor %eax, %eax
+dt_store_insn:
+	movl %eax, (%rdx)
+dt_recover:				/* the #GP/#PF handler resumes here */
+	mov %rbp, %rsp
+	pop %rbp
+	pop %rbx
+	ret
+
+	.section .note.GNU-stack, "", @progbits
