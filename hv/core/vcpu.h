@@ -61,6 +61,7 @@ struct vcpu {
 	struct vcpu_pal pal;
 	struct vcpu_etest etest;
 	u64 redelivered;	/* events delivered again after an exit interrupted them */
+	u64 refused;		/* guest accesses to protected memory refused (core/npf.c) */
 	char workload[64];	/* this CPU's workload string, e.g. "test:1000" */
 	u32 workload_len;
 };
