@@ -120,6 +120,12 @@ DELIVERY_FAILS: dict[str, int] = {
     'NMI_NESTED': 0xa,
     'BAD_ARG_ACCEPTED': 0xb,
 }
+DELIVERY: dict[str, int] = {
+    'TEST_VECTOR': 0x20,
+    'GP_SELECTOR': 0x1230,
+    'PF_ADDRESS': 0x100000000,
+    'PF_ERRCODE': 0x2,
+}
 DEBUG_EXIT: dict[str, int] = {
     'PASS': 0x10,
     'FAIL': 0x11,

@@ -6,6 +6,7 @@
  * the CPU's own push during delivery.
  */
 #include "layout.h"
+#include <heisen/defs.h>
 
 	.text
 	.code64
@@ -26,9 +27,9 @@ dt_trigger:
 	xor %ecx, %ecx
 	vmmcall
 	jmp dt_recover
-1:	int $GUEST_VECTOR_TEST
+1:	int $DELIVERY_TEST_VECTOR
 	jmp dt_recover
-2:	mov $DT_GP_SELECTOR, %eax
+2:	mov $DELIVERY_GP_SELECTOR, %eax
 dt_gp_insn:
 	mov %ax, %ds
 	jmp dt_recover

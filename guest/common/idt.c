@@ -1,5 +1,6 @@
 /* The IDT: 33 interrupt gates, shared by every CPU; the gate format is the arch's (idt_gate.h). */
 #include <stdint.h>
+#include <heisen/defs.h>
 #include "idt.h"
 #include "idt_gate.h"
 #include "layout.h"
@@ -16,6 +17,8 @@ static union {
 #define idt idt_page.gate
 
 const void *guest_idt_page(void) { return &idt_page; }
+
+_Static_assert(DELIVERY_TEST_VECTOR == GUEST_NUM_VECTORS - 1, "vector_stubs.h lists the vectors up to the test vector");
 static volatile uint32_t idt_state;
 
 static void idt_build(void)

@@ -1,5 +1,5 @@
 /*
- * The 33 entry stubs both guests share (the 32 exceptions and GUEST_VECTOR_TEST), as assembler macros for
+ * The 33 entry stubs both guests share (the 32 exceptions and DELIVERY_TEST_VECTOR), as assembler macros for
  * guest/arch{32,64}/vectors.S.  Each stub pushes a dummy error code where the CPU does
  * not push one, then its vector, so struct guest_frame (arch.h) fits all, and jumps to
  * the arch's exception_common, or nmi_common for the NMI.  The NMI stub lives in

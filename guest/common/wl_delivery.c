@@ -38,11 +38,6 @@ extern const char dt_gp_insn[], dt_store_insn[], dt_recover[];
 enum { PAGE_NONE, PAGE_IDT, PAGE_STACK, PAGE_GDT };
 enum { EV_INT, EV_GP, EV_PF, EV_NMI };
 
-/* Beyond the 64-bit guest's identity map of 4 GiB: a not-present #PF. */
-#define UNMAPPED_VA 0x100000000ull
-/* #PF error code of a supervisor write to a not-present page. */
-#define PF_ERR_WRITE_NOT_PRESENT 2u
-
 /* A page nothing else uses, for BAD_ARGS' double arm. */
 static char spare_page[4096] __attribute__((aligned(4096)));
 
@@ -86,7 +81,7 @@ static uintptr_t event_case(struct guest_cpu *c, int page, int ev)
 	if (ev == EV_GP)
 		kind = DT_KIND_GP, c->fault_ip = (uintptr_t)dt_gp_insn;
 	if (ev == EV_PF)
-		kind = DT_KIND_STORE, a = (uintptr_t)UNMAPPED_VA, c->fault_ip = (uintptr_t)dt_store_insn;
+		kind = DT_KIND_STORE, a = (uintptr_t)DELIVERY_PF_ADDRESS, c->fault_ip = (uintptr_t)dt_store_insn;
 	c->fault_recover_ip = (uintptr_t)dt_recover;
 
 	uintptr_t redelivered = etest(EVENT_TEST_REDELIVERED, 0);
@@ -114,13 +109,13 @@ static uintptr_t event_case(struct guest_cpu *c, int page, int ev)
 	}
 	if (c->dt_exc_count != 1)
 		return fail(DELIVERY_FAIL_COUNT, c->dt_exc_count);
-	static const uint32_t vector[] = { GUEST_VECTOR_TEST, GUEST_VECTOR_GP, GUEST_VECTOR_PF };
-	static const uint32_t errcode[] = { 0, DT_GP_SELECTOR, PF_ERR_WRITE_NOT_PRESENT };
+	static const uint32_t vector[] = { DELIVERY_TEST_VECTOR, GUEST_VECTOR_GP, GUEST_VECTOR_PF };
+	static const uint32_t errcode[] = { 0, DELIVERY_GP_SELECTOR, DELIVERY_PF_ERRCODE };
 	if (c->dt_exc_vector != vector[ev])
 		return fail(DELIVERY_FAIL_VECTOR, c->dt_exc_vector);
 	if (c->dt_exc_error != errcode[ev])
 		return fail(DELIVERY_FAIL_ERRCODE, c->dt_exc_error);
-	if (ev == EV_PF && c->dt_exc_cr2 != (uintptr_t)UNMAPPED_VA)
+	if (ev == EV_PF && c->dt_exc_cr2 != (uintptr_t)DELIVERY_PF_ADDRESS)
 		return fail(DELIVERY_FAIL_CR2, c->dt_exc_cr2);
 	if (c->nmi_received != nmis)
 		return fail(DELIVERY_FAIL_NMI_COUNT, c->nmi_received - nmis);
@@ -141,7 +136,7 @@ static uintptr_t nmi_in_flight_case(struct guest_cpu *c, int redeliver)
 	uintptr_t kind, a = 0, err;
 
 	if (redeliver) {
-		kind = DT_KIND_GP, insn = (uintptr_t)dt_gp_insn, err = DT_GP_SELECTOR;
+		kind = DT_KIND_GP, insn = (uintptr_t)dt_gp_insn, err = DELIVERY_GP_SELECTOR;
 		if (etest(EVENT_TEST_NPF_ONCE, (uintptr_t)guest_idt_page()) != 0)
 			return fail(DELIVERY_FAIL_BAD_ARG_ACCEPTED, 0);
 	} else {

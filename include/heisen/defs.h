@@ -98,6 +98,11 @@
 #define DELIVERY_FAIL_NMI_NESTED 0xa
 #define DELIVERY_FAIL_BAD_ARG_ACCEPTED 0xb
 
+#define DELIVERY_TEST_VECTOR 0x20
+#define DELIVERY_GP_SELECTOR 0x1230
+#define DELIVERY_PF_ADDRESS 0x100000000
+#define DELIVERY_PF_ERRCODE 0x2
+
 #define DEBUG_EXIT_PORT 0xf4
 #define DEBUG_EXIT_PASS 0x10
 #define DEBUG_EXIT_FAIL 0x11
@@ -142,6 +147,9 @@
 	X("delivery", ARG_NONE, wl_delivery) \
 	X("protect", ARG_NONE, wl_protect) \
 
+
+/* Below: C only; everything above is plain #defines, for assembly too. */
+#ifndef __ASSEMBLER__
 
 /* The TEST hypercall's result (defs/hypercalls.toml [formula]). */
 static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned long long cpu)
@@ -245,5 +253,7 @@ static inline void trace_pal_unregister(unsigned long long region, unsigned long
 static inline void trace_pal_enter(unsigned long long region, unsigned long long param, unsigned long long return_rip) { TRACE_EMIT(TRACE_EV_PAL_ENTER, (unsigned long long)(region), (unsigned long long)(param), (unsigned long long)(return_rip)); }
 static inline void trace_pal_exit(unsigned long long region, unsigned long long result, unsigned long long aborted_gpa) { TRACE_EMIT(TRACE_EV_PAL_EXIT, (unsigned long long)(region), (unsigned long long)(result), (unsigned long long)(aborted_gpa)); }
 static inline void trace_event_redeliver(unsigned long long vector, unsigned long long type, unsigned long long errcode) { TRACE_EMIT(TRACE_EV_EVENT_REDELIVER, (unsigned long long)(vector), (unsigned long long)(type), (unsigned long long)(errcode)); }
+
+#endif /* __ASSEMBLER__ */
 
 #endif
