@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from decoder.defs import GUEST_EVENTS, HV_REGIONS, INFO
+from decoder.defs import GUEST_EVENTS, GUEST_FAILS, HV_REGIONS, INFO
 from tests.boot_util import PASS, boot
 
 PAGE = 4096
@@ -19,7 +19,13 @@ PAGE = 4096
 @pytest.mark.parametrize("guest", [32, 64])
 def test_every_protected_page_refuses_reads_and_writes(tmp_path, guest: int) -> None:
     b = boot(tmp_path, 1, guest, "wl=protect", timeout=240)
-    assert b.status == PASS, b.serial[-2000:]
+    report = b.events("GUEST_REPORT")
+    if report and report[0].args[0] == GUEST_FAILS["NO_FAULT"]:
+        _, where, how = report[0].args
+        pytest.fail(f"{guest}-bit guest: the {'read of' if how == 1 else 'write to'} protected page "
+                    f"{where:#x} was not refused")
+    assert b.status == PASS, f"report {[r.args for r in report]} (wl_protect.c: status, address, step)\n" \
+        + b.serial[-1500:]
     ranges = [tuple(r.args[1:]) for r in b.events("GUEST_EVENT") if r.args[0] == GUEST_EVENTS["PROTECT_RANGE"]]
     info = {r.args[1]: r.args[2] for r in b.events("HYPERCALL") if r.args[0] == 7}
     hv = (info[INFO["HV_START"]], info[INFO["HV_END"]])
