@@ -47,7 +47,7 @@ static u64 arm_npf(struct vcpu *v, u64 gpa)
 	/* Guest RAM only, inside the span the nested table maps page by page,
 	 * and not a registered PAL's page (its own table owns it). */
 	if (gpa < GUEST_LOAD_MIN || gpa + 4096 > arch_npt_fine_end() || !guest_range_ok(gpa, 4096) ||
-	    hypapp_pal_npf(v, gpa, false) != PAL_NPF_NOT_PAL)
+	    hypapp_pal_contains(gpa))
 		return HC_ERR_BAD_ARGUMENT;
 	v->etest.npf_page = gpa;
 	arch_npt_set_access(gpa, 1, false);
@@ -81,15 +81,21 @@ u64 event_test_hypercall(struct vcpu *v, u64 op, u64 a, u64 b)
 
 bool event_test_npf(struct vcpu *v, u64 gpa)
 {
-	(void)v;
 	u64 page = gpa & ~4095ull;
+	/* Inside a PAL the fault is against the PAL's own table, not ours. */
+	if (v->pal.active || !page)
+		return false;
 	/* Any CPU may touch a page another CPU armed (the IDT is shared). */
 	for (u32 i = 0; i < hv_ncpus; i++) {
 		struct vcpu *o = &cpu_of(i)->vcpu;
-		if (!page || __atomic_load_n(&o->etest.npf_page, __ATOMIC_ACQUIRE) != page)
+		if (__atomic_load_n(&o->etest.npf_page, __ATOMIC_ACQUIRE) != page)
 			continue;
-		arch_npt_set_access(page, 1, true);
 		__atomic_store_n(&o->etest.npf_page, 0, __ATOMIC_RELEASE);
+		/* A PAL registered over the page since it was armed owns it now:
+		 * mapping it again would open the PAL to the guest. */
+		if (hypapp_pal_contains(page))
+			return false;
+		arch_npt_set_access(page, 1, true);
 		return true;
 	}
 	return false;
