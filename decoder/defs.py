@@ -106,6 +106,7 @@ DELIVERY_CASES: dict[str, int] = {
     'NMI_WHILE_INJECTING': 0x12,
     'NMI_WHILE_REDELIVERING': 0x13,
     'NMI_HELD_UNTIL_IRET': 0x14,
+    'NMI_IN_MOV_SS_SHADOW': 0x15,
 }
 DELIVERY_FAILS: dict[str, int] = {
     'SKIPPED': 0x1,
@@ -119,6 +120,7 @@ DELIVERY_FAILS: dict[str, int] = {
     'NMI_ORDER': 0x9,
     'NMI_NESTED': 0xa,
     'BAD_ARG_ACCEPTED': 0xb,
+    'SHADOW': 0xc,
 }
 DELIVERY: dict[str, int] = {
     'TEST_VECTOR': 0x20,

@@ -29,6 +29,7 @@ EXPLAIN = {
     "NMI_ORDER": "the NMI replaced the in-flight event: it interrupted the instruction that raised it",
     "NMI_NESTED": "an NMI arrived while NMIs were blocked",
     "BAD_ARG_ACCEPTED": "EVENT_TEST accepted an argument it must refuse (step shown)",
+    "SHADOW": "the NMI was delivered inside the MOV SS shadow, before the shadowed instruction (its IP shown)",
 }
 TYPES = FIELD_NAMES[("EVENT_REDELIVER", "type")][1]
 NPF = next(code for code, name in EXIT_REASONS["svm"].items() if name == "NPF")
@@ -141,6 +142,14 @@ def test_second_nmi_is_held_until_the_handlers_iret(suite, guest: int) -> None:
     inject, unblock = EVENT_IDS["NMI_INJECT"], EVENT_IDS["NMI_UNBLOCK"]
     assert kinds == [inject, unblock, inject, unblock], \
         f"want inject, IRET retired, inject, IRET retired; trace has {kinds}"
+
+
+@pytest.mark.parametrize("guest", [32, 64])
+def test_nmi_waits_for_the_end_of_a_mov_ss_shadow(suite, guest: int) -> None:
+    records = guest_result(suite(guest), guest, "NMI_IN_MOV_SS_SHADOW")
+    hit = [e for e in exits(records) if named(e, "HOST_NMI")]
+    assert len(hit) == 1 and hit[0][0].args[0] == NPF, "the NMI did not meet the NPF of the shadowed load"
+    assert not named(hit[0], "NMI_INJECT"), "the NMI was injected at the exit inside the shadow"
 
 
 @pytest.mark.parametrize("guest", [32, 64])

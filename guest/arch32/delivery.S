@@ -10,7 +10,7 @@
 
 	.text
 	.code32
-	.globl dt_trigger, dt_gp_insn, dt_store_insn, dt_recover
+	.globl dt_trigger, dt_gp_insn, dt_store_insn, dt_recover, dt_shadow_insn
 dt_trigger:
 	push %ebx
 	push %ebp
@@ -25,6 +25,8 @@ dt_trigger:
 	je 2f
 	cmp $DT_KIND_STORE, %eax
 	je 3f
+	cmp $DT_KIND_SHADOW_LOAD, %eax
+	je 4f
 	mov %edx, %eax			/* DT_KIND_VMMCALL: EAX = a, EBX = b, ECX = 0 */
 	xor %ecx, %ecx
 	vmmcall
@@ -38,6 +40,11 @@ dt_gp_insn:
 3:	xor %eax, %eax
 dt_store_insn:
 	movl %eax, (%edx)
+	jmp dt_recover
+4:	mov %ss, %eax
+	mov %ax, %ss			/* no interrupt, no NMI until after the next instruction */
+dt_shadow_insn:
+	movl (%edx), %eax
 dt_recover:				/* the #GP/#PF handler resumes here */
 	mov %ebp, %esp
 	pop %ebp

@@ -10,7 +10,7 @@
 
 	.text
 	.code64
-	.globl dt_trigger, dt_gp_insn, dt_store_insn, dt_recover
+	.globl dt_trigger, dt_gp_insn, dt_store_insn, dt_recover, dt_shadow_insn
 dt_trigger:
 	push %rbx
 	push %rbp
@@ -22,6 +22,8 @@ dt_trigger:
 	je 2f
 	cmp $DT_KIND_STORE, %rdi
 	je 3f
+	cmp $DT_KIND_SHADOW_LOAD, %rdi
+	je 4f
 	mov %rdx, %rax			/* DT_KIND_VMMCALL: RAX = a, RBX = b, RCX = 0 */
 	mov %rcx, %rbx
 	xor %ecx, %ecx
@@ -36,6 +38,11 @@ dt_gp_insn:
 3:	xor %eax, %eax
 dt_store_insn:
 	movl %eax, (%rdx)
+	jmp dt_recover
+4:	mov %ss, %eax
+	mov %ax, %ss			/* no interrupt, no NMI until after the next instruction */
+dt_shadow_insn:
+	movl (%rdx), %eax
 dt_recover:				/* the #GP/#PF handler resumes here */
 	mov %rbp, %rsp
 	pop %rbp

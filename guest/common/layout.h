@@ -40,5 +40,6 @@
 #define DT_KIND_GP 1		/* load DS with DELIVERY_GP_SELECTOR: #GP(selector) */
 #define DT_KIND_STORE 2		/* store to an address: #PF, or a refused NPF (#GP) */
 #define DT_KIND_VMMCALL 3	/* a hypercall (e.g. EVENT_TEST NMI_AT_EXIT 0) */
+#define DT_KIND_SHADOW_LOAD 4	/* MOV SS, then a load from an address: the load runs in the MOV SS shadow */
 
 #endif

@@ -22,6 +22,8 @@
  *     the #GP (it must not interrupt the faulting instruction itself).
  *   NMI_HELD_UNTIL_IRET: the NMI handler asks for a second NMI; it must wait
  *     through the handler's exits and arrive after its IRET, not nested.
+ *   NMI_IN_MOV_SS_SHADOW: an NMI at an exit inside the MOV SS shadow waits
+ *     until the shadowed instruction has completed.
  *   BAD_ARGS: EVENT_TEST refuses bad arguments and changes nothing.
  *
  * Every case is reported as GUEST_EVENT(DELIVERY_CASE, case, result):
@@ -33,13 +35,14 @@
 #include "workloads.h"
 
 void dt_trigger(uintptr_t kind, uintptr_t stack_top, uintptr_t a, uintptr_t b);
-extern const char dt_gp_insn[], dt_store_insn[], dt_recover[];
+extern const char dt_gp_insn[], dt_store_insn[], dt_recover[], dt_shadow_insn[];
 
 enum { PAGE_NONE, PAGE_IDT, PAGE_STACK, PAGE_GDT };
 enum { EV_INT, EV_GP, EV_PF, EV_NMI };
 
-/* A page nothing else uses, for BAD_ARGS' double arm. */
+/* Pages nothing else uses: BAD_ARGS' double arm, the MOV SS shadow's load. */
 static char spare_page[4096] __attribute__((aligned(4096)));
+static char shadow_page[4096] __attribute__((aligned(4096)));
 
 static inline uintptr_t etest(uintptr_t op, uintptr_t a)
 {
@@ -194,6 +197,32 @@ static uintptr_t nmi_held_case(struct guest_cpu *c)
 	return 0;
 }
 
+/*
+ * MOV SS blocks interrupts and NMIs until the next instruction completes
+ * (AMD APM vol. 3, MOV to SS; vol. 2 15.21, the VMCB's interrupt shadow; Intel SDM vol. 3 6.8.3), so that
+ * MOV SS; MOV xSP switch stacks atomically.  The load after MOV SS faults in
+ * the nested tables (NPF_ONCE on its page) and an NMI arrives at that exit:
+ * the VMCB's interrupt shadow is set, and the NMI must wait until the load
+ * has completed -- not be delivered with RIP on the shadowed instruction.
+ */
+static uintptr_t nmi_shadow_case(struct guest_cpu *c)
+{
+	uint32_t nmis = c->nmi_received;
+
+	if (etest(EVENT_TEST_NPF_ONCE, (uintptr_t)shadow_page) != 0)
+		return fail(DELIVERY_FAIL_BAD_ARG_ACCEPTED, 0);
+	if (etest(EVENT_TEST_NMI_AT_EXIT, 1) != 0)
+		return fail(DELIVERY_FAIL_BAD_ARG_ACCEPTED, 1);
+	c->nmi_last_ip = 0;
+	dt_trigger(DT_KIND_SHADOW_LOAD, test_stack_top(c), (uintptr_t)shadow_page, 0);
+	etest(EVENT_TEST_ARMED, 0);
+	if (c->nmi_received - nmis != 1)
+		return fail(DELIVERY_FAIL_NMI_COUNT, c->nmi_received - nmis);
+	if (c->nmi_last_ip == (uintptr_t)dt_shadow_insn)
+		return fail(DELIVERY_FAIL_SHADOW, c->nmi_last_ip);
+	return 0;
+}
+
 static uintptr_t bad_args_case(void)
 {
 	static const struct { uintptr_t op, a; } bad[] = {
@@ -229,13 +258,15 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 	if (r == HC_ERR_DISABLED)
 		return (struct verdict){ GUEST_FAIL_BAD_RESULT, 0, r };
 
-	for (uintptr_t id = DELIVERY_CASE_BAD_ARGS; id <= DELIVERY_CASE_NMI_HELD_UNTIL_IRET; id++) {
+	for (uintptr_t id = DELIVERY_CASE_BAD_ARGS; id <= DELIVERY_CASE_NMI_IN_MOV_SS_SHADOW; id++) {
 		if (id == DELIVERY_CASE_BAD_ARGS)
 			r = bad_args_case();
 		else if (id <= DELIVERY_CASE_GDT_NMI)
 			r = event_case(c, (int)((id - DELIVERY_CASE_INT) / 4), (int)((id - DELIVERY_CASE_INT) % 4));
 		else if (id == DELIVERY_CASE_NMI_HELD_UNTIL_IRET)
 			r = nmi_held_case(c);
+		else if (id == DELIVERY_CASE_NMI_IN_MOV_SS_SHADOW)
+			r = nmi_shadow_case(c);
 		else
 			r = nmi_in_flight_case(c, id == DELIVERY_CASE_NMI_WHILE_REDELIVERING);
 		hypercall_guest_event(GUEST_EV_DELIVERY_CASE, id, r);
@@ -244,5 +275,5 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 	}
 	if (failed)
 		return (struct verdict){ GUEST_FAIL_BAD_RESULT, failed, first };
-	return (struct verdict){ 0, DELIVERY_CASE_NMI_HELD_UNTIL_IRET, 0 };
+	return (struct verdict){ 0, DELIVERY_CASE_NMI_IN_MOV_SS_SHADOW, 0 };
 }

@@ -36,6 +36,9 @@ bool arch_guest_long_mode(struct vcpu *v);
 void arch_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error);
 /* NMI virtualization hooks (hv/core/nmi_virt.c). */
 bool arch_event_injection_busy(struct vcpu *v);
+/* The guest is in an interrupt shadow (MOV SS / STI): its next instruction
+ * must complete before an NMI is delivered. */
+bool arch_guest_interrupt_shadow(struct vcpu *v);
 void arch_inject_nmi(struct vcpu *v);
 void arch_watch_iret(struct vcpu *v, bool on);
 void arch_single_step(struct vcpu *v, bool on);

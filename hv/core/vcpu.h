@@ -21,6 +21,7 @@ struct vcpu_nmi {
 	u32 blocked;		/* guest is inside its NMI handler (until its IRET retires) */
 	u32 awaiting_iret;	/* IRET intercepted, not yet known to have retired */
 	u32 singlestep;		/* TF set by us to catch the IRET retiring */
+	u32 shadow_step;	/* TF set by us to step out of an interrupt shadow */
 	u64 iret_rip;		/* RIP of the intercepted IRET */
 	u64 host_nmis;		/* NMIs that reached the hypervisor on this CPU */
 	u64 injected;		/* NMIs injected into the guest */
