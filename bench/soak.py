@@ -2,7 +2,7 @@
 """make soak: the correct build over many deterministic seeds; every failure listed.
 
 Hunts each scenario with --keep-going (harness/hunt.py): SEEDS consecutive seeds
-from BASE, JOBS QEMUs at a time, every run judged by its exit status and the
+from BASE, split into JOBS slices hunted by JOBS processes, every run judged by its exit status and the
 checker (decoder/rules.toml, including quiesce_epoch's bound on a stop-the-world).
 Prints, per scenario, the seeds run, the outcomes, every failing seed and the
 worst figures any seed showed: the longest quiesce epoch (request to last resume,
@@ -23,6 +23,7 @@ import json
 import shutil
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -88,24 +89,54 @@ def take_figures(soak: ScenarioSoak, result: RunResult) -> None:
         shutil.rmtree(result.run_dir, ignore_errors=True)
 
 
-def soak_one(name: str, seeds: int, base: int, jobs: int, build: Path, results: Path) -> ScenarioSoak:
+def soak_slice(name: str, base: int, seeds: int, build: Path, results: Path) -> ScenarioSoak:
+    """Seeds base..base+seeds-1 of one scenario, one QEMU at a time, in this process."""
     sc = load_named(name)
     soak = ScenarioSoak(name, seeds, base, hang_timeout_s=sc.hang_timeout)
-    opts = HuntOptions(budget_s=24 * 3600.0, jobs=jobs, base_seed=base, build_dir=build,
-                       results_dir=results / name, max_seeds=seeds, stop_on_failure=False, confirm=1,
+    opts = HuntOptions(budget_s=24 * 3600.0, jobs=1, base_seed=base, build_dir=build,
+                       results_dir=results, max_seeds=seeds, stop_on_failure=False, confirm=1,
                        stop_at_violation=False, views=False)
 
     def on_result(result: RunResult, progress: HuntResult) -> None:
         take_figures(soak, result)
         if progress.seeds_run % 50 == 0:
-            print(f"  {name}: {progress.seeds_run}/{seeds} seeds, {len(progress.failing_seeds)} failing",
-                  flush=True)
+            print(f"  {name} seeds {base}..{base + seeds - 1}: {progress.seeds_run} run, "
+                  f"{len(progress.failing_seeds)} failing", flush=True)
 
     out = hunt(sc, opts, on_result)
     soak.seeds_run, soak.outcomes = out.seeds_run, out.outcomes
     soak.failing_seeds = sorted(out.failing_seeds)
-    soak.elapsed_s = round(out.elapsed_s, 1)
     return soak
+
+
+def merge(name: str, base: int, seeds: int, parts: list[ScenarioSoak], elapsed_s: float) -> ScenarioSoak:
+    total = ScenarioSoak(name, seeds, base, hang_timeout_s=parts[0].hang_timeout_s,
+                         elapsed_s=round(elapsed_s, 1))
+    for p in parts:
+        total.seeds_run += p.seeds_run
+        for k, n in p.outcomes.items():
+            total.outcomes[k] = total.outcomes.get(k, 0) + n
+        total.failing_seeds += p.failing_seeds
+        total.failing_run_dirs += p.failing_run_dirs
+        total.unmeasured_runs += p.unmeasured_runs
+        total.longest_quiesce_ms.see(p.longest_quiesce_ms.value, p.longest_quiesce_ms.seed or 0)
+        total.longest_silence_s.see(p.longest_silence_s.value, p.longest_silence_s.seed or 0)
+    total.failing_seeds.sort()
+    return total
+
+
+def soak_one(name: str, seeds: int, base: int, jobs: int, build: Path, results: Path) -> ScenarioSoak:
+    """The seeds split into `jobs` slices, each hunted by its own process: a run's decode
+    and check are Python, and threads of one process would queue for its GIL."""
+    sc = load_named(name)
+    jobs = min(jobs, seeds)
+    bounds = [base + seeds * k // jobs for k in range(jobs + 1)]
+    started = time.monotonic()
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(soak_slice, name, lo, hi - lo, build, results / sc.name / f"seeds-{lo}-{hi - 1}")
+                   for lo, hi in zip(bounds, bounds[1:])]
+        parts = [f.result() for f in futures]
+    return merge(name, base, seeds, parts, time.monotonic() - started)
 
 
 def report(rows: list[ScenarioSoak]) -> str:
@@ -151,7 +182,7 @@ def main(argv: list[str]) -> int:
         for name, seeds in plan:
             print(f"soak {name}: seeds {ns.base_seed}..{ns.base_seed + seeds - 1}, {ns.jobs} jobs", flush=True)
             rows.append(soak_one(name, seeds, ns.base_seed, ns.jobs, ns.build, results))
-    except HuntError as e:
+    except (HuntError, OSError) as e:
         print(f"soak: {e}", file=sys.stderr)
         return 2
     finally:

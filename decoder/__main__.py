@@ -1,13 +1,15 @@
 """python3 -m decoder <view> serial.bin [options]
 
 Views: text, tokens, table, html, perfetto, stats; `check` runs the
-expected-sequence checker (exit 0 pass, 1 violation, 2 unreadable input).
+expected-sequence checker (exit 0 pass, 1 violation, 2 no verdict: unreadable
+input, bad arguments or rules, no records, more damage than data).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import Iterable
+from typing import Callable, Iterable
 
 from decoder.expr import RuleError
 from decoder.merge import DEFAULT_LOOKAHEAD
@@ -20,6 +22,22 @@ from decoder.views import VIEWS
 EXIT_PASS, EXIT_FAIL, EXIT_UNREADABLE = 0, 1, 2
 
 
+def _count(minimum: int) -> "Callable[[str], int]":
+    """argparse type: an integer >= minimum (a clear usage error, exit 2, otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+    return parse
+
+
+_NONNEG, _POSITIVE = _count(0), _count(1)
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python3 -m decoder", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -28,8 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("input", help="serial capture (or a trace_rings dump with --ring-dump)")
     common.add_argument("-o", "--output", help="write here instead of stdout")
     common.add_argument("--ring-dump", action="store_true", help="input is a pmemsave of trace_rings")
-    common.add_argument("--ncpus", type=int, help="CPUs to expect (before BOOT says; ring dump: rings to read)")
-    common.add_argument("--lookahead", type=int, default=DEFAULT_LOOKAHEAD,
+    common.add_argument("--ncpus", type=_POSITIVE, help="CPUs to expect (before BOOT says; ring dump: rings to read)")
+    common.add_argument("--lookahead", type=_POSITIVE, default=DEFAULT_LOOKAHEAD,
                         help=f"merge window in items (default {DEFAULT_LOOKAHEAD})")
     p = sub.add_parser("text", parents=[common], help="one line per event")
     p.add_argument("--columns", action="store_true", help="one column per CPU instead of a CPU prefix")
@@ -40,20 +58,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--per-cpu", action="store_true", help="one line per CPU instead of one merged stream")
     p = sub.add_parser("table", parents=[common], help="the seed's markdown execution-sequence table")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--around", type=int, help="item index K (the text view's first column)")
-    g.add_argument("--epoch", type=int, help="quiesce epoch")
+    g.add_argument("--around", type=_NONNEG, help="item index K (the text view's first column)")
+    g.add_argument("--epoch", type=_NONNEG, help="quiesce epoch")
     g.add_argument("--violation", action="store_true", help="around the checker's first violation")
-    p.add_argument("--context", type=int, default=10, help="rows before/after")
+    p.add_argument("--context", type=_NONNEG, default=10, help="rows before/after")
     p.add_argument("--rules", help="rules file for --violation")
     p = sub.add_parser("html", parents=[common], help="self-contained HTML/SVG swimlanes")
-    p.add_argument("--start", type=int, default=0, help="first item shown")
-    p.add_argument("--max-records", type=int, default=20000)
-    p.add_argument("--width", type=int, default=1200)
+    p.add_argument("--start", type=_NONNEG, default=0, help="first item shown")
+    p.add_argument("--max-records", type=_POSITIVE, default=20000)
+    p.add_argument("--width", type=_POSITIVE, default=1200)
     sub.add_parser("perfetto", parents=[common], help="Chrome trace-event JSON for ui.perfetto.dev")
     sub.add_parser("stats", parents=[common], help="per-CPU counts, exits/s, NMI accounting, loss")
     p = sub.add_parser("check", parents=[common], help="expected-sequence checker")
     p.add_argument("--rules", help="rules file (default decoder/rules.toml)")
-    p.add_argument("--context", type=int, default=8, help="rows before/after the violation")
+    p.add_argument("--context", type=_NONNEG, default=8, help="rows before/after the violation")
     return ap
 
 
@@ -65,24 +83,42 @@ def _items(a: argparse.Namespace) -> Iterable[Item]:
     return read_items(a.input, lookahead=a.lookahead, ncpus=a.ncpus)
 
 
+def _input_size(a: argparse.Namespace) -> int | None:
+    """The capture's size in bytes, for the evidence rule (None for a ring dump:
+    its damage is counted in records, not bytes)."""
+    return None if a.ring_dump else os.path.getsize(a.input)
+
 
 def main(argv: list[str]) -> int:
     a = _parser().parse_args(argv)
     try:
+        if a.view == "check" or (a.view == "table" and a.violation):
+            from decoder.check import Checker
+            Checker(a.rules)  # a bad rules file fails before the input is read
         items = _items(a)
-    except (OSError, DumpError, ValueError) as e:
-        print(f"decoder: {a.input}: {e}", file=sys.stderr)
+        size = _input_size(a)
+    except (RuleError, SymbolError) as e:
+        print(f"decoder: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
-    out = open(a.output, "w", encoding="utf-8") if a.output else sys.stdout
+    except (OSError, DumpError, ValueError) as e:
+        print(f"decoder: {a.input}: {_why(e)}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    try:
+        out = open(a.output, "w", encoding="utf-8") if a.output else sys.stdout
+    except OSError as e:
+        print(f"decoder: -o {a.output}: cannot write ({_why(e)})", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         if a.view == "check":
             from decoder.check import run_check
-            r = run_check(items, a.rules, context=a.context)
+            r = run_check(items, a.rules, context=a.context, input_bytes=size)
+            out.write(r.summary() + "\n")
+            if r.error is not None:
+                print(f"decoder: {a.input}: no verdict: {r.error}", file=sys.stderr)
+                return EXIT_UNREADABLE
             if r.passed:
-                out.write(f"check: {r.message} ({r.counts['records']} records, "
-                          f"loss {r.counts['loss'] or 'none'})\n")
                 return EXIT_PASS
-            out.write(f"check: FAIL rule {r.rule}: {r.message}\n\n{r.window}")
+            out.write(f"\n{r.window}")
             return EXIT_FAIL
         opts = {k: v for k, v in vars(a).items() if k not in ("view", "input", "output", "ring_dump", "lookahead")}
         if a.view == "table" and a.violation:
@@ -97,9 +133,16 @@ def main(argv: list[str]) -> int:
         return EXIT_FAIL
     except BrokenPipeError:
         return EXIT_PASS
+    except OSError as e:
+        print(f"decoder: {a.output or 'stdout'}: write failed ({_why(e)})", file=sys.stderr)
+        return EXIT_UNREADABLE
     finally:
         if out is not sys.stdout:
             out.close()
+
+
+def _why(e: BaseException) -> str:
+    return e.strerror if isinstance(e, OSError) and e.strerror else str(e)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The decoder as a library (used by harness/): the names here are stable.
 
     items = list(read_records("results/run/serial.bin"))
-    result = check(items)            # CheckResult(passed, rule, message, window, counts)
+    result = check(items)            # CheckResult(passed, rule, message, window, counts, error)
     render("text", items, sys.stdout)
     summary(items)                   # per-CPU stats for the run summary
 """
@@ -29,9 +29,14 @@ def read_records(path_or_bytes: str | Path | bytes | bytearray | BinaryIO, **opt
     return read_items(source, **opts)  # type: ignore[arg-type]
 
 
-def check(items: Iterable[Item], rules_path: str | Path | None = None) -> CheckResult:
-    """Run the expected-sequence checker (decoder/rules.toml unless rules_path)."""
-    return run_check(items, rules_path)
+def check(items: Iterable[Item], rules_path: str | Path | None = None,
+          input_bytes: int | None = None) -> CheckResult:
+    """Run the expected-sequence checker (decoder/rules.toml unless rules_path).
+
+    No verdict without evidence: over zero records, or (given input_bytes, the
+    capture's size) over more damaged bytes than intact ones, the result has
+    passed=False and `error` saying why.  result.evidence names what was used."""
+    return run_check(items, rules_path, input_bytes=input_bytes)
 
 
 def render(view: str, items: Iterable[Item], out: TextIO, **opts: object) -> None:

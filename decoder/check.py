@@ -22,6 +22,8 @@ from decoder.views.stats import NOT_DATA_LOSS
 from decoder.views.table import markdown_table
 
 DEFAULT_RULES = Path(__file__).with_name("rules.toml")
+# Loss kinds whose unit is bytes of input that did not decode.
+DAMAGE_KINDS = frozenset({"crc", "garbage", "truncated"})
 CONTEXT = 8
 CPU_UP_ID, BOOT_ID = EVENT_IDS["CPU_UP"], EVENT_IDS["BOOT"]
 
@@ -35,6 +37,29 @@ class CheckResult:
     counts: dict = field(default_factory=dict)
     index: int | None = None
     event: str | None = None     # the record that broke the rule; None for an end-of-trace rule
+    # Set when there is no verdict: the evidence was too thin to judge (no records, more
+    # damaged bytes than intact ones).  passed is then False and rule None.
+    error: str | None = None
+
+    @property
+    def evidence(self) -> dict:
+        """What the verdict rests on: records checked, rules run, damage seen."""
+        c = self.counts
+        return {"records": c.get("records", 0), "rules": len(c.get("rules", {})),
+                "damaged_bytes": c.get("damaged_bytes", 0), "input_bytes": c.get("input_bytes")}
+
+    def summary(self) -> str:
+        """One line naming the verdict and its evidence (the CLI prints this)."""
+        e = self.evidence
+        basis = f"{e['records']} records checked by {e['rules']} rules"
+        if e["damaged_bytes"]:
+            basis += f", {e['damaged_bytes']} damaged bytes"
+        if self.error is not None:
+            return f"check: ERROR no verdict: {self.error} ({basis})"
+        if self.passed:
+            loss = self.counts.get("loss") or "none"
+            return f"check: {self.message} ({basis}, loss {loss})"
+        return f"check: FAIL rule {self.rule}: {self.message} ({basis})"
 
 
 def load_rules(path: str | Path | None, ctx: Context) -> list[Rule]:
@@ -43,6 +68,8 @@ def load_rules(path: str | Path | None, ctx: Context) -> list[Rule]:
         data = tomllib.loads(p.read_text())
     except OSError as e:
         raise RuleError(f"{p}: cannot read rules ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise RuleError(f"{p}: not a rules file (not UTF-8 text)") from None
     except tomllib.TOMLDecodeError as e:
         raise RuleError(f"{p}: not valid TOML ({e})") from None
     specs = data.get("rule")
@@ -83,7 +110,11 @@ class Checker:
     harness/livecheck.py drives it while the machine runs, so a run stops at the
     first broken rule with the same verdict the final check gives."""
 
-    def __init__(self, rules_path: str | Path | None = None, context: int = CONTEXT) -> None:
+    def __init__(self, rules_path: str | Path | None = None, context: int = CONTEXT,
+                 input_bytes: int | None = None) -> None:
+        if context < 0:
+            raise ValueError(f"context must be >= 0, got {context}")
+        self.input_bytes = input_bytes
         self.ctx = Context()
         self.rules = load_rules(rules_path, self.ctx)
         self.dispatch: dict[int, list[Rule]] = {}
@@ -92,7 +123,8 @@ class Checker:
                 self.dispatch.setdefault(t, []).append(r)
         self.context = context
         self.history: deque[tuple[int, Item]] = deque(maxlen=context + 1)
-        self.counts: dict = {"items": 0, "records": 0, "loss": {}, "rules": {}, "unjudged": {}}
+        self.counts: dict = {"items": 0, "records": 0, "loss": {}, "rules": {}, "unjudged": {},
+                             "damaged_bytes": 0, "input_bytes": input_bytes}
         self.violation: tuple[Rule, str, int, str | None] | None = None
         self.damaged = 0    # stretches of damage no CPU could be named for, so far
         self.k = -1
@@ -104,6 +136,11 @@ class Checker:
         if type(item) is Loss:
             loss = self.counts["loss"]
             loss[item.kind] = loss.get(item.kind, 0) + item.count
+            if item.unit == "bytes" and item.kind in DAMAGE_KINDS and \
+                    (self.input_bytes is None or item.offset < self.input_bytes):
+                # Bytes of the input that did not decode (a tail known to be missing
+                # past the end of the input is loss, not damage to what was read).
+                self.counts["damaged_bytes"] += item.count
             if _resets_state(item):
                 for r in self.rules:
                     r.on_loss(item.cpu)
@@ -134,12 +171,32 @@ class Checker:
                 return True
         return False
 
+    def no_evidence(self) -> str | None:
+        """Why the trace so far is too thin for a verdict, or None.  A pass needs
+        records to rest on: none at all, or more damaged input than intact input,
+        is no evidence (a capture of noise must not pass)."""
+        c = self.counts
+        if c["records"] == 0:
+            what = f"{c['damaged_bytes']} damaged bytes, " if c["damaged_bytes"] else ""
+            return f"no trace records to check ({what}{c['items']} items)"
+        if self.input_bytes is not None:
+            intact = self.input_bytes - c["damaged_bytes"]
+            if c["damaged_bytes"] > intact:
+                return (f"more damage than data: {c['damaged_bytes']} of {self.input_bytes} input bytes "
+                        f"did not decode (crc/garbage/truncated), {c['records']} records")
+        return None
+
     def finish(self, after: Iterable[Item] = (), at_end: bool = True) -> CheckResult:
         """The result; `after` supplies the items past a violation for its window.
         at_end=False skips the end-of-trace rules (the trace is not over)."""
         counts = self.counts
         counts["items"] = self.k + 1
         violation = self.violation
+        if violation is None and at_end:
+            why = self.no_evidence()
+            if why is not None:
+                counts["rules"] = {r.name: r.evaluations for r in self.rules}
+                return CheckResult(False, None, why, "", counts, error=why)
         if violation is None and at_end:
             for r in self.rules:
                 msg = r.at_end()
@@ -168,8 +225,11 @@ class Checker:
                            event)
 
 
-def run_check(items: Iterable[Item], rules_path: str | Path | None = None, context: int = CONTEXT) -> CheckResult:
-    checker = Checker(rules_path, context)
+def run_check(items: Iterable[Item], rules_path: str | Path | None = None, context: int = CONTEXT,
+              input_bytes: int | None = None) -> CheckResult:
+    """Check a whole trace.  input_bytes (the capture's size) lets the evidence rule
+    compare damaged bytes with intact ones; without it only records are counted."""
+    checker = Checker(rules_path, context, input_bytes)
     it = iter(items)
     feed = checker.feed
     for item in it:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+BUGS_TABLE = REPO / "defs" / "bugs.toml"
 
 
 class BuildError(Exception):
@@ -37,8 +39,27 @@ def locate(build_dir: Path, guest: int) -> Build:
     return build
 
 
+def bug_names(table: Path = BUGS_TABLE) -> list[str]:
+    """The bug zoo's names (defs/bugs.toml)."""
+    return list(tomllib.loads(table.read_text())["bug"])
+
+
+def check_bugs(text: str, table: Path = BUGS_TABLE) -> str:
+    """NAME[,NAME...] with every name from defs/bugs.toml, else BuildError.  Only a
+    checked value ever reaches make (and make's recipes reach a shell)."""
+    known = bug_names(table)
+    names = text.split(",")
+    unknown = [n for n in names if n not in known]
+    if not text or unknown:
+        raise BuildError(f"unknown bug name(s) {', '.join(map(repr, unknown or [text]))}; "
+                         f"known: {', '.join(known)} (`make BUGS=list`)")
+    return text
+
+
 def build_bugs(name: str, repo: Path = REPO) -> Path:
-    """`make BUGS=name BUILD=build/bugs-name`; returns that build dir."""
+    """`make BUGS=name BUILD=build/bugs-name` (an argv list, no shell; the name is
+    checked against defs/bugs.toml first); returns that build dir."""
+    name = check_bugs(name)
     build_dir = Path("build") / f"bugs-{name}"
     cmd = ["make", "-C", str(repo), f"BUGS={name}", f"BUILD={build_dir}"]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

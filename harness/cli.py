@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
+import tempfile
 import sys
 from pathlib import Path
+from typing import Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,20 +20,45 @@ from harness import cli_det
 from harness.bisect import BisectError
 from harness.hunt import HuntError
 from harness.replay import ReplayError
+from harness.argtypes import SEED, bug_names, int_in, int_list_of
+from harness.machine import MachineConfig
 from harness.matrix import print_matrix, run_matrix
 from harness.report import print_repeats, print_run
 from harness.run import TRANSPORTS, RunOptions, RunResult, random_seed, run_scenario
-from harness.scenario import ScenarioError, all_scenarios, load, load_named
+from harness.scenario import MAX_SMP, ScenarioError, all_scenarios, load, load_named
 from harness.schedule import ScheduleError
 
 EXIT_INTERRUPTED = 130
 
 
-def _int_list(text: str) -> list[int]:
+class UsageError(Exception):
+    """A command-line value the harness cannot use (exit 2, nothing run)."""
+
+
+
+
+def check_results_dir(path: Path) -> Path:
+    """The results root must be a directory the harness can write in, or creatable in
+    one: tried (a scratch file in it, or in its nearest existing ancestor) before any run
+    dir exists, and nothing is left behind.  (os.access would lie to root.)"""
+    probe = path.absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
     try:
-        return [int(x) for x in text.split(",") if x]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+        if not probe.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(probe))
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--results {path}: not a writable directory ({probe}: "
+                         f"{exc.strerror or exc})") from None
+    return path
+
+
+def check_qemu() -> None:
+    """QEMU must be on PATH before any run dir is made."""
+    if shutil.which(MachineConfig.qemu_binary) is None:
+        raise UsageError(f"{MachineConfig.qemu_binary} not found on PATH (run `make deps`)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,18 +67,18 @@ def _parser() -> argparse.ArgumentParser:
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--results", type=Path, default=Path("results"), help="results root")
-        sp.add_argument("--bugs", help="build with `make BUGS=NAME BUILD=build/bugs-NAME` and run that")
+        sp.add_argument("--bugs", type=bug_names, help="build with `make BUGS=NAME BUILD=build/bugs-NAME` and run that")
         sp.add_argument("--build", type=Path, default=None, help="build dir (default build/)")
-        sp.add_argument("--iterations", type=int, help="override the scenario's iterations")
+        sp.add_argument("--iterations", type=int_in(1, 10**9), help="override the scenario's iterations")
         sp.add_argument("--qemu-arg", action="append", default=[], dest="qemu_args",
                         help="extra QEMU argument, repeatable (e.g. --qemu-arg=-d --qemu-arg=int)")
 
     run = sub.add_parser("run", help="run one scenario")
     run.add_argument("scenario", help="name in scenarios/ or a path to a .toml")
-    run.add_argument("--seed", type=int, help="seed for NMI timing (default: random, recorded)")
-    run.add_argument("--repeat", type=int, default=1, help="run K times (seeds seed..seed+K-1)")
+    run.add_argument("--seed", type=SEED, help="seed for NMI timing (default: random, recorded)")
+    run.add_argument("--repeat", type=int_in(1, 10**6), default=1, help="run K times (seeds seed..seed+K-1)")
     run.add_argument("--stop-on-fail", action="store_true", help="stop repeats at the first failure")
-    run.add_argument("--smp", type=int, help="override the scenario's smp")
+    run.add_argument("--smp", type=int_in(1, MAX_SMP), help="override the scenario's smp")
     run.add_argument("--guest", type=int, choices=(32, 64), help="override the guest")
     run.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                      help="one TCG thread + fixed icount, in-machine seeded NMIs "
@@ -66,9 +94,9 @@ def _parser() -> argparse.ArgumentParser:
 
     mx = sub.add_parser("matrix", help="scenarios x guests x smp")
     mx.add_argument("scenarios", nargs="*", help="default: test1..test5")
-    mx.add_argument("--guests", type=_int_list, default=[32, 64])
-    mx.add_argument("--smp", type=_int_list, default=[2, 4])
-    mx.add_argument("--seed", type=int)
+    mx.add_argument("--guests", type=int_list_of((32, 64)), default=[32, 64])
+    mx.add_argument("--smp", type=int_list_of(range(1, MAX_SMP + 1)), default=[2, 4])
+    mx.add_argument("--seed", type=SEED)
     common(mx)
 
     sub.add_parser("list", help="list scenarios")
@@ -87,6 +115,8 @@ def _build_dir(args: argparse.Namespace) -> Path:
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     sc = load_named(args.scenario).with_overrides(smp=args.smp, guest=args.guest,
                                                    iterations=args.iterations)
+    check_results_dir(args.results)
+    check_qemu()
     if args.repeat < 1:
         raise ScenarioError("(command line)", "--repeat", "an integer >= 1", args.repeat)
     base_seed = args.seed if args.seed is not None else random_seed()
@@ -133,6 +163,8 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     names = args.scenarios or [f"test{i}" for i in range(1, 6)]
     scenarios = [load_named(n) for n in names]
+    check_results_dir(args.results)
+    check_qemu()
     opts = RunOptions(seed=args.seed if args.seed is not None else random_seed(),
                       build_dir=_build_dir(args), results_dir=args.results, bugs=args.bugs,
                       qemu_args=args.qemu_args)
@@ -161,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "matrix":
             return _cmd_matrix(args, console)
         if args.command == "hunt":
+            check_results_dir(args.results)
+            check_qemu()
             return cli_det.cmd_hunt(args, console, _build_dir(args))
         if args.command == "replay":
             return cli_det.cmd_replay(args, console)
@@ -179,8 +213,14 @@ def main(argv: list[str] | None = None) -> int:
                 console.print(f"{f}: ok")
             return 0
     except (ScenarioError, buildmod.BuildError, ScheduleError, ReplayError, HuntError,
-            BisectError) as exc:
+            BisectError, UsageError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    except OSError as exc:
+        # A path the user gave (results, a scenario, a --json file) that the system
+        # refused: one line naming it, not a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        console.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False)
         return 2
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")

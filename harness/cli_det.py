@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.argtypes import SEED, bug_names, int_in
 from harness.bisect import DEFAULT_SEEDS, bisect, seed_range, seed_span, step
 from harness.decoding import DecoderUnavailable, describe, event_records
 from harness.hunt import HuntOptions, HuntResult, hunt
@@ -44,11 +45,11 @@ def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignor
     hp.add_argument("scenario")
     hp.add_argument("--budget", type=parse_duration, default=parse_duration("10m"),
                     help="wall-clock budget (90s, 10m, 1h; default 10m)")
-    hp.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+    hp.add_argument("--jobs", type=int_in(1, 256), default=os.cpu_count() or 1,
                     help="parallel QEMUs (default: the core count)")
-    hp.add_argument("--seed", type=int, help="first seed (default: random, printed)")
-    hp.add_argument("--confirm", type=int, default=1, help="replays of the failing seed (default 1)")
-    hp.add_argument("--max-seeds", type=int, help="stop after this many seeds")
+    hp.add_argument("--seed", type=SEED, help="first seed (default: random, printed)")
+    hp.add_argument("--confirm", type=int_in(0, 1000), default=1, help="replays of the failing seed (default 1)")
+    hp.add_argument("--max-seeds", type=int_in(1), help="stop after this many seeds")
     hp.add_argument("--keep-going", action="store_true",
                     help="do not stop at the first failure: run until --max-seeds or the budget and "
                          "list every failing seed (a failure rate; two builds' lists show whether "
@@ -57,13 +58,13 @@ def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignor
                     help="--no-deterministic hunts the seed's way (multi-threaded TCG, QMP NMIs)")
     hp.add_argument("--stop-at-violation", action=argparse.BooleanOptionalAction, default=True,
                     help="stop each run at its first broken checker rule (default: on)")
-    hp.add_argument("--smp", type=int)
+    hp.add_argument("--smp", type=int_in(1, 8))
     hp.add_argument("--json", type=Path, help="also write the hunt summary here")
     common(hp)
 
     rp = sub.add_parser("replay", help="re-run a deterministic run and compare serial.bin")
     rp.add_argument("run_dir", type=Path)
-    rp.add_argument("--gdb-at-event", type=int, metavar="K",
+    rp.add_argument("--gdb-at-event", type=int_in(1), metavar="K",
                     help="stop at the K-th trace record (1-based, trace order) under gdb")
     rp.add_argument("--gdb-script", type=Path, help="with --gdb-at-event: run this gdb script (batch)")
     rp.add_argument("--results", type=Path, help="where the replay's run dir goes "
@@ -73,11 +74,11 @@ def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignor
     bp.add_argument("scenario")
     bp.add_argument("--good", required=True, help="a revision where the scenario passes")
     bp.add_argument("--bad", required=True, help="a later revision where it fails")
-    bp.add_argument("--seed", type=int, required=True, help="the seed that fails at --bad")
-    bp.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, metavar="K",
+    bp.add_argument("--seed", type=SEED, required=True, help="the seed that fails at --bad")
+    bp.add_argument("--seeds", type=int_in(1, 1000), default=DEFAULT_SEEDS, metavar="K",
                     help=f"run seeds SEED..SEED+K-1 at each step, bad if any fails (default "
                          f"{DEFAULT_SEEDS}; a seed's schedule moves with the build)")
-    bp.add_argument("--bugs", help="build every revision with BUGS=NAME")
+    bp.add_argument("--bugs", type=bug_names, help="build every revision with BUGS=NAME")
     bp.add_argument("--repo", type=Path, help="git repository (default: this checkout)")
     bp.add_argument("--results", type=Path, default=Path("results"), help="results root")
 
@@ -87,7 +88,7 @@ def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignor
     sp.add_argument("--seed", type=int, required=True)
     sp.add_argument("--seeds", type=int, default=1)
     sp.add_argument("--bisect-dir", type=Path, required=True)
-    sp.add_argument("--bugs")
+    sp.add_argument("--bugs", type=bug_names)
 
 
 def _print_hunt(out: HuntResult, console: Console, bisectable: bool = False) -> None:

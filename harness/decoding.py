@@ -41,7 +41,8 @@ class Decoded:
 
     def as_dict(self) -> dict[str, Any]:
         return {"decoded": self.decoded, "reason": self.reason,
-                "checked": self.check is not None, "check_error": self.check_error,
+                "checked": self.check is not None and not self.check.get("error"),
+                "check_error": self.check_error or (self.check or {}).get("error"),
                 "items": len(self.items) if self.items is not None else None,
                 "records": self.records,
                 "summary": jsonable(self.summary), "check": self.check,
@@ -71,7 +72,10 @@ def api() -> ModuleType:
 
 
 def _check_dict(result: Any) -> dict[str, Any]:
+    evidence = getattr(result, "evidence", None)
     return {"passed": bool(getattr(result, "passed")),
+            "error": jsonable(getattr(result, "error", None)),
+            "evidence": jsonable(evidence),
             "rule": jsonable(getattr(result, "rule", None)),
             "message": jsonable(getattr(result, "message", None)),
             "window": jsonable(getattr(result, "window", None)),
@@ -142,7 +146,7 @@ def decode_serial(serial_path: Path, rules: Path | None, out_dir: Path,
     except Exception as exc:
         result.view_errors["summary"] = f"{type(exc).__name__}: {exc}"
     try:
-        result.check = _check_dict(dec.check(items, str(rules) if rules else None))
+        result.check = _check_dict(dec.check(items, str(rules) if rules else None, input_bytes=size))
     except Exception as exc:
         # Records decoded but not judged: the verdict then rests on the exit
         # status alone, and says so.

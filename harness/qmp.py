@@ -167,6 +167,10 @@ class QMPClient:
             line = await asyncio.wait_for(self._reader.readline(), self.timeout)
         except asyncio.TimeoutError as exc:
             raise QMPConnectionError("timed out waiting for QMP data") from exc
+        except (ConnectionError, OSError) as exc:
+            # A QEMU that exits while we read (e.g. a guest that finished during the
+            # handshake) resets the socket: the connection is over, not the harness.
+            raise QMPConnectionError(f"QMP connection lost: {exc}") from exc
         if not line:
             raise QMPConnectionError("QEMU closed the QMP connection")
         try:

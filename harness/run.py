@@ -334,10 +334,50 @@ class _MemTransport:
             self.ram_file.unlink(missing_ok=True)
 
 
+def checker_not_run(trace: dict[str, Any]) -> str | None:
+    """Why the checker gave no verdict on this trace, or None when it judged it."""
+    check = trace.get("check")
+    if check is not None and not check.get("error"):
+        return None
+    if check is not None:
+        return f"no evidence: {check['error']}"
+    return trace.get("check_error") or trace.get("reason") or "the trace was not decoded"
+
+
+def evidence(watch: _Watch, trace: dict[str, Any]) -> dict[str, Any]:
+    """What the verdict rests on: the exit status, and what the checker judged (records,
+    rules run) or why it judged nothing."""
+    check = trace.get("check") or {}
+    why = checker_not_run(trace)
+    return {"exit_outcome": watch.outcome, "checker_ran": why is None, "checker_not_run": why,
+            **({"records_checked": (check.get("evidence") or {}).get("records"),
+                "rules_run": (check.get("evidence") or {}).get("rules")} if why is None else {})}
+
+
+def hv_cmdline_ran(harness_append: str, qemu_args: list[str]) -> dict[str, str]:
+    """The hypervisor command line QEMU really passed: QEMU takes the last -append, so a
+    `--qemu-arg -append --qemu-arg X` replaces the harness's (scenario's) line."""
+    ran, source = harness_append, "harness"
+    for k, arg in enumerate(qemu_args):
+        if arg in ("-append", "--append") and k + 1 < len(qemu_args):
+            ran, source = qemu_args[k + 1], "--qemu-arg -append"
+    return {"ran": ran, "source": source, "harness": harness_append}
+
+
 def _judge(sc: Scenario, watch: _Watch, trace: dict[str, Any]) -> tuple[str, str, bool, Any]:
-    """(outcome, reason, passed, rule) from the exit outcome and the checker."""
+    """(outcome, reason, passed, rule) from the exit outcome and the checker.
+
+    No verdict without evidence: an exit that says pass is a pass only when the checker
+    judged the trace; when it did not run (not decoded, no records, more damage than
+    data, a checker error) the outcome is `error`, with the reason."""
     outcome, reason, rule = watch.outcome or "error", watch.reason, None
     check = trace.get("check")
+    why = checker_not_run(trace)
+    if why is not None:
+        check = None
+        if outcome == "pass":
+            outcome = "error"
+            reason = f"exit said pass, but the checker did not judge the trace ({why})"
     if check is not None and not check["passed"]:
         rule = check.get("rule")
         if outcome == "pass":
@@ -355,6 +395,8 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     """
     t0 = time.monotonic()
     located = buildmod.locate(opts.build_dir, sc.guest)
+    if shutil.which(MachineConfig.qemu_binary) is None:
+        raise buildmod.BuildError(f"{MachineConfig.qemu_binary} not found on PATH (run `make deps`)")
     schedule = derive(sc, opts.seed) if opts.deterministic and opts.rr is None else None
     run_dir = make_run_dir(opts.results_dir, sc.name, opts.seed)
     verdict: dict[str, Any] = {
@@ -427,6 +469,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
         write_json(run_dir / "verdict.json", verdict)
         return RunResult(run_dir, verdict)
     verdict["qemu"] = {"command_line": machine.command_line(), "extra_args": list(opts.qemu_args)}
+    verdict["hv_cmdline"] = hv_cmdline_ran(append, opts.qemu_args)
     icount_mode = schedule is not None or opts.rr is not None
     plan = _Plan(host_nmis=schedule is None and opts.rr != "replay",
                  hang=HangWatch(sc.hang_timeout, ICOUNT_SHIFT if icount_mode else None),
@@ -439,10 +482,19 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
     if opts.stop_at_violation and mem is not None:
         verdict["live_check_error"] = "no live check with the memory transport (its log is read after the run)"
     watch = _Watch()
-    with machine:
-        verdict["qemu"]["pid"] = machine.pid
-        watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir, plan,
-                                       opts.on_tick, opts.should_stop))
+    launched = False
+    try:
+        with machine:
+            launched = True
+            verdict["qemu"]["pid"] = machine.pid
+            watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir, plan,
+                                           opts.on_tick, opts.should_stop))
+    except MachineError as exc:
+        if launched:
+            raise
+        verdict.update(outcome="error", reason=f"QEMU not started: {exc}")
+        write_json(run_dir / "verdict.json", verdict)
+        return RunResult(run_dir, verdict)
     stopped_by_harness = watch.outcome in ("hang", "timeout", "interrupted") or watch.stopped_by_live_check
     verdict["qemu"].update(exit_status=machine.exit_status, wall_seconds=round(machine.wall_time, 3),
                            ended_by="harness" if stopped_by_harness else "itself")
@@ -485,7 +537,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
     verdict["trace"] = trace
     outcome, reason, passed, rule = _judge(sc, watch, trace)
     verdict.update(outcome=outcome, reason=reason, passed=passed, rule=rule,
-                   counts=(trace.get("check") or {}).get("counts"))
+                   counts=(trace.get("check") or {}).get("counts"), evidence=evidence(watch, trace))
     verdict["durations"] = {"total": round(time.monotonic() - t0, 3),
                             "qemu": verdict["qemu"]["wall_seconds"],
                             "decode": round(time.monotonic() - t_decode, 3),

@@ -8,6 +8,7 @@ file, the key and what was expected, and is raised before anything runs.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -19,6 +20,10 @@ from harness.nmi import PATTERNS, NmiPattern
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 OUTCOMES = ("pass", "fail", "panic", "hang", "reset")
 MAX_SMP = 8
+# Upper bounds for durations: finite, and short enough that a run cannot be made
+# to wait forever by a typo (a day of wall time; an hour between NMIs).
+MAX_RUN_SECONDS = 86400.0
+MAX_NMI_SECONDS = 3600.0
 
 # Workload names the guests understand, and their ARG: none, count (required;
 # may come from `iterations`), or number? (optional) -- defs/workloads.toml.
@@ -109,11 +114,14 @@ def _check_int(path: Path | str, key: str, value: Any, lo: int, hi: int) -> int:
     return value
 
 
-def _check_seconds(path: Path, key: str, value: Any, allow_zero: bool = False) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
+def _check_seconds(path: Path, key: str, value: Any, allow_zero: bool = False,
+                   most: float = MAX_RUN_SECONDS) -> float:
+    """A finite number of seconds in range (nan and inf are refused: a nan timeout
+    never expires, so a stopped machine would be watched forever)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero) or value > most:
         rule = ">= 0" if allow_zero else "> 0"
-        raise ScenarioError(path, key, f"a number of seconds {rule}", value)
+        raise ScenarioError(path, key, f"a finite number of seconds {rule} and <= {most:g}", value)
     return float(value)
 
 
@@ -202,9 +210,10 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
     nmi = NmiPattern(
         kind=kind,
         interval=_check_seconds(path, "nmi.interval", nmi_table.get("interval", 0.1),
-                                allow_zero=kind != "poisson"),
+                                allow_zero=kind != "poisson", most=MAX_NMI_SECONDS),
         burst=_check_int(path, "nmi.burst", nmi_table.get("burst", 10), 1, 10**6),
-        gap=_check_seconds(path, "nmi.gap", nmi_table.get("gap", 1.0), allow_zero=True),
+        gap=_check_seconds(path, "nmi.gap", nmi_table.get("gap", 1.0), allow_zero=True,
+                           most=MAX_NMI_SECONDS),
         count=count,
         start_after=_check_seconds(path, "nmi.start_after", nmi_table.get("start_after", 0.0),
                                    allow_zero=True))
@@ -223,6 +232,7 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
         if not rules_path.is_file():
             raise ScenarioError(path, "expect.rules", "an existing rules file (relative to the scenario)",
                                 rules)
+        _check_rules(path, rules_path)
 
     return Scenario(name=name, path=path, guest=guest, smp=smp, memory=memory,
                     iterations=iterations, timeout=timeout, hang_timeout=hang_timeout,
@@ -230,14 +240,28 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
                     expect_outcome=outcome, rules=rules_path, description=description)
 
 
+def _check_rules(path: Path, rules_path: Path) -> None:
+    """The rules file loads as the checker will load it: a bad one is a scenario error
+    now, not a run whose checker silently did not run."""
+    from decoder.check import load_rules
+    from decoder.expr import RuleError
+    from decoder.rule_kinds import Context
+    try:
+        load_rules(rules_path, Context())
+    except RuleError as exc:
+        raise ScenarioError(path, "expect.rules", "a loadable rules file", str(exc)) from None
+
+
 def load(path: Path | str) -> Scenario:
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())
     except OSError as exc:
-        raise ScenarioError(path, "(file)", "a readable scenario file", str(exc)) from exc
+        raise ScenarioError(path, "(file)", "a readable scenario file", exc.strerror or str(exc)) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(path, "(file)", "a scenario file in UTF-8 text", "binary data") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "(syntax)", "valid TOML", str(exc)) from exc
+        raise ScenarioError(path, "(syntax)", "valid TOML", str(exc)) from None
     return parse(path, data)
 
 

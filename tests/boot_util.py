@@ -16,7 +16,7 @@ from pathlib import Path
 from decoder.api import Loss, Record, read_records
 from decoder.defs import DEBUG_EXIT, EVENT_IDS
 from harness.machine import Machine, MachineConfig
-from harness.qmp import QMPClient
+from harness.qmp import QMPClient, QMPConnectionError, QMPError
 
 ROOT = Path(__file__).resolve().parent.parent
 # HEISEN_BUILD: boot another build (a mutant's, docs/mutants.toml) with the same tests.
@@ -84,21 +84,26 @@ def parse_reports(text: str) -> dict[int, CpuReport]:
 
 
 async def _flood_nmis(m: Machine, interval: float, after: str, serial: Path) -> int:
-    # NMIs before the hypervisor's IDT exists would reset the machine (the
-    # multiboot loader runs with no IDT): start once the guests run.
-    while after not in decode_serial(serial.read_bytes() if serial.exists() else b"")[2]:
-        if not m.running:
-            return 0
-        await asyncio.sleep(0.01)
+    # QMP is connected first: connecting after the guests started raced a short
+    # workload, which could end (and QEMU exit, resetting the handshake) before the
+    # first NMI.  NMIs before the hypervisor's IDT exists would reset the machine
+    # (the multiboot loader runs with no IDT): they start once the guests run.
     sent = 0
-    async with QMPClient(str(m.qmp_socket)) as q:
+    q = QMPClient(str(m.qmp_socket))
+    try:
+        await q.connect(retry_for=10.0)   # a freshly started QEMU is not listening yet
+        while after not in decode_serial(serial.read_bytes() if serial.exists() else b"")[2]:
+            if not m.running:
+                return 0
+            await asyncio.sleep(0.01)
         while m.running:
-            try:
-                await q.execute("inject-nmi")
-            except Exception:
-                break  # QEMU exited under us: the run is over
+            await q.execute("inject-nmi")
             sent += 1
             await asyncio.sleep(interval)
+    except (QMPConnectionError, QMPError, OSError):
+        pass  # QEMU closed QMP: it is exiting, the flood is over; the callers judge `sent`
+    finally:
+        await q.close()
     return sent
 
 

@@ -28,13 +28,29 @@ def test_stale_output_is_detected(tmp_path: Path) -> None:
     assert "include/heisen/defs.h is stale" in r.stderr
 
 
-def test_checksum_matches_c_formula() -> None:
+CHECKSUM_CASES = [(0, 0), (1, 0), (0xFFFFFFFF, 3), (2**64 - 1, 7), (0x123456789ABCDEF0, 255),
+                  (2**63, 2**40 + 1), (3, 2**64 - 1)]
+
+
+def test_checksum_matches_c_formula(tmp_path: Path) -> None:
+    """The Python formula against the C one, compiled from include/heisen/defs.h and run:
+    the C side's 64-bit wraparound and truncation are what the guest checks."""
     sys.path.insert(0, str(ROOT))
     from decoder.defs import hc_test_checksum
-    # 64-bit wraparound in C then masking equals Python's exact product masked.
-    assert hc_test_checksum(0, 0) == 0
-    assert hc_test_checksum(1, 0) == 2654435761
-    assert hc_test_checksum(0xFFFFFFFF, 3) == ((0xFFFFFFFF ^ (3 << 24)) * 2654435761) % 2**32
+    src = tmp_path / "checksum.c"
+    src.write_text('#include <stdio.h>\n#include <stdlib.h>\n#include "heisen/defs.h"\n'
+                   "int main(int argc, char **argv) {\n"
+                   "    for (int i = 1; i + 1 < argc; i += 2)\n"
+                   '        printf("%u\\n", hc_test_checksum(strtoull(argv[i], 0, 0), strtoull(argv[i + 1], 0, 0)));\n'
+                   "    return 0;\n}\n")
+    exe = tmp_path / "checksum"
+    cc = subprocess.run(["gcc", "-std=gnu11", "-Wall", "-Werror", "-I", str(ROOT / "include"),
+                         str(src), "-o", str(exe)], capture_output=True, text=True)
+    assert cc.returncode == 0, cc.stderr
+    args = [str(v) for case in CHECKSUM_CASES for v in case]
+    out = subprocess.run([str(exe), *args], capture_output=True, text=True, check=True).stdout.split()
+    assert [int(v) for v in out] == [hc_test_checksum(a, c) for a, c in CHECKSUM_CASES]
+    assert hc_test_checksum(1, 0) == 2654435761  # the constant itself, independent of both
 
 
 def test_named_field_values_reach_c_and_python() -> None:

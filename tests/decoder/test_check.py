@@ -122,14 +122,15 @@ def test_quiesce_overlapping_and_unknown_epochs() -> None:
     _fails(b, "quiesce_epoch", "never requested")
 
 
-def _epoch_with_ack_after(gap_ms: float, boot: bool = True) -> TraceBuilder:
-    """One quiesce epoch at -smp 2 whose ACK comes gap_ms after the REQUEST (1 GHz TSC)."""
+def _epoch_with_ack_after(gap_ms: float, boot: bool = True, extra_ticks: int = 0) -> TraceBuilder:
+    """One quiesce epoch at -smp 2 whose ACK comes gap_ms (+ extra_ticks) after the REQUEST
+    (1 GHz TSC); BEGIN, END and RESUME follow 10 ticks apart."""
     b = TraceBuilder(2, boot=boot)
     if not boot:
         for c in range(2):
             b.ev(c, "CPU_UP", c, c)
     b.ev(0, "QUIESCE_REQUEST", 1)
-    b.ev(1, "QUIESCE_ACK", 1, dt=int(gap_ms * 1_000_000))
+    b.ev(1, "QUIESCE_ACK", 1, dt=int(gap_ms * 1_000_000) + extra_ticks)
     b.ev(0, "QUIESCE_BEGIN", 1)
     b.ev(0, "QUIESCE_END", 1)
     b.ev(1, "QUIESCE_RESUME", 1)
@@ -141,6 +142,11 @@ def test_quiesce_epoch_within_bound_measures_the_longest() -> None:
     assert r.passed, r.message
     m = r.counts["measured"]["quiesce_epoch"]
     assert m["longest_epoch"] == 1 and m["bound_ms"] == 2000 and 1500 <= m["ms"] < 1500.1, m
+
+
+def test_quiesce_epoch_of_exactly_the_bound_passes() -> None:
+    r = verdict(_epoch_with_ack_after(2000, extra_ticks=-30))   # RESUME lands on the bound
+    assert r.passed and r.counts["measured"]["quiesce_epoch"]["ticks"] == 2_000_000_000, r.counts
 
 
 def test_quiesce_epoch_past_the_bound_fails_at_the_late_step() -> None:

@@ -44,14 +44,14 @@ def test_test_workload_reports_progress_every_sixteenth(tmp_path: Path, guest: i
 
 
 def boot_with_flood(tmp: Path, build: Path, guest: int, append: str, smp: int = 2,
-                    timeout: float = 60.0) -> tuple[int, list]:
+                    timeout: float = 60.0) -> tuple[int, list, int]:
     serial = tmp / "serial.bin"
     cfg = MachineConfig(kernel=build / "hv.elf32", initrd=build / f"guest{guest}.elf", append=append,
                         serial_path=serial, smp=smp, gdbstub=False)
     with Machine(cfg) as m:
-        asyncio.run(asyncio.wait_for(_flood_nmis(m, 0.001, "guests running", serial), timeout))
+        sent = asyncio.run(asyncio.wait_for(_flood_nmis(m, 0.001, "guests running", serial), timeout))
         status = m.wait(timeout)
-    return status, decode_serial(serial.read_bytes())[0]
+    return status, decode_serial(serial.read_bytes())[0], sent
 
 
 def nmi_counts(records) -> list[tuple]:
@@ -70,14 +70,14 @@ def test_nested_nmi_is_detected_and_fails_the_run(tmp_path: Path, guest: int) ->
     running handler: the guest must count it as nested and fail the run.  The
     same run on the correct build passes, which the guest only reports when
     its handler saw no nesting (guest_finish turns a pass into NESTED_NMI)."""
-    status, records = boot_with_flood(tmp_path, build_bugs("inject-while-blocked"), guest, "wl=test:3000")
-    assert status == FAIL
+    status, records, sent = boot_with_flood(tmp_path, build_bugs("inject-while-blocked"), guest, "wl=test:20000")
+    assert status == FAIL, f"the buggy build passed ({sent} NMIs sent)"
     counts = nmi_counts(records)
     assert sum(nested for _, nested, _ in counts) > 0, counts
 
     good = tmp_path / "good"
     good.mkdir()
-    status, records = boot_with_flood(good, BUILD, guest, "wl=test:3000")
-    assert status == PASS
+    status, records, sent = boot_with_flood(good, BUILD, guest, "wl=test:20000")
+    assert status == PASS and sent > 0, (status, sent)
     counts = nmi_counts(records)
     assert all(nested == 0 for _, nested, _ in counts) and sum(r for r, _, _ in counts) > 0, counts

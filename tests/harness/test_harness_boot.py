@@ -15,6 +15,7 @@ from harness.run import RunOptions, RunResult, run_scenario
 from harness.scenario import load_named
 
 BUILD = REPO / "build"
+BOOT_BOUND_S = 1.5  # see test_default_scenario_passes
 
 
 def run(name: str, tmp_path: Path, seed: int = 1, **overrides: int) -> RunResult:
@@ -38,8 +39,13 @@ def test_default_scenario_passes(tmp_path: Path) -> None:
     result = run("default", tmp_path)
     assert result.passed, explain(result)
     assert result.verdict["scenario_config"]["hv_cmdline"] == "wl=test:1000 wl0=pal_demo:50 wl1=pal_demo:50"
-    # issue 3: the boot time is measured and printed (goal < 0.5 s)
-    assert 0 < result.verdict["trace"]["summary"]["all_guests_running_s"] < 5
+    # Boot time (machine start -> last CPU in its guest; goal < 0.5 s).  Measured on
+    # this 2-core machine shared with other engineers' QEMUs (load average 8), default
+    # scenario, seeds 1-5: 0.58, 0.42, 0.21, 0.32, 0.64 s -- the goal holds only on a
+    # quiet host.  BOOT_BOUND_S is 2.3x the worst of those: a loaded host stays under
+    # it, while a boot that got 3x slower than today's typical 0.4 s fails.
+    boot = result.verdict["trace"]["summary"]["all_guests_running_s"]
+    assert boot is not None and 0 < boot < BOOT_BOUND_S, boot
 
 
 @pytest.mark.parametrize("guest, smp", [(64, 2), (32, 4)])

@@ -50,6 +50,8 @@ def test_checker_failure_turns_an_exit_pass_into_a_named_failure() -> None:
     assert "nmi_not_nested" in reason and "nested NMI on cpu 1" in reason
     good = {"check": {"passed": True, "rule": None, "message": ""}}
     assert _judge(sc, watch, good)[:3] == ("pass", "debug-exit PASS", True)
-    assert _judge(sc, watch, {"check": None})[2] is True  # exit status alone, as verdict.json says
+    # No checker verdict: an exit pass alone is no evidence of a pass.
+    outcome, reason, passed, _ = _judge(sc, watch, {"check": None, "reason": "not decoded"})
+    assert (outcome, passed) == ("error", False) and "not decoded" in reason
     hang = _Watch(outcome="hang", reason="quiet")
     assert _judge(sc, hang, good)[2] is False

@@ -13,7 +13,7 @@ from typing import Callable
 import pytest
 
 from harness.machine import Machine, MachineConfig, MachineError
-from harness_testutil import alive, qemu_children
+from harness_testutil import alive, fakehv_serial, qemu_children
 
 PY = "/usr/bin/python3"
 REPO = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ def test_exit_status_wall_time_and_sockets_removed(fake_build: Callable[[str], P
     assert m.exit_status == 33
     assert 0 < m.wall_time < 30
     assert not sockdir.exists()
-    assert (tmp_path / "serial.bin").read_bytes() == b"fakehv up\n"
+    assert (tmp_path / "serial.bin").read_bytes() == fakehv_serial()
 
 
 def test_exception_in_block_stops_qemu_and_removes_sockets(fake_build: Callable[[str], Path],

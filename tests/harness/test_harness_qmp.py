@@ -109,3 +109,19 @@ def test_connect_to_missing_socket_fails_with_the_path(tmp_path: Path) -> None:
         with pytest.raises(QMPConnectionError, match="nope.sock"):
             await client.connect(retry_for=0.2)
     run(body())
+
+
+
+def test_a_reset_while_reading_the_greeting_is_a_clean_connection_error() -> None:
+    # A QEMU that exits during the handshake can reset the socket under the greeting's
+    # read: the harness must see QMPConnectionError (the run is over, its exit status
+    # decides), not an OSError that ends the harness with "error: Connection reset".
+    async def go() -> None:
+        client = QMPClient("/nonexistent/qmp.sock")
+        reader = asyncio.StreamReader()
+        reader.set_exception(ConnectionResetError(104, "Connection reset by peer"))
+        client._reader = reader
+        with pytest.raises(QMPConnectionError, match="reset by peer"):
+            await client._read_message()
+
+    run(go())

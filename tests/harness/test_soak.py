@@ -1,0 +1,52 @@
+"""bench/soak.py against tests/harness/fixtures/fakehv.S: a soak lists every failing seed,
+exits 1 for any failure and 2 for a plan it cannot run; its figures come from the verdicts."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Callable
+
+from harness.build import REPO
+
+SCENARIO = 'smp = 1\ntimeout = 20\nhang_timeout = 5\n[workloads]\ndefault = "hello"\n'
+
+
+def soak(tmp_path: Path, build: Path, plan: str) -> tuple[subprocess.CompletedProcess[str], dict | None]:
+    results = tmp_path / "soak"
+    proc = subprocess.run(["/usr/bin/python3", str(REPO / "bench/soak.py"), "--plan", plan, "--base-seed", "1",
+                           "--build", str(build), "--results", str(results)],
+                          capture_output=True, text=True, timeout=300)
+    summary = results / "soak.json"
+    return proc, json.loads(summary.read_text()) if summary.exists() else None
+
+
+def test_a_soak_lists_every_failing_seed_and_fails(tmp_path: Path, fake_build: Callable[[str], Path]) -> None:
+    sc = tmp_path / "fake.toml"
+    sc.write_text(SCENARIO)
+    proc, summary = soak(tmp_path, fake_build("odd"), f"{sc}=4")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert summary is not None
+    row = summary["scenarios"][0]
+    assert row["seeds_run"] == 4 and row["failing_seeds"] == [1, 3], row
+    assert row["outcomes"] == {"fail": 2, "pass": 2}, row
+    assert len(row["failing_run_dirs"]) == 2 and all(Path(d).is_dir() for d in row["failing_run_dirs"])
+    assert "failing seeds [1, 3]" in proc.stdout and "4 seeds, 2 failing" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_clean_soak_exits_0_and_keeps_no_passing_run(tmp_path: Path, fake_build: Callable[[str], Path]) -> None:
+    sc = tmp_path / "fake.toml"
+    sc.write_text(SCENARIO)
+    proc, summary = soak(tmp_path, fake_build("pass"), f"{sc}=3")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert summary is not None and summary["scenarios"][0]["seeds_run"] == 3
+    assert summary["scenarios"][0]["failing_seeds"] == []
+    assert not list((tmp_path / "soak").glob("*/*/seeds/*")), "passing run dirs are not kept"
+
+
+def test_a_plan_it_cannot_run_is_exit_2(tmp_path: Path) -> None:
+    for plan in ("stress-all", "stress-all=0", "no-such-scenario=3", "stress-all=x"):
+        proc, summary = soak(tmp_path, REPO / "build", plan)
+        assert proc.returncode == 2 and proc.stderr.startswith("soak: "), (plan, proc.stderr)
+        assert "Traceback" not in proc.stderr and summary is None
