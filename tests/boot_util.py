@@ -19,7 +19,7 @@ from harness.machine import Machine, MachineConfig
 from harness.qmp import QMPClient, QMPConnectionError, QMPError
 
 ROOT = Path(__file__).resolve().parent.parent
-# HEISEN_BUILD: boot another build (a mutant's, docs/mutants.toml) with the same tests.
+# HEISEN_BUILD: boot another build (a mutant's: tests/mutants.toml) with the same tests.
 BUILD = Path(os.environ.get("HEISEN_BUILD", ROOT / "build")).resolve()
 PASS = (DEBUG_EXIT["PASS"] << 1) | 1
 FAIL = (DEBUG_EXIT["FAIL"] << 1) | 1

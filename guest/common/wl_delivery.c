@@ -1,5 +1,5 @@
 /*
- * delivery -- the event-delivery conformance suite (tests/test_delivery.py).
+ * delivery -- the event-delivery conformance suite (tests/test_conformance.py).
  *
  * A hypervisor must finish every event the guest's CPU had started to
  * deliver when an exit cut in (AMD APM vol. 2 15.20: EXITINTINFO is the

@@ -1,6 +1,6 @@
 /*
  * Test hooks for the event-delivery conformance suite (guest workload
- * `delivery`, tests/test_delivery.py).  A real OS makes exits happen in the
+ * `delivery`, tests/test_conformance.py).  A real OS makes exits happen in the
  * middle of event delivery all the time -- a nested page fault on the IDT,
  * the handler's stack or the GDT while the CPU delivers an interrupt,
  * exception or NMI -- and NMIs arrive while another injection is in flight.

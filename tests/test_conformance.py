@@ -5,7 +5,7 @@ test hypercall enabled (testhc=1); each case is its own test here, checked twice
 guest (the event arrived exactly once, right vector, error code, CR2; the NMI neither lost,
 doubled, nested nor put in place of the in-flight event) and by the trace (EVENT_REDELIVER
 says which event the hypervisor delivered again, and the NMI met the exit it was meant to).
-This suite is what a new backend (VMX) must pass first; docs/mutants.toml lists the
+This suite is what a new backend (VMX) must pass first; tests/mutants.toml lists the
 hypervisor bugs each case catches.
 """
 from __future__ import annotations
