@@ -22,10 +22,12 @@ HYPERCALLS: dict[str, int] = {
     'GET_INFO': 7,
     'PAL_REGISTER': 8,
     'PAL_UNREGISTER': 9,
+    'EVENT_TEST': 10,
 }
 HC_ERRORS: dict[str, int] = {
     'UNKNOWN_HYPERCALL': 0xfffffff0,
     'BAD_ARGUMENT': 0xfffffff1,
+    'DISABLED': 0xfffffff2,
 }
 PAL_ERRORS: dict[str, int] = {
     'BAD_DESCRIPTOR': 0xffffffe0,
@@ -47,6 +49,7 @@ INFO: dict[str, int] = {
     'CPU_COUNT': 0x1,
     'HV_START': 0x2,
     'HV_END': 0x3,
+    'REGION': 0x100,
 }
 TEST_FLAGS: dict[str, int] = {
     'QUIESCE': 0x40000000,
@@ -58,6 +61,8 @@ GUEST_EVENTS: dict[str, int] = {
     'PROGRESS': 0x3,
     'EXCEPTION': 0x4,
     'FAULT_EXPECTED': 0x5,
+    'DELIVERY_CASE': 0x6,
+    'PROTECT_RANGE': 0x7,
 }
 GUEST_FAILS: dict[str, int] = {
     'BAD_RESULT': 0x1,
@@ -66,6 +71,62 @@ GUEST_FAILS: dict[str, int] = {
     'BAD_WORKLOAD': 0x4,
     'NO_FAULT': 0x5,
     'BAD_START': 0x6,
+}
+HV_REGIONS: dict[str, int] = {
+    'IMAGE': 0x0,
+    'PERCPU': 0x1,
+    'TRACE_RINGS': 0x2,
+    'MEMLOG': 0x3,
+    'BSS': 0x4,
+}
+EVENT_TEST_OPS: dict[str, int] = {
+    'NPF_ONCE': 0x1,
+    'NMI_AT_EXIT': 0x2,
+    'REDELIVERED': 0x3,
+    'ARMED': 0x4,
+}
+DELIVERY_CASES: dict[str, int] = {
+    'BAD_ARGS': 0x1,
+    'INT': 0x2,
+    'GP': 0x3,
+    'PF': 0x4,
+    'NMI': 0x5,
+    'IDT_INT': 0x6,
+    'IDT_GP': 0x7,
+    'IDT_PF': 0x8,
+    'IDT_NMI': 0x9,
+    'STACK_INT': 0xa,
+    'STACK_GP': 0xb,
+    'STACK_PF': 0xc,
+    'STACK_NMI': 0xd,
+    'GDT_INT': 0xe,
+    'GDT_GP': 0xf,
+    'GDT_PF': 0x10,
+    'GDT_NMI': 0x11,
+    'NMI_WHILE_INJECTING': 0x12,
+    'NMI_WHILE_REDELIVERING': 0x13,
+    'NMI_HELD_UNTIL_IRET': 0x14,
+    'NMI_IN_MOV_SS_SHADOW': 0x15,
+}
+DELIVERY_FAILS: dict[str, int] = {
+    'SKIPPED': 0x1,
+    'COUNT': 0x2,
+    'VECTOR': 0x3,
+    'ERRCODE': 0x4,
+    'CR2': 0x5,
+    'NOT_FAULTED': 0x6,
+    'NOT_REDELIVERED': 0x7,
+    'NMI_COUNT': 0x8,
+    'NMI_ORDER': 0x9,
+    'NMI_NESTED': 0xa,
+    'BAD_ARG_ACCEPTED': 0xb,
+    'SHADOW': 0xc,
+}
+DELIVERY: dict[str, int] = {
+    'TEST_VECTOR': 0x20,
+    'GP_SELECTOR': 0x1230,
+    'PF_ADDRESS': 0x100000000,
+    'PF_ERRCODE': 0x2,
 }
 DEBUG_EXIT: dict[str, int] = {
     'PASS': 0x10,
@@ -143,6 +204,8 @@ WORKLOADS: dict[str, str] = {
     'pal-poke': 'none',
     'pal-peek': 'none',
     'hv-detect': 'none',
+    'delivery': 'none',
+    'protect': 'none',
 }
 
 
@@ -212,10 +275,13 @@ EVENTS: dict[int, EventDef] = {
                  "a guest call entered its PAL (switched to the PAL's nested page table)"),
     30: EventDef(30, 'PAL_EXIT', 'A', (('region', 'd'), ('result', 'd'), ('aborted_gpa', 'u')),
                  'the PAL returned (aborted_gpa 0) or was aborted touching aborted_gpa'),
+    31: EventDef(31, 'EVENT_REDELIVER', 'o', (('vector', 'u'), ('type', 'u'), ('errcode', 'u')),
+                 'an exit interrupted the delivery of an event (EXITINTINFO valid); it is delivered again on the next entry (injected, or a software interrupt re-executed)'),
 }
 EVENT_IDS: dict[str, int] = {ev.name: ev.id for ev in EVENTS.values()}
 # (event, field) -> (is a set of bit flags, name -> value): trace/events.toml values.*/flags.*
 FIELD_NAMES: dict[tuple[str, str], tuple[bool, dict[str, int]]] = {
     ('HOST_NMI', 'kind'): (True, {'quiesce': 1, 'guest': 2}),
     ('HOST_NMI', 'where'): (False, {'exit': 0, 'hv': 1, 'nested': 2}),
+    ('EVENT_REDELIVER', 'type'): (False, {'intr': 0, 'nmi': 2, 'exception': 3, 'soft_int': 4}),
 }

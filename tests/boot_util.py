@@ -7,6 +7,7 @@ records, so lines of different CPUs never interleave.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from harness.machine import Machine, MachineConfig
 from harness.qmp import QMPClient, QMPConnectionError, QMPError
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "build"
+# HEISEN_BUILD: boot another build (a mutant's: tests/mutants.toml) with the same tests.
+BUILD = Path(os.environ.get("HEISEN_BUILD", ROOT / "build")).resolve()
 PASS = (DEBUG_EXIT["PASS"] << 1) | 1
 FAIL = (DEBUG_EXIT["FAIL"] << 1) | 1
 PANIC = (DEBUG_EXIT["PANIC"] << 1) | 1

@@ -97,7 +97,10 @@ def c_header(d: dict) -> str:
         out.append(f"#define HC_{name} {call['nr']}  /* ({', '.join(call['args'])}): {call['doc']} */")
     for section, prefix in (("error", "HC_ERR_"), ("pal_error", "PAL_ERR_"), ("pal_limit", "PAL_"),
                             ("info", "INFO_"), ("test_flag", "TEST_FLAG_"),
-                            ("guest_event", "GUEST_EV_"), ("guest_fail", "GUEST_FAIL_")):
+                            ("guest_event", "GUEST_EV_"), ("guest_fail", "GUEST_FAIL_"),
+                            ("hv_region", "HV_REGION_"), ("event_test", "EVENT_TEST_"),
+                            ("delivery_case", "DELIVERY_CASE_"), ("delivery_fail", "DELIVERY_FAIL_"),
+                            ("delivery", "DELIVERY_")):
         out.append("")
         for name, value in hc[section].items():
             out.append(f"#define {prefix}{name} {value:#x}")
@@ -116,6 +119,8 @@ def c_header(d: dict) -> str:
     for name, w in d["workloads"].items():
         out.append(f"\tX(\"{name}\", {C_WORKLOAD_ARG[w['arg']]}, {w['fn']}) \\")
     out.append("")
+    out += ["", "/* Below: C only; everything above is plain #defines, for assembly too. */",
+            "#ifndef __ASSEMBLER__"]
     out += ["", "/* The TEST hypercall's result (defs/hypercalls.toml [formula]). */",
             "static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned long long cpu)",
             "{", f"\treturn (unsigned int)({hc['formula']['test_checksum']});", "}", ""]
@@ -159,7 +164,7 @@ def c_header(d: dict) -> str:
         sig = ", ".join(f"unsigned long long {p}" for p in params) or "void"
         out.append(f"static inline void trace_{name.lower()}({sig}) "
                    f"{{ TRACE_EMIT(TRACE_EV_{name}, {', '.join(args)}); }}")
-    out += ["", "#endif", ""]
+    out += ["", "#endif /* __ASSEMBLER__ */", "", "#endif", ""]
     return "\n".join(out)
 
 
@@ -177,7 +182,10 @@ def py_module(d: dict) -> str:
     lines.append("}")
     for section, var in (("error", "HC_ERRORS"), ("pal_error", "PAL_ERRORS"), ("pal_limit", "PAL_LIMITS"),
                          ("info", "INFO"), ("test_flag", "TEST_FLAGS"),
-                         ("guest_event", "GUEST_EVENTS"), ("guest_fail", "GUEST_FAILS")):
+                         ("guest_event", "GUEST_EVENTS"), ("guest_fail", "GUEST_FAILS"),
+                         ("hv_region", "HV_REGIONS"), ("event_test", "EVENT_TEST_OPS"),
+                         ("delivery_case", "DELIVERY_CASES"), ("delivery_fail", "DELIVERY_FAILS"),
+                         ("delivery", "DELIVERY")):
         lines.append(f"{var}: dict[str, int] = {{")
         for name, value in hc[section].items():
             lines.append(f"    {name!r}: {value:#x},")

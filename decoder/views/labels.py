@@ -1,12 +1,14 @@
 """Short human phrases for events, in the words of the seed's tables."""
 from __future__ import annotations
 
-from decoder.defs import GUEST_EVENTS, GUEST_FAILS, HYPERCALLS
+from decoder.defs import DELIVERY_CASES, DELIVERY_FAILS, GUEST_EVENTS, GUEST_FAILS, HYPERCALLS
 from decoder.records import Item, Loss, Record, describe, exit_name, value_name
 
 _HC = {v: k for k, v in HYPERCALLS.items()}
 _GEV = {v: k for k, v in GUEST_EVENTS.items()}
 _GFAIL = {v: k for k, v in GUEST_FAILS.items()}
+_CASE = {v: k for k, v in DELIVERY_CASES.items()}
+_DFAIL = {v: k for k, v in DELIVERY_FAILS.items()}
 # The seed's words for trace/events.toml's names of HOST_NMI's kind and where.
 _NMI_KIND_WORDS = {"quiesce": "quiesce signal", "guest": "for guest", "none": "dropped"}
 _NMI_WHERE_WORDS = {"exit": "at VM exit", "hv": "host IDT", "nested": "nested in NMI handler"}
@@ -55,7 +57,13 @@ def label(item: Item) -> str:
     if n == "HYPERCALL":
         return f"hypercall {_HC.get(a[0], a[0])}({a[1]:#x}) = {a[2]:#x}"
     if n == "GUEST_EVENT":
+        if a[0] == GUEST_EVENTS["DELIVERY_CASE"]:
+            result = "pass" if a[2] == 0 else f"FAIL {_DFAIL.get(a[2] & 0xff, a[2] & 0xff)} ({a[2] >> 8:#x})"
+            return f"guest delivery case {_CASE.get(a[1], a[1])}: {result}"
         return f"guest {_GEV.get(a[0], a[0])} {a[1]} {a[2]}"
+    if n == "EVENT_REDELIVER":
+        how = "re-execute" if value_name(n, "type", a[1]) == "soft_int" else "re-inject"
+        return f"{how} interrupted {value_name(n, 'type', a[1]) or a[1]} #{a[0]} (error code {a[2]:#x})"
     if n == "GUEST_REPORT":
         verdict = "pass" if a[0] == 0 else f"FAIL {_GFAIL.get(a[0], a[0])}"
         return f"guest report: {verdict}, {a[1]} done"

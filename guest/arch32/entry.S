@@ -27,14 +27,20 @@ guest_entry:
 
 	BAD_START
 
-	.data
-	/* Accessed bits preset (0x9B/0x93) so the CPU never writes the table. */
-	.balign 8
+	/* Accessed bits preset (0x9B/0x93) so the CPU never writes the table.
+	 * Alone on its page: the delivery suite takes the page away from the
+	 * guest and expects only the CPU's delivery (the gate's CS) to read it. */
+	.section .data.gdt_page, "aw"
+	.balign 4096
+	.globl guest_gdt_page
+guest_gdt_page:
 gdt:
 	.quad 0
 	.quad 0x00CF9B000000FFFF	/* GUEST_CODE_SEL: base 0, 4 GiB, 32-bit, ring 0 */
 	.quad 0x00CF93000000FFFF	/* GUEST_DATA_SEL: base 0, 4 GiB, writable */
 gdt_end:
+	.balign 4096, 0
+	.data
 gdt_descriptor:
 	.word gdt_end - gdt - 1
 	.long gdt

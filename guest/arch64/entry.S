@@ -90,15 +90,21 @@ long_mode:
 	call guest_main
 	ud2				/* guest_main does not return */
 
-	.data
-	/* Accessed bits preset (0x9B/0x93) so the CPU never writes the table. */
-	.balign 8
+	/* Accessed bits preset (0x9B/0x93) so the CPU never writes the table.
+	 * Alone on its page: the delivery suite takes the page away from the
+	 * guest and expects only the CPU's delivery (the gate's CS) to read it. */
+	.section .data.gdt_page, "aw"
+	.balign 4096
+	.globl guest_gdt_page
+guest_gdt_page:
 gdt:
 	.quad 0
 	.quad 0x00CF9B000000FFFF	/* GUEST_CODE32_SEL: 4 GiB, 32-bit, ring 0 */
 	.quad 0x00CF93000000FFFF	/* GUEST_DATA_SEL: 4 GiB, writable */
 	.quad 0x00AF9B000000FFFF	/* GUEST_CODE_SEL: 64-bit (L=1, D=0), ring 0 */
 gdt_end:
+	.balign 4096, 0
+	.data
 gdt_descriptor:
 	.word gdt_end - gdt - 1
 	.long gdt			/* 6-byte form: loaded in 32-bit mode, base < 4 GiB */

@@ -9,6 +9,14 @@
 #include "percpu.h"
 #include "verdict.h"
 
+static inline uintptr_t read_cr2(void)
+{
+	uintptr_t v;
+
+	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
 static int is_expected_fault(const struct guest_cpu *c, const struct guest_frame *f)
 {
 	/* Only a #GP on the one armed instruction: a #GP anywhere else while a
@@ -20,6 +28,22 @@ void guest_exception(struct guest_frame *f)
 {
 	struct guest_cpu *c = this_cpu();
 
+	if (c->dt_active) {
+		/* The delivery suite counts every exception and checks them itself. */
+		c->dt_exc_count++;
+		c->dt_exc_vector = (uint32_t)f->vector;
+		c->dt_exc_error = f->error_code;
+		c->dt_exc_cr2 = f->vector == GUEST_VECTOR_PF ? read_cr2() : 0;
+		c->dt_exc_seq = __atomic_add_fetch(&c->dt_seq, 1, __ATOMIC_SEQ_CST);
+		/* An exit on purpose, inside the handler: an NMI held back while
+		 * this event was being delivered is injected here at the latest. */
+		hypercall_guest_event(GUEST_EV_EXCEPTION, f->vector, f->ip);
+		if (c->fault_ip != 0 && f->ip == c->fault_ip) {
+			c->fault_ip = 0;
+			f->ip = c->fault_recover_ip;
+		}
+		return;
+	}
 	if (is_expected_fault(c, f)) {
 		c->fault_ip = 0;
 		f->ip = c->fault_recover_ip;

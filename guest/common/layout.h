@@ -30,6 +30,16 @@
 
 #define GUEST_VECTOR_NMI 2
 #define GUEST_VECTOR_GP 13
-#define GUEST_NUM_VECTORS 32
+#define GUEST_VECTOR_PF 14
+/* The exceptions and DELIVERY_TEST_VECTOR (defs/hypercalls.toml), the
+ * delivery suite's software interrupt: vector_stubs.h lists 0..32. */
+#define GUEST_NUM_VECTORS 33
+
+/* dt_trigger()'s events (wl_delivery.c, arch{32,64}/delivery.S). */
+#define DT_KIND_INT 0		/* INT DELIVERY_TEST_VECTOR */
+#define DT_KIND_GP 1		/* load DS with DELIVERY_GP_SELECTOR: #GP(selector) */
+#define DT_KIND_STORE 2		/* store to an address: #PF, or a refused NPF (#GP) */
+#define DT_KIND_VMMCALL 3	/* a hypercall (e.g. EVENT_TEST NMI_AT_EXIT 0) */
+#define DT_KIND_SHADOW_LOAD 4	/* MOV SS, then a load from an address: the load runs in the MOV SS shadow */
 
 #endif

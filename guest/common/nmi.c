@@ -42,6 +42,14 @@ __attribute__((section(".text.nmi"))) volatile uint32_t *guest_nmi(struct guest_
 	n = __atomic_add_fetch(&c->nmi_received, 1, __ATOMIC_SEQ_CST);
 	if (was_in_nmi || interrupted_nmi_code(f->ip))
 		__atomic_add_fetch(&c->nmi_nested, 1, __ATOMIC_SEQ_CST);
+	c->nmi_last_ip = f->ip;
+	c->nmi_last_seq = __atomic_add_fetch(&c->dt_seq, 1, __ATOMIC_SEQ_CST);
+	if (c->nmi_again) {
+		/* Delivery suite, NMI_HELD_UNTIL_IRET: an NMI at this very exit,
+		 * while this handler blocks NMIs; it must wait for the IRET. */
+		c->nmi_again = 0;
+		hypercall(HC_EVENT_TEST, EVENT_TEST_NMI_AT_EXIT, 0, 0);
+	}
 
 	hypercall_guest_event(GUEST_EV_NMI_ENTER, n, 0);
 	hypercall_guest_event(GUEST_EV_NMI_EXIT, n, 0);

@@ -25,6 +25,18 @@ struct guest_cpu {
 	 * (poke workload); 0 when no fault is expected. */
 	volatile uintptr_t fault_ip;
 	volatile uintptr_t fault_recover_ip;
+	/* Delivery suite (wl_delivery.c): while dt_active, exceptions are
+	 * recorded here instead of failing the run; dt_seq orders events. */
+	volatile uint32_t dt_active;
+	volatile uint32_t dt_seq;
+	volatile uint32_t dt_exc_count;
+	volatile uint32_t dt_exc_vector;
+	volatile uint32_t dt_exc_seq;
+	volatile uint32_t nmi_last_seq;
+	volatile uint32_t nmi_again;	/* the NMI handler asks for one more NMI (once) */
+	volatile uintptr_t dt_exc_error;
+	volatile uintptr_t dt_exc_cr2;
+	volatile uintptr_t nmi_last_ip;		/* the IP the last NMI interrupted */
 	char workload[GUEST_WORKLOAD_MAX];
 } __attribute__((aligned(GUEST_CPU_STRIDE)));
 

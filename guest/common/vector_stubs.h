@@ -1,5 +1,5 @@
 /*
- * The 32 exception entry stubs both guests share, as assembler macros for
+ * The 33 entry stubs both guests share (the 32 exceptions and DELIVERY_TEST_VECTOR), as assembler macros for
  * guest/arch{32,64}/vectors.S.  Each stub pushes a dummy error code where the CPU does
  * not push one, then its vector, so struct guest_frame (arch.h) fits all, and jumps to
  * the arch's exception_common, or nmi_common for the NMI.  The NMI stub lives in
@@ -15,7 +15,7 @@
 	.text
 	.endif
 vector_\vec:
-	.if ((GUEST_ERRCODE_VECTORS >> \vec) & 1) == 0
+	.if \vec >= 32 || ((GUEST_ERRCODE_VECTORS >> (\vec & 31)) & 1) == 0
 	push $0
 	.endif
 	push $\vec
@@ -27,7 +27,7 @@ vector_\vec:
 	.endm
 
 	.macro ALL_STUBS
-	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32
 	STUB \vec
 	.endr
 	.endm
@@ -38,7 +38,7 @@ vector_\vec:
 	.balign \align
 	.globl guest_vector_stubs
 guest_vector_stubs:
-	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32
 	\ptr vector_\vec
 	.endr
 	.endm

@@ -36,6 +36,9 @@ bool arch_guest_long_mode(struct vcpu *v);
 void arch_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error);
 /* NMI virtualization hooks (hv/core/nmi_virt.c). */
 bool arch_event_injection_busy(struct vcpu *v);
+/* The guest is in an interrupt shadow (MOV SS / STI): its next instruction
+ * must complete before an NMI is delivered. */
+bool arch_guest_interrupt_shadow(struct vcpu *v);
 void arch_inject_nmi(struct vcpu *v);
 void arch_watch_iret(struct vcpu *v, bool on);
 void arch_single_step(struct vcpu *v, bool on);
@@ -43,6 +46,8 @@ void arch_single_step(struct vcpu *v, bool on);
  * a PAL's own table maps only its region.  Changes to the shared table take
  * effect on a CPU after arch_request_tlb_flush() for it. */
 void arch_npt_set_access(u64 gpa, u32 npages, bool present);
+/* arch_npt_set_access() works on [0, arch_npt_fine_end()) only. */
+u64 arch_npt_fine_end(void);
 u64 arch_pal_npt_build(u32 slot, u64 gpa, u32 npages);
 void arch_set_nested_root(struct vcpu *v, u64 root);	/* 0: the shared table */
 void arch_request_tlb_flush(struct percpu *c);

@@ -10,6 +10,7 @@
 #include "core/memory.h"
 #include "core/string.h"
 #include "core/log.h"
+#include "core/event_test.h"
 #include "arch/arch.h"
 #include "hypapps/hypapps.h"
 #include <heisen/defs.h>
@@ -68,8 +69,11 @@ static u64 hc_get_info(struct vcpu *v, const struct hc_args *x)
 	case INFO_CPU_COUNT: return hv_ncpus;
 	case INFO_HV_START: return hv_mem_start();
 	case INFO_HV_END: return hv_mem_end();
-	default: return HC_ERR_BAD_ARGUMENT;
 	}
+	u64 start, end;
+	if (x->a < INFO_REGION || !hv_region((x->a - INFO_REGION) >> 1, &start, &end))
+		return HC_ERR_BAD_ARGUMENT;
+	return x->a & 1 ? end : start;
 }
 
 static u64 hc_pal_register(struct vcpu *v, const struct hc_args *x)
@@ -82,6 +86,11 @@ static u64 hc_pal_unregister(struct vcpu *v, const struct hc_args *x)
 	return hypapp_pal_unregister(v, x->a);
 }
 
+static u64 hc_event_test(struct vcpu *v, const struct hc_args *x)
+{
+	return event_test_hypercall(v, x->a, x->b, x->c);
+}
+
 static const hc_handler handlers[] = {
 	[HC_HELLO] = hc_hello,
 	[HC_GET_WORKLOAD] = hc_get_workload,
@@ -92,6 +101,7 @@ static const hc_handler handlers[] = {
 	[HC_GET_INFO] = hc_get_info,
 	[HC_PAL_REGISTER] = hc_pal_register,
 	[HC_PAL_UNREGISTER] = hc_pal_unregister,
+	[HC_EVENT_TEST] = hc_event_test,
 };
 
 void hypercall_dispatch(struct vcpu *v)

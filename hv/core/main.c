@@ -10,6 +10,7 @@
 #include "core/lapic.h"
 #include "core/smp.h"
 #include "core/cmdline.h"
+#include "core/event_test.h"
 #include "core/guest_loader.h"
 #include "core/memory.h"
 #include "core/serial.h"
@@ -84,6 +85,7 @@ void hv_main(u32 magic, u32 info)
 	trace_init_cpu(0);
 	multiboot_parse(magic, info, &boot);
 	chaos_init(boot.cmdline);
+	event_test_init(boot.cmdline);
 	trace_set_mode(boot.cmdline);
 	hv_printf("Heisenvisor: cmdline '%s', %lu KiB above 1 MiB\n", boot.cmdline, boot.mem_upper_kb);
 

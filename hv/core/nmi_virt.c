@@ -45,6 +45,13 @@ void nmi_virt_latch(struct vcpu *v)
  * against an exit at the same instruction and nothing changes. */
 void nmi_virt_on_exit(struct vcpu *v)
 {
+	if (v->nmi.shadow_step) {
+		/* Any exit ends the step out of a shadow; before_entry arms
+		 * it again if the guest is still in one. */
+		v->nmi.shadow_step = 0;
+		if (!v->nmi.singlestep)
+			arch_single_step(v, false);
+	}
 	if (!v->nmi.awaiting_iret)
 		return;
 	u64 rip = arch_guest_rip(v);
@@ -74,7 +81,7 @@ bool nmi_virt_on_single_step(struct vcpu *v)
 {
 	/* Runs before nmi_virt_on_exit() for the same exit: the #DB is ours
 	 * exactly when we armed TF; on_exit then unblocks and disarms. */
-	return v->nmi.singlestep;
+	return v->nmi.singlestep || v->nmi.shadow_step;
 }
 
 void nmi_virt_before_entry(struct vcpu *v)
@@ -104,6 +111,19 @@ void nmi_virt_before_entry(struct vcpu *v)
 		return;		/* the PAL's nested table has no guest IDT: after it returns */
 	if (arch_event_injection_busy(v))
 		return;		/* an interrupted event is re-injected first */
+	if (arch_guest_interrupt_shadow(v)) {
+		/* An exit inside a MOV SS (or STI) shadow, e.g. an NPF on the
+		 * instruction after MOV SS: MOV SS holds NMIs until that
+		 * instruction completes (AMD APM vol. 3 MOV; Intel SDM vol. 3
+		 * 6.8.3) -- MOV SS; MOV RSP must not take an NMI on half a
+		 * stack -- and EVENTINJ ignores the shadow.  Step over the
+		 * instruction (as KVM does) and inject at the #DB exit. */
+		if (!v->nmi.singlestep && !v->nmi.shadow_step) {
+			v->nmi.shadow_step = 1;
+			arch_single_step(v, true);
+		}
+		return;
+	}
 	arch_inject_nmi(v);
 	v->nmi.pending = 0;
 	v->nmi.blocked = 1;

@@ -8,23 +8,31 @@
 #include "core/vcpu.h"
 #include "core/memory.h"
 #include "core/log.h"
+#include "core/event_test.h"
 #include "arch/arch.h"
 #include "hypapps/hypapps.h"
 #include <heisen/defs.h>
 
 #define GP_VECTOR 13
+#define NPF_PRINT_FIRST 8
 
 static void refuse(struct vcpu *v, u64 gpa, bool write, const char *what)
 {
 	u64 rip = arch_guest_rip(v);
 	trace_npf(gpa, write, rip);
-	hv_printf("cpu %u: guest %s of %s at %lx (rip %lx) refused\n", v->cpu, write ? "write" : "read",
-		  what, gpa, rip);
+	/* Every refusal is traced (NPF); the text line only for the first few
+	 * and then every 1024th: a guest probing every page of the hypervisor
+	 * (workload protect) would otherwise spend its time in the log. */
+	if (++v->refused <= NPF_PRINT_FIRST || v->refused % 1024 == 0)
+		hv_printf("cpu %u: guest %s of %s at %lx (rip %lx) refused (%lu so far)\n", v->cpu,
+			  write ? "write" : "read", what, gpa, rip, v->refused);
 	arch_inject_exception(v, GP_VECTOR, true, 0);
 }
 
 bool npf_handle(struct vcpu *v, u64 gpa, bool write, bool fetch)
 {
+	if (event_test_npf(v, gpa))
+		return true;	/* mapped again; an interrupted delivery is redone */
 	switch (hypapp_pal_npf(v, gpa, fetch)) {
 	case PAL_NPF_HANDLED:
 		return true;

@@ -20,6 +20,7 @@
 #define TRACE_NSLOTS 4096
 
 u8 trace_rings[HV_MAX_CPUS][TRACE_RING_BYTES(TRACE_NSLOTS)] __aligned(64);
+const u64 trace_rings_size = sizeof(trace_rings);	/* hv/core/memory.c's regions */
 static u32 rings_ready[HV_MAX_CPUS];
 
 /* Frames of up to 64 records amortise the framing bytes (docs/trace-design.md);
@@ -62,6 +63,7 @@ uint64_t trace_now(void) { return rdtsc(); }
  */
 #define MEMLOG_BYTES (16u << 20)
 u8 trace_memlog_area[sizeof(struct trace_memlog) + MEMLOG_BYTES] __aligned(4096);
+const u64 trace_memlog_size = sizeof(trace_memlog_area);	/* hv/core/memory.c's regions */
 static struct trace_memlog *memlog;
 
 void trace_out_write(const uint8_t *p, size_t n)

@@ -21,6 +21,7 @@ struct vcpu_nmi {
 	u32 blocked;		/* guest is inside its NMI handler (until its IRET retires) */
 	u32 awaiting_iret;	/* IRET intercepted, not yet known to have retired */
 	u32 singlestep;		/* TF set by us to catch the IRET retiring */
+	u32 shadow_step;	/* TF set by us to step out of an interrupt shadow */
 	u64 iret_rip;		/* RIP of the intercepted IRET */
 	u64 host_nmis;		/* NMIs that reached the hypervisor on this CPU */
 	u64 injected;		/* NMIs injected into the guest */
@@ -46,6 +47,12 @@ struct vcpu_pal {
 	u64 ret_rip, saved_rsp, saved_cr3;
 };
 
+/* HC_EVENT_TEST state (hv/core/event_test.c). */
+struct vcpu_etest {
+	u64 npf_page;		/* armed by NPF_ONCE, not yet faulted on; 0 = none */
+	u32 nmi_countdown;	/* exits until NMI_AT_EXIT sends its NMI, + 1; 0 = off */
+};
+
 struct vcpu {
 	struct guest_regs gpr;	/* must stay first: vmrun.S */
 	u32 cpu;
@@ -53,6 +60,9 @@ struct vcpu {
 	struct vcpu_nmi nmi;
 	struct vcpu_report report;
 	struct vcpu_pal pal;
+	struct vcpu_etest etest;
+	u64 redelivered;	/* events delivered again after an exit interrupted them */
+	u64 refused;		/* guest accesses to protected memory refused (core/npf.c) */
 	char workload[64];	/* this CPU's workload string, e.g. "test:1000" */
 	u32 workload_len;
 };

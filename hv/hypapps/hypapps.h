@@ -10,4 +10,6 @@ u64 hypapp_pal_register(struct vcpu *v, u64 desc_gpa);
 u64 hypapp_pal_unregister(struct vcpu *v, u64 region_gpa);
 enum pal_npf { PAL_NPF_NOT_PAL, PAL_NPF_HANDLED, PAL_NPF_REFUSE };
 enum pal_npf hypapp_pal_npf(struct vcpu *v, u64 gpa, bool fetch);
+/* Is gpa in a registered PAL's region?  (No side effects.) */
+bool hypapp_pal_contains(u64 gpa);
 #endif

@@ -168,6 +168,14 @@ static enum pal_npf enter_pal(struct vcpu *v, u32 slot)
 	return PAL_NPF_HANDLED;
 }
 
+bool hypapp_pal_contains(u64 gpa)
+{
+	for (u32 i = 0; i < PAL_MAX_PALS; i++)
+		if (pals[i].used && in_region(&pals[i], gpa))
+			return true;
+	return false;
+}
+
 enum pal_npf hypapp_pal_npf(struct vcpu *v, u64 gpa, bool fetch)
 {
 	if (v->pal.active) {

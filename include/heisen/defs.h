@@ -11,9 +11,11 @@
 #define HC_GET_INFO 7  /* (what): what = INFO_*: CPU index, CPU count, hypervisor start/end physical addresses */
 #define HC_PAL_REGISTER 8  /* (desc_gpa): register a PAL described by struct pal_desc at desc_gpa (region_gpa, npages, entry, cr3, stack_top: five u64); returns 0 or PAL_ERR_* */
 #define HC_PAL_UNREGISTER 9  /* (region_gpa): unregister the PAL whose region starts at region_gpa; returns 0 or PAL_ERR_* */
+#define HC_EVENT_TEST 10  /* (op, a, b): event-delivery test hooks (op = EVENT_TEST_*, hv/core/event_test.c); HC_ERR_DISABLED unless the command line has testhc=1 */
 
 #define HC_ERR_UNKNOWN_HYPERCALL 0xfffffff0
 #define HC_ERR_BAD_ARGUMENT 0xfffffff1
+#define HC_ERR_DISABLED 0xfffffff2
 
 #define PAL_ERR_BAD_DESCRIPTOR 0xffffffe0
 #define PAL_ERR_UNALIGNED 0xffffffe1
@@ -32,6 +34,7 @@
 #define INFO_CPU_COUNT 0x1
 #define INFO_HV_START 0x2
 #define INFO_HV_END 0x3
+#define INFO_REGION 0x100
 
 #define TEST_FLAG_QUIESCE 0x40000000
 #define TEST_FLAG_SLEEP 0x20000000
@@ -41,6 +44,8 @@
 #define GUEST_EV_PROGRESS 0x3
 #define GUEST_EV_EXCEPTION 0x4
 #define GUEST_EV_FAULT_EXPECTED 0x5
+#define GUEST_EV_DELIVERY_CASE 0x6
+#define GUEST_EV_PROTECT_RANGE 0x7
 
 #define GUEST_FAIL_BAD_RESULT 0x1
 #define GUEST_FAIL_UNEXPECTED_EXCEPTION 0x2
@@ -48,6 +53,57 @@
 #define GUEST_FAIL_BAD_WORKLOAD 0x4
 #define GUEST_FAIL_NO_FAULT 0x5
 #define GUEST_FAIL_BAD_START 0x6
+
+#define HV_REGION_IMAGE 0x0
+#define HV_REGION_PERCPU 0x1
+#define HV_REGION_TRACE_RINGS 0x2
+#define HV_REGION_MEMLOG 0x3
+#define HV_REGION_BSS 0x4
+
+#define EVENT_TEST_NPF_ONCE 0x1
+#define EVENT_TEST_NMI_AT_EXIT 0x2
+#define EVENT_TEST_REDELIVERED 0x3
+#define EVENT_TEST_ARMED 0x4
+
+#define DELIVERY_CASE_BAD_ARGS 0x1
+#define DELIVERY_CASE_INT 0x2
+#define DELIVERY_CASE_GP 0x3
+#define DELIVERY_CASE_PF 0x4
+#define DELIVERY_CASE_NMI 0x5
+#define DELIVERY_CASE_IDT_INT 0x6
+#define DELIVERY_CASE_IDT_GP 0x7
+#define DELIVERY_CASE_IDT_PF 0x8
+#define DELIVERY_CASE_IDT_NMI 0x9
+#define DELIVERY_CASE_STACK_INT 0xa
+#define DELIVERY_CASE_STACK_GP 0xb
+#define DELIVERY_CASE_STACK_PF 0xc
+#define DELIVERY_CASE_STACK_NMI 0xd
+#define DELIVERY_CASE_GDT_INT 0xe
+#define DELIVERY_CASE_GDT_GP 0xf
+#define DELIVERY_CASE_GDT_PF 0x10
+#define DELIVERY_CASE_GDT_NMI 0x11
+#define DELIVERY_CASE_NMI_WHILE_INJECTING 0x12
+#define DELIVERY_CASE_NMI_WHILE_REDELIVERING 0x13
+#define DELIVERY_CASE_NMI_HELD_UNTIL_IRET 0x14
+#define DELIVERY_CASE_NMI_IN_MOV_SS_SHADOW 0x15
+
+#define DELIVERY_FAIL_SKIPPED 0x1
+#define DELIVERY_FAIL_COUNT 0x2
+#define DELIVERY_FAIL_VECTOR 0x3
+#define DELIVERY_FAIL_ERRCODE 0x4
+#define DELIVERY_FAIL_CR2 0x5
+#define DELIVERY_FAIL_NOT_FAULTED 0x6
+#define DELIVERY_FAIL_NOT_REDELIVERED 0x7
+#define DELIVERY_FAIL_NMI_COUNT 0x8
+#define DELIVERY_FAIL_NMI_ORDER 0x9
+#define DELIVERY_FAIL_NMI_NESTED 0xa
+#define DELIVERY_FAIL_BAD_ARG_ACCEPTED 0xb
+#define DELIVERY_FAIL_SHADOW 0xc
+
+#define DELIVERY_TEST_VECTOR 0x20
+#define DELIVERY_GP_SELECTOR 0x1230
+#define DELIVERY_PF_ADDRESS 0x100000000
+#define DELIVERY_PF_ERRCODE 0x2
 
 #define DEBUG_EXIT_PORT 0xf4
 #define DEBUG_EXIT_PASS 0x10
@@ -90,7 +146,12 @@
 	X("pal-poke", ARG_NONE, wl_pal_poke) \
 	X("pal-peek", ARG_NONE, wl_pal_peek) \
 	X("hv-detect", ARG_NONE, wl_hv_detect) \
+	X("delivery", ARG_NONE, wl_delivery) \
+	X("protect", ARG_NONE, wl_protect) \
 
+
+/* Below: C only; everything above is plain #defines, for assembly too. */
+#ifndef __ASSEMBLER__
 
 /* The TEST hypercall's result (defs/hypercalls.toml [formula]). */
 static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned long long cpu)
@@ -129,7 +190,8 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_EV_PAL_UNREGISTER 28
 #define TRACE_EV_PAL_ENTER 29
 #define TRACE_EV_PAL_EXIT 30
-#define TRACE_EV_MAX 30
+#define TRACE_EV_EVENT_REDELIVER 31
+#define TRACE_EV_MAX 31
 
 /* Named values of event fields (trace/events.toml values.* and flags.*). */
 #define TRACE_HOST_NMI_KIND_QUIESCE 0x1
@@ -137,6 +199,10 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_HOST_NMI_WHERE_EXIT 0x0
 #define TRACE_HOST_NMI_WHERE_HV 0x1
 #define TRACE_HOST_NMI_WHERE_NESTED 0x2
+#define TRACE_EVENT_REDELIVER_TYPE_INTR 0x0
+#define TRACE_EVENT_REDELIVER_TYPE_NMI 0x2
+#define TRACE_EVENT_REDELIVER_TYPE_EXCEPTION 0x3
+#define TRACE_EVENT_REDELIVER_TYPE_SOFT_INT 0x4
 
 /* Wire encodings of event fields (docs/trace-format.md). */
 #define TRACE_ENC_U 0
@@ -145,9 +211,9 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_ENC_TEXT 3
 /* Field layout per event id, for the frame encoder: bit 8 = id defined, bits 0-1 =
  * field count, bits 2+2i..3+2i = TRACE_ENC_* of field i. */
-#define TRACE_EV_LAYOUTS { 0x000, 0x10d, 0x101, 0x103, 0x102, 0x102, 0x126, 0x105, 0x183, 0x101, 0x103, 0x101, 0x109, 0x101, 0x105, 0x105, 0x105, 0x105, 0x105, 0x113, 0x113, 0x103, 0x103, 0x183, 0x102, 0x103, 0x183, 0x107, 0x106, 0x197, 0x117 }
+#define TRACE_EV_LAYOUTS { 0x000, 0x10d, 0x101, 0x103, 0x102, 0x102, 0x126, 0x105, 0x183, 0x101, 0x103, 0x101, 0x109, 0x101, 0x105, 0x105, 0x105, 0x105, 0x105, 0x113, 0x113, 0x103, 0x103, 0x183, 0x102, 0x103, 0x183, 0x107, 0x106, 0x197, 0x117, 0x103 }
 /* Event names per id (0 where no event), for host tools. */
-#define TRACE_EV_NAMES { 0, "TEXT", "LOST", "BOOT", "CPU_UP", "GUEST_START", "INTERCEPT_ENTER", "INTERCEPT_LEAVE", "EXCEPTION_ENTER", "EXCEPTION_LEAVE", "HOST_NMI", "NMI_INJECT", "NMI_UNBLOCK", "NMI_MERGED", "QUIESCE_REQUEST", "QUIESCE_ACK", "QUIESCE_BEGIN", "QUIESCE_END", "QUIESCE_RESUME", "HYPERCALL", "GUEST_EVENT", "GUEST_REPORT", "NMI_COUNTS", "NPF", "GUEST_FAULT_INJECT", "VERDICT", "PANIC", "PAL_REGISTER", "PAL_UNREGISTER", "PAL_ENTER", "PAL_EXIT" }
+#define TRACE_EV_NAMES { 0, "TEXT", "LOST", "BOOT", "CPU_UP", "GUEST_START", "INTERCEPT_ENTER", "INTERCEPT_LEAVE", "EXCEPTION_ENTER", "EXCEPTION_LEAVE", "HOST_NMI", "NMI_INJECT", "NMI_UNBLOCK", "NMI_MERGED", "QUIESCE_REQUEST", "QUIESCE_ACK", "QUIESCE_BEGIN", "QUIESCE_END", "QUIESCE_RESUME", "HYPERCALL", "GUEST_EVENT", "GUEST_REPORT", "NMI_COUNTS", "NPF", "GUEST_FAULT_INJECT", "VERDICT", "PANIC", "PAL_REGISTER", "PAL_UNREGISTER", "PAL_ENTER", "PAL_EXIT", "EVENT_REDELIVER" }
 
 /*
  * One emitter per event.  trace_emit() is the ring's writer (trace/ring.h);
@@ -188,5 +254,8 @@ static inline void trace_pal_register(unsigned long long region, unsigned long l
 static inline void trace_pal_unregister(unsigned long long region, unsigned long long result) { TRACE_EMIT(TRACE_EV_PAL_UNREGISTER, (unsigned long long)(region), (unsigned long long)(result), 0); }
 static inline void trace_pal_enter(unsigned long long region, unsigned long long param, unsigned long long return_rip) { TRACE_EMIT(TRACE_EV_PAL_ENTER, (unsigned long long)(region), (unsigned long long)(param), (unsigned long long)(return_rip)); }
 static inline void trace_pal_exit(unsigned long long region, unsigned long long result, unsigned long long aborted_gpa) { TRACE_EMIT(TRACE_EV_PAL_EXIT, (unsigned long long)(region), (unsigned long long)(result), (unsigned long long)(aborted_gpa)); }
+static inline void trace_event_redeliver(unsigned long long vector, unsigned long long type, unsigned long long errcode) { TRACE_EMIT(TRACE_EV_EVENT_REDELIVER, (unsigned long long)(vector), (unsigned long long)(type), (unsigned long long)(errcode)); }
+
+#endif /* __ASSEMBLER__ */
 
 #endif

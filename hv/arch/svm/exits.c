@@ -128,15 +128,42 @@ static const exit_handler handlers[SVM_EXIT_NPF + 1] = {
 	[SVM_EXIT_NPF] = handle_npf,
 };
 
+/*
+ * An exit that interrupted the delivery of an event (a nested page fault on
+ * the IDT, the handler's stack or the GDT; an NMI or interrupt exit in the
+ * middle) leaves the event in EXITINTINFO, and the CPU forgets it: the
+ * hypervisor must deliver it again (AMD APM vol. 2 15.20, "Event Injection"
+ * and EXITINTINFO).  Test the valid bit, not the word (the notes' pitfall on
+ * 0x202).  The handler below may still replace EVENTINJ (a refused access
+ * injects #GP): that is its choice, made knowing the event.
+ *
+ * A software interrupt (INTn, type 4) is not injected again but re-executed:
+ * without NRIPS (TCG has none) the saved RIP is the INTn itself, and an
+ * injected INTn pushes the VMCB's RIP as its return address -- the handler's
+ * IRET would run the INTn a second time.  Leaving RIP on the instruction
+ * makes the guest execute it once more, which delivers it once (as KVM does
+ * without NRIPS).
+ */
+static void redeliver(struct percpu *c, struct vmcb *vmcb)
+{
+	u64 info = vmcb->ctl.exitintinfo;
+	vmcb->ctl.eventinj = 0;
+	if (!(info & EVENT_VALID))
+		return;
+	u32 type = (u32)(info >> 8) & 7;
+	trace_event_redeliver(info & 0xff, type, info & EVENT_HAS_ERROR ? info >> 32 : 0);
+	c->vcpu.redelivered++;
+	if (type != TRACE_EVENT_REDELIVER_TYPE_SOFT_INT)
+		vmcb->ctl.eventinj = info;
+}
+
 void svm_handle_exit(struct percpu *c)
 {
 	struct vmcb *vmcb = vmcb_of(c);
 	u64 code = vmcb->ctl.exitcode;
 	c->vcpu.report.exits++;
 	trace_intercept_enter(code, vmcb->save.rip);
-	/* An event whose delivery the exit interrupted is delivered again
-	 * (EXITINTINFO; test the valid bit, the notes' pitfall on 0x202). */
-	vmcb->ctl.eventinj = (vmcb->ctl.exitintinfo & EVENT_VALID) ? vmcb->ctl.exitintinfo : 0;
+	redeliver(c, vmcb);
 	exit_handler h = code < ARRAY_SIZE(handlers) ? handlers[code] : NULL;
 	if (!h) {
 		hv_printf("cpu %u: unhandled exit %lx%s\n", c->index, code,

@@ -49,6 +49,8 @@ void arch_npt_set_access(u64 gpa, u32 npages, bool present)
 				 __ATOMIC_RELEASE);
 }
 
+u64 arch_npt_fine_end(void) { return NPT_4K_SPAN; }
+
 /* A PAL's own nested table: its region, nothing else (callers keep the
  * region inside one 2 MiB block, so one table per level suffices). */
 static u64 pal_tables[PAL_MAX_PALS][4][512] __aligned(4096);

@@ -6,6 +6,7 @@
 #include "arch/svm/svm.h"
 #include "core/nmi_virt.h"
 #include "core/chaos.h"
+#include "core/event_test.h"
 #include "core/trace_glue.h"
 #include "core/string.h"
 #include "core/panic.h"
@@ -118,6 +119,7 @@ void __noreturn arch_vcpu_run(struct percpu *c)
 		__asm__ __volatile__("stgi" ::: "memory");
 		svm_handle_exit(c);
 		nmi_virt_on_exit(v);
+		event_test_exit_point(v);
 		trace_drain_point();
 		chaos_exit_point(c);
 	}
@@ -128,6 +130,9 @@ void svm_skip_instruction(struct vmcb *vmcb, u32 len)
 	/* No NRIPS under TCG (next_rip stays 0, pitfall 2): lengths are known
 	 * per intercepted instruction. */
 	vmcb->save.rip += len;
+	/* The skipped instruction was the one a MOV SS/STI shadow covered
+	 * (if any): the shadow ends with it, as it would have on hardware. */
+	vmcb->ctl.interrupt_shadow &= ~1ull;
 }
 
 u64 arch_guest_rip(struct vcpu *v) { return vcpu_vmcb(v)->save.rip; }
@@ -148,6 +153,10 @@ void arch_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 }
 
 bool arch_event_injection_busy(struct vcpu *v) { return vcpu_vmcb(v)->ctl.eventinj & EVENT_VALID; }
+
+/* INTERRUPT_SHADOW bit 0 (APM vol. 2 15.21): the guest stopped right after
+ * a MOV SS or STI, before the instruction the shadow covers. */
+bool arch_guest_interrupt_shadow(struct vcpu *v) { return vcpu_vmcb(v)->ctl.interrupt_shadow & 1; }
 
 void arch_inject_nmi(struct vcpu *v)
 {
