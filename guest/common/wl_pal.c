@@ -94,7 +94,19 @@ struct verdict wl_pal_bad(struct guest_cpu *c, int has_arg, uint64_t arg)
 		return fail_at(9, r);
 	if ((r = pal_unregister(region)) != PAL_ERR_NOT_REGISTERED)
 		return fail_at(10, r);
-	return (struct verdict){ 0, 10, 0 };
+	/* An overlap of exactly one page, from below: a one-page PAL on the region's
+	 * second page, then the region's first two pages (mutant pal-overlap-unchecked). */
+	struct pal_desc one = good;
+	one.region += PAL_PAGE, one.npages = 1, one.entry = one.region, one.stack_top = one.region + PAL_PAGE,
+	one.cr3 = 0;
+	if ((r = pal_register(&one)) != 0)
+		return fail_at(11, r);
+	d = good, d.npages = 2, d.stack_top = d.region + 2 * PAL_PAGE, d.cr3 = 0;
+	if ((r = try_register(d, PAL_ERR_OVERLAP)) != PAL_ERR_OVERLAP)
+		return fail_at(12, r);
+	if ((r = pal_unregister((void *)(uintptr_t)one.region)) != 0)
+		return fail_at(13, r);
+	return (struct verdict){ 0, 13, 0 };
 }
 
 struct verdict wl_pal_poke(struct guest_cpu *c, int has_arg, uint64_t arg)
