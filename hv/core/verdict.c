@@ -10,6 +10,7 @@
 #include "core/verdict.h"
 #include "core/percpu.h"
 #include "core/panic.h"
+#include "core/nmi_tally.h"
 #include "core/log.h"
 #include "core/trace_glue.h"
 #include <heisen/defs.h>
@@ -29,14 +30,6 @@ void verdict_report(struct vcpu *v, u64 status, u64 count, u64 detail)
 	trace_guest_report(status, count, detail);
 }
 
-/* Every NMI that reached this CPU was consumed as a quiesce signal,
- * injected, merged under the 1-latched rule, or is still latched. */
-static bool nmis_accounted(const struct vcpu *v)
-{
-	const struct vcpu_nmi *n = &v->nmi;
-	return n->host_nmis == n->quiesce_signals + n->injected + n->merged + n->pending;
-}
-
 static bool cpu_passed(const struct vcpu *v)
 {
 	return v->report.reported && v->report.status == 0 && v->report.nmi_nested == 0 &&
@@ -52,7 +45,7 @@ void verdict_nmi_counts(struct vcpu *v, u64 received, u64 nested, u64 sent)
 	v->report.nmi_nested = nested;
 	v->report.nmi_sent = sent;
 	v->report.nmi_injected_at_count = v->nmi.injected;
-	v->report.nmis_accounted = nmis_accounted(v);
+	v->report.nmis_accounted = nmi_tally_balanced(&v->nmi);
 	trace_nmi_counts(received, nested, sent);
 	hv_printf("cpu %u: %s -> %s status %lu count %lu detail %lx | exits %lu | nmi host %lu "
 		  "injected %lu merged %lu received %lu nested %lu quiesce %lu pending %u\n",
