@@ -24,8 +24,10 @@ def test_every_cpu_runs_test_workload(tmp_path, smp: int, guest: int) -> None:
 
 
 @pytest.mark.parametrize("guest", [32, 64])
-def test_per_cpu_workloads_from_command_line(tmp_path, guest: int) -> None:
-    b = boot(tmp_path, 2, guest, "wl=test:50 wl1=hello")
+# wl1= before wl=: a key lookup that matched any word it prefixes would hand CPU 0 wl1's value.
+@pytest.mark.parametrize("cmdline", ["wl=test:50 wl1=hello", "wl1=hello wl=test:50"])
+def test_per_cpu_workloads_from_command_line(tmp_path, guest: int, cmdline: str) -> None:
+    b = boot(tmp_path, 2, guest, cmdline)
     assert b.status == PASS
     assert b.cpus[0].workload == "test:50" and b.cpus[0].count == 50
     assert b.cpus[1].workload == "hello"
