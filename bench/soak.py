@@ -89,11 +89,11 @@ def take_figures(soak: ScenarioSoak, result: RunResult) -> None:
         shutil.rmtree(result.run_dir, ignore_errors=True)
 
 
-def soak_slice(name: str, base: int, seeds: int, build: Path, results: Path) -> ScenarioSoak:
+def soak_slice(name: str, base: int, seeds: int, build: Path, results: Path, budget_s: float) -> ScenarioSoak:
     """Seeds base..base+seeds-1 of one scenario, one QEMU at a time, in this process."""
     sc = load_named(name)
     soak = ScenarioSoak(name, seeds, base, hang_timeout_s=sc.hang_timeout)
-    opts = HuntOptions(budget_s=24 * 3600.0, jobs=1, base_seed=base, build_dir=build,
+    opts = HuntOptions(budget_s=budget_s, jobs=1, base_seed=base, build_dir=build,
                        results_dir=results, max_seeds=seeds, stop_on_failure=False, confirm=1,
                        stop_at_violation=False, views=False)
 
@@ -125,7 +125,8 @@ def merge(name: str, base: int, seeds: int, parts: list[ScenarioSoak], elapsed_s
     return total
 
 
-def soak_one(name: str, seeds: int, base: int, jobs: int, build: Path, results: Path) -> ScenarioSoak:
+def soak_one(name: str, seeds: int, base: int, jobs: int, build: Path, results: Path,
+             budget_s: float) -> ScenarioSoak:
     """The seeds split into `jobs` slices, each hunted by its own process: a run's decode
     and check are Python, and threads of one process would queue for its GIL."""
     sc = load_named(name)
@@ -133,7 +134,8 @@ def soak_one(name: str, seeds: int, base: int, jobs: int, build: Path, results: 
     bounds = [base + seeds * k // jobs for k in range(jobs + 1)]
     started = time.monotonic()
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(soak_slice, name, lo, hi - lo, build, results / sc.name / f"seeds-{lo}-{hi - 1}")
+        futures = [pool.submit(soak_slice, name, lo, hi - lo, build, results / sc.name / f"seeds-{lo}-{hi - 1}",
+                               budget_s)
                    for lo, hi in zip(bounds, bounds[1:])]
         parts = [f.result() for f in futures]
     return merge(name, base, seeds, parts, time.monotonic() - started)
@@ -161,6 +163,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--plan", default=DEFAULT_PLAN, help=f"SCENARIO=SEEDS,... (default {DEFAULT_PLAN})")
     ap.add_argument("--base-seed", type=int, default=1, help="first seed of every scenario (default 1)")
     ap.add_argument("--jobs", type=int, default=2, help="parallel QEMUs (default 2)")
+    ap.add_argument("--budget", type=float, default=24 * 3600.0,
+                    help="wall seconds each scenario may take (default a day); seeds it leaves unrun "
+                         "make the soak fail, never pass")
     ap.add_argument("--build", type=Path, default=ROOT / "build")
     ap.add_argument("--results", type=Path, default=None, help="default results/<time>-soak")
     ns = ap.parse_args(argv)
@@ -171,8 +176,8 @@ def main(argv: list[str]) -> int:
     except (ValueError, ScenarioError) as e:
         print(f"soak: {e}", file=sys.stderr)
         return 2
-    if ns.jobs < 1 or ns.base_seed < 0:
-        print("soak: --jobs must be >= 1 and --base-seed >= 0", file=sys.stderr)
+    if ns.jobs < 1 or ns.base_seed < 0 or not 0 < ns.budget < float("inf"):
+        print("soak: --jobs must be >= 1, --base-seed >= 0 and --budget a positive number", file=sys.stderr)
         return 2
     results = ns.results or make_run_dir(ROOT / "results", "soak", ns.base_seed)
     results.mkdir(parents=True, exist_ok=True)
@@ -181,7 +186,7 @@ def main(argv: list[str]) -> int:
     try:
         for name, seeds in plan:
             print(f"soak {name}: seeds {ns.base_seed}..{ns.base_seed + seeds - 1}, {ns.jobs} jobs", flush=True)
-            rows.append(soak_one(name, seeds, ns.base_seed, ns.jobs, ns.build, results))
+            rows.append(soak_one(name, seeds, ns.base_seed, ns.jobs, ns.build, results, ns.budget))
     except (HuntError, OSError) as e:
         print(f"soak: {e}", file=sys.stderr)
         return 2

@@ -12,10 +12,10 @@ from harness.build import REPO
 SCENARIO = 'smp = 1\ntimeout = 20\nhang_timeout = 5\n[workloads]\ndefault = "hello"\n'
 
 
-def soak(tmp_path: Path, build: Path, plan: str) -> tuple[subprocess.CompletedProcess[str], dict | None]:
+def soak(tmp_path: Path, build: Path, plan: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict | None]:
     results = tmp_path / "soak"
     proc = subprocess.run(["/usr/bin/python3", str(REPO / "bench/soak.py"), "--plan", plan, "--base-seed", "1",
-                           "--build", str(build), "--results", str(results)],
+                           "--build", str(build), "--results", str(results), *extra],
                           capture_output=True, text=True, timeout=300)
     summary = results / "soak.json"
     return proc, json.loads(summary.read_text()) if summary.exists() else None
@@ -50,3 +50,12 @@ def test_a_plan_it_cannot_run_is_exit_2(tmp_path: Path) -> None:
         proc, summary = soak(tmp_path, REPO / "build", plan)
         assert proc.returncode == 2 and proc.stderr.startswith("soak: "), (plan, proc.stderr)
         assert "Traceback" not in proc.stderr and summary is None
+
+
+def test_a_soak_that_runs_out_of_time_fails(tmp_path: Path, fake_build: Callable[[str], Path]) -> None:
+    sc = tmp_path / "fake.toml"
+    sc.write_text(SCENARIO)
+    proc, summary = soak(tmp_path, fake_build("pass"), f"{sc}=40", "--budget", "1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "fewer seeds than planned" in proc.stderr and "Traceback" not in proc.stderr
+    assert summary is not None and summary["scenarios"][0]["seeds_run"] < 40, summary
