@@ -190,6 +190,9 @@ def main(argv: list[str]) -> int:
     except (HuntError, OSError) as e:
         print(f"soak: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"soak: interrupted; the scenarios finished so far are in {results / 'soak.json'}", file=sys.stderr)
+        return 130
     finally:
         (results / "soak.json").write_text(json.dumps(
             {"plan": ns.plan, "build": str(ns.build), "wall_s": round(time.monotonic() - started, 1),
