@@ -27,7 +27,12 @@ def test_seed_scenario_passes_without_lost_or_nested_nmis(tmp_path: Path, name: 
     assert result.passed and v["outcome"] == "pass", json.dumps(v, indent=1)[:3000]
     assert v["trace"]["check"]["passed"], v["trace"]["check"]["message"]
     judged = v["trace"]["check"]["counts"]["rules"]
-    assert judged["guest_report_pass"] == smp
+    loss = v["trace"]["check"]["counts"]["loss"]
+    # Every CPU's GUEST_REPORT was judged -- unless the QMP flood overflowed a ring and
+    # took the record with it: then the loss is counted (and guest_reported left that CPU
+    # unjudged), and the hypervisor's own summary below still must show every CPU.
+    assert judged["guest_report_pass"] == smp or (loss and 1 <= judged["guest_report_pass"] < smp), \
+        (judged, loss)
     # Per CPU, from the hypervisor's own summary (its verdict records are
     # drained before they are written, so an NMI flood that overflows the
     # rings elsewhere cannot drop them): no guest NMI lost, none nested.
