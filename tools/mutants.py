@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -154,12 +155,16 @@ class Baseline:
         if built.returncode != 0:
             raise CatalogueError(f"the unmutated copy does not build:\n{built.stdout[-2000:]}{built.stderr[-2000:]}")
         self.cache: dict[tuple[str, ...], bool] = {}
+        # One command at a time: two mutants confirming with the same test would run it
+        # twice at once in this one copy, and the two runs' files collide.
+        self.lock = threading.Lock()
 
     def passes(self, cmd: list[str]) -> bool:
         key = tuple(cmd)
-        if key not in self.cache:
-            self.cache[key] = run(cmd, self.path).returncode == 0
-        return self.cache[key]
+        with self.lock:
+            if key not in self.cache:
+                self.cache[key] = run(cmd, self.path).returncode == 0
+            return self.cache[key]
 
 
 def try_mutant(m: Mutant, work: Path, baseline: Baseline, full_suite: bool = True) -> Outcome:
