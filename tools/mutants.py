@@ -155,6 +155,7 @@ class Baseline:
         if built.returncode != 0:
             raise CatalogueError(f"the unmutated copy does not build:\n{built.stdout[-2000:]}{built.stderr[-2000:]}")
         self.cache: dict[tuple[str, ...], bool] = {}
+        self.output: dict[tuple[str, ...], str] = {}
         # One command at a time: two mutants confirming with the same test would run it
         # twice at once in this one copy, and the two runs' files collide.
         self.lock = threading.Lock()
@@ -163,7 +164,9 @@ class Baseline:
         key = tuple(cmd)
         with self.lock:
             if key not in self.cache:
-                self.cache[key] = run(cmd, self.path).returncode == 0
+                proc = run(cmd, self.path)
+                self.cache[key] = proc.returncode == 0
+                self.output[key] = proc.stdout + proc.stderr
             return self.cache[key]
 
 
@@ -191,7 +194,8 @@ def try_mutant(m: Mutant, work: Path, baseline: Baseline, full_suite: bool = Tru
         if proc.returncode != 0:
             if baseline.passes(targeted):
                 return done("killed", first_failure(proc, m.killed_by))
-            return done("error", m.killed_by, "fails on the unmutated copy too: it says nothing")
+            return done("error", m.killed_by, "fails on the unmutated copy too: it says nothing\n"
+                        + baseline.output.get(tuple(targeted), "")[-1500:])
         if not full_suite:
             return done("survived", m.killed_by, "survived its own test; the whole suite was not run (--quick)")
         full = ["make", "-s", "test"]
