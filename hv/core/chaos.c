@@ -100,6 +100,12 @@ static u64 next(u64 *s)
 	return x * 0x2545f4914f6cdd1dull;
 }
 
+/* This context's stream: the NMI handler draws from its own (see the top). */
+static u64 *stream_of(struct percpu *c)
+{
+	return c->nmi_depth ? &c->rng[1] : &c->rng[0];
+}
+
 static void yield_for(u32 ticks)
 {
 	lapic_timer_oneshot(ticks);
@@ -152,7 +158,7 @@ void chaos_spin(struct percpu *c)
 {
 	if (!seed)
 		return;
-	u64 *s = c->nmi_depth ? &c->rng[1] : &c->rng[0];
+	u64 *s = stream_of(c);
 	u64 r = next(s);
 	u64 start = rdtsc(), ticks = (r & 1023) * (tsc_khz / 1000);
 	while (rdtsc() - start < ticks)
@@ -166,5 +172,5 @@ u32 chaos_choose(struct percpu *c, u32 n)
 {
 	if (!seed || !n)
 		return n;
-	return (u32)(next(c->nmi_depth ? &c->rng[1] : &c->rng[0]) % n);
+	return (u32)(next(stream_of(c)) % n);
 }
