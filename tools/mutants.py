@@ -128,7 +128,8 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subproc
         return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_S,
                               env={**os.environ, **(env or {})})
     except subprocess.TimeoutExpired as e:
-        return subprocess.CompletedProcess(cmd, 124, e.stdout or "", f"timed out after {TIMEOUT_S} s")
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return subprocess.CompletedProcess(cmd, 124, out, f"timed out after {TIMEOUT_S} s")
 
 
 def first_failure(proc: subprocess.CompletedProcess[str], fallback: str) -> str:
