@@ -24,18 +24,34 @@ class BuildError(Exception):
 class Build:
     hv_elf: Path       # symbols for gdb and trace_rings
     hv_elf32: Path     # what -kernel loads
-    guest_elf: Path    # the multiboot module
+    guest_elf: Path    # multiboot module 0: guest/'s ELF kernel, or a Linux bzImage
+    initrd: Path | None = None  # module 1 for a Linux guest
 
     def files(self) -> dict[str, Path]:
-        return {"hv_elf": self.hv_elf, "hv_elf32": self.hv_elf32, "guest_elf": self.guest_elf}
+        files = {"hv_elf": self.hv_elf, "hv_elf32": self.hv_elf32, "guest_elf": self.guest_elf}
+        if self.initrd is not None:
+            files["initrd"] = self.initrd
+        return files
 
 
-def locate(build_dir: Path, guest: int) -> Build:
+LINUX_COPY_NAMES = {"guest_elf": "bzImage", "initrd": "initrd.img"}
+
+
+def locate(build_dir: Path, guest: int | str, kernel: Path | None = None,
+           initrd: Path | None = None) -> Build:
+    """The files a run of `guest` needs.  A Linux guest is build/linux's kernel and
+    initramfs (`make linux`) unless the user brings their own (`--kernel`, `--initrd`)."""
+    if guest == "linux":
+        module0 = kernel or build_dir / "linux" / "vmlinuz"
+        initrd = initrd or build_dir / "linux" / "initramfs.cpio"
+        hint = "run `make linux` first" if kernel is None else "check --kernel/--initrd"
+    else:
+        module0, hint = build_dir / f"guest{guest}.elf", "run `make` first"
     build = Build(hv_elf=build_dir / "hv.elf", hv_elf32=build_dir / "hv.elf32",
-                  guest_elf=build_dir / f"guest{guest}.elf")
+                  guest_elf=module0, initrd=initrd)
     missing = [str(p) for p in build.files().values() if not p.is_file()]
     if missing:
-        raise BuildError(f"missing build outputs: {', '.join(missing)} (run `make` first)")
+        raise BuildError(f"missing build outputs: {', '.join(missing)} ({hint})")
     return build
 
 
@@ -82,7 +98,9 @@ def snapshot(build: Build, dest: Path) -> tuple[Build, dict[str, dict[str, str]]
     dest.mkdir(parents=True, exist_ok=True)
     copies, manifest = {}, {}
     for role, src in build.files().items():
-        dst = dest / src.name
+        # A Linux guest's files get fixed names: a user's file name may hold a
+        # space or a comma, which a multiboot module string cannot carry.
+        dst = dest / (LINUX_COPY_NAMES[role] if build.initrd and role in LINUX_COPY_NAMES else src.name)
         shutil.copy2(src, dst)
         copies[role] = dst
         manifest[role] = {"source": str(src.resolve()), "copy": str(dst), "sha256": sha256(dst)}

@@ -80,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--stop-on-fail", action="store_true", help="stop repeats at the first failure")
     run.add_argument("--smp", type=int_in(1, MAX_SMP), help="override the scenario's smp")
     run.add_argument("--guest", type=int, choices=(32, 64), help="override the guest")
+    run.add_argument("--kernel", type=Path, help="your own Linux bzImage, for a Linux scenario "
+                                                 "(e.g. linux-smoke; default build/linux/vmlinuz)")
+    run.add_argument("--initrd", type=Path, help="your own initramfs for --kernel "
+                                                 "(default build/linux/initramfs.cpio)")
+    run.add_argument("--append", help="the Linux kernel's command line (default: the scenario's)")
     run.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                      help="one TCG thread + fixed icount, in-machine seeded NMIs "
                           "(default: on when --seed is given)")
@@ -114,7 +119,10 @@ def _build_dir(args: argparse.Namespace) -> Path:
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     sc = load_named(args.scenario).with_overrides(smp=args.smp, guest=args.guest,
-                                                   iterations=args.iterations)
+                                                   iterations=args.iterations, append=args.append)
+    if (args.kernel or args.initrd) and not sc.is_linux:
+        raise ScenarioError("(command line)", "--kernel/--initrd", "a Linux scenario (guest = \"linux\", "
+                            "e.g. linux-smoke)", sc.name)
     check_results_dir(args.results)
     check_qemu()
     if args.repeat < 1:
@@ -129,7 +137,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     opts = RunOptions(seed=base_seed, build_dir=_build_dir(args), results_dir=args.results,
                       bugs=args.bugs, qemu_args=args.qemu_args,
                       deterministic=deterministic and not args.rr, rr=args.rr, transport=args.transport,
-                      stop_at_violation=args.stop_at_violation)
+                      stop_at_violation=args.stop_at_violation, kernel=args.kernel, initrd=args.initrd)
     results: list[RunResult] = []
     if args.repeat == 1:
         with console.status(f"{sc.name}: starting QEMU") as status:

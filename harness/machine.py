@@ -54,6 +54,9 @@ class MachineConfig:
     initrd: Path              # the guest kernel, a multiboot module
     append: str               # the hypervisor command line
     serial_path: Path         # the binary trace lands here (-serial file:)
+    initrd_args: str = ""     # the guest kernel's own command line (module 0's string after its path)
+    second_module: Path | None = None  # a Linux guest's initrd (multiboot module 1)
+    console_path: Path | None = None   # the guest's console: COM3 (ttyS2) into this file
     smp: int = 4
     memory_mb: int = 256
     gdbstub: bool = True      # cheap to have, and hang capture needs it
@@ -152,7 +155,7 @@ class Machine:
         args = [c.qemu_binary, *devices, *machine, *accel, "-cpu", "qemu64,+svm,+npt",
                 "-smp", str(c.smp), "-m", str(c.memory_mb),
                 "-kernel", Path(c.kernel).name,
-                "-initrd", os.path.relpath(Path(c.initrd).resolve(), self.cwd),
+                "-initrd", self.modules_arg(),
                 "-append", c.append,
                 "-display", "none", "-monitor", "none", "-no-reboot",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
@@ -160,12 +163,28 @@ class Machine:
                 "-serial", f"file:{Path(c.serial_path).resolve()}"]
         if c.nmi_com2:
             args += ["-serial", f"unix:{self.nmi_socket},server=on,wait=off"]
+        if c.console_path is not None:
+            # -serial fills COM1, COM2, COM3 in order: COM2 must exist to reach COM3.
+            args += ([] if c.nmi_com2 else ["-serial", "null"]) + \
+                    ["-serial", f"file:{Path(c.console_path).resolve()}"]
         args += ["-qmp", f"unix:{self.qmp_socket},server,nowait"]
         if c.gdbstub:
             args += ["-gdb", f"unix:{self.gdb_socket},server,nowait"]
         if c.start_paused:
             args.append("-S")
         return args + list(c.extra_args)
+
+    def modules_arg(self) -> str:
+        """-initrd's value: "module0 args,module1".  QEMU splits it at commas and
+        reads ",," as one comma (get_opt_value), so commas in paths and in the
+        guest's command line are doubled; the module string is "path args",
+        exactly what a multiboot loader hands the kernel."""
+        c = self.config
+
+        def rel(path: Path) -> str:
+            return os.path.relpath(Path(path).resolve(), self.cwd).replace(",", ",,")
+        first = rel(c.initrd) + (f" {c.initrd_args.replace(',', ',,')}" if c.initrd_args else "")
+        return ",".join([first] + ([rel(c.second_module)] if c.second_module is not None else []))
 
     def command_line_text(self) -> str:
         return f"cd {shlex.quote(str(self.cwd))} && {shlex.join(self.command_line())}"
@@ -174,7 +193,9 @@ class Machine:
     def launch(self) -> None:
         if self._proc is not None:
             raise MachineError("machine already launched")
-        for path in (self.config.kernel, self.config.initrd):
+        for path in (self.config.kernel, self.config.initrd, self.config.second_module):
+            if path is None:
+                continue
             if not Path(path).is_file():
                 raise MachineError(f"cannot launch QEMU: {path} does not exist (run `make` first?)")
         if shutil.which(self.config.qemu_binary) is None:

@@ -22,6 +22,7 @@ from harness.capture import capture
 from harness.decoding import decode_serial
 from harness.hangwatch import HangWatch
 from harness.livecheck import CheckResult, LiveCheck
+from harness.linux import ConsoleVerdict, judge_console
 from harness.machine import Machine, MachineConfig, MachineError
 from harness.nmi import NmiInjector
 from harness.qmp import QMPClient, QMPConnectionError, QMPError
@@ -68,6 +69,9 @@ class RunOptions:
     # them off: it keeps the checker's verdict and figures, and rendering costs more
     # than checking.
     views: bool = True
+    # A Linux guest of the user's own instead of build/linux's (`run --kernel/--initrd`).
+    kernel: Path | None = None
+    initrd: Path | None = None
 
 
 TRANSPORTS = ("uart", "mem")
@@ -364,7 +368,8 @@ def hv_cmdline_ran(harness_append: str, qemu_args: list[str]) -> dict[str, str]:
     return {"ran": ran, "source": source, "harness": harness_append}
 
 
-def _judge(sc: Scenario, watch: _Watch, trace: dict[str, Any]) -> tuple[str, str, bool, Any]:
+def _judge(sc: Scenario, watch: _Watch, trace: dict[str, Any],
+           console: ConsoleVerdict | None = None) -> tuple[str, str, bool, Any]:
     """(outcome, reason, passed, rule) from the exit outcome and the checker.
 
     No verdict without evidence: an exit that says pass is a pass only when the checker
@@ -383,6 +388,8 @@ def _judge(sc: Scenario, watch: _Watch, trace: dict[str, Any]) -> tuple[str, str
         if outcome == "pass":
             outcome = "fail"
             reason = f"exit said pass, but the checker's rule {rule!r} failed: {check.get('message')}"
+    if console is not None and not console.ok and outcome == "pass":
+        outcome, reason = "fail", f"exit said pass, but {console.reason()}"
     passed = outcome == sc.expect_outcome and (check is None or check["passed"]
                                                or sc.expect_outcome != "pass")
     return outcome, reason, passed, rule
@@ -394,7 +401,7 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     A missing build raises BuildError before any run dir exists.
     """
     t0 = time.monotonic()
-    located = buildmod.locate(opts.build_dir, sc.guest)
+    located = buildmod.locate(opts.build_dir, sc.guest, opts.kernel, opts.initrd)
     if shutil.which(MachineConfig.qemu_binary) is None:
         raise buildmod.BuildError(f"{MachineConfig.qemu_binary} not found on PATH (run `make deps`)")
     schedule = derive(sc, opts.seed) if opts.deterministic and opts.rr is None else None
@@ -452,10 +459,27 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
             mem.ram_file.unlink(missing_ok=True)  # whatever ended the run, never leave guest RAM in /dev/shm
 
 
+def _progress_counter(mem: _MemTransport | None, console: Path | None) -> Callable[[], int] | None:
+    """Bytes that show the machine is alive besides the UART's: the memory log's,
+    and a Linux guest's console -- Linux runs for seconds without an exit, so the
+    hypervisor's trace alone would fall silent and be called a hang."""
+    if mem is None and console is None:
+        return None
+
+    def count() -> int:
+        n = mem.progress() if mem is not None else 0
+        if console is not None and console.exists():
+            n += console.stat().st_size
+        return n
+    return count
+
+
 def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_dir: Path,
                  build: buildmod.Build, append: str, schedule: Schedule | None, rr_file: Path | None,
                  nmi_com2: bool, mem: _MemTransport | None, t0: float) -> RunResult:
     config = MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=append,
+                           initrd_args=sc.append, second_module=build.initrd,
+                           console_path=(run_dir / "console.txt").resolve() if sc.is_linux else None,
                            serial_path=(run_dir / ("uart.bin" if mem else "serial.bin")).resolve(), smp=sc.smp,
                            ram_file=mem.ram_file if mem else None,
                            memory_mb=sc.memory, deterministic=schedule is not None,
@@ -476,7 +500,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
                  timeout=schedule.wall_timeout_s if schedule else sc.timeout,
                  read_icount=icount_mode, rr=opts.rr, rr_nmi_icounts=opts.rr_nmi_icounts,
                  nmi_com2=nmi_com2,
-                 trace_bytes=mem.progress if mem else None,
+                 trace_bytes=_progress_counter(mem, config.console_path),
                  live_check=LiveCheck(config.serial_path, sc.rules)
                  if opts.stop_at_violation and mem is None else None)
     if opts.stop_at_violation and mem is not None:
@@ -535,7 +559,10 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
     t_decode = time.monotonic()
     trace = decode_serial(run_dir / "serial.bin", sc.rules, run_dir, lost_tail, views=opts.views).as_dict()
     verdict["trace"] = trace
-    outcome, reason, passed, rule = _judge(sc, watch, trace)
+    console = judge_console(config.console_path) if config.console_path is not None else None
+    if console is not None:
+        verdict["console"] = {"path": str(config.console_path), **console.as_dict()}
+    outcome, reason, passed, rule = _judge(sc, watch, trace, console)
     verdict.update(outcome=outcome, reason=reason, passed=passed, rule=rule,
                    counts=(trace.get("check") or {}).get("counts"), evidence=evidence(watch, trace))
     verdict["durations"] = {"total": round(time.monotonic() - t0, 3),

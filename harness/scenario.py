@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.linux import DEFAULT_APPEND, AppendError, check_append
 from harness.nmi import PATTERNS, NmiPattern
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -30,7 +31,9 @@ MAX_NMI_SECONDS = 3600.0
 from decoder.defs import WORKLOADS  # noqa: E402
 
 TOP_KEYS = {"name", "description", "guest", "smp", "memory", "iterations", "timeout",
-            "hang_timeout", "workloads", "nmi", "expect"}
+            "hang_timeout", "workloads", "nmi", "expect", "append"}
+# 32 and 64: guest/'s own kernels; "linux": a bzImage and initramfs (docs/linux-guest.md).
+GUESTS: tuple[int | str, ...] = (32, 64, "linux")
 NMI_KEYS = {"pattern", "interval", "burst", "gap", "count", "start_after"}
 EXPECT_KEYS = {"outcome", "rules"}
 
@@ -49,7 +52,7 @@ class ScenarioError(Exception):
 class Scenario:
     name: str
     path: Path
-    guest: int = 64
+    guest: int | str = 64
     smp: int = 2
     memory: int = 256
     iterations: int | None = None
@@ -61,19 +64,27 @@ class Scenario:
     expect_outcome: str = "pass"
     rules: Path | None = None
     description: str = ""
+    append: str = ""              # a Linux guest's kernel command line
+
+    @property
+    def is_linux(self) -> bool:
+        return self.guest == "linux"
 
     def workload(self, cpu: int) -> str:
         return self.cpu_workloads.get(cpu, self.default_workload)
 
     def hv_cmdline(self) -> str:
-        """The hypervisor's `key=value` command line for this scenario."""
+        """The hypervisor's `key=value` command line for this scenario (none for
+        Linux: workloads are guest/'s kernels' and Linux's are its init's)."""
+        if self.is_linux:
+            return ""
         words = [f"wl={_with_arg(self.default_workload, self.iterations)}"]
         for cpu in sorted(self.cpu_workloads):
             words.append(f"wl{cpu}={_with_arg(self.cpu_workloads[cpu], self.iterations)}")
         return " ".join(words)
 
-    def with_overrides(self, *, smp: int | None = None, guest: int | None = None,
-                       iterations: int | None = None) -> "Scenario":
+    def with_overrides(self, *, smp: int | None = None, guest: int | str | None = None,
+                       iterations: int | None = None, append: str | None = None) -> "Scenario":
         """The same scenario with command-line overrides, validated like the file."""
         where = f"{self.path} (command line)"
         changes: dict[str, Any] = {}
@@ -85,9 +96,16 @@ class Scenario:
                                         f"a CPU below smp={smp} (the scenario gives CPU {cpu} a workload)",
                                         has_got=False)
         if guest is not None:
-            if guest not in (32, 64):
-                raise ScenarioError(where, "guest", "32 or 64", guest)
+            if guest not in GUESTS or isinstance(guest, bool):
+                raise ScenarioError(where, "guest", "32, 64 or \"linux\"", guest)
+            if (guest == "linux") != self.is_linux:
+                raise ScenarioError(where, "guest", "a guest of the scenario's kind (a Linux scenario "
+                                    "runs Linux; guest/'s workloads need guest/'s kernels)", guest)
             changes["guest"] = guest
+        if append is not None:
+            if not self.is_linux:
+                raise ScenarioError(where, "append", "a Linux scenario (guest = \"linux\")", append)
+            changes["append"] = _check_append(where, append)
         if iterations is not None:
             changes["iterations"] = _check_int(where, "iterations", iterations, 1, 10**9)
         return dataclasses.replace(self, **changes)
@@ -97,7 +115,8 @@ class Scenario:
                 "memory": self.memory, "iterations": self.iterations, "timeout": self.timeout,
                 "hang_timeout": self.hang_timeout, "hv_cmdline": self.hv_cmdline(),
                 "nmi": self.nmi.as_dict(), "expect_outcome": self.expect_outcome,
-                "rules": str(self.rules) if self.rules else None}
+                "rules": str(self.rules) if self.rules else None,
+                **({"append": self.append} if self.is_linux else {})}
 
 
 def _with_arg(workload: str, iterations: int | None) -> str:
@@ -171,8 +190,15 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
     if not isinstance(description, str):
         raise ScenarioError(path, "description", "a string", description)
     guest = data.get("guest", 64)
-    if guest not in (32, 64) or isinstance(guest, bool):
-        raise ScenarioError(path, "guest", "32 or 64", guest)
+    if guest not in GUESTS or isinstance(guest, bool):
+        raise ScenarioError(path, "guest", "32, 64 or \"linux\"", guest)
+    if "append" in data and guest != "linux":
+        raise ScenarioError(path, "append", "only with guest = \"linux\" (the kernel's command line)",
+                            has_got=False)
+    append = _check_append(path, data.get("append", DEFAULT_APPEND)) if guest == "linux" else ""
+    if guest == "linux" and ("workloads" in data or "iterations" in data):
+        raise ScenarioError(path, "workloads", "no workloads for a Linux guest (its init runs its work)",
+                            has_got=False)
     smp = _check_int(path, "smp", data.get("smp", 2), 1, MAX_SMP)
     memory = _check_int(path, "memory", data.get("memory", 256), 64, 4096)
     iterations = data.get("iterations")
@@ -237,7 +263,14 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
     return Scenario(name=name, path=path, guest=guest, smp=smp, memory=memory,
                     iterations=iterations, timeout=timeout, hang_timeout=hang_timeout,
                     default_workload=default, cpu_workloads=per_cpu, nmi=nmi,
-                    expect_outcome=outcome, rules=rules_path, description=description)
+                    expect_outcome=outcome, rules=rules_path, description=description, append=append)
+
+
+def _check_append(path: Path | str, value: Any) -> str:
+    try:
+        return check_append(value)
+    except AppendError as exc:
+        raise ScenarioError(path, "append", str(exc), value) from None
 
 
 def _check_rules(path: Path, rules_path: Path) -> None:

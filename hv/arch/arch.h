@@ -18,8 +18,14 @@ const char *arch_unsupported_reason(void);
 void arch_global_init(u64 prot_start, u64 prot_end);
 /* On each CPU: turn virtualization on (EFER.SVME, host save area). */
 void arch_cpu_enable(struct percpu *c);
-/* Guest starts in 32-bit flat protected mode, paging off, at `entry`. */
-void arch_vcpu_init(struct percpu *c, u64 entry, u32 eax, u32 ebx, u32 ecx);
+/* A guest's first instruction, in 32-bit flat protected mode with paging and
+ * interrupts off, and what it finds in its registers and selectors. */
+struct guest_entry {
+	u64 rip;
+	u32 eax, ebx, ecx, esi;
+	u16 cs, ds;	/* the selectors its own GDT will give these segments */
+};
+void arch_vcpu_init(struct percpu *c, const struct guest_entry *e);
 /* Enter the guest and handle exits forever. */
 void __noreturn arch_vcpu_run(struct percpu *c);
 

@@ -40,6 +40,11 @@ static const u8 *find_rsdp(void)
 	return p ? p : find_rsdp_in(0xe0000, 0x100000);
 }
 
+u64 acpi_rsdp_address(void)
+{
+	return (u64)find_rsdp();
+}
+
 u32 acpi_find_cpus(u32 *apic_ids, u32 max)
 {
 	const u8 *rsdp = find_rsdp();

@@ -33,6 +33,11 @@ void lapic_init_this_cpu(void)
 	*reg(LAPIC_LVT_LINT1) = 0x400;
 }
 
+void lapic_lint0_extint(void)
+{
+	*reg(LAPIC_LVT_LINT0) = 0x700;
+}
+
 /*
  * Safe to call from an NMI handler that interrupted another icr_send on this
  * CPU (hv/core/chaos.c sends NMIs from perturbation points, some of them in

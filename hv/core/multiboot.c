@@ -4,6 +4,7 @@
 
 struct mb_info {
 	u32 flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+	u32 syms[4], mmap_length, mmap_addr;
 } __packed;
 
 struct mb_module {
@@ -13,6 +14,13 @@ struct mb_module {
 #define MB_INFO_MEM (1u << 0)
 #define MB_INFO_CMDLINE (1u << 2)
 #define MB_INFO_MODS (1u << 3)
+#define MB_INFO_MMAP (1u << 6)
+
+struct mb_mmap_entry {
+	u32 size;
+	u64 base, len;
+	u32 type;
+} __packed;
 
 void multiboot_parse(u32 magic, u32 info_pa, struct boot_info *out)
 {
@@ -38,6 +46,16 @@ void multiboot_parse(u32 magic, u32 info_pa, struct boot_info *out)
 			out->mods[i].end = m[i].mod_end;
 			out->mods[i].string = (const char *)(u64)m[i].string;
 			out->nmods++;
+		}
+	}
+	out->nmap = 0;
+	if (mb->flags & MB_INFO_MMAP) {
+		/* Each entry's size field excludes itself (multiboot 0.6.96, 3.3). */
+		u64 p = mb->mmap_addr, end = p + mb->mmap_length;
+		while (p + sizeof(struct mb_mmap_entry) <= end && out->nmap < ARRAY_SIZE(out->map)) {
+			const struct mb_mmap_entry *e = (const struct mb_mmap_entry *)p;
+			out->map[out->nmap++] = (struct mem_range){ e->base, e->len, e->type };
+			p += (u64)e->size + 4;
 		}
 	}
 }

@@ -67,7 +67,7 @@ static struct vmcb_seg flat_seg(u16 sel, u16 attrib)
 	return (struct vmcb_seg){ .sel = sel, .attrib = attrib, .limit = 0xffffffff, .base = 0 };
 }
 
-void arch_vcpu_init(struct percpu *c, u64 entry, u32 eax, u32 ebx, u32 ecx)
+void arch_vcpu_init(struct percpu *c, const struct guest_entry *e)
 {
 	struct vmcb *vmcb = vmcb_of(c);
 	memset(vmcb, 0, sizeof(*vmcb));
@@ -84,8 +84,8 @@ void arch_vcpu_init(struct percpu *c, u64 entry, u32 eax, u32 ebx, u32 ecx)
 	ctl->n_cr3 = npt_root;
 
 	struct vmcb_save *s = &vmcb->save;
-	s->cs = flat_seg(0x08, 0x0c9b);		/* 32-bit code, G, D (pitfall 6) */
-	s->ds = s->es = s->ss = s->fs = s->gs = flat_seg(0x10, 0x0c93);
+	s->cs = flat_seg(e->cs, 0x0c9b);	/* 32-bit code, G, D (pitfall 6) */
+	s->ds = s->es = s->ss = s->fs = s->gs = flat_seg(e->ds, 0x0c93);
 	s->tr = (struct vmcb_seg){ .sel = 0, .attrib = 0x008b, .limit = 0x67, .base = 0 };
 	s->ldtr = (struct vmcb_seg){ .sel = 0, .attrib = 0x0082, .limit = 0, .base = 0 };
 	s->gdtr.limit = s->idtr.limit = 0xffff;
@@ -96,12 +96,13 @@ void arch_vcpu_init(struct percpu *c, u64 entry, u32 eax, u32 ebx, u32 ecx)
 	s->dr7 = 0x400;
 	s->dr6 = 0xffff0ff0;
 	s->rflags = 2;
-	s->rip = entry;
-	s->rax = eax;
+	s->rip = e->rip;
+	s->rax = e->eax;
 	s->g_pat = 0x0007040600070406ull;
 	memset(&c->vcpu.gpr, 0, sizeof(c->vcpu.gpr));
-	c->vcpu.gpr.rbx = ebx;
-	c->vcpu.gpr.rcx = ecx;
+	c->vcpu.gpr.rbx = e->ebx;
+	c->vcpu.gpr.rcx = e->ecx;
+	c->vcpu.gpr.rsi = e->esi;
 }
 
 void __noreturn arch_vcpu_run(struct percpu *c)
