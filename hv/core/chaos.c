@@ -106,8 +106,30 @@ static u64 *stream_of(struct percpu *c)
 	return c->nmi_depth ? &c->rng[1] : &c->rng[0];
 }
 
+static void spin_tsc(u64 ticks)
+{
+	u64 start = rdtsc();
+	while (rdtsc() - start < ticks)
+		cpu_relax();
+}
+
+/*
+ * An OS guest (Linux) owns the LAPIC timer and takes external interrupts
+ * itself: arming our timer would replace its own (Linux then waited forever
+ * for a tick that never came), and STI in the host would take its interrupts
+ * through the host IDT.  Such a yield spins instead; each PAUSE still hands
+ * the TCG thread to another vCPU (QEMU's helper_pause).  The timer counts
+ * nanoseconds under QEMU (divide by 1), hence the scale.
+ */
+static bool guest_owns_interrupts;
+void chaos_guest_owns_interrupts(void) { guest_owns_interrupts = true; }
+
 static void yield_for(u32 ticks)
 {
+	if (guest_owns_interrupts) {
+		spin_tsc((u64)ticks * tsc_khz / 1000000 + 1);
+		return;
+	}
 	lapic_timer_oneshot(ticks);
 	/* sti;hlt is atomic w.r.t. interrupts (the STI shadow): the timer
 	 * cannot fire between them and leave us halted forever. */
@@ -160,9 +182,7 @@ void chaos_spin(struct percpu *c)
 		return;
 	u64 *s = stream_of(c);
 	u64 r = next(s);
-	u64 start = rdtsc(), ticks = (r & 1023) * (tsc_khz / 1000);
-	while (rdtsc() - start < ticks)
-		cpu_relax();
+	spin_tsc((r & 1023) * (tsc_khz / 1000));
 	/* In NMI context (stream 1) an NMI to this CPU is held until the
 	 * handler's IRET: the second NMI of the seed's "Race condition" table. */
 	maybe_send_nmi(s);

@@ -6,6 +6,8 @@ struct percpu;
  * record/replay NMI request port `nmi_com2=` (chaos.c). */
 void chaos_init(const char *cmdline);
 void chaos_cpu_init(struct percpu *c);
+/* The guest is an OS with its own LAPIC timer and interrupts: yields spin. */
+void chaos_guest_owns_interrupts(void);
 /* End of an exit handler (GIF=1, IF=0, never in NMI context). */
 void chaos_exit_point(struct percpu *c);
 /* Inside quiesce/NMI paths and after taking a lock: a short seeded spin, then

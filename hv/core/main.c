@@ -136,6 +136,8 @@ void hv_main(u32 magic, u32 info)
 	 * until the ICR is virtualized, Linux gets one CPU. */
 	if (guest.kind == GUEST_LINUX && hv_ncpus > 1)
 		hv_panic(hv_ncpus, 0, 0, "a Linux guest runs at -smp 1 only: INIT/SIPI are not virtualized yet");
+	if (guest.kind == GUEST_LINUX)
+		chaos_guest_owns_interrupts();
 	hv_printf("guest: %u-bit, entry %lx, [%lx, %lx); %u CPUs\n", guest.mode, guest.entry, guest.lo,
 		  guest.hi, hv_ncpus);
 
