@@ -277,6 +277,12 @@ EVENTS: dict[int, EventDef] = {
                  'the PAL returned (aborted_gpa 0) or was aborted touching aborted_gpa'),
     31: EventDef(31, 'EVENT_REDELIVER', 'o', (('vector', 'u'), ('type', 'u'), ('errcode', 'u')),
                  'an exit interrupted the delivery of an event (EXITINTINFO valid); it is delivered again on the next entry (injected, or a software interrupt re-executed)'),
+    32: EventDef(32, 'ICR_WRITE', 'y', (('icr', 'u'), ('dest', 'u'), ('action', 'u')),
+                 'the guest wrote its xAPIC ICR while INIT/SIPI are virtualized (hv/core/sipi.c): what the hypervisor did with the IPI'),
+    33: EventDef(33, 'AP_WAIT', 'w', (('cpu', 'u'),),
+                 "an AP waits in the hypervisor for the guest's SIPI (wait-for-SIPI, as after INIT)"),
+    34: EventDef(34, 'AP_START', 's', (('vector', 'u'), ('rip', 'u')),
+                 'an AP enters its guest in real mode at the SIPI vector (CS = vector << 8, IP 0)'),
 }
 EVENT_IDS: dict[str, int] = {ev.name: ev.id for ev in EVENTS.values()}
 # (event, field) -> (is a set of bit flags, name -> value): trace/events.toml values.*/flags.*
@@ -284,4 +290,5 @@ FIELD_NAMES: dict[tuple[str, str], tuple[bool, dict[str, int]]] = {
     ('HOST_NMI', 'kind'): (True, {'quiesce': 1, 'guest': 2}),
     ('HOST_NMI', 'where'): (False, {'exit': 0, 'hv': 1, 'nested': 2}),
     ('EVENT_REDELIVER', 'type'): (False, {'intr': 0, 'nmi': 2, 'exception': 3, 'soft_int': 4}),
+    ('ICR_WRITE', 'action'): (False, {'forwarded': 0, 'init_dropped': 1, 'sipi_started': 2, 'sipi_ignored': 3, 'unsupported': 4}),
 }

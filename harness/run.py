@@ -27,7 +27,7 @@ from harness.machine import Machine, MachineConfig, MachineError
 from harness.nmi import NmiInjector
 from harness.qmp import QMPClient, QMPConnectionError, QMPError
 from harness.rr import HV_OPTION as RR_NMI_OPTION, Com2NmiSink, StallReinjector
-from harness.scenario import Scenario
+from harness.scenario import Scenario, ScenarioError
 from harness.schedule import ICOUNT_SHIFT, Schedule, derive
 from harness.verdict import classify_exit
 
@@ -401,6 +401,12 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     A missing build raises BuildError before any run dir exists.
     """
     t0 = time.monotonic()
+    if sc.is_linux and sc.smp > 1 and (opts.deterministic or opts.rr):
+        # Measured (docs/linux-guest.md): under one TCG thread and a fixed icount,
+        # QEMU 7.2 does not bring up Linux's second CPU even without the hypervisor.
+        raise ScenarioError(sc.path, "smp", "1 for a deterministic Linux run (QEMU's one-thread icount "
+                            "mode does not bring up Linux's APs); run SMP Linux with --no-deterministic",
+                            sc.smp)
     located = buildmod.locate(opts.build_dir, sc.guest, opts.kernel, opts.initrd)
     if shutil.which(MachineConfig.qemu_binary) is None:
         raise buildmod.BuildError(f"{MachineConfig.qemu_binary} not found on PATH (run `make deps`)")

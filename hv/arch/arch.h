@@ -58,6 +58,27 @@ u64 arch_pal_npt_build(u32 slot, u64 gpa, u32 npages);
 void arch_set_nested_root(struct vcpu *v, u64 root);	/* 0: the shared table */
 void arch_request_tlb_flush(struct percpu *c);
 
+/* INIT/SIPI virtualization (hv/core/sipi.c).  Once, before any guest runs:
+ * every CPU gets its own nested table whose xAPIC page traps writes. */
+void arch_lapic_trap_enable(void);
+enum lapic_map {
+	LAPIC_MAP_TRAP_WRITES,	/* reads reach the LAPIC, writes fault */
+	LAPIC_MAP_REAL,		/* the LAPIC, writable */
+	LAPIC_MAP_SHADOW,	/* a page of the hypervisor's instead of the LAPIC */
+};
+/* This CPU's mapping of the xAPIC page, from its next instruction on. */
+void arch_lapic_map(struct vcpu *v, enum lapic_map how, u64 shadow_pa);
+/* Real mode at vector << 12, as a SIPI starts a CPU in wait-for-SIPI. */
+void arch_vcpu_init_sipi(struct percpu *c, u8 vector);
+/* Single steps have two owners (NMI virtualization, the LAPIC trap): TF and
+ * the #DB intercept stay on while either wants them. */
+#define STEP_NMI 1u
+#define STEP_LAPIC 2u
+void arch_single_step_for(struct vcpu *v, u32 owner, bool on);
+/* Hold physical interrupts while the guest runs (V_INTR_MASKING): during a
+ * LAPIC step, an interrupt's EOI would land in the shadow page. */
+void arch_hold_interrupts(struct vcpu *v, bool on);
+
 /* Print guest state for a report (panic, unknown exit). */
 void arch_dump_guest(struct vcpu *v);
 

@@ -65,6 +65,17 @@ static void icr_send(u32 apic_id, u32 lo)
 	*reg(LAPIC_ICR_HI) = interrupted_hi;
 }
 
+u32 lapic_icr_lo(void) { return *reg(LAPIC_ICR_LO); }
+u32 lapic_icr_hi(void) { return *reg(LAPIC_ICR_HI); }
+
+/* The guest's IPI, with the destination it wrote into ICR_HI itself. */
+void lapic_icr_forward(u32 lo)
+{
+	while (*reg(LAPIC_ICR_LO) & ICR_PENDING)
+		cpu_relax();
+	*reg(LAPIC_ICR_LO) = lo;
+}
+
 void lapic_send_init(u32 apic_id) { icr_send(apic_id, 0x4500); }
 void lapic_send_sipi(u32 apic_id, u32 vector) { icr_send(apic_id, 0x4600 | (vector & 0xff)); }
 void lapic_send_nmi(u32 apic_id) { icr_send(apic_id, 0x4400); }

@@ -21,6 +21,7 @@
 #include "core/x86.h"
 #include "core/chaos.h"
 #include "core/tsc.h"
+#include "core/sipi.h"
 #include "arch/arch.h"
 #include <heisen/defs.h>
 
@@ -71,16 +72,22 @@ static void __noreturn cpu_run_guest(struct percpu *c)
 	memcpy(v->workload, wl, len);
 	v->workload[len] = 0;
 	v->workload_len = len;
-	struct guest_entry e = guest_entry_for(c);
-	arch_vcpu_init(c, &e);
 	trace_cpu_up(c->apic_id, c->index);
-	trace_guest_start(guest.entry, guest.mode);
 	/* No guest runs before every CPU can be stopped: a quiesce (the
 	 * guest's first hypercall may ask for one) waits for every CPU's ack. */
 	if (__atomic_add_fetch(&guests_started, 1, __ATOMIC_ACQ_REL) == hv_ncpus)
 		hv_printf("all %u guests running\n", hv_ncpus);
 	while (__atomic_load_n(&guests_started, __ATOMIC_ACQUIRE) < hv_ncpus)
 		cpu_relax();
+	if (sipi_enabled() && c->index != 0) {
+		u8 vector = sipi_wait(c);
+		arch_vcpu_init_sipi(c, vector);
+		trace_guest_start((u64)vector << 12, 16);
+	} else {
+		struct guest_entry e = guest_entry_for(c);
+		arch_vcpu_init(c, &e);
+		trace_guest_start(guest.entry, guest.mode);
+	}
 	arch_vcpu_run(c);
 }
 
@@ -131,11 +138,10 @@ void hv_main(u32 magic, u32 info)
 		hv_panic(0, 0, 0, "no guest module (QEMU -initrd guestNN.elf)");
 	memory_set_guest_ram_end(0x100000 + boot.mem_upper_kb * 1024);
 	guest_load(&boot, hv_mem_start(), hv_mem_end(), &guest);
-	/* Linux starts its APs with INIT and SIPI, which must not reach a CPU
-	 * the hypervisor runs on (an INIT resets it under TCG, notes/guests.md);
-	 * until the ICR is virtualized, Linux gets one CPU. */
+	/* An OS starts its own APs with INIT and SIPI: they wait for it in the
+	 * hypervisor (core/sipi.c). */
 	if (guest.kind == GUEST_LINUX && hv_ncpus > 1)
-		hv_panic(hv_ncpus, 0, 0, "a Linux guest runs at -smp 1 only: INIT/SIPI are not virtualized yet");
+		sipi_enable();
 	if (guest.kind == GUEST_LINUX)
 		chaos_guest_owns_interrupts();
 	hv_printf("guest: %u-bit, entry %lx, [%lx, %lx); %u CPUs\n", guest.mode, guest.entry, guest.lo,

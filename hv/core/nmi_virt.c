@@ -111,6 +111,8 @@ void nmi_virt_before_entry(struct vcpu *v)
 		return;		/* the PAL's nested table has no guest IDT: after it returns */
 	if (arch_event_injection_busy(v))
 		return;		/* an interrupted event is re-injected first */
+	if (v->sipi.step)
+		return;		/* a LAPIC write is stepped with the shadow page mapped (core/sipi.c) */
 	if (arch_guest_interrupt_shadow(v)) {
 		/* An exit inside a MOV SS (or STI) shadow, e.g. an NPF on the
 		 * instruction after MOV SS: MOV SS holds NMIs until that

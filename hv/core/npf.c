@@ -9,6 +9,7 @@
 #include "core/memory.h"
 #include "core/log.h"
 #include "core/event_test.h"
+#include "core/sipi.h"
 #include "arch/arch.h"
 #include "hypapps/hypapps.h"
 #include <heisen/defs.h>
@@ -33,6 +34,8 @@ bool npf_handle(struct vcpu *v, u64 gpa, bool write, bool fetch)
 {
 	if (event_test_npf(v, gpa))
 		return true;	/* mapped again; an interrupted delivery is redone */
+	if (sipi_npf(v, gpa, write))
+		return true;	/* a LAPIC write, stepped (core/sipi.c) */
 	switch (hypapp_pal_npf(v, gpa, fetch)) {
 	case PAL_NPF_HANDLED:
 		return true;

@@ -53,6 +53,13 @@ struct vcpu_etest {
 	u32 nmi_countdown;	/* exits until NMI_AT_EXIT sends its NMI, + 1; 0 = off */
 };
 
+/* INIT/SIPI virtualization (hv/core/sipi.c). */
+struct vcpu_sipi {
+	u32 state;		/* SIPI_* */
+	u32 start;		/* 0x100 | vector: the SIPI that starts this AP */
+	u32 step;		/* a LAPIC write is being single-stepped (SIPI_STEP_*) */
+};
+
 struct vcpu {
 	struct guest_regs gpr;	/* must stay first: vmrun.S */
 	u32 cpu;
@@ -61,6 +68,8 @@ struct vcpu {
 	struct vcpu_report report;
 	struct vcpu_pal pal;
 	struct vcpu_etest etest;
+	struct vcpu_sipi sipi;
+	u32 step_owners;	/* STEP_* that want TF (hv/arch/arch.h) */
 	u64 redelivered;	/* events delivered again after an exit interrupted them */
 	u64 refused;		/* guest accesses to protected memory refused (core/npf.c) */
 	char workload[64];	/* this CPU's workload string, e.g. "test:1000" */

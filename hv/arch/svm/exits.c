@@ -8,6 +8,7 @@
 #include "core/hypercall.h"
 #include "core/nmi_virt.h"
 #include "core/npf.h"
+#include "core/sipi.h"
 #include "core/panic.h"
 #include "core/log.h"
 #include "core/x86.h"
@@ -83,9 +84,15 @@ static void handle_iret(struct percpu *c, struct vmcb *vmcb)
 static void handle_exception(struct percpu *c, struct vmcb *vmcb)
 {
 	u32 vector = (u32)(vmcb->ctl.exitcode - SVM_EXIT_EXCP);
-	if (vector == DB_VECTOR && nmi_virt_on_single_step(&c->vcpu)) {
-		vmcb->save.dr6 &= ~DR6_BS;	/* our single step, not the guest's */
-		return;
+	if (vector == DB_VECTOR) {
+		/* Both owners of the step look at every #DB: one instruction
+		 * may end a LAPIC write's step and an NMI's wait at once. */
+		bool ours = sipi_after_step(&c->vcpu);
+		ours |= nmi_virt_on_single_step(&c->vcpu);
+		if (ours) {
+			vmcb->save.dr6 &= ~DR6_BS;	/* our single step, not the guest's */
+			return;
+		}
 	}
 	arch_inject_exception(&c->vcpu, (u8)vector, false, 0);
 }

@@ -51,6 +51,48 @@ void arch_npt_set_access(u64 gpa, u32 npages, bool present)
 
 u64 arch_npt_fine_end(void) { return NPT_4K_SPAN; }
 
+/*
+ * Per-CPU nested tables for INIT/SIPI virtualization (hv/core/sipi.c): the
+ * shared table, except for the 2 MiB block holding the xAPIC page, which each
+ * CPU maps through its own page table.  That page is read-only (writes trap)
+ * and is mapped writable -- to the real LAPIC or to a shadow page -- for one
+ * single-stepped instruction at a time.  Per CPU because another CPU kept a
+ * stale translation for over a second while it stayed in its guest
+ * (../shared/notes/guests.md): in a shared table, the shadow page would be
+ * visible to every CPU.  Each CPU edits only its own entry, so no other CPU's
+ * TLB can hold it.
+ */
+#define LAPIC_PAGE 0xfee00000ull
+
+static u64 cpu_pml4[HV_MAX_CPUS][512] __aligned(4096);
+static u64 cpu_pdpt[HV_MAX_CPUS][512] __aligned(4096);
+static u64 cpu_pd3[HV_MAX_CPUS][512] __aligned(4096);
+static u64 cpu_pt_lapic[HV_MAX_CPUS][512] __aligned(4096);
+
+u64 npt_build_cpu(u32 cpu)
+{
+	for (int i = 0; i < 512; i++) {
+		cpu_pml4[cpu][i] = npt_pml4[i];
+		cpu_pdpt[cpu][i] = npt_pdpt[i];
+		cpu_pd3[cpu][i] = npt_pd[3][i];
+		cpu_pt_lapic[cpu][i] = (LAPIC_PAGE + ((u64)i << 12)) | PTE_RWX_USER;
+	}
+	cpu_pt_lapic[cpu][0] = LAPIC_PAGE | PTE_P | PTE_US;	/* reads pass, writes trap */
+	cpu_pd3[cpu][(LAPIC_PAGE >> 21) & 511] = (u64)cpu_pt_lapic[cpu] | PTE_RWX_USER;
+	cpu_pdpt[cpu][3] = (u64)cpu_pd3[cpu] | PTE_RWX_USER;
+	cpu_pml4[cpu][0] = (u64)cpu_pdpt[cpu] | PTE_RWX_USER;
+	return (u64)cpu_pml4[cpu];
+}
+
+u64 npt_cpu_root(u32 cpu) { return (u64)cpu_pml4[cpu]; }
+
+void npt_set_lapic(u32 cpu, enum lapic_map how, u64 shadow_pa)
+{
+	u64 pte = how == LAPIC_MAP_TRAP_WRITES ? LAPIC_PAGE | PTE_P | PTE_US
+		: how == LAPIC_MAP_SHADOW ? shadow_pa | PTE_RWX_USER : LAPIC_PAGE | PTE_RWX_USER;
+	__atomic_store_n(&cpu_pt_lapic[cpu][0], pte, __ATOMIC_RELEASE);
+}
+
 /* A PAL's own nested table: its region, nothing else (callers keep the
  * region inside one 2 MiB block, so one table per level suffices). */
 static u64 pal_tables[PAL_MAX_PALS][4][512] __aligned(4096);

@@ -22,6 +22,12 @@
 
 static u8 msr_bitmap[8192] __aligned(4096);
 static u64 npt_root;
+static bool per_cpu_npt;	/* INIT/SIPI virtualized: each CPU its own root */
+
+static u64 default_root(u32 cpu)
+{
+	return per_cpu_npt ? npt_cpu_root(cpu) : npt_root;
+}
 
 const char *arch_unsupported_reason(void)
 {
@@ -67,7 +73,7 @@ static struct vmcb_seg flat_seg(u16 sel, u16 attrib)
 	return (struct vmcb_seg){ .sel = sel, .attrib = attrib, .limit = 0xffffffff, .base = 0 };
 }
 
-void arch_vcpu_init(struct percpu *c, const struct guest_entry *e)
+static struct vmcb *vmcb_reset(struct percpu *c)
 {
 	struct vmcb *vmcb = vmcb_of(c);
 	memset(vmcb, 0, sizeof(*vmcb));
@@ -81,8 +87,20 @@ void arch_vcpu_init(struct percpu *c, const struct guest_entry *e)
 	ctl->asid = c->index + 1;	/* ASID 0 is the host's */
 	ctl->tlb_control = 1;		/* flush everything on the first VMRUN */
 	ctl->np_enable = 1;
-	ctl->n_cr3 = npt_root;
+	ctl->n_cr3 = per_cpu_npt ? npt_build_cpu(c->index) : npt_root;
+	vmcb->save.efer = EFER_SVME;	/* VMRUN requires it (pitfall 4); hidden from the guest */
+	vmcb->save.dr7 = 0x400;
+	vmcb->save.dr6 = 0xffff0ff0;
+	vmcb->save.rflags = 2;
+	vmcb->save.g_pat = 0x0007040600070406ull;
+	memset(&c->vcpu.gpr, 0, sizeof(c->vcpu.gpr));
+	c->vcpu.step_owners = 0;
+	return vmcb;
+}
 
+void arch_vcpu_init(struct percpu *c, const struct guest_entry *e)
+{
+	struct vmcb *vmcb = vmcb_reset(c);
 	struct vmcb_save *s = &vmcb->save;
 	s->cs = flat_seg(e->cs, 0x0c9b);	/* 32-bit code, G, D (pitfall 6) */
 	s->ds = s->es = s->ss = s->fs = s->gs = flat_seg(e->ds, 0x0c93);
@@ -90,19 +108,45 @@ void arch_vcpu_init(struct percpu *c, const struct guest_entry *e)
 	s->ldtr = (struct vmcb_seg){ .sel = 0, .attrib = 0x0082, .limit = 0, .base = 0 };
 	s->gdtr.limit = s->idtr.limit = 0xffff;
 	s->cpl = 0;
-	s->efer = EFER_SVME;	/* VMRUN requires it (pitfall 4); hidden from the guest */
 	s->cr0 = 0x11;		/* PE | ET: flat protected mode, paging off */
-	s->cr3 = s->cr4 = 0;
-	s->dr7 = 0x400;
-	s->dr6 = 0xffff0ff0;
-	s->rflags = 2;
 	s->rip = e->rip;
 	s->rax = e->eax;
-	s->g_pat = 0x0007040600070406ull;
-	memset(&c->vcpu.gpr, 0, sizeof(c->vcpu.gpr));
 	c->vcpu.gpr.rbx = e->ebx;
 	c->vcpu.gpr.rcx = e->ecx;
 	c->vcpu.gpr.rsi = e->esi;
+}
+
+/* The state a SIPI leaves a CPU in (Intel SDM vol. 3 9.1.1, AMD APM vol. 2
+ * 14.1.3), as measured under TCG (../shared/notes/guests.md, "Real-mode
+ * guests under SVM"): real mode, CS = vector << 8, IP = 0. */
+void arch_vcpu_init_sipi(struct percpu *c, u8 vector)
+{
+	struct vmcb *vmcb = vmcb_reset(c);
+	struct vmcb_save *s = &vmcb->save;
+	s->cs = (struct vmcb_seg){ .sel = (u16)(vector << 8), .attrib = 0x9b, .limit = 0xffff,
+				   .base = (u64)vector << 12 };
+	s->ds = s->es = s->ss = s->fs = s->gs =
+		(struct vmcb_seg){ .sel = 0, .attrib = 0x93, .limit = 0xffff, .base = 0 };
+	s->tr = (struct vmcb_seg){ .sel = 0, .attrib = 0x83, .limit = 0xffff, .base = 0 };
+	s->ldtr = (struct vmcb_seg){ .sel = 0, .attrib = 0x82, .limit = 0xffff, .base = 0 };
+	s->gdtr.limit = s->idtr.limit = 0xffff;
+	s->cr0 = 0x60000010;	/* CD | NW | ET, as after INIT */
+	s->rip = 0;
+}
+
+void arch_lapic_trap_enable(void) { per_cpu_npt = true; }
+
+void arch_lapic_map(struct vcpu *v, enum lapic_map how, u64 shadow_pa)
+{
+	npt_set_lapic(v->cpu, how, shadow_pa);
+	/* Write access taken away again: no stale writable translation may stay. */
+	vcpu_vmcb(v)->ctl.tlb_control = 1;
+}
+
+void arch_hold_interrupts(struct vcpu *v, bool on)
+{
+	struct vmcb *vmcb = vcpu_vmcb(v);
+	vmcb->ctl.vintr = on ? vmcb->ctl.vintr | V_INTR_MASKING : vmcb->ctl.vintr & ~V_INTR_MASKING;
 }
 
 void __noreturn arch_vcpu_run(struct percpu *c)
@@ -177,10 +221,13 @@ void arch_watch_iret(struct vcpu *v, bool on)
 #endif
 }
 
-void arch_single_step(struct vcpu *v, bool on)
+void arch_single_step(struct vcpu *v, bool on) { arch_single_step_for(v, STEP_NMI, on); }
+
+void arch_single_step_for(struct vcpu *v, u32 owner, bool on)
 {
 	struct vmcb *vmcb = vcpu_vmcb(v);
-	if (on) {
+	v->step_owners = on ? v->step_owners | owner : v->step_owners & ~owner;
+	if (v->step_owners) {
 		vmcb->save.rflags |= RFLAGS_TF;
 		vmcb->ctl.exceptions |= 1u << DB_VECTOR;
 	} else {
@@ -213,7 +260,7 @@ void arch_request_tlb_flush(struct percpu *c) { vmcb_of(c)->ctl.tlb_control = 1;
 void arch_set_nested_root(struct vcpu *v, u64 root)
 {
 	struct vmcb *vmcb = vcpu_vmcb(v);
-	vmcb->ctl.n_cr3 = root ? root : npt_root;
+	vmcb->ctl.n_cr3 = root ? root : default_root(v->cpu);
 	/* Same ASID, different nested table: stale translations must go. */
 	vmcb->ctl.tlb_control = 1;
 }

@@ -3,6 +3,7 @@
 #define HV_SVM_H
 #include "core/percpu.h"
 #include "arch/svm/vmcb.h"
+#include "arch/arch.h"
 
 #define ARCH_PAGE_VMCB 0
 #define ARCH_PAGE_HSAVE 1	/* VM_HSAVE_PA: where VMRUN keeps host state */
@@ -24,4 +25,7 @@ void svm_vmrun(u64 vmcb_pa, struct guest_regs *gpr, u64 host_save_pa);
 void svm_handle_exit(struct percpu *c);
 void svm_skip_instruction(struct vmcb *vmcb, u32 len);
 u64 npt_build(u64 prot_start, u64 prot_end);
+u64 npt_build_cpu(u32 cpu);
+u64 npt_cpu_root(u32 cpu);
+void npt_set_lapic(u32 cpu, enum lapic_map how, u64 shadow_pa);
 #endif

@@ -34,6 +34,7 @@ struct vmcb_control {
 	u8 tlb_control;			/* 0x05c */
 	u8 rsvd1[3];
 	u64 vintr;			/* 0x060 */
+#define V_INTR_MASKING (1ull << 24)	/* physical INTR masked by the host's RFLAGS.IF */
 	u64 interrupt_shadow;		/* 0x068 */
 	u64 exitcode;			/* 0x070 */
 	u64 exitinfo1;			/* 0x078 */
