@@ -134,7 +134,8 @@ static int cmd_report(const char *arg)
 	nmis = nmi_count(cpu);
 	if (nmis < 0)
 		nmis = 0; /* still report: the verdict matters more than the tally */
-	printf("heisen: cpu %d: HC_REPORT(status=%" PRIu64 ", count=1, detail=0)\n", cpu, status);
+	printf("heisen: cpu %d: %lld NMIs; HC_REPORT(status=%" PRIu64 ", count=1, detail=0)\n",
+	       cpu, nmis, status);
 	flush_out();
 	ret = vmmcall(HC_REPORT, status, 1, 0);
 	printf("heisen: cpu %d: HC_REPORT -> %#" PRIx64 "; HC_NMI_COUNTS(received=%lld, nested=0, sent=0)\n",
