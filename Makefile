@@ -3,6 +3,7 @@
 #   make run        run the default scenario under QEMU and print the per-CPU summary
 #   make test       host unit tests (sanitizers) + pytest (decoder, harness, QEMU boots)
 #   make deps       apt-get install whatever is missing (run/test call it)
+#   make linux      the Linux guest: Debian kernel + initramfs in build/linux (docs/linux-guest.md)
 # Each part keeps its own rules in <part>/<part>.mk; this file only wires them.
 
 PYTHON  := /usr/bin/python3
@@ -46,7 +47,7 @@ bugs-check:
 # the missing ones; every target that needs a tool depends on deps.
 DEB_PACKAGES := gcc gcc-multilib binutils make qemu-system-x86 gdb python3 python3-pytest \
 	python3-pyelftools python3-rich python3-hypothesis liblttng-ust-dev \
-	chromium valgrind
+	chromium valgrind cpio
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -65,6 +66,7 @@ gen-check:
 include trace/trace.mk
 include hv/hv.mk
 include guest/guest.mk
+include guest/linux/linux.mk
 include decoder/decoder.mk
 include harness/harness.mk
 include bench/bench.mk

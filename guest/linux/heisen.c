@@ -1,0 +1,177 @@
+/*
+ * heisen: the Linux guest's one helper binary (static, runs from the initramfs).
+ *
+ *   heisen report STATUS   STATUS = pass | fail | a number (pass = 0, fail =
+ *                          GUEST_FAIL_BAD_RESULT).  Reads this CPU's NMI count
+ *                          from /proc/interrupts, then issues HC_REPORT(STATUS,
+ *                          1, 0) and HC_NMI_COUNTS(nmis, 0, 0) with vmmcall.
+ *                          Run it pinned (taskset -c N): the hypervisor files
+ *                          the report under the CPU the vmmcall comes from.
+ *                          The second hypercall may end the machine.
+ *   heisen exit CODE       CODE = pass | fail | a number (pass = DEBUG_EXIT_PASS,
+ *                          fail = DEBUG_EXIT_FAIL): writes it to QEMU's
+ *                          isa-debug-exit port, which exits QEMU with status
+ *                          (CODE << 1) | 1.  For plain QEMU runs only.
+ *
+ * Every constant comes from include/heisen/defs.h (generated from the defs/ tables).
+ * Bad usage: a message on stderr and exit status 2.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define TRACE_OFF /* defs.h: no trace emitters here */
+#include <heisen/defs.h>
+
+#define USAGE "usage: heisen report pass|fail|STATUS\n       heisen exit pass|fail|CODE\n"
+
+static int usage(const char *why)
+{
+	fprintf(stderr, "heisen: %s\n%s", why, USAGE);
+	return 2;
+}
+
+/* "pass", "fail" or a number (decimal, 0x hex) that fits in max. */
+static int parse_value(const char *s, uint64_t pass, uint64_t fail, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (strcmp(s, "pass") == 0) {
+		*out = pass;
+		return 0;
+	}
+	if (strcmp(s, "fail") == 0) {
+		*out = fail;
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Let the console drain before something that may end the machine. */
+static void flush_out(void)
+{
+	fflush(stdout);
+	if (isatty(STDOUT_FILENO))
+		tcdrain(STDOUT_FILENO);
+}
+
+/*
+ * This CPU's count in the "NMI:" row of /proc/interrupts.  The header names
+ * the online CPUs ("CPU0 CPU1 ..."); the row's i-th number belongs to the
+ * i-th name.  Returns -1 (and says why) when the file does not tell.
+ */
+static long long nmi_count(int cpu)
+{
+	char line[8192], want[32];
+	FILE *f = fopen("/proc/interrupts", "r");
+	int col = -1, i = 0;
+	char *tok, *save;
+	long long n = -1;
+
+	if (!f) {
+		perror("heisen: /proc/interrupts");
+		return -1;
+	}
+	snprintf(want, sizeof(want), "CPU%d", cpu);
+	if (fgets(line, sizeof(line), f)) {
+		for (tok = strtok_r(line, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save), i++)
+			if (strcmp(tok, want) == 0)
+				col = i;
+	}
+	while (col >= 0 && fgets(line, sizeof(line), f)) {
+		tok = strtok_r(line, " \t\n", &save);
+		if (!tok || strcmp(tok, "NMI:") != 0)
+			continue;
+		for (i = 0; (tok = strtok_r(NULL, " \t\n", &save)) && i < col; i++)
+			;
+		if (tok && *tok >= '0' && *tok <= '9')
+			n = strtoll(tok, NULL, 10);
+		break;
+	}
+	fclose(f);
+	if (n < 0)
+		fprintf(stderr, "heisen: no NMI count for %s in /proc/interrupts\n", want);
+	return n;
+}
+
+static inline uint64_t vmmcall(uint64_t nr, uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t ret;
+
+	__asm__ volatile("vmmcall" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+	return ret;
+}
+
+static int cmd_report(const char *arg)
+{
+	uint64_t status, ret;
+	long long nmis;
+	int cpu;
+
+	if (parse_value(arg, 0, GUEST_FAIL_BAD_RESULT, UINT32_MAX, &status))
+		return usage("report: STATUS must be pass, fail or a number");
+	cpu = sched_getcpu();
+	if (cpu < 0) {
+		perror("heisen: sched_getcpu");
+		return 1;
+	}
+	nmis = nmi_count(cpu);
+	if (nmis < 0)
+		nmis = 0; /* still report: the verdict matters more than the tally */
+	printf("heisen: cpu %d: %lld NMIs; HC_REPORT(status=%" PRIu64 ", count=1, detail=0)\n",
+	       cpu, nmis, status);
+	flush_out();
+	ret = vmmcall(HC_REPORT, status, 1, 0);
+	printf("heisen: cpu %d: HC_REPORT -> %#" PRIx64 "; HC_NMI_COUNTS(received=%lld, nested=0, sent=0)\n",
+	       cpu, ret, nmis);
+	flush_out();
+	ret = vmmcall(HC_NMI_COUNTS, (uint64_t)nmis, 0, 0);
+	printf("heisen: cpu %d: HC_NMI_COUNTS -> %#" PRIx64 "\n", cpu, ret);
+	flush_out();
+	return 0;
+}
+
+static int cmd_exit(const char *arg)
+{
+	uint64_t code;
+
+	if (parse_value(arg, DEBUG_EXIT_PASS, DEBUG_EXIT_FAIL, 0xff, &code))
+		return usage("exit: CODE must be pass, fail or a number 0..255");
+	if (ioperm(DEBUG_EXIT_PORT, 1, 1)) {
+		perror("heisen: ioperm");
+		return 1;
+	}
+	printf("heisen: exit %#" PRIx64 " to port %#x\n", code, DEBUG_EXIT_PORT);
+	flush_out();
+	outb((unsigned char)code, DEBUG_EXIT_PORT);
+	/* Still here: no isa-debug-exit device at that port. */
+	fprintf(stderr, "heisen: still running after the write to port %#x\n", DEBUG_EXIT_PORT);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3)
+		return usage(argc < 2 ? "no command" : "wrong number of arguments");
+	if (strcmp(argv[1], "report") == 0)
+		return cmd_report(argv[2]);
+	if (strcmp(argv[1], "exit") == 0)
+		return cmd_exit(argv[2]);
+	return usage("unknown command");
+}

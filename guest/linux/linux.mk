@@ -1,0 +1,31 @@
+# Linux guest artifacts (issue 16, "unmodified guests"; docs/linux-guest.md):
+#   build/linux/vmlinuz          the unmodified Debian cloud kernel (never compiled here:
+#                                taken from the package behind linux-image-cloud-amd64)
+#   build/linux/kernel.json      package, version, sha256 of the .deb and of vmlinuz
+#   build/linux/busybox          busybox-static's binary
+#   build/linux/heisen           the guest helper (guest/linux/heisen.c), static
+#   build/linux/initramfs.cpio   busybox + init + heisen (tools/mkinitramfs.py)
+# Fetching needs apt (no root unless the package lists need an apt-get update).
+.PHONY: linux
+LINUX_BUILD := $(BUILD)/linux
+
+linux: $(LINUX_BUILD)/vmlinuz $(LINUX_BUILD)/initramfs.cpio
+
+# No prerequisites: once fetched the kernel stays (make clean fetches it again,
+# then possibly a newer one: kernel.json says which).
+$(LINUX_BUILD)/vmlinuz:
+	$(PYTHON) tools/linuxdeb.py kernel $(LINUX_BUILD)
+
+$(LINUX_BUILD)/busybox:
+	$(PYTHON) tools/linuxdeb.py busybox $(LINUX_BUILD)
+
+# A hosted program, static so it runs from the initramfs with no libc there.
+LINUX_HEISEN_CFLAGS := -static -O2 -Wall -Wextra -Werror -Iinclude
+$(LINUX_BUILD)/heisen: guest/linux/heisen.c include/heisen/defs.h guest/linux/linux.mk
+	@mkdir -p $(@D)
+	gcc $(LINUX_HEISEN_CFLAGS) -o $@ $<
+
+$(LINUX_BUILD)/initramfs.cpio: tools/mkinitramfs.py guest/linux/init $(LINUX_BUILD)/busybox \
+		$(LINUX_BUILD)/heisen
+	$(PYTHON) tools/mkinitramfs.py --busybox $(LINUX_BUILD)/busybox --init guest/linux/init \
+		--heisen $(LINUX_BUILD)/heisen -o $@
