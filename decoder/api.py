@@ -30,13 +30,15 @@ def read_records(path_or_bytes: str | Path | bytes | bytearray | BinaryIO, **opt
 
 
 def check(items: Iterable[Item], rules_path: str | Path | None = None,
-          input_bytes: int | None = None) -> CheckResult:
+          input_bytes: int | None = None, time_bounds: bool = True) -> CheckResult:
     """Run the expected-sequence checker (decoder/rules.toml unless rules_path).
 
     No verdict without evidence: over zero records, or (given input_bytes, the
     capture's size) over more damaged bytes than intact ones, the result has
-    passed=False and `error` saying why.  result.evidence names what was used."""
-    return run_check(items, rules_path, input_bytes=input_bytes)
+    passed=False and `error` saying why.  result.evidence names what was used.
+    time_bounds=False for a host-timed trace: rules' time bounds (within_ms) are then
+    measured but not judged (decoder/rule_kinds.py Context)."""
+    return run_check(items, rules_path, input_bytes=input_bytes, time_bounds=time_bounds)
 
 
 def render(view: str, items: Iterable[Item], out: TextIO, **opts: object) -> None:

@@ -111,11 +111,11 @@ class Checker:
     first broken rule with the same verdict the final check gives."""
 
     def __init__(self, rules_path: str | Path | None = None, context: int = CONTEXT,
-                 input_bytes: int | None = None) -> None:
+                 input_bytes: int | None = None, time_bounds: bool = True) -> None:
         if context < 0:
             raise ValueError(f"context must be >= 0, got {context}")
         self.input_bytes = input_bytes
-        self.ctx = Context()
+        self.ctx = Context(time_bounds)
         self.rules = load_rules(rules_path, self.ctx)
         self.dispatch: dict[int, list[Rule]] = {}
         for r in self.rules:
@@ -226,10 +226,10 @@ class Checker:
 
 
 def run_check(items: Iterable[Item], rules_path: str | Path | None = None, context: int = CONTEXT,
-              input_bytes: int | None = None) -> CheckResult:
+              input_bytes: int | None = None, time_bounds: bool = True) -> CheckResult:
     """Check a whole trace.  input_bytes (the capture's size) lets the evidence rule
     compare damaged bytes with intact ones; without it only records are counted."""
-    checker = Checker(rules_path, context, input_bytes)
+    checker = Checker(rules_path, context, input_bytes, time_bounds)
     it = iter(items)
     feed = checker.feed
     for item in it:

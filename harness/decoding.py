@@ -111,12 +111,14 @@ def guests_running_seconds(items: list[Any], tsc_khz: int | None) -> float | Non
 
 
 def decode_serial(serial_path: Path, rules: Path | None, out_dir: Path,
-                  lost_tail: tuple[int, str] | None = None, views: bool = True) -> Decoded:
+                  lost_tail: tuple[int, str] | None = None, views: bool = True,
+                  time_bounds: bool = True) -> Decoded:
     """Decode serial.bin, run the checker, and (views) write the timeline views into out_dir.
 
     lost_tail = (bytes, why): frames known to be missing after the end of the file (a
     full memory log).  They become a `truncated` loss at the end of the stream, so the
-    summary shows them and the end-of-trace rules are left unjudged, not failed."""
+    summary shows them and the end-of-trace rules are left unjudged, not failed.
+    time_bounds: the TSC was virtual time (icount), so rules' time bounds are judged."""
     try:
         dec = api()
     except DecoderUnavailable as exc:
@@ -146,7 +148,8 @@ def decode_serial(serial_path: Path, rules: Path | None, out_dir: Path,
     except Exception as exc:
         result.view_errors["summary"] = f"{type(exc).__name__}: {exc}"
     try:
-        result.check = _check_dict(dec.check(items, str(rules) if rules else None, input_bytes=size))
+        result.check = _check_dict(dec.check(items, str(rules) if rules else None, input_bytes=size,
+                                             time_bounds=time_bounds))
     except Exception as exc:
         # Records decoded but not judged: the verdict then rests on the exit
         # status alone, and says so.

@@ -19,7 +19,7 @@ READ_LIMIT = 1 << 20  # bytes a poll takes at most, so one poll stays short
 
 
 class LiveCheck:
-    def __init__(self, serial: Path, rules: str | Path | None = None) -> None:
+    def __init__(self, serial: Path, rules: str | Path | None = None, time_bounds: bool = True) -> None:
         self.serial = serial
         self.decoder = StreamDecoder()
         self.offset = 0        # bytes of serial.bin consumed
@@ -28,7 +28,7 @@ class LiveCheck:
         self.result: CheckResult | None = None
         self.error: str | None = None  # the live check broke: it stops, the final check still runs
         try:
-            self.checker = Checker(rules)
+            self.checker = Checker(rules, time_bounds=time_bounds)
         except Exception as exc:  # noqa: BLE001 -- a bad rules file is the final check's to report
             self.error = f"live check not started: {type(exc).__name__}: {exc}"
 

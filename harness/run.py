@@ -507,7 +507,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
                  read_icount=icount_mode, rr=opts.rr, rr_nmi_icounts=opts.rr_nmi_icounts,
                  nmi_com2=nmi_com2,
                  trace_bytes=_progress_counter(mem, config.console_path),
-                 live_check=LiveCheck(config.serial_path, sc.rules)
+                 live_check=LiveCheck(config.serial_path, sc.rules, time_bounds=icount_mode)
                  if opts.stop_at_violation and mem is None else None)
     if opts.stop_at_violation and mem is not None:
         verdict["live_check_error"] = "no live check with the memory transport (its log is read after the run)"
@@ -563,7 +563,8 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
         verdict["capture"] = watch.capture
 
     t_decode = time.monotonic()
-    trace = decode_serial(run_dir / "serial.bin", sc.rules, run_dir, lost_tail, views=opts.views).as_dict()
+    trace = decode_serial(run_dir / "serial.bin", sc.rules, run_dir, lost_tail, views=opts.views,
+                          time_bounds=icount_mode).as_dict()
     verdict["trace"] = trace
     console = judge_console(config.console_path) if config.console_path is not None else None
     if console is not None:

@@ -155,6 +155,16 @@ def test_quiesce_epoch_past_the_bound_fails_at_the_late_step() -> None:
            "2001.0 ms after its QUIESCE_REQUEST", "the bound is 2000 ms")
 
 
+def test_quiesce_epoch_bound_is_measured_not_judged_in_a_host_timed_trace() -> None:
+    # A host-timed TSC counts the host's scheduling too: the 2015 ms epoch of a correct
+    # test5 run at -smp 4 on two loaded cores.  Measured, and said to be unjudged by design.
+    r = check(read_records(_epoch_with_ack_after(2015).serial()), time_bounds=False)
+    assert r.passed, r.message
+    m = r.counts["measured"]["quiesce_epoch"]
+    assert m["bound_applied"] is False and 2015 <= m["ms"] < 2015.1, m
+    assert verdict(_epoch_with_ack_after(2015)).rule == "quiesce_epoch"
+
+
 def test_quiesce_epoch_bound_without_tsc_rate_is_unjudged() -> None:
     r = verdict(_epoch_with_ack_after(5000, boot=False), per_frame=1)
     assert r.passed and "within_ms" in r.counts["unjudged"]["quiesce_epoch"][0], r.counts
