@@ -566,7 +566,8 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
     trace = decode_serial(run_dir / "serial.bin", sc.rules, run_dir, lost_tail, views=opts.views,
                           time_bounds=icount_mode).as_dict()
     verdict["trace"] = trace
-    console = judge_console(config.console_path) if config.console_path is not None else None
+    console = judge_console(config.console_path, nmis_sent=sc.nmi.kind != "none") \
+        if config.console_path is not None else None
     if console is not None:
         verdict["console"] = {"path": str(config.console_path), **console.as_dict()}
     outcome, reason, passed, rule = _judge(sc, watch, trace, console)

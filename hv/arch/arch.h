@@ -39,6 +39,9 @@ void arch_set_guest_cr3(struct vcpu *v, u64 cr3);
 u64 arch_guest_rax(struct vcpu *v);
 void arch_set_guest_rax(struct vcpu *v, u64 val);
 bool arch_guest_long_mode(struct vcpu *v);
+u32 arch_guest_idt_limit(struct vcpu *v);
+/* The guest loaded a 64-bit TSS of its own: TR base non-zero, limit >= 0x67. */
+bool arch_guest_has_tss64(struct vcpu *v);
 void arch_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error);
 /* NMI virtualization hooks (hv/core/nmi_virt.c). */
 bool arch_event_injection_busy(struct vcpu *v);

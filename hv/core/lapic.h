@@ -2,8 +2,8 @@
 #define HV_LAPIC_H
 #include "core/types.h"
 void lapic_init_this_cpu(void);
-/* LINT0 as firmware leaves it on the BSP: ExtINT, unmasked (the 8259's line). */
-void lapic_lint0_extint(void);
+/* LINT0/LINT1 as the firmware leaves them for an OS (lapic.c). */
+void lapic_init_for_os(bool bsp);
 u32 lapic_icr_lo(void);
 u32 lapic_icr_hi(void);
 void lapic_icr_forward(u32 lo);

@@ -55,15 +55,13 @@ static struct guest_entry guest_entry_for(const struct percpu *c)
 static void __noreturn cpu_run_guest(struct percpu *c)
 {
 	lapic_init_this_cpu();
-	/* An OS takes external interrupts through LINT0 as the firmware left it
-	 * (ExtINT): Linux with LINT0 masked died at its first sti in 11 of 38
-	 * boots (../shared/notes/guests.md). */
 	if (guest.kind == GUEST_LINUX)
-		lapic_lint0_extint();
+		lapic_init_for_os(c->index == 0);
 	chaos_cpu_init(c);
 	arch_cpu_enable(c);
 	struct vcpu *v = &c->vcpu;
 	v->cpu = c->index;
+	v->nmi.ready_by_idt = guest.kind == GUEST_LINUX;
 	v->guest_mode = guest.mode;
 	u32 len;
 	const char *wl = cmdline_workload(boot.cmdline, c->index, &len);

@@ -55,6 +55,15 @@ def test_no_marker_or_no_console_is_not_a_pass(tmp_path: Path, text: str) -> Non
     assert ("empty" in v.reason()) == (text == "")
 
 
+def test_unclaimed_nmis_are_expected_only_when_nmis_were_sent(tmp_path: Path) -> None:
+    text = BOOT + KERNEL_SAYS["unknown-nmi"] + "\n" + KERNEL_SAYS["dazed-nmi"] + "\n" + PASS_MARKER + "\n"
+    sent = judge_console(write(tmp_path, text), nmis_sent=True)
+    assert sent.ok and sent.unclaimed_nmis == 1, sent
+    assert not judge_console(write(tmp_path, text)).ok
+    oops = judge_console(write(tmp_path, text + KERNEL_SAYS["oops"] + "\n"), nmis_sent=True)
+    assert not oops.ok and [f["name"] for f in oops.failures] == ["oops"]
+
+
 def test_missing_console_file_is_not_a_pass(tmp_path: Path) -> None:
     v = judge_console(tmp_path / "absent.txt")
     assert not v.ok and v.bytes == 0

@@ -184,6 +184,13 @@ u64 arch_guest_rip(struct vcpu *v) { return vcpu_vmcb(v)->save.rip; }
 u64 arch_guest_rax(struct vcpu *v) { return vcpu_vmcb(v)->save.rax; }
 void arch_set_guest_rax(struct vcpu *v, u64 val) { vcpu_vmcb(v)->save.rax = val; }
 
+u32 arch_guest_idt_limit(struct vcpu *v) { return vcpu_vmcb(v)->save.idtr.limit; }
+bool arch_guest_has_tss64(struct vcpu *v)
+{
+	const struct vmcb_seg *tr = &vcpu_vmcb(v)->save.tr;
+	return tr->base != 0 && tr->limit >= 0x67;
+}
+
 bool arch_guest_long_mode(struct vcpu *v)
 {
 	struct vmcb *vmcb = vcpu_vmcb(v);
