@@ -45,23 +45,20 @@ static u64 nmi_com2;
 #define COM2 0x2f8
 #define LSR_DATA_READY 0x01
 
-static u64 parse_u64(const char *s, u32 len)
+/* The command line was checked (cmdline_check) before this reads it. */
+static u64 option(const char *cmdline, const char *key)
 {
-	u64 v = 0;
-	for (u32 i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-		v = v * 10 + (u64)(s[i] - '0');
-	return v;
+	u32 len;
+	u64 n = 0;
+	const char *v = cmdline_get(cmdline, key, &len);
+	return v && cmdline_number(v, len, &n) ? n : 0;
 }
 
 void chaos_init(const char *cmdline)
 {
-	u32 len;
-	const char *v = cmdline_get(cmdline, "seed", &len);
-	seed = v ? parse_u64(v, len) : 0;
-	v = cmdline_get(cmdline, "nmi_every", &len);
-	nmi_every = v ? parse_u64(v, len) : 0;
-	v = cmdline_get(cmdline, "nmi_com2", &len);
-	nmi_com2 = v ? parse_u64(v, len) : 0;
+	seed = option(cmdline, "seed");
+	nmi_every = option(cmdline, "nmi_every");
+	nmi_com2 = (u32)option(cmdline, "nmi_com2");
 	/* No UART there, the port floats to 0xFF: "data ready" would read set at every
 	 * exit and the CPU would NMI itself at every one.  Refuse instead. */
 	if (nmi_com2 && inb(COM2 + 5) == 0xFF) {

@@ -1,6 +1,7 @@
 /* Hypervisor command line: space-separated key=value words. */
 #include "core/cmdline.h"
 #include "core/string.h"
+#include <heisen/defs.h>
 
 const char *cmdline_get(const char *s, const char *key, u32 *len)
 {
@@ -35,4 +36,130 @@ const char *cmdline_workload(const char *s, u32 cpu, u32 *len)
 		v = "hello";
 	}
 	return v;
+}
+
+static int digit(char c, u32 base)
+{
+	int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : 99;
+	return d < (int)base ? d : -1;
+}
+
+bool cmdline_number(const char *v, u32 len, u64 *out)
+{
+	u32 base = 10, i = 0;
+	if (len > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
+		base = 16, i = 2;
+	if (i == len)
+		return false;
+	u64 n = 0;
+	for (; i < len; i++) {
+		int d = digit(v[i], base);
+		if (d < 0 || n > (~0ull - (u64)d) / base)
+			return false;
+		n = n * base + (u64)d;
+	}
+	*out = n;
+	return true;
+}
+
+/* The guests' workloads and their argument rules (defs/workloads.toml). */
+enum { ARG_NONE, ARG_REQUIRED, ARG_OPTIONAL };
+#define WORKLOAD_ENTRY(name, rule, fn) { name, rule },
+static const struct {
+	const char *name;
+	int rule;
+} workloads[] = { HEISEN_WORKLOADS(WORKLOAD_ENTRY) };
+
+static bool same(const char *a, u32 alen, const char *b)
+{
+	return strlen(b) == alen && !strncmp(a, b, alen);
+}
+
+static const char *check_workload(const char *v, u32 len)
+{
+	u32 n = 0;
+	while (n < len && v[n] != ':')
+		n++;
+	const char *arg = v + n + 1;
+	u32 alen = n < len ? len - n - 1 : 0;
+	bool has_arg = n < len;
+	for (u32 i = 0; i < ARRAY_SIZE(workloads); i++) {
+		if (!same(v, n, workloads[i].name))
+			continue;
+		u64 x;
+		if (workloads[i].rule == ARG_NONE)
+			return has_arg ? "this workload takes no argument" : NULL;
+		if (!has_arg)
+			return workloads[i].rule == ARG_REQUIRED ? "this workload needs a count (NAME:N)" : NULL;
+		if (!cmdline_number(arg, alen, &x))
+			return "the workload's argument is not a number";
+		if (workloads[i].rule == ARG_REQUIRED && x == 0)
+			return "a count of 0 would pass without doing anything";
+		return NULL;
+	}
+	return "unknown workload name (defs/workloads.toml)";
+}
+
+/* `wlN` with N a decimal CPU index, no leading zero: N, else -1. */
+static int wl_cpu(const char *k, u32 klen)
+{
+	if (klen < 3 || klen > 4 || k[0] != 'w' || k[1] != 'l' || (klen == 4 && k[2] == '0'))
+		return -1;
+	u64 n;
+	return cmdline_number(k + 2, klen - 2, &n) && digit(k[2], 10) >= 0 ? (int)n : -1;
+}
+
+static const char *check_word(const char *k, u32 klen, const char *v, u32 vlen, u32 ncpus)
+{
+	u64 n;
+	if (vlen > CMDLINE_VALUE_MAX)
+		return "value longer than 63 characters";
+	if (same(k, klen, "seed") || same(k, klen, "nmi_every"))
+		return cmdline_number(v, vlen, &n) ? NULL : "not a number";
+	if (same(k, klen, "nmi_com2") || same(k, klen, "testhc"))
+		return same(v, vlen, "0") || same(v, vlen, "1") ? NULL : "expected 0 or 1";
+	if (same(k, klen, "trace"))
+		return same(v, vlen, "record") || same(v, vlen, "mem") ? NULL : "expected record or mem";
+	if (same(k, klen, "wl"))
+		return check_workload(v, vlen);
+	int cpu = wl_cpu(k, klen);
+	if (cpu < 0)
+		return "unknown option (wl, wlN, seed, nmi_every, nmi_com2, trace, testhc)";
+	if ((u32)cpu >= ncpus)
+		return "a workload for a CPU this machine does not have";
+	return check_workload(v, vlen);
+}
+
+bool cmdline_check(const char *s, u32 ncpus, struct cmdline_error *err)
+{
+	for (const char *p = s; *p;) {
+		while (*p == ' ')
+			p++;
+		const char *w = p;
+		while (*p && *p != ' ')
+			p++;
+		u32 wlen = (u32)(p - w), klen = 0;
+		if (!wlen)
+			break;
+		while (klen < wlen && w[klen] != '=')
+			klen++;
+		const char *why = klen == wlen || klen == 0 ? "expected key=value" : NULL;
+		if (!why)
+			why = check_word(w, klen, w + klen + 1, wlen - klen - 1, ncpus);
+		/* Each key once: a second `seed=` would be silently ignored. */
+		for (const char *q = s; !why && q < w;) {
+			while (*q == ' ')
+				q++;
+			if (!strncmp(q, w, klen + 1) && q < w)
+				why = "option given twice";
+			while (*q && *q != ' ')
+				q++;
+		}
+		if (why) {
+			*err = (struct cmdline_error){ why, w, wlen };
+			return false;
+		}
+	}
+	return true;
 }

@@ -5,4 +5,25 @@
 const char *cmdline_get(const char *cmdline, const char *key, u32 *len);
 /* The workload for CPU `cpu`: `wl<cpu>=` if present, else `wl=`, else "hello". */
 const char *cmdline_workload(const char *cmdline, u32 cpu, u32 *len);
+
+/* A decimal or 0x-hex number that fills [v, v + len) exactly and fits 64 bits. */
+bool cmdline_number(const char *v, u32 len, u64 *out);
+
+/* Why a command line was refused: `why`, about the word [word, word + word_len). */
+struct cmdline_error {
+	const char *why;
+	const char *word;
+	u32 word_len;
+};
+#define CMDLINE_VALUE_MAX 63	/* a vCPU's workload buffer holds 63 characters */
+
+/*
+ * The whole command line, checked before the hypervisor acts on any of it:
+ * only known keys, each at most once; numbers that are numbers; a workload
+ * name the guests know with the argument its rule wants (a count >= 1);
+ * values of at most CMDLINE_VALUE_MAX characters; `wlN=` only for a CPU
+ * below ncpus.  A typo must not run as something else (`wl=test:0` passing
+ * with no calls, a 64-character value cut to a shorter one).
+ */
+bool cmdline_check(const char *cmdline, u32 ncpus, struct cmdline_error *err);
 #endif

@@ -98,6 +98,21 @@ void ap_main(void)
 	cpu_run_guest(c);
 }
 
+/* A command line the hypervisor cannot act on exactly as written stops the
+ * machine with the word and the reason (cmdline.c). */
+static void check_cmdline(u32 ncpus)
+{
+	struct cmdline_error e;
+	if (cmdline_check(boot.cmdline, ncpus, &e))
+		return;
+	char word[CMDLINE_VALUE_MAX + 1];
+	u32 n = e.word_len < sizeof(word) - 1 ? e.word_len : (u32)sizeof(word) - 1;
+	memcpy(word, e.word, n);
+	word[n] = 0;
+	hv_printf("cmdline: '%s%s': %s\n", word, n < e.word_len ? "..." : "", e.why);
+	hv_panic(e.word_len, ncpus, 0, "bad hypervisor command line");
+}
+
 void hv_main(u32 magic, u32 info)
 {
 	struct percpu *c = this_cpu();
@@ -106,6 +121,7 @@ void hv_main(u32 magic, u32 info)
 	lapic_init_this_cpu();	/* IDT is in: NMIs may come */
 	trace_init_cpu(0);
 	multiboot_parse(magic, info, &boot);
+	check_cmdline(HV_MAX_CPUS);
 	chaos_init(boot.cmdline);
 	event_test_init(boot.cmdline);
 	trace_set_mode(boot.cmdline);
@@ -123,6 +139,7 @@ void hv_main(u32 magic, u32 info)
 			apic_ids[i] = apic_ids[0];
 			apic_ids[0] = bsp;
 		}
+	check_cmdline(hv_ncpus);	/* now that the CPU count is known: wlN= */
 	c->index = 0;
 	c->apic_id = bsp;
 	tsc_calibrate();
