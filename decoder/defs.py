@@ -107,6 +107,7 @@ DELIVERY_CASES: dict[str, int] = {
     'NMI_WHILE_REDELIVERING': 0x13,
     'NMI_HELD_UNTIL_IRET': 0x14,
     'NMI_IN_MOV_SS_SHADOW': 0x15,
+    'NMI_LATCHED_AT_IRET': 0x16,
 }
 DELIVERY_FAILS: dict[str, int] = {
     'SKIPPED': 0x1,
@@ -121,6 +122,7 @@ DELIVERY_FAILS: dict[str, int] = {
     'NMI_NESTED': 0xa,
     'BAD_ARG_ACCEPTED': 0xb,
     'SHADOW': 0xc,
+    'LATE': 0xd,
 }
 DELIVERY: dict[str, int] = {
     'TEST_VECTOR': 0x20,

@@ -33,6 +33,8 @@ EXPLAIN = {
 }
 TYPES = FIELD_NAMES[("EVENT_REDELIVER", "type")][1]
 NPF = next(code for code, name in EXIT_REASONS["svm"].items() if name == "NPF")
+IRET = next(code for code, name in EXIT_REASONS["svm"].items() if name == "IRET")
+DB_EXIT = next(code for code, name in EXIT_REASONS["svm"].items() if name == "EXCP+1")
 PAGES = ("IDT", "STACK", "GDT")
 # event -> what EVENT_REDELIVER must say: (vector, type, error code)
 REDELIVERED = {"INT": (DELIVERY["TEST_VECTOR"], TYPES["soft_int"], 0),
@@ -158,6 +160,17 @@ def test_nmi_waits_for_the_end_of_a_mov_ss_shadow(suite, guest: int) -> None:
     hit = [e for e in exits(records) if named(e, "HOST_NMI")]
     assert len(hit) == 1 and hit[0][0].args[0] == NPF, "the NMI did not meet the NPF of the shadowed load"
     assert not named(hit[0], "NMI_INJECT"), "the NMI was injected at the exit inside the shadow"
+
+
+@pytest.mark.parametrize("guest", [32, 64])
+def test_nmi_latched_at_the_iret_intercept_comes_right_after_the_iret(suite, guest: int) -> None:
+    records = guest_result(suite(guest), guest, "NMI_LATCHED_AT_IRET")
+    iret = [e for e in exits(records) if e[0].args[0] == IRET]
+    # The second NMI met the first handler's IRET intercept, and was injected at the
+    # #DB exit right after that IRET retired (the step), not at a later exit.
+    assert any(named(e, "HOST_NMI") for e in iret), "the NMI did not arrive at the IRET intercept"
+    injects = [e for e in exits(records) if named(e, "NMI_INJECT")]
+    assert len(injects) == 2 and injects[1][0].args[0] == DB_EXIT, [e[0].args[0] for e in injects]
 
 
 @pytest.mark.parametrize("guest", [32, 64])

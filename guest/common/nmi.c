@@ -50,6 +50,13 @@ __attribute__((section(".text.nmi"))) volatile uint32_t *guest_nmi(struct guest_
 		c->nmi_again = 0;
 		hypercall(HC_EVENT_TEST, EVENT_TEST_NMI_AT_EXIT, 0, 0);
 	}
+	if (c->nmi_at_iret) {
+		/* NMI_LATCHED_AT_IRET: the third exit from here is the IRET
+		 * intercept (after the two GUEST_EVENT calls below), where the
+		 * hypervisor has just seen the IRET and not yet its retirement. */
+		c->nmi_at_iret = 0;
+		hypercall(HC_EVENT_TEST, EVENT_TEST_NMI_AT_EXIT, 3, 0);
+	}
 
 	hypercall_guest_event(GUEST_EV_NMI_ENTER, n, 0);
 	hypercall_guest_event(GUEST_EV_NMI_EXIT, n, 0);

@@ -34,6 +34,7 @@ struct guest_cpu {
 	volatile uint32_t dt_exc_seq;
 	volatile uint32_t nmi_last_seq;
 	volatile uint32_t nmi_again;	/* the NMI handler asks for one more NMI (once) */
+	volatile uint32_t nmi_at_iret;	/* ... at the exit of its own IRET intercept (once) */
 	volatile uintptr_t dt_exc_error;
 	volatile uintptr_t dt_exc_cr2;
 	volatile uintptr_t nmi_last_ip;		/* the IP the last NMI interrupted */

@@ -24,6 +24,8 @@
  *     through the handler's exits and arrive after its IRET, not nested.
  *   NMI_IN_MOV_SS_SHADOW: an NMI at an exit inside the MOV SS shadow waits
  *     until the shadowed instruction has completed.
+ *   NMI_LATCHED_AT_IRET: an NMI that arrives at the handler's IRET intercept
+ *     comes right after the IRET retires, not at some later exit.
  *   BAD_ARGS: EVENT_TEST refuses bad arguments and changes nothing.
  *
  * Every case is reported as GUEST_EVENT(DELIVERY_CASE, case, result):
@@ -223,6 +225,30 @@ static uintptr_t nmi_shadow_case(struct guest_cpu *c)
 	return 0;
 }
 
+/*
+ * An NMI latched at the handler's IRET intercept -- after the hypervisor saw
+ * the IRET, before it retired -- must be injected right after the IRET (the
+ * hypervisor steps over it), not at whatever exit comes next: a guest that
+ * idles after its handler (HLT with nothing else pending) would never get it.
+ * No exit between the IRET and the count below, so a late NMI shows as 1.
+ */
+static uintptr_t nmi_latched_at_iret_case(struct guest_cpu *c)
+{
+	uint32_t nmis = c->nmi_received, nested = c->nmi_nested;
+
+	c->nmi_at_iret = 1;
+	dt_trigger(DT_KIND_VMMCALL, test_stack_top(c), HC_EVENT_TEST, EVENT_TEST_NMI_AT_EXIT);
+	uint32_t got = c->nmi_received - nmis;
+	etest(EVENT_TEST_ARMED, 0);	/* an exit: a late NMI arrives here at last */
+	if (c->nmi_at_iret)
+		return fail(DELIVERY_FAIL_NMI_COUNT, 0);
+	if (c->nmi_nested != nested)
+		return fail(DELIVERY_FAIL_NMI_NESTED, c->nmi_nested - nested);
+	if (got != 2)
+		return fail(got == 1 && c->nmi_received - nmis == 2 ? DELIVERY_FAIL_LATE : DELIVERY_FAIL_NMI_COUNT, got);
+	return 0;
+}
+
 static uintptr_t bad_args_case(void)
 {
 	static const struct { uintptr_t op, a; } bad[] = {
@@ -258,7 +284,7 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 	if (r == HC_ERR_DISABLED)
 		return (struct verdict){ GUEST_FAIL_BAD_RESULT, 0, r };
 
-	for (uintptr_t id = DELIVERY_CASE_BAD_ARGS; id <= DELIVERY_CASE_NMI_IN_MOV_SS_SHADOW; id++) {
+	for (uintptr_t id = DELIVERY_CASE_BAD_ARGS; id <= DELIVERY_CASE_NMI_LATCHED_AT_IRET; id++) {
 		if (id == DELIVERY_CASE_BAD_ARGS)
 			r = bad_args_case();
 		else if (id <= DELIVERY_CASE_GDT_NMI)
@@ -267,6 +293,8 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 			r = nmi_held_case(c);
 		else if (id == DELIVERY_CASE_NMI_IN_MOV_SS_SHADOW)
 			r = nmi_shadow_case(c);
+		else if (id == DELIVERY_CASE_NMI_LATCHED_AT_IRET)
+			r = nmi_latched_at_iret_case(c);
 		else
 			r = nmi_in_flight_case(c, id == DELIVERY_CASE_NMI_WHILE_REDELIVERING);
 		hypercall_guest_event(GUEST_EV_DELIVERY_CASE, id, r);
@@ -275,5 +303,5 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 	}
 	if (failed)
 		return (struct verdict){ GUEST_FAIL_BAD_RESULT, failed, first };
-	return (struct verdict){ 0, DELIVERY_CASE_NMI_IN_MOV_SS_SHADOW, 0 };
+	return (struct verdict){ 0, DELIVERY_CASE_NMI_LATCHED_AT_IRET, 0 };
 }
