@@ -84,6 +84,7 @@ EVENT_TEST_OPS: dict[str, int] = {
     'NMI_AT_EXIT': 0x2,
     'REDELIVERED': 0x3,
     'ARMED': 0x4,
+    'YIELD_NMI_SHADOW': 0x5,
 }
 DELIVERY_CASES: dict[str, int] = {
     'BAD_ARGS': 0x1,
@@ -108,6 +109,7 @@ DELIVERY_CASES: dict[str, int] = {
     'NMI_HELD_UNTIL_IRET': 0x14,
     'NMI_IN_MOV_SS_SHADOW': 0x15,
     'NMI_LATCHED_AT_IRET': 0x16,
+    'NMI_IN_YIELD_SHADOW': 0x17,
 }
 DELIVERY_FAILS: dict[str, int] = {
     'SKIPPED': 0x1,
@@ -290,7 +292,7 @@ EVENT_IDS: dict[str, int] = {ev.name: ev.id for ev in EVENTS.values()}
 # (event, field) -> (is a set of bit flags, name -> value): trace/events.toml values.*/flags.*
 FIELD_NAMES: dict[tuple[str, str], tuple[bool, dict[str, int]]] = {
     ('HOST_NMI', 'kind'): (True, {'quiesce': 1, 'guest': 2}),
-    ('HOST_NMI', 'where'): (False, {'exit': 0, 'hv': 1, 'nested': 2}),
+    ('HOST_NMI', 'where'): (False, {'exit': 0, 'hv': 1, 'nested': 2, 'yield_hlt': 3}),
     ('EVENT_REDELIVER', 'type'): (False, {'intr': 0, 'nmi': 2, 'exception': 3, 'soft_int': 4}),
     ('ICR_WRITE', 'action'): (False, {'forwarded': 0, 'init_dropped': 1, 'sipi_started': 2, 'sipi_ignored': 3, 'unsupported': 4}),
 }

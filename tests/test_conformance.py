@@ -34,6 +34,7 @@ EXPLAIN = {
 TYPES = FIELD_NAMES[("EVENT_REDELIVER", "type")][1]
 NPF = next(code for code, name in EXIT_REASONS["svm"].items() if name == "NPF")
 IRET = next(code for code, name in EXIT_REASONS["svm"].items() if name == "IRET")
+YIELD_HLT = FIELD_NAMES["HOST_NMI", "where"][1]["yield_hlt"]
 DB_EXIT = next(code for code, name in EXIT_REASONS["svm"].items() if name == "EXCP+1")
 PAGES = ("IDT", "STACK", "GDT")
 # event -> what EVENT_REDELIVER must say: (vector, type, error code)
@@ -171,6 +172,15 @@ def test_nmi_latched_at_the_iret_intercept_comes_right_after_the_iret(suite, gue
     assert any(named(e, "HOST_NMI") for e in iret), "the NMI did not arrive at the IRET intercept"
     injects = [e for e in exits(records) if named(e, "NMI_INJECT")]
     assert len(injects) == 2 and injects[1][0].args[0] == DB_EXIT, [e[0].args[0] for e in injects]
+
+
+@pytest.mark.parametrize("guest", [32, 64])
+def test_an_nmi_between_sti_and_hlt_does_not_hang_the_hypervisors_yield(suite, guest: int) -> None:
+    records = guest_result(suite(guest), guest, "NMI_IN_YIELD_SHADOW")
+    # Evidence the case produced the race: the NMI was taken with RIP on the yield's
+    # HLT (TCG without icount checks for it between blocks, and STI ends one).
+    assert any(r.type == EVENT_IDS["HOST_NMI"] and r.args[1] == YIELD_HLT for r in records), \
+        "no NMI landed between the yield's STI and HLT: the case exercised nothing"
 
 
 @pytest.mark.parametrize("guest", [32, 64])

@@ -18,18 +18,26 @@
 #include "core/chaos.h"
 #include <heisen/defs.h>
 
+extern const char chaos_yield_hlt[];
+
 void host_nmi(struct trap_frame *f)
 {
-	(void)f;
 	struct percpu *c = this_cpu();
 	u32 depth = ++c->nmi_depth;
 	u32 where = depth > 1 ? TRACE_HOST_NMI_WHERE_NESTED
 		  : c->last_exit_was_nmi ? TRACE_HOST_NMI_WHERE_EXIT : TRACE_HOST_NMI_WHERE_HV;
+	/* An NMI in the STI shadow of a seeded yield: resume after its HLT, or
+	 * the HLT may wait for a wakeup taken before it (chaos.c yield_for). */
+	if (f->rip == (u64)chaos_yield_hlt) {
+		f->rip++;	/* HLT is one byte */
+		where = TRACE_HOST_NMI_WHERE_YIELD_HLT;
+	}
 	c->last_exit_was_nmi = 0;
 	c->vcpu.nmi.host_nmis++;
 
 	chaos_spin(c);
-	enum nmi_class cls = quiesce_classify_nmi(c, where == TRACE_HOST_NMI_WHERE_HV);
+	enum nmi_class cls = quiesce_classify_nmi(c, where == TRACE_HOST_NMI_WHERE_HV ||
+						     where == TRACE_HOST_NMI_WHERE_YIELD_HLT);
 	u32 kind = cls == NMI_QUIESCE ? TRACE_HOST_NMI_KIND_QUIESCE
 		 : cls == NMI_FOR_GUEST ? TRACE_HOST_NMI_KIND_GUEST : 0;	/* 0: dropped */
 	trace_host_nmi(kind, where, depth);
