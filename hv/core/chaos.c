@@ -33,6 +33,7 @@
 #include "core/chaos.h"
 #include "core/percpu.h"
 #include "core/cmdline.h"
+#include "core/halt.h"
 #include "core/log.h"
 #include "core/lapic.h"
 #include "core/tsc.h"
@@ -121,35 +122,13 @@ static void spin_tsc(u64 ticks)
 static bool guest_owns_interrupts;
 void chaos_guest_owns_interrupts(void) { guest_owns_interrupts = true; }
 
-/* noinline: one copy of the chaos_yield_hlt label (nmi_host.c compares RIPs with it). */
-static __attribute__((noinline)) void yield_for(u32 ticks, bool nmi_in_shadow)
+static void yield_for(u32 ticks)
 {
 	if (guest_owns_interrupts) {
 		spin_tsc((u64)ticks * tsc_khz / 1000000 + 1);
 		return;
 	}
-	lapic_timer_oneshot(ticks);
-	/* sti;hlt is atomic w.r.t. interrupts (the STI shadow): the timer
-	 * cannot fire between them and leave us halted forever.  Not w.r.t.
-	 * NMIs: one taken in the shadow returns to the HLT with IF=1 and no
-	 * shadow, the timer's interrupt (pending since it fired during the NMI
-	 * handler) is taken before the HLT, and the HLT then waits for a timer
-	 * that already fired -- every CPU halted, the machine stuck (stress-all
-	 * seed 316).  host_nmi() therefore resumes an NMI that interrupted this
-	 * HLT past it: the yield ends early.  tests/test_chaos_yield.py. */
-	/* nmi_in_shadow (EVENT_TEST YIELD_NMI_SHADOW): a self-NMI by the ICR
-	 * store right before STI.  Without icount TCG ends a translation block
-	 * at STI, not at the store, and checks interrupts between blocks: the
-	 * NMI is taken with RIP on the HLT, exactly the race. */
-	__asm__ __volatile__("test %0, %0\n\t"
-			     "jz 1f\n\t"
-			     "movl %1, (%2)\n"
-			     "1: sti\n\t"
-			     ".globl chaos_yield_hlt\n"
-			     "chaos_yield_hlt: hlt\n\t"
-			     "cli"
-			     :: "r"((u32)nmi_in_shadow), "r"(0x44400u), "r"(0xfee00300ul) : "memory");
-	lapic_timer_oneshot(0);
+	halt_for(ticks, false);
 }
 
 /* 1 in nmi_every: an NMI to a seed-chosen CPU.  No draw from the stream
@@ -175,7 +154,7 @@ void chaos_exit_point(struct percpu *c)
 		return;
 	u64 r = next(&c->rng[0]);
 	if ((r & 63) == 0)	/* 1 exit in 64 yields, for 1..4096 timer ticks */
-		yield_for(1 + (u32)((r >> 8) & 4095), false);
+		yield_for(1 + (u32)((r >> 8) & 4095));
 }
 
 /*
@@ -201,11 +180,6 @@ void chaos_spin(struct percpu *c)
 	/* In NMI context (stream 1) an NMI to this CPU is held until the
 	 * handler's IRET: the second NMI of the seed's "Race condition" table. */
 	maybe_send_nmi(s);
-}
-
-void chaos_test_yield_nmi_shadow(void)
-{
-	yield_for(1, true);
 }
 
 u32 chaos_choose(struct percpu *c, u32 n)

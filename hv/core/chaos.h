@@ -13,8 +13,6 @@ void chaos_exit_point(struct percpu *c);
 /* Inside quiesce/NMI paths and after taking a lock: a short seeded spin, then
  * maybe an NMI to a seed-chosen CPU, as at an exit (any context). */
 void chaos_spin(struct percpu *c);
-/* EVENT_TEST YIELD_NMI_SHADOW: one yield with a self-NMI in its STI shadow. */
-void chaos_test_yield_nmi_shadow(void);
 /* A seed-chosen index below n, or n (none) without seed= (any context). */
 u32 chaos_choose(struct percpu *c, u32 n);
 #endif

@@ -21,7 +21,7 @@
  */
 #include "core/event_test.h"
 #include "core/cmdline.h"
-#include "core/chaos.h"
+#include "core/halt.h"
 #include "core/lapic.h"
 #include "core/memory.h"
 #include "core/percpu.h"
@@ -76,7 +76,7 @@ u64 event_test_hypercall(struct vcpu *v, u64 op, u64 a, u64 b)
 	case EVENT_TEST_ARMED:
 		return v->etest.npf_page;
 	case EVENT_TEST_YIELD_NMI_SHADOW:
-		chaos_test_yield_nmi_shadow();
+		halt_for(1, true);
 		return 0;
 	default:
 		return HC_ERR_BAD_ARGUMENT;

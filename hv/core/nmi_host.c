@@ -16,9 +16,9 @@
 #include "core/nmi_virt.h"
 #include "core/quiesce.h"
 #include "core/chaos.h"
+#include "core/halt.h"
 #include <heisen/defs.h>
 
-extern const char chaos_yield_hlt[];
 
 void host_nmi(struct trap_frame *f)
 {
@@ -26,9 +26,9 @@ void host_nmi(struct trap_frame *f)
 	u32 depth = ++c->nmi_depth;
 	u32 where = depth > 1 ? TRACE_HOST_NMI_WHERE_NESTED
 		  : c->last_exit_was_nmi ? TRACE_HOST_NMI_WHERE_EXIT : TRACE_HOST_NMI_WHERE_HV;
-	/* An NMI in the STI shadow of a seeded yield: resume after its HLT, or
-	 * the HLT may wait for a wakeup taken before it (chaos.c yield_for). */
-	if (f->rip == (u64)chaos_yield_hlt) {
+	/* An NMI in the STI shadow of halt_for(): resume after its HLT, or the
+	 * HLT may wait for a wakeup taken before it (core/halt.c). */
+	if (f->rip == (u64)halt_hlt) {
 		f->rip++;	/* HLT is one byte */
 		where = TRACE_HOST_NMI_WHERE_YIELD_HLT;
 	}

@@ -31,6 +31,7 @@
 #include "core/percpu.h"
 #include "core/lapic.h"
 #include "core/x86.h"
+#include "core/halt.h"
 #include "core/log.h"
 #include "arch/arch.h"
 #include <heisen/defs.h>
@@ -61,9 +62,13 @@ u8 sipi_wait(struct percpu *c)
 	__atomic_store_n(&v->sipi.state, SIPI_WAITING, __ATOMIC_RELEASE);
 	trace_ap_wait(c->index);
 	u32 start;
-	/* NMIs stay enabled: a quiesce stops this CPU in host_nmi() as anywhere. */
+	/* Halted, so the waiting vCPU's host thread sleeps (spinning, three APs
+	 * took a core's worth of CPU each from a booting Linux: make
+	 * bench-linux), woken every 100 us to look.  NMIs stay enabled: a
+	 * quiesce stops this CPU in host_nmi() as anywhere. */
 	while (!((start = __atomic_load_n(&v->sipi.start, __ATOMIC_ACQUIRE)) & 0x100))
-		cpu_relax();
+		halt_for(100000, false);
+	halt_drain_wakeup();
 	__atomic_store_n(&v->sipi.state, SIPI_RUNNING, __ATOMIC_RELEASE);
 	trace_ap_start(start & 0xff, (u64)(start & 0xff) << 12);
 	return (u8)start;
