@@ -18,7 +18,9 @@ def test_trace_flood_loses_only_what_lost_records_count(tmp_path: Path) -> None:
     res = run_scenario(load_named("trace-flood"), RunOptions(seed=4, build_dir=REPO / "build",
                                                              results_dir=tmp_path))
     assert res.outcome == "pass", res.verdict.get("reason")
-    assert res.verdict["nmi"]["sent"] > 100
+    # Evidence the NMI path ran during the flood.  QMP sends one every 1 ms of host time
+    # only as fast as a loaded host lets it: 91 in a run on two cores shared with a soak.
+    assert res.verdict["nmi"]["sent"] >= 20, res.verdict["nmi"]
     records, losses, _ = decode_serial((res.run_dir / "serial.bin").read_bytes())
     assert {loss.kind for loss in losses} <= {"lost"}, [x for x in losses if x.kind != "lost"][:5]
     lost = Counter()
