@@ -155,6 +155,10 @@ def fmt_count(x: float | None) -> str:
     return "-" if x is None else f"{x / 1e6:.1f}M"
 
 
+def goal_word(met: bool | None) -> str:
+    return "-" if met is None else "met" if met else "NOT met"
+
+
 WALL_HEADS = {"to_init_s": "wall to Run /init", "stamp_s": "guest clock at Run /init",
               "to_end_s": "wall to QEMU exit", "cpu_s": "QEMU CPU to exit"}
 ICOUNT_HEADS = {"icount": "instructions to Run /init", "stamp_s": "virtual time at Run /init",
@@ -176,8 +180,7 @@ def table(rows: list[dict[str, Any]], mode: str) -> str:
             digits = 4 if mode == "icount" and fig in ("icount", "stamp_s") else 2
             cells.append(f"{fmt(row[fig]['plain']):>7} {fmt(row[fig]['hv']):>7} "
                          f"{fmt_ratio(row[fig]['ratio'], digits):>8}")
-        met = row["goal"]["met"]
-        goal = "" if mode != "wall" else "  " + ("-" if met is None else "met" if met else "NOT met")
+        goal = "  " + goal_word(row["goal"]["met"]) if mode == "wall" else ""
         lines.append(f"{row['smp']:>4} " + " ".join(cells) + goal)
     return "\n".join(lines)
 
@@ -468,7 +471,6 @@ def main(argv: list[str]) -> int:
             shutil.rmtree(work, ignore_errors=True)
     except (BootError, BuildError, MachineError, ScenarioError, OSError) as e:
         error, code = str(e), 1
-        print(f"bench-linux: {e}", file=sys.stderr)
     except KeyboardInterrupt:
         error, code = "interrupted", 130
         print(f"bench-linux: interrupted; the boots measured so far are in {out}", file=sys.stderr)
@@ -482,10 +484,21 @@ def main(argv: list[str]) -> int:
     for d in (runs, runs.parent):   # only failing boots leave files
         if d.exists() and not any(d.iterdir()):
             d.rmdir()
+    if rows:
+        print_report(rows, boots, info, a.rounds)
+    print(f"bench-linux: {out}")
+    if error is not None and code == 1:
+        print(f"bench-linux: FAILED, a boot gave no figures (the table above has the boots before it): {error}",
+              file=sys.stderr)
+    return code
+
+
+def print_report(rows: list[dict[str, Any]], boots: list[dict[str, Any]], info: dict[str, Any], rounds: int) -> None:
     print()
-    print(f"bench-linux: median of {a.rounds} boots per configuration, seconds; hv/pl = hv median / plain median")
+    print(f"bench-linux: median of {rounds} boots per configuration, seconds; hv/pl = hv median / plain median")
     print(f"wall runs: {info['wall_accel']}")
     print(table(rows, "wall"))
+    wall = [r for r in rows if r["mode"] == "wall"]
     icount = [r for r in rows if r["mode"] == "icount"]
     if icount:
         brackets = [b["icount_hi"] - b["icount_lo"] for b in boots if b["mode"] == "icount"]
@@ -494,11 +507,9 @@ def main(argv: list[str]) -> int:
               f"virtual time = the guest clock there")
         print(table(rows, "icount"))
     if wall:
-        verdicts = ", ".join(f"-smp {r['smp']} {fmt_ratio(r['to_init_s']['ratio'])} "
-                             f"{'met' if r['goal']['met'] else 'NOT met'}" for r in wall)
+        verdicts = ", ".join(f"-smp {r['smp']} {fmt_ratio(r['to_init_s']['ratio'])} {goal_word(r['goal']['met'])}"
+                             for r in wall)
         print(f"\ngoal, hv/plain wall to Run /init <= {GOAL}x: {verdicts}")
-    print(f"bench-linux: {out}")
-    return code
 
 
 if __name__ == "__main__":
