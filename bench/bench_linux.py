@@ -79,6 +79,7 @@ PASS_STATUS = (DEBUG_EXIT["PASS"] << 1) | 1
 PLAIN_OPTION = "heisen.plain=1"
 START_POLL_S = 0.002     # how often the hv run dir is looked for (QEMU's start)
 CONSOLE_POLL_S = 0.005   # how often the console is read for the line
+ICOUNT_POLL_S = 0.001    # the same with an icount read before each (the bracket's width)
 FIGURES = ("to_init_s", "stamp_s", "to_end_s", "cpu_s", "icount")   # icount: icount runs only
 KINDS = ("plain", "hv")
 
@@ -96,12 +97,12 @@ def init_stamp(console: bytes) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def plan(rounds: int, smps: list[int], icount: bool) -> list[tuple[str, int, str]]:
+def plan(rounds: int, smps: list[int], icount: bool, wall: bool = True) -> list[tuple[str, int, str]]:
     """(kind, smp, mode) in run order: per round and -smp one plain and one hv boot, the
     order alternating from pair to pair (and so from round to round for each -smp); then
     one icount boot of each at -smp 1."""
     boots = []
-    for r in range(rounds):
+    for r in range(rounds if wall else 0):
         for i, smp in enumerate(smps):
             pair = KINDS if (r + i) % 2 == 0 else KINDS[::-1]
             boots += [(kind, smp, "wall") for kind in pair]
@@ -296,7 +297,7 @@ class ConsoleWatch(threading.Thread):
                         return
                 if before is not None:
                     self.icount_lo = before
-                self._halt.wait(CONSOLE_POLL_S)
+                self._halt.wait(ICOUNT_POLL_S if self.qmp_socket is not None else CONSOLE_POLL_S)
         finally:
             if f is not None:
                 f.close()
@@ -432,7 +433,9 @@ def main(argv: list[str]) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3, help="plain+hv pairs per -smp (default 3)")
     ap.add_argument("--smp", type=int, nargs="+", default=[1, 2, 4], help="default 1 2 4")
-    ap.add_argument("--no-icount", action="store_true", help="skip the two -smp 1 icount boots")
+    what = ap.add_mutually_exclusive_group()
+    what.add_argument("--no-icount", action="store_true", help="skip the two -smp 1 icount boots")
+    what.add_argument("--icount-only", action="store_true", help="only the two -smp 1 icount boots")
     ap.add_argument("--scenario", default="linux-smoke", help="a Linux scenario (default linux-smoke)")
     ap.add_argument("--build", type=Path, default=ROOT / "build")
     ap.add_argument("--results", type=Path, default=ROOT / "results",
@@ -453,7 +456,7 @@ def main(argv: list[str]) -> int:
     a.results.mkdir(parents=True, exist_ok=True)
     runs = a.results / "bench-linux-runs" / time.strftime("%Y%m%d-%H%M%S")
     out = a.results / "bench-linux.json"
-    todo = plan(a.rounds, a.smp, not a.no_icount)
+    todo = plan(a.rounds, a.smp, not a.no_icount, not a.icount_only)
     info = conditions(a.build, sc, a.rounds, a.smp)
     info["loadavg_start"] = os.getloadavg()
     print(f"bench-linux: {len(todo)} boots of {(info['kernel'] or {}).get('package', 'build/linux/vmlinuz')}, "
@@ -501,10 +504,11 @@ def print_report(rows: list[dict[str, Any]], boots: list[dict[str, Any]], info: 
     wall = [r for r in rows if r["mode"] == "wall"]
     icount = [r for r in rows if r["mode"] == "icount"]
     if icount:
-        brackets = [b["icount_hi"] - b["icount_lo"] for b in boots if b["mode"] == "icount"]
-        print(f"\nicount runs, one boot each: {info['icount_accel']}; instructions to Run /init from QMP "
-              f"query-replay polled around the line (bracket at most {max(brackets) / 1e6:.2f}M wide), "
-              f"virtual time = the guest clock there")
+        brackets = ", ".join(f"{b['kind']} {b['icount_lo'] / 1e6:.1f}M..{b['icount_hi'] / 1e6:.1f}M"
+                             for b in boots if b["mode"] == "icount")
+        print(f"\nicount runs, one boot each: {info['icount_accel']}; instructions to Run /init: the middle "
+              f"of the bracket QMP query-replay polls gave around the line ({brackets}); virtual time: "
+              f"the guest clock there")
         print(table(rows, "icount"))
     if wall:
         verdicts = ", ".join(f"-smp {r['smp']} {fmt_ratio(r['to_init_s']['ratio'])} {goal_word(r['goal']['met'])}"
