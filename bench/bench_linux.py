@@ -364,7 +364,7 @@ def plain_boot(sc: Scenario, build: Path, smp: int, mode: str, work: Path) -> di
     if watch.to_init is None:
         raise BootError(f"{where}passed, but its console never showed {MARKER.decode()!r} ({console})")
     return {"kind": "plain", "smp": smp, "mode": mode, "to_init_s": watch.to_init, "stamp_s": watch.stamp,
-            "to_end_s": m.wall_time, "cpu_s": cpu, **icount_figures(watch, det, where), "run_dir": str(work)}
+            "to_end_s": m.wall_time, "cpu_s": cpu, **icount_figures(watch, det, where)}
 
 
 def icount_figures(watch: ConsoleWatch, det: bool, where: str) -> dict[str, Any]:
@@ -416,8 +416,7 @@ def hv_boot(sc: Scenario, build: Path, smp: int, mode: str, work: Path) -> dict[
         raise BootError(f"{where}passed, but its console never showed {MARKER.decode()!r} "
                         f"({result.run_dir / 'console.txt'})")
     return {"kind": "hv", "smp": smp, "mode": mode, "to_init_s": watch.to_init, "stamp_s": watch.stamp,
-            "to_end_s": float(v["qemu"]["wall_seconds"]), "cpu_s": cpu, **icount_figures(watch, det, where),
-            "run_dir": str(result.run_dir)}
+            "to_end_s": float(v["qemu"]["wall_seconds"]), "cpu_s": cpu, **icount_figures(watch, det, where)}
 
 
 def conditions(build: Path, sc: Scenario, rounds: int, smps: list[int]) -> dict[str, Any]:
