@@ -17,6 +17,14 @@ bench-quiesce: deps all
 bench-determinism: deps all
 	$(PYTHON) bench/bench_determinism.py
 
+#   make bench-linux  Linux's boot time to `Run /init` under the hypervisor vs the same kernel
+#                     and initramfs on plain QEMU, interleaved, at -smp 1, 2, 4 (goal <= 1.5x),
+#                     and once each at -smp 1 under icount (virtual time); results/bench-linux.json.
+#                     BENCH_LINUX_ARGS="--rounds 5 --smp 1 2" for another plan.
+.PHONY: bench-linux
+bench-linux: deps all linux
+	$(PYTHON) bench/bench_linux.py $(BENCH_LINUX_ARGS)
+
 #   make soak   the correct build over 1000 deterministic stress-all seeds and 200 of each
 #               seed test 1-5, every run to its end; prints every failing seed and the
 #               longest quiesce and serial silence any seed showed (docs/quiesce.md).
