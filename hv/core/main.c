@@ -88,6 +88,8 @@ static void __noreturn cpu_run_guest(struct percpu *c)
 	v->workload[len] = 0;
 	v->workload_len = len;
 	trace_cpu_up(c->apic_id, c->index);
+	if (sipi_enabled() && c->index != 0)
+		sipi_arm(c);	/* before the guest on the BSP can send its SIPIs */
 	/* No guest runs before every CPU can be stopped: a quiesce (the
 	 * guest's first hypercall may ask for one) waits for every CPU's ack. */
 	if (__atomic_add_fetch(&guests_started, 1, __ATOMIC_ACQ_REL) == hv_ncpus)
