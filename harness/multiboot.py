@@ -88,8 +88,8 @@ def judge_guest_exit(status: int | None, exits: list[dict[str, Any]], expected: 
         if outcome in ("pass", "fail"):
             # The hypervisor's own verdict ended the run (its per-CPU REPORT rules): not
             # what a multiboot scenario is judged by.
-            return "fail", (f"{reason}; but a multiboot scenario is judged by the kernel's own "
-                            f"isa-debug-exit code, and the trace holds no GUEST_EXIT"), record
+            return "fail", (f"the run ended without the kernel's own isa-debug-exit code (no GUEST_EXIT "
+                            f"in the trace): QEMU's status is the hypervisor's, {reason}"), record
         return outcome, reason, record
     first = exits[0]
     record.update(code=first["code"], cpu=first["cpu"], port=first["port"], size=first["size"])

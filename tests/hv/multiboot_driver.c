@@ -223,14 +223,14 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		const char *why = mb_check_flags(&h);
-		printf("offset %#x flags %#x refused %s\n", h.offset, h.flags, why ? why : "-");
+		printf("offset 0x%x flags 0x%x refused %s\n", h.offset, h.flags, why ? why : "-");
 		if (h.flags & MB_HF_AOUT_KLUDGE) {
 			struct mb_segment s;
 			why = mb_aout_segment(&h, size, &s);
 			if (why)
 				printf("aout refused: %s\n", why);
 			else
-				printf("aout offset %#llx paddr %#llx filesz %#llx memsz %#llx entry %#x\n",
+				printf("aout offset 0x%llx paddr 0x%llx filesz 0x%llx memsz 0x%llx entry 0x%x\n",
 				       (unsigned long long)s.offset, (unsigned long long)s.paddr,
 				       (unsigned long long)s.filesz, (unsigned long long)s.memsz, h.entry_addr);
 		}
