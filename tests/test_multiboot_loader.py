@@ -16,7 +16,7 @@ import pytest
 
 from harness import build as buildmod
 from harness import multiboot
-from harness.scenario import SCENARIO_DIR, ScenarioError, load_named, parse
+from harness.scenario import ScenarioError, load_named, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -119,7 +119,7 @@ def test_check_kernel_refuses_what_the_hypervisor_would_misread(tmp_path: Path) 
 
 def test_rules_multiboot_is_the_default_rules_without_guest_reported() -> None:
     default = tomllib.loads((ROOT / "decoder" / "rules.toml").read_text())["rule"]
-    mb = tomllib.loads((SCENARIO_DIR / "rules-multiboot.toml").read_text())["rule"]
+    mb = tomllib.loads((ROOT / "decoder" / "rules-multiboot.toml").read_text())["rule"]
     assert [r for r in default if r["name"] != "guest_reported"] == mb
     assert any(r["name"] == "guest_reported" for r in default)
 
@@ -127,7 +127,7 @@ def test_rules_multiboot_is_the_default_rules_without_guest_reported() -> None:
 def test_multiboot_scenario_keys() -> None:
     sc = load_named("multiboot")
     assert sc.is_multiboot and sc.is_os and sc.hv_cmdline() == "" and sc.guest_exit_code == 0x10
-    assert sc.rules == SCENARIO_DIR / "rules-multiboot.toml"
+    assert sc.rules == ROOT / "decoder" / "rules-multiboot.toml"
     smp4 = load_named("multiboot-smp4")
     assert smp4.smp == 4 and smp4.rules is None and smp4.append == "cpus=4"
     assert sc.with_overrides(append="a=1,b").append == "a=1,b"
