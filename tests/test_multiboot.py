@@ -65,6 +65,36 @@ def test_the_test_kernel_gets_its_command_line_map_and_module(tmp_path: Path) ->
     assert [(r.cpu, r.args[0]) for r in exits] == [(0, PASS_CODE)]
 
 
+def _entry_line(text: str) -> dict[str, str]:
+    line = next(line for line in text.splitlines() if line.startswith("entry: "))
+    words = line.split()[1:]
+    return dict(zip(words[::2], words[1::2]))
+
+
+def test_bare_qemu_starts_the_same_kernel_the_same_way(tmp_path: Path) -> None:
+    """The reference: QEMU's own -kernel, no hypervisor.  The kernel passes there too,
+    and finds the same entry state but for the GDT's address and arithmetic flags."""
+    from harness.machine import Machine, MachineConfig
+    module = tmp_path / "mod.txt"
+    module.write_bytes(b"HEISEN-MODULE payload 0123456789")
+    cfg = MachineConfig(kernel=BUILD / "multiboot.elf", initrd=module, append="mods=1 cpus=2",
+                        serial_path=tmp_path / "com1", console_path=tmp_path / "console.txt", smp=2,
+                        gdbstub=False)
+    with Machine(cfg) as m:
+        status = m.wait(60)
+    bare = (tmp_path / "console.txt").read_text()
+    assert status == (PASS_CODE << 1) | 1 and "HEISEN-MB: PASS" in bare, bare
+    assert "cmdline: 'multiboot.elf mods=1 cpus=2'" in bare and "cpus up: 2 of 2" in bare, bare
+    assert "loader: 'qemu'" in bare and "hypervisor: none found" in bare
+    ours = run(tmp_path / "hv", load_named("multiboot").with_overrides(append="mods=1 cpus=2", smp=2),
+               initrd=module)
+    assert ours.passed, ours.verdict.get("reason")
+    a, b = _entry_line(bare), _entry_line(console(ours))
+    assert {k: a[k] for k in ("cr0", "cs", "ds", "ss", "idtr")} == {k: b[k] for k in ("cr0", "cs", "ds", "ss", "idtr")}
+    assert a["gdtr"].split("/")[1] == b["gdtr"].split("/")[1] == "27"
+    assert int(a["eflags"], 16) & 0x200 == int(b["eflags"], 16) & 0x200 == 0     # IF clear
+
+
 def test_the_test_kernel_starts_every_ap_itself_at_smp4(tmp_path: Path) -> None:
     # Deterministic (one TCG thread): an AP may reach the hypervisor's SIPI wait long
     # after the BSP's guest runs; it must be in wait-for-SIPI already (core/sipi.c).
