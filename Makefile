@@ -66,6 +66,7 @@ gen-check:
 include trace/trace.mk
 include hv/hv.mk
 include guest/guest.mk
+include guest/multiboot/multiboot.mk
 include guest/linux/linux.mk
 include decoder/decoder.mk
 include harness/harness.mk

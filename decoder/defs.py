@@ -287,6 +287,8 @@ EVENTS: dict[int, EventDef] = {
                  "an AP waits in the hypervisor for the guest's SIPI (wait-for-SIPI, as after INIT)"),
     34: EventDef(34, 'AP_START', 's', (('vector', 'u'), ('rip', 'u')),
                  'an AP enters its guest in real mode at the SIPI vector (CS = vector << 8, IP 0)'),
+    35: EventDef(35, 'GUEST_EXIT', 'Z', (('code', 'u'), ('port', 'u'), ('size', 'u')),
+                 'a multiboot guest wrote its own code to isa-debug-exit (hv/core/guest_exit.c): the machine ends with it, QEMU status (code << 1) | 1'),
 }
 EVENT_IDS: dict[str, int] = {ev.name: ev.id for ev in EVENTS.values()}
 # (event, field) -> (is a set of bit flags, name -> value): trace/events.toml values.*/flags.*

@@ -6,6 +6,7 @@ change what runs, and the run dir alone is enough to debug it later.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import tomllib
@@ -24,8 +25,9 @@ class BuildError(Exception):
 class Build:
     hv_elf: Path       # symbols for gdb and trace_rings
     hv_elf32: Path     # what -kernel loads
-    guest_elf: Path    # multiboot module 0: guest/'s ELF kernel, or a Linux bzImage
-    initrd: Path | None = None  # module 1 for a Linux guest
+    guest_elf: Path    # multiboot module 0: guest/'s ELF kernel, a Linux bzImage or a multiboot kernel
+    initrd: Path | None = None  # module 1: a Linux guest's initrd, a multiboot kernel's module
+    guest: int | str = 64       # the scenario's guest kind (what the copies are named by)
 
     def files(self) -> dict[str, Path]:
         files = {"hv_elf": self.hv_elf, "hv_elf32": self.hv_elf32, "guest_elf": self.guest_elf}
@@ -35,20 +37,30 @@ class Build:
 
 
 LINUX_COPY_NAMES = {"guest_elf": "bzImage", "initrd": "initrd.img"}
+# A multiboot kernel sees its module string ("path args") as its command line, and
+# its module's as that module's string: a user's name is kept when it is one plain
+# word, else replaced (a space would split the string where the kernel does not expect it).
+MULTIBOOT_FALLBACK_NAMES = {"guest_elf": "kernel.elf", "initrd": "module1"}
+PLAIN_NAME = re.compile(r"[A-Za-z0-9._+-]{1,100}")
 
 
 def locate(build_dir: Path, guest: int | str, kernel: Path | None = None,
            initrd: Path | None = None) -> Build:
     """The files a run of `guest` needs.  A Linux guest is build/linux's kernel and
-    initramfs (`make linux`) unless the user brings their own (`--kernel`, `--initrd`)."""
+    initramfs (`make linux`) unless the user brings their own (`--kernel`, `--initrd`);
+    a multiboot guest is build/multiboot.elf unless the user brings their own
+    (`--multiboot`), with an optional module (`--initrd`)."""
     if guest == "linux":
         module0 = kernel or build_dir / "linux" / "vmlinuz"
         initrd = initrd or build_dir / "linux" / "initramfs.cpio"
         hint = "run `make linux` first" if kernel is None else "check --kernel/--initrd"
+    elif guest == "multiboot":
+        module0 = kernel or build_dir / "multiboot.elf"
+        hint = "run `make` first" if kernel is None else "check --multiboot/--initrd"
     else:
         module0, hint = build_dir / f"guest{guest}.elf", "run `make` first"
     build = Build(hv_elf=build_dir / "hv.elf", hv_elf32=build_dir / "hv.elf32",
-                  guest_elf=module0, initrd=initrd)
+                  guest_elf=module0, initrd=initrd, guest=guest)
     missing = [str(p) for p in build.files().values() if not p.is_file()]
     if missing:
         raise BuildError(f"missing build outputs: {', '.join(missing)} ({hint})")
@@ -97,11 +109,19 @@ def snapshot(build: Build, dest: Path) -> tuple[Build, dict[str, dict[str, str]]
     """Copy the build into dest; return the copies and {role: {source, sha256}}."""
     dest.mkdir(parents=True, exist_ok=True)
     copies, manifest = {}, {}
+    used: set[str] = set()
     for role, src in build.files().items():
         # A Linux guest's files get fixed names: a user's file name may hold a
         # space or a comma, which a multiboot module string cannot carry.
-        dst = dest / (LINUX_COPY_NAMES[role] if build.initrd and role in LINUX_COPY_NAMES else src.name)
+        name = src.name
+        if build.guest == "linux" and role in LINUX_COPY_NAMES:
+            name = LINUX_COPY_NAMES[role]
+        elif build.guest == "multiboot" and role in MULTIBOOT_FALLBACK_NAMES and \
+                (not PLAIN_NAME.fullmatch(name) or name in used):
+            name = MULTIBOOT_FALLBACK_NAMES[role]
+        used.add(name)
+        dst = dest / name
         shutil.copy2(src, dst)
         copies[role] = dst
         manifest[role] = {"source": str(src.resolve()), "copy": str(dst), "sha256": sha256(dst)}
-    return Build(**copies), manifest
+    return Build(**copies, guest=build.guest), manifest

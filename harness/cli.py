@@ -84,7 +84,10 @@ def _parser() -> argparse.ArgumentParser:
                                                  "(e.g. linux-smoke; default build/linux/vmlinuz)")
     run.add_argument("--initrd", type=Path, help="your own initramfs for --kernel "
                                                  "(default build/linux/initramfs.cpio)")
-    run.add_argument("--append", help="the Linux kernel's command line (default: the scenario's)")
+    run.add_argument("--multiboot", type=Path, help="your own multiboot (v1) kernel, for a multiboot "
+                                                    "scenario (e.g. multiboot; default build/multiboot.elf); "
+                                                    "--initrd then gives it a module")
+    run.add_argument("--append", help="the Linux or multiboot kernel's command line (default: the scenario's)")
     run.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                      help="one TCG thread + fixed icount, in-machine seeded NMIs "
                           "(default: on when --seed is given)")
@@ -120,9 +123,15 @@ def _build_dir(args: argparse.Namespace) -> Path:
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     sc = load_named(args.scenario).with_overrides(smp=args.smp, guest=args.guest,
                                                    iterations=args.iterations, append=args.append)
-    if (args.kernel or args.initrd) and not sc.is_linux:
-        raise ScenarioError("(command line)", "--kernel/--initrd", "a Linux scenario (guest = \"linux\", "
+    if args.kernel and not sc.is_linux:
+        raise ScenarioError("(command line)", "--kernel", "a Linux scenario (guest = \"linux\", "
                             "e.g. linux-smoke)", sc.name)
+    if args.multiboot and not sc.is_multiboot:
+        raise ScenarioError("(command line)", "--multiboot", "a multiboot scenario (guest = \"multiboot\", "
+                            "e.g. multiboot)", sc.name)
+    if args.initrd and not sc.is_os:
+        raise ScenarioError("(command line)", "--initrd", "a Linux or multiboot scenario (e.g. linux-smoke, "
+                            "multiboot)", sc.name)
     check_results_dir(args.results)
     check_qemu()
     if args.repeat < 1:
@@ -137,7 +146,8 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     opts = RunOptions(seed=base_seed, build_dir=_build_dir(args), results_dir=args.results,
                       bugs=args.bugs, qemu_args=args.qemu_args,
                       deterministic=deterministic and not args.rr, rr=args.rr, transport=args.transport,
-                      stop_at_violation=args.stop_at_violation, kernel=args.kernel, initrd=args.initrd)
+                      stop_at_violation=args.stop_at_violation, kernel=args.kernel or args.multiboot,
+                      initrd=args.initrd)
     results: list[RunResult] = []
     if args.repeat == 1:
         with console.status(f"{sc.name}: starting QEMU") as status:

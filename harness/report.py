@@ -60,6 +60,11 @@ def print_run(result: RunResult, console: Console | None = None) -> None:
                   f"  outcome=[{STYLE.get(outcome, 'bold')}]{outcome}[/]"
                   f" (expected {v.get('expected_outcome')})")
     console.print(f"  reason: {v.get('reason')}")
+    gexit = v.get("guest_exit")
+    if isinstance(gexit, dict):
+        code = gexit.get("code")
+        console.print(f"  guest exit code: {'none' if code is None else hex(code)}"
+                      f" (expected {hex(gexit.get('expected') or 0)})")
     qemu = v.get("qemu", {})
     nmi = v.get("nmi", {})
     console.print(f"  qemu exit {qemu.get('exit_status')}, {qemu.get('wall_seconds')} s;"

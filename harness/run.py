@@ -23,6 +23,7 @@ from harness.decoding import decode_serial
 from harness.hangwatch import HangWatch
 from harness.livecheck import CheckResult, LiveCheck
 from harness.linux import ConsoleVerdict, judge_console
+from harness import multiboot
 from harness.machine import Machine, MachineConfig, MachineError
 from harness.nmi import NmiInjector
 from harness.qmp import QMPClient, QMPConnectionError, QMPError
@@ -69,7 +70,9 @@ class RunOptions:
     # them off: it keeps the checker's verdict and figures, and rendering costs more
     # than checking.
     views: bool = True
-    # A Linux guest of the user's own instead of build/linux's (`run --kernel/--initrd`).
+    # A Linux guest of the user's own instead of build/linux's (`run --kernel/--initrd`),
+    # or a multiboot kernel instead of build/multiboot.elf (`run --multiboot`, with an
+    # optional module `--initrd`).
     kernel: Path | None = None
     initrd: Path | None = None
 
@@ -408,6 +411,11 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
                             "mode does not bring up Linux's APs); run SMP Linux with --no-deterministic",
                             sc.smp)
     located = buildmod.locate(opts.build_dir, sc.guest, opts.kernel, opts.initrd)
+    if sc.is_multiboot:
+        try:
+            multiboot.check_kernel(located.guest_elf)
+        except multiboot.MultibootError as exc:
+            raise buildmod.BuildError(str(exc)) from None
     if shutil.which(MachineConfig.qemu_binary) is None:
         raise buildmod.BuildError(f"{MachineConfig.qemu_binary} not found on PATH (run `make deps`)")
     schedule = derive(sc, opts.seed) if opts.deterministic and opts.rr is None else None
@@ -465,6 +473,14 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
             mem.ram_file.unlink(missing_ok=True)  # whatever ended the run, never leave guest RAM in /dev/shm
 
 
+def guest_exits(items: list[Any] | None) -> list[dict[str, Any]]:
+    """The trace's GUEST_EXIT records (a multiboot guest's isa-debug-exit writes), in order."""
+    from decoder.defs import EVENT_IDS
+    kind = EVENT_IDS["GUEST_EXIT"]
+    return [{"cpu": item.cpu, "code": item.args[0], "port": item.args[1], "size": item.args[2]}
+            for item in items or () if getattr(item, "type", None) == kind]
+
+
 def _progress_counter(mem: _MemTransport | None, console: Path | None) -> Callable[[], int] | None:
     """Bytes that show the machine is alive besides the UART's: the memory log's,
     and a Linux guest's console -- Linux runs for seconds without an exit, so the
@@ -485,7 +501,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
                  nmi_com2: bool, mem: _MemTransport | None, t0: float) -> RunResult:
     config = MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=append,
                            initrd_args=sc.append, second_module=build.initrd,
-                           console_path=(run_dir / "console.txt").resolve() if sc.is_linux else None,
+                           console_path=(run_dir / "console.txt").resolve() if sc.is_os else None,
                            serial_path=(run_dir / ("uart.bin" if mem else "serial.bin")).resolve(), smp=sc.smp,
                            ram_file=mem.ram_file if mem else None,
                            memory_mb=sc.memory, deterministic=schedule is not None,
@@ -563,13 +579,26 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
         verdict["capture"] = watch.capture
 
     t_decode = time.monotonic()
-    trace = decode_serial(run_dir / "serial.bin", sc.rules, run_dir, lost_tail, views=opts.views,
-                          time_bounds=icount_mode).as_dict()
+    decoded = decode_serial(run_dir / "serial.bin", sc.rules, run_dir, lost_tail, views=opts.views,
+                            time_bounds=icount_mode)
+    trace = decoded.as_dict()
     verdict["trace"] = trace
     console = judge_console(config.console_path, nmis_sent=sc.nmi.kind != "none") \
-        if config.console_path is not None else None
+        if config.console_path is not None and sc.is_linux else None
     if console is not None:
         verdict["console"] = {"path": str(config.console_path), **console.as_dict()}
+    elif config.console_path is not None:
+        # A multiboot kernel's console is its own business: kept, not judged.
+        verdict["console"] = {"path": str(config.console_path),
+                              "bytes": config.console_path.stat().st_size if config.console_path.exists() else 0}
+    if sc.is_multiboot:
+        exit_outcome = watch.outcome
+        watch.outcome, watch.reason, verdict["guest_exit"] = multiboot.judge_guest_exit(
+            machine.exit_status if not stopped_by_harness else None, guest_exits(decoded.items),
+            sc.guest_exit_code if sc.guest_exit_code is not None else multiboot.DEFAULT_EXIT_CODE,
+            watch.outcome or "error", watch.reason)
+        verdict["guest_exit"]["exit_outcome"] = exit_outcome   # what the status alone said
+        verdict["guest_exit_code"] = verdict["guest_exit"]["code"]
     outcome, reason, passed, rule = _judge(sc, watch, trace, console)
     verdict.update(outcome=outcome, reason=reason, passed=passed, rule=rule,
                    counts=(trace.get("check") or {}).get("counts"), evidence=evidence(watch, trace))

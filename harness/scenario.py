@@ -32,10 +32,16 @@ from decoder.defs import WORKLOADS  # noqa: E402
 
 TOP_KEYS = {"name", "description", "guest", "smp", "memory", "iterations", "timeout",
             "hang_timeout", "workloads", "nmi", "expect", "append"}
-# 32 and 64: guest/'s own kernels; "linux": a bzImage and initramfs (docs/linux-guest.md).
-GUESTS: tuple[int | str, ...] = (32, 64, "linux")
+# 32 and 64: guest/'s own kernels; "linux": a bzImage and initramfs (docs/linux-guest.md);
+# "multiboot": a multiboot (v1) kernel, build/multiboot.elf or the user's (docs/multiboot-guest.md).
+GUESTS: tuple[int | str, ...] = (32, 64, "linux", "multiboot")
+OS_GUESTS = ("linux", "multiboot")   # start their own APs; `append` is their command line
 NMI_KEYS = {"pattern", "interval", "burst", "gap", "count", "start_after"}
-EXPECT_KEYS = {"outcome", "rules"}
+EXPECT_KEYS = {"outcome", "rules", "guest_exit_code"}
+# What a multiboot kernel writes to isa-debug-exit when it passed, unless the scenario
+# says otherwise (expect.guest_exit_code).
+from decoder.defs import DEBUG_EXIT  # noqa: E402
+DEFAULT_GUEST_EXIT_CODE = DEBUG_EXIT["PASS"]
 
 
 class ScenarioError(Exception):
@@ -64,19 +70,31 @@ class Scenario:
     expect_outcome: str = "pass"
     rules: Path | None = None
     description: str = ""
-    append: str = ""              # a Linux guest's kernel command line
+    append: str = ""              # an OS guest's kernel command line
+    # A multiboot guest: the code its own isa-debug-exit write must carry for a pass.
+    guest_exit_code: int | None = None
 
     @property
     def is_linux(self) -> bool:
         return self.guest == "linux"
 
+    @property
+    def is_multiboot(self) -> bool:
+        return self.guest == "multiboot"
+
+    @property
+    def is_os(self) -> bool:
+        """An unmodified OS (Linux, a multiboot kernel): its own command line and
+        console, no workloads of guest/'s kernels."""
+        return self.guest in OS_GUESTS
+
     def workload(self, cpu: int) -> str:
         return self.cpu_workloads.get(cpu, self.default_workload)
 
     def hv_cmdline(self) -> str:
-        """The hypervisor's `key=value` command line for this scenario (none for
-        Linux: workloads are guest/'s kernels' and Linux's are its init's)."""
-        if self.is_linux:
+        """The hypervisor's `key=value` command line for this scenario (none for an
+        OS guest: workloads are guest/'s kernels' and an OS runs its own)."""
+        if self.is_os:
             return ""
         words = [f"wl={_with_arg(self.default_workload, self.iterations)}"]
         for cpu in sorted(self.cpu_workloads):
@@ -97,14 +115,16 @@ class Scenario:
                                         has_got=False)
         if guest is not None:
             if guest not in GUESTS or isinstance(guest, bool):
-                raise ScenarioError(where, "guest", "32, 64 or \"linux\"", guest)
-            if (guest == "linux") != self.is_linux:
+                raise ScenarioError(where, "guest", GUESTS_TEXT, guest)
+            if (guest if guest in OS_GUESTS else None) != (self.guest if self.is_os else None):
                 raise ScenarioError(where, "guest", "a guest of the scenario's kind (a Linux scenario "
-                                    "runs Linux; guest/'s workloads need guest/'s kernels)", guest)
+                                    "runs Linux, a multiboot one a multiboot kernel; guest/'s workloads "
+                                    "need guest/'s kernels)", guest)
             changes["guest"] = guest
         if append is not None:
-            if not self.is_linux:
-                raise ScenarioError(where, "append", "a Linux scenario (guest = \"linux\")", append)
+            if not self.is_os:
+                raise ScenarioError(where, "append", "a Linux or multiboot scenario (guest = \"linux\" "
+                                    "or \"multiboot\")", append)
             changes["append"] = _check_append(where, append)
         if iterations is not None:
             changes["iterations"] = _check_int(where, "iterations", iterations, 1, 10**9)
@@ -116,7 +136,11 @@ class Scenario:
                 "hang_timeout": self.hang_timeout, "hv_cmdline": self.hv_cmdline(),
                 "nmi": self.nmi.as_dict(), "expect_outcome": self.expect_outcome,
                 "rules": str(self.rules) if self.rules else None,
-                **({"append": self.append} if self.is_linux else {})}
+                **({"append": self.append} if self.is_os else {}),
+                **({"guest_exit_code": self.guest_exit_code} if self.is_multiboot else {})}
+
+
+GUESTS_TEXT = "32, 64, \"linux\" or \"multiboot\""
 
 
 def _with_arg(workload: str, iterations: int | None) -> str:
@@ -191,13 +215,14 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
         raise ScenarioError(path, "description", "a string", description)
     guest = data.get("guest", 64)
     if guest not in GUESTS or isinstance(guest, bool):
-        raise ScenarioError(path, "guest", "32, 64 or \"linux\"", guest)
-    if "append" in data and guest != "linux":
-        raise ScenarioError(path, "append", "only with guest = \"linux\" (the kernel's command line)",
-                            has_got=False)
-    append = _check_append(path, data.get("append", DEFAULT_APPEND)) if guest == "linux" else ""
-    if guest == "linux" and ("workloads" in data or "iterations" in data):
-        raise ScenarioError(path, "workloads", "no workloads for a Linux guest (its init runs its work)",
+        raise ScenarioError(path, "guest", GUESTS_TEXT, guest)
+    if "append" in data and guest not in OS_GUESTS:
+        raise ScenarioError(path, "append", "only with guest = \"linux\" or \"multiboot\" (the kernel's "
+                            "command line)", has_got=False)
+    append = _check_append(path, data.get("append", DEFAULT_APPEND if guest == "linux" else "")) \
+        if guest in OS_GUESTS else ""
+    if guest in OS_GUESTS and ("workloads" in data or "iterations" in data):
+        raise ScenarioError(path, "workloads", f"no workloads for a {guest} guest (it runs its own work)",
                             has_got=False)
     smp = _check_int(path, "smp", data.get("smp", 2), 1, MAX_SMP)
     memory = _check_int(path, "memory", data.get("memory", 256), 64, 4096)
@@ -249,6 +274,13 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
     outcome = expect.get("outcome", "pass")
     if outcome not in OUTCOMES:
         raise ScenarioError(path, "expect.outcome", f"one of {', '.join(OUTCOMES)}", outcome)
+    exit_code = expect.get("guest_exit_code")
+    if exit_code is not None and guest != "multiboot":
+        raise ScenarioError(path, "expect.guest_exit_code", "only with guest = \"multiboot\" (the code "
+                            "the kernel writes to isa-debug-exit)", has_got=False)
+    if guest == "multiboot":
+        exit_code = _check_int(path, "expect.guest_exit_code",
+                               DEFAULT_GUEST_EXIT_CODE if exit_code is None else exit_code, 0, 0xffffffff)
     rules = expect.get("rules")
     rules_path = None
     if rules is not None:
@@ -263,7 +295,8 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
     return Scenario(name=name, path=path, guest=guest, smp=smp, memory=memory,
                     iterations=iterations, timeout=timeout, hang_timeout=hang_timeout,
                     default_workload=default, cpu_workloads=per_cpu, nmi=nmi,
-                    expect_outcome=outcome, rules=rules_path, description=description, append=append)
+                    expect_outcome=outcome, rules=rules_path, description=description, append=append,
+                    guest_exit_code=exit_code)
 
 
 def _check_append(path: Path | str, value: Any) -> str:

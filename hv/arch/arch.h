@@ -16,6 +16,10 @@ const char *arch_unsupported_reason(void);
 /* Once, on the BSP: shared structures (nested page tables, MSR bitmap).
  * [prot_start, prot_end) is hypervisor memory the guest must not touch. */
 void arch_global_init(u64 prot_start, u64 prot_end);
+/* Before arch_global_init: the guest's accesses to I/O ports [port, port +
+ * count) exit to guest_io_write() (core/guest_exit.h) instead of reaching the
+ * device; reads are done for it.  Every other port stays the guest's. */
+void arch_io_intercept(u16 port, u16 count);
 /* On each CPU: turn virtualization on (EFER.SVME, host save area). */
 void arch_cpu_enable(struct percpu *c);
 /* A guest's first instruction, in 32-bit flat protected mode with paging and
@@ -24,6 +28,10 @@ struct guest_entry {
 	u64 rip;
 	u32 eax, ebx, ecx, esi;
 	u16 cs, ds;	/* the selectors its own GDT will give these segments */
+	/* GDTR and IDTR as the guest finds them (base, limit); the hidden parts
+	 * of CS and DS are flat 4 GiB whatever they say. */
+	u32 gdt_base, idt_base;
+	u16 gdt_limit, idt_limit;
 };
 void arch_vcpu_init(struct percpu *c, const struct guest_entry *e);
 /* Enter the guest and handle exits forever. */
@@ -40,6 +48,9 @@ u64 arch_guest_rax(struct vcpu *v);
 void arch_set_guest_rax(struct vcpu *v, u64 val);
 bool arch_guest_long_mode(struct vcpu *v);
 u32 arch_guest_idt_limit(struct vcpu *v);
+u64 arch_guest_idt_base(struct vcpu *v);
+/* CR0.PE: the guest runs in protected mode (long mode included). */
+bool arch_guest_protected_mode(struct vcpu *v);
 /* The guest loaded a 64-bit TSS of its own: TR base non-zero, limit >= 0x67. */
 bool arch_guest_has_tss64(struct vcpu *v);
 void arch_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error);

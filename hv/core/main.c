@@ -47,21 +47,38 @@ static struct guest_entry guest_entry_for(const struct percpu *c)
 	if (guest.kind == GUEST_LINUX)
 		/* boot.rst, "32-bit Boot Protocol": CS = __BOOT_CS (0x10), DS = ES
 		 * = SS = __BOOT_DS (0x18), ESI = the zero page, EBX/EBP/EDI 0. */
-		return (struct guest_entry){ .rip = guest.entry, .esi = guest.esi, .cs = 0x10, .ds = 0x18 };
+		return (struct guest_entry){ .rip = guest.entry, .esi = guest.esi, .cs = 0x10, .ds = 0x18,
+					     .gdt_limit = 0xffff, .idt_limit = 0xffff };
+	if (guest.kind == GUEST_MULTIBOOT)
+		/* Multiboot 0.6.96, 3.2 "Machine state", as QEMU's -kernel leaves
+		 * it (pc-bios/optionrom/multiboot.S): EAX = 0x2BADB002, EBX = the
+		 * information, CS 0x08 / DS = ES = SS 0x10 flat in its GDT, IF = 0,
+		 * paging off; the IDTR still the BIOS's real-mode one. */
+		return (struct guest_entry){ .rip = guest.entry, .eax = MULTIBOOT_BOOTLOADER_MAGIC,
+					     .ebx = guest.ebx, .cs = 0x08, .ds = 0x10, .gdt_base = guest.gdt_base,
+					     .gdt_limit = guest.gdt_limit, .idt_limit = 0x3ff };
 	return (struct guest_entry){ .rip = guest.entry, .eax = GUEST_MAGIC, .ebx = c->index,
-				     .ecx = hv_ncpus, .cs = 0x08, .ds = 0x10 };
+				     .ecx = hv_ncpus, .cs = 0x08, .ds = 0x10, .gdt_limit = 0xffff,
+				     .idt_limit = 0xffff };
+}
+
+/* An OS guest: it owns the machine's interrupts and starts its own APs. */
+static bool guest_is_os(void)
+{
+	return guest.kind == GUEST_LINUX || guest.kind == GUEST_MULTIBOOT;
 }
 
 static void __noreturn cpu_run_guest(struct percpu *c)
 {
 	lapic_init_this_cpu();
-	if (guest.kind == GUEST_LINUX)
+	if (guest_is_os())
 		lapic_init_for_os(c->index == 0);
 	chaos_cpu_init(c);
 	arch_cpu_enable(c);
 	struct vcpu *v = &c->vcpu;
 	v->cpu = c->index;
 	v->nmi.ready_by_idt = guest.kind == GUEST_LINUX;
+	v->nmi.ready_by_lidt = guest.kind == GUEST_MULTIBOOT;
 	v->guest_mode = guest.mode;
 	u32 len;
 	const char *wl = cmdline_workload(boot.cmdline, c->index, &len);
@@ -71,6 +88,8 @@ static void __noreturn cpu_run_guest(struct percpu *c)
 	v->workload[len] = 0;
 	v->workload_len = len;
 	trace_cpu_up(c->apic_id, c->index);
+	if (sipi_enabled() && c->index != 0)
+		sipi_arm(c);	/* before the guest on the BSP can send its SIPIs */
 	/* No guest runs before every CPU can be stopped: a quiesce (the
 	 * guest's first hypercall may ask for one) waits for every CPU's ack. */
 	if (__atomic_add_fetch(&guests_started, 1, __ATOMIC_ACQ_REL) == hv_ncpus)
@@ -86,6 +105,9 @@ static void __noreturn cpu_run_guest(struct percpu *c)
 		arch_vcpu_init(c, &e);
 		trace_guest_start(guest.entry, guest.mode);
 	}
+	/* The IDTR it starts with is not its own (core/nmi_virt.c). */
+	v->nmi.entry_idt_base = arch_guest_idt_base(v);
+	v->nmi.entry_idt_limit = arch_guest_idt_limit(v);
 	arch_vcpu_run(c);
 }
 
@@ -155,10 +177,14 @@ void hv_main(u32 magic, u32 info)
 	guest_load(&boot, hv_mem_start(), hv_mem_end(), &guest);
 	/* An OS starts its own APs with INIT and SIPI: they wait for it in the
 	 * hypervisor (core/sipi.c). */
-	if (guest.kind == GUEST_LINUX && hv_ncpus > 1)
+	if (guest_is_os() && hv_ncpus > 1)
 		sipi_enable();
-	if (guest.kind == GUEST_LINUX)
+	if (guest_is_os())
 		chaos_guest_owns_interrupts();
+	/* A multiboot kernel ends the machine by isa-debug-exit with its own
+	 * code: the hypervisor records it first (core/guest_exit.c). */
+	if (guest.kind == GUEST_MULTIBOOT)
+		arch_io_intercept(DEBUG_EXIT_PORT, 4);
 	hv_printf("guest: %u-bit, entry %lx, [%lx, %lx); %u CPUs\n", guest.mode, guest.entry, guest.lo,
 		  guest.hi, hv_ncpus);
 

@@ -84,6 +84,31 @@ bool nmi_virt_on_single_step(struct vcpu *v)
 	return v->nmi.singlestep || v->nmi.shadow_step;
 }
 
+/*
+ * A multiboot kernel (any OS but Linux): 32-bit, most of them, so the Linux
+ * rule above (long mode, a 64-bit TSS) would hold its NMIs forever.  It gets
+ * them once it runs in protected mode with an IDT of its own that reaches
+ * vector 2's gate: IDTR differs from the one it started with (the BIOS's
+ * real-mode IVT on the BSP, a SIPI's on an AP -- through those an NMI would
+ * triple-fault it, and the spec tells it not to trust them) and the limit
+ * covers the gate (8-byte gates: 0x17; 16-byte gates in long mode: 0x2f).
+ * The LIDT is the OS's statement "my handlers are in"; what the gate holds
+ * is its business, as on hardware.  Until then NMIs stay latched (and
+ * merged, and counted), as for every guest before it is ready; hardware
+ * would have delivered them into the firmware's IVT.  A hypercall still
+ * makes any guest ready (hypercall.c).  Tested by tests/test_multiboot.py.
+ */
+static bool own_idt_holds_nmi(struct vcpu *v)
+{
+	if (!arch_guest_protected_mode(v))
+		return false;
+	u64 base = arch_guest_idt_base(v);
+	u32 limit = arch_guest_idt_limit(v);
+	if (base == v->nmi.entry_idt_base && limit == v->nmi.entry_idt_limit)
+		return false;
+	return limit >= (arch_guest_long_mode(v) ? 0x2fu : 0x17u);
+}
+
 void nmi_virt_before_entry(struct vcpu *v)
 {
 	if (!v->nmi.pending)
@@ -117,6 +142,8 @@ void nmi_virt_before_entry(struct vcpu *v)
 	 * early handler.  Tested by tests/test_linux.py's NMI run. */
 	if (!v->nmi.ready && v->nmi.ready_by_idt && arch_guest_long_mode(v) &&
 	    arch_guest_idt_limit(v) >= 0xfff && arch_guest_has_tss64(v))
+		v->nmi.ready = 1;
+	if (!v->nmi.ready && v->nmi.ready_by_lidt && own_idt_holds_nmi(v))
 		v->nmi.ready = 1;
 	if (!v->nmi.ready)
 		return;

@@ -56,11 +56,19 @@ void sipi_enable(void)
 
 bool sipi_enabled(void) { return enabled; }
 
+/* Armed before the BSP's guest may run (core/main.c): armed only once the AP
+ * reached sipi_wait, an AP that got there late (one TCG thread round-robin:
+ * 100 ms after the BSP's guest) missed a guest's immediate SIPIs, which are
+ * ignored for a CPU not in wait-for-SIPI. */
+void sipi_arm(struct percpu *c)
+{
+	__atomic_store_n(&c->vcpu.sipi.state, SIPI_WAITING, __ATOMIC_RELEASE);
+	trace_ap_wait(c->index);
+}
+
 u8 sipi_wait(struct percpu *c)
 {
 	struct vcpu *v = &c->vcpu;
-	__atomic_store_n(&v->sipi.state, SIPI_WAITING, __ATOMIC_RELEASE);
-	trace_ap_wait(c->index);
 	u32 start;
 	/* Halted, so the waiting vCPU's host thread sleeps (spinning, three APs
 	 * took a core's worth of CPU each from a booting Linux: make

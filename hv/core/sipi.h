@@ -13,7 +13,10 @@ struct vcpu;
  * any guest runs. */
 void sipi_enable(void);
 bool sipi_enabled(void);
-/* An AP: wait in the hypervisor for the guest's SIPI; returns its vector. */
+/* An AP, before any guest can run: from now on it is in wait-for-SIPI (as
+ * hardware is from reset), so a SIPI the guest sends at once finds it. */
+void sipi_arm(struct percpu *c);
+/* An AP, armed: wait in the hypervisor for the guest's SIPI; returns its vector. */
 u8 sipi_wait(struct percpu *c);
 /* A nested page fault on the xAPIC page: true if it was ours. */
 bool sipi_npf(struct vcpu *v, u64 gpa, bool write);

@@ -17,7 +17,10 @@ struct guest_regs {
 
 struct vcpu_nmi {
 	u32 ready;		/* guest made its first hypercall: its IDT exists */
-	u32 ready_by_idt;	/* an OS guest: ready once it runs in long mode with a full IDT */
+	u32 ready_by_idt;	/* Linux: ready once it runs in long mode with a full IDT */
+	u32 ready_by_lidt;	/* a multiboot kernel: ready once it loaded an IDT holding vector 2 */
+	u64 entry_idt_base;	/* the IDTR it started with (firmware's or a SIPI's: not its own) */
+	u32 entry_idt_limit;
 	u32 pending;		/* guest NMIs latched, at most 1 (see core/nmi_virt.c) */
 	u32 blocked;		/* guest is inside its NMI handler (until its IRET retires) */
 	u32 awaiting_iret;	/* IRET intercepted, not yet known to have retired */

@@ -198,7 +198,8 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_EV_ICR_WRITE 32
 #define TRACE_EV_AP_WAIT 33
 #define TRACE_EV_AP_START 34
-#define TRACE_EV_MAX 34
+#define TRACE_EV_GUEST_EXIT 35
+#define TRACE_EV_MAX 35
 
 /* Named values of event fields (trace/events.toml values.* and flags.*). */
 #define TRACE_HOST_NMI_KIND_QUIESCE 0x1
@@ -224,9 +225,9 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_ENC_TEXT 3
 /* Field layout per event id, for the frame encoder: bit 8 = id defined, bits 0-1 =
  * field count, bits 2+2i..3+2i = TRACE_ENC_* of field i. */
-#define TRACE_EV_LAYOUTS { 0x000, 0x10d, 0x101, 0x103, 0x102, 0x102, 0x126, 0x105, 0x183, 0x101, 0x103, 0x101, 0x109, 0x101, 0x105, 0x105, 0x105, 0x105, 0x105, 0x113, 0x113, 0x103, 0x103, 0x183, 0x102, 0x103, 0x183, 0x107, 0x106, 0x197, 0x117, 0x103, 0x103, 0x101, 0x102 }
+#define TRACE_EV_LAYOUTS { 0x000, 0x10d, 0x101, 0x103, 0x102, 0x102, 0x126, 0x105, 0x183, 0x101, 0x103, 0x101, 0x109, 0x101, 0x105, 0x105, 0x105, 0x105, 0x105, 0x113, 0x113, 0x103, 0x103, 0x183, 0x102, 0x103, 0x183, 0x107, 0x106, 0x197, 0x117, 0x103, 0x103, 0x101, 0x102, 0x103 }
 /* Event names per id (0 where no event), for host tools. */
-#define TRACE_EV_NAMES { 0, "TEXT", "LOST", "BOOT", "CPU_UP", "GUEST_START", "INTERCEPT_ENTER", "INTERCEPT_LEAVE", "EXCEPTION_ENTER", "EXCEPTION_LEAVE", "HOST_NMI", "NMI_INJECT", "NMI_UNBLOCK", "NMI_MERGED", "QUIESCE_REQUEST", "QUIESCE_ACK", "QUIESCE_BEGIN", "QUIESCE_END", "QUIESCE_RESUME", "HYPERCALL", "GUEST_EVENT", "GUEST_REPORT", "NMI_COUNTS", "NPF", "GUEST_FAULT_INJECT", "VERDICT", "PANIC", "PAL_REGISTER", "PAL_UNREGISTER", "PAL_ENTER", "PAL_EXIT", "EVENT_REDELIVER", "ICR_WRITE", "AP_WAIT", "AP_START" }
+#define TRACE_EV_NAMES { 0, "TEXT", "LOST", "BOOT", "CPU_UP", "GUEST_START", "INTERCEPT_ENTER", "INTERCEPT_LEAVE", "EXCEPTION_ENTER", "EXCEPTION_LEAVE", "HOST_NMI", "NMI_INJECT", "NMI_UNBLOCK", "NMI_MERGED", "QUIESCE_REQUEST", "QUIESCE_ACK", "QUIESCE_BEGIN", "QUIESCE_END", "QUIESCE_RESUME", "HYPERCALL", "GUEST_EVENT", "GUEST_REPORT", "NMI_COUNTS", "NPF", "GUEST_FAULT_INJECT", "VERDICT", "PANIC", "PAL_REGISTER", "PAL_UNREGISTER", "PAL_ENTER", "PAL_EXIT", "EVENT_REDELIVER", "ICR_WRITE", "AP_WAIT", "AP_START", "GUEST_EXIT" }
 
 /*
  * One emitter per event.  trace_emit() is the ring's writer (trace/ring.h);
@@ -271,6 +272,7 @@ static inline void trace_event_redeliver(unsigned long long vector, unsigned lon
 static inline void trace_icr_write(unsigned long long icr, unsigned long long dest, unsigned long long action) { TRACE_EMIT(TRACE_EV_ICR_WRITE, (unsigned long long)(icr), (unsigned long long)(dest), (unsigned long long)(action)); }
 static inline void trace_ap_wait(unsigned long long cpu) { TRACE_EMIT(TRACE_EV_AP_WAIT, (unsigned long long)(cpu), 0, 0); }
 static inline void trace_ap_start(unsigned long long vector, unsigned long long rip) { TRACE_EMIT(TRACE_EV_AP_START, (unsigned long long)(vector), (unsigned long long)(rip), 0); }
+static inline void trace_guest_exit(unsigned long long code, unsigned long long port, unsigned long long size) { TRACE_EMIT(TRACE_EV_GUEST_EXIT, (unsigned long long)(code), (unsigned long long)(port), (unsigned long long)(size)); }
 
 #endif /* __ASSEMBLER__ */
 

@@ -47,7 +47,7 @@ def test_explicit_workload_argument_beats_iterations(scenario_file: Callable[...
 
 @pytest.mark.parametrize("text, key, expected", [
     ("hang_timout = 3\n", "hang_timout", "one of"),
-    ('guest = "64"\n', "guest", '32, 64 or "linux"'),
+    ('guest = "64"\n', "guest", '32, 64, "linux" or "multiboot"'),
     ("smp = 0\n", "smp", "integer from 1"),
     ("timeout = -1\n", "timeout", "seconds > 0"),
     ('[workloads]\ndefault = "pal-demo"\n', "workloads.default", "workload name among"),

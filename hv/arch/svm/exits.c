@@ -9,6 +9,7 @@
 #include "core/nmi_virt.h"
 #include "core/npf.h"
 #include "core/sipi.h"
+#include "core/guest_exit.h"
 #include "core/panic.h"
 #include "core/log.h"
 #include "core/x86.h"
@@ -114,6 +115,31 @@ static void handle_svm_instruction(struct percpu *c, struct vmcb *vmcb)
 	arch_inject_exception(&c->vcpu, UD_VECTOR, false, 0);
 }
 
+/* Only the ports arch_io_intercept() named exit here (isa-debug-exit for a
+ * multiboot guest).  A read is done for the guest; a write goes to the core,
+ * which may end the machine. */
+static void handle_ioio(struct percpu *c, struct vmcb *vmcb)
+{
+	u64 info = vmcb->ctl.exitinfo1;
+	u16 port = (u16)(info >> IOIO_PORT_SHIFT);
+	u32 size = (info >> IOIO_SIZE_SHIFT) & 7;	/* 1, 2 or 4 */
+	if (size != 1 && size != 2)
+		size = 4;
+	if (info & IOIO_STRING)
+		hv_panic(info, port, vmcb->save.rip, "string I/O to an intercepted port (not emulated)");
+	u32 mask = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+	if (info & IOIO_IN) {
+		u32 v = size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+		/* A 4-byte IN zero-extends into RAX; 1 and 2 bytes merge. */
+		vmcb->save.rax = size == 4 ? v : (vmcb->save.rax & ~(u64)mask) | (v & mask);
+	} else {
+		guest_io_write(&c->vcpu, port, (u32)vmcb->save.rax & mask, size);
+	}
+	/* No NRIPS under TCG, but an IOIO exit gives the next RIP in EXITINFO2. */
+	vmcb->save.rip = vmcb->ctl.exitinfo2;
+	vmcb->ctl.interrupt_shadow &= ~1ull;
+}
+
 static void handle_shutdown(struct percpu *c, struct vmcb *vmcb)
 {
 	hv_printf("cpu %u: guest shutdown (triple fault)\n", c->index);
@@ -128,6 +154,7 @@ static const exit_handler handlers[SVM_EXIT_NPF + 1] = {
 	[SVM_EXIT_CPUID] = handle_cpuid,
 	[SVM_EXIT_IRET] = handle_iret,
 	[SVM_EXIT_MSR] = handle_msr,
+	[SVM_EXIT_IOIO] = handle_ioio,
 	[SVM_EXIT_SHUTDOWN] = handle_shutdown,
 	[SVM_EXIT_VMRUN] = handle_svm_instruction,
 	[SVM_EXIT_VMRUN + 2 ... SVM_EXIT_VMRUN + 6] = handle_svm_instruction,	/* VMLOAD..SKINIT */

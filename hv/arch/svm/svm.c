@@ -21,6 +21,9 @@
 #define DB_VECTOR 1
 
 static u8 msr_bitmap[8192] __aligned(4096);
+/* I/O permission map (APM vol. 2 15.10.1): one bit per port, 12 KiB. */
+static u8 io_bitmap[3 * 4096] __aligned(4096);
+static bool io_intercepts;
 static u64 npt_root;
 static bool per_cpu_npt;	/* INIT/SIPI virtualized: each CPU its own root */
 
@@ -49,6 +52,13 @@ static void msr_intercept(u32 msr)
 {
 	u32 bit = (msr - 0xc0000000u) * 2;
 	msr_bitmap[0x800 + bit / 8] |= (u8)(3u << (bit % 8));
+}
+
+void arch_io_intercept(u16 port, u16 count)
+{
+	for (u32 p = port; p < (u32)port + count; p++)
+		io_bitmap[p / 8] |= (u8)(1u << (p % 8));
+	io_intercepts = true;
 }
 
 void arch_global_init(u64 prot_start, u64 prot_end)
@@ -84,6 +94,10 @@ static struct vmcb *vmcb_reset(struct percpu *c)
 	ctl->misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
 		     INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
 	ctl->msrpm_pa = (u64)msr_bitmap;
+	if (io_intercepts) {
+		ctl->misc1 |= INTERCEPT_IOIO_PROT;
+		ctl->iopm_pa = (u64)io_bitmap;
+	}
 	ctl->asid = c->index + 1;	/* ASID 0 is the host's */
 	ctl->tlb_control = 1;		/* flush everything on the first VMRUN */
 	ctl->np_enable = 1;
@@ -106,7 +120,8 @@ void arch_vcpu_init(struct percpu *c, const struct guest_entry *e)
 	s->ds = s->es = s->ss = s->fs = s->gs = flat_seg(e->ds, 0x0c93);
 	s->tr = (struct vmcb_seg){ .sel = 0, .attrib = 0x008b, .limit = 0x67, .base = 0 };
 	s->ldtr = (struct vmcb_seg){ .sel = 0, .attrib = 0x0082, .limit = 0, .base = 0 };
-	s->gdtr.limit = s->idtr.limit = 0xffff;
+	s->gdtr = (struct vmcb_seg){ .limit = e->gdt_limit, .base = e->gdt_base };
+	s->idtr = (struct vmcb_seg){ .limit = e->idt_limit, .base = e->idt_base };
 	s->cpl = 0;
 	s->cr0 = 0x11;		/* PE | ET: flat protected mode, paging off */
 	s->rip = e->rip;
@@ -185,6 +200,8 @@ u64 arch_guest_rax(struct vcpu *v) { return vcpu_vmcb(v)->save.rax; }
 void arch_set_guest_rax(struct vcpu *v, u64 val) { vcpu_vmcb(v)->save.rax = val; }
 
 u32 arch_guest_idt_limit(struct vcpu *v) { return vcpu_vmcb(v)->save.idtr.limit; }
+u64 arch_guest_idt_base(struct vcpu *v) { return vcpu_vmcb(v)->save.idtr.base; }
+bool arch_guest_protected_mode(struct vcpu *v) { return vcpu_vmcb(v)->save.cr0 & 1; }
 bool arch_guest_has_tss64(struct vcpu *v)
 {
 	const struct vmcb_seg *tr = &vcpu_vmcb(v)->save.tr;

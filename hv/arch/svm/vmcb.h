@@ -96,6 +96,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "g_pat");
 #define INTERCEPT_NMI (1u << 1)
 #define INTERCEPT_CPUID (1u << 18)
 #define INTERCEPT_IRET (1u << 20)
+#define INTERCEPT_IOIO_PROT (1u << 27)
 #define INTERCEPT_MSR_PROT (1u << 28)
 #define INTERCEPT_SHUTDOWN (1u << 31)
 /* misc2 intercepts */
@@ -106,6 +107,12 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "g_pat");
 #define INTERCEPT_STGI (1u << 4)
 #define INTERCEPT_CLGI (1u << 5)
 #define INTERCEPT_SKINIT (1u << 6)
+
+/* IOIO exit: EXITINFO1 (APM vol. 2 15.10.2); EXITINFO2 = the next RIP */
+#define IOIO_IN (1ull << 0)
+#define IOIO_STRING (1ull << 2)
+#define IOIO_SIZE_SHIFT 4		/* bits 4..6: 1, 2 or 4 bytes, one-hot */
+#define IOIO_PORT_SHIFT 16
 
 /* EVENTINJ / EXITINTINFO */
 #define EVENT_VALID (1ull << 31)
