@@ -69,7 +69,9 @@ def test_qmp_nmis_during_a_linux_boot_at_smp4_are_all_accounted(tmp_path: Path) 
                                          results_dir=tmp_path, views=False))
     v = result.verdict
     assert result.passed, (v.get("reason"), result.run_dir)
-    assert v["nmi"]["sent"] == 15 and not v["console"]["failures"], (v["nmi"], v["console"])
+    # Up to 15, 0.3 s apart: a fast boot can finish before the last ones are sent.
+    sent = v["nmi"]["sent"]
+    assert 5 <= sent <= 15 and not v["console"]["failures"], (v["nmi"], v["console"])
     _, _, text = decode_serial((result.run_dir / "serial.bin").read_bytes())
     reports = parse_reports(text)
     assert sorted(reports) == [0, 1, 2, 3], text[-2000:]
@@ -77,7 +79,7 @@ def test_qmp_nmis_during_a_linux_boot_at_smp4_are_all_accounted(tmp_path: Path) 
     # keeps it so); each one reached the hypervisor and was injected or merged, and
     # Linux counted exactly the injected ones.
     cpu0 = reports[0]
-    assert cpu0.passed and cpu0.host_nmis == cpu0.injected + cpu0.merged and cpu0.host_nmis > 0, cpu0
+    assert cpu0.passed and cpu0.host_nmis == cpu0.injected + cpu0.merged and 0 < cpu0.host_nmis <= sent, cpu0
     assert cpu0.received == cpu0.injected > 0, cpu0
     assert all(reports[c].host_nmis == 0 and reports[c].passed for c in (1, 2, 3)), reports
     assert v["console"]["unclaimed_nmis"] > 0   # Linux's "Uhhuh": an NMI nobody claims

@@ -9,11 +9,13 @@
 .PHONY: linux
 LINUX_BUILD := $(BUILD)/linux
 
-linux: $(LINUX_BUILD)/vmlinuz $(LINUX_BUILD)/initramfs.cpio
+linux: $(LINUX_BUILD)/vmlinuz $(LINUX_BUILD)/kernel.json $(LINUX_BUILD)/initramfs.cpio
 
 # No prerequisites: once fetched the kernel stays (make clean fetches it again,
 # then possibly a newer one: kernel.json says which).
-$(LINUX_BUILD)/vmlinuz:
+# One fetch writes both (a grouped target): a build dir that lost kernel.json
+# fetches again rather than run a kernel nobody can name.
+$(LINUX_BUILD)/vmlinuz $(LINUX_BUILD)/kernel.json &:
 	$(PYTHON) tools/linuxdeb.py kernel $(LINUX_BUILD)
 
 $(LINUX_BUILD)/busybox:
