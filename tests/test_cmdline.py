@@ -5,30 +5,21 @@ the reason, never runs as something else.  And in QEMU: such a run ends in the
 hypervisor's panic with that message, not in a pass."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.host_c import build_driver
 
 from harness.build import REPO
 from harness.run import RunOptions, run_scenario
 from harness.scenario import load_named
 from tests.boot_util import decode_serial
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("gcc") is None:
-        pytest.fail("gcc is required (make deps)")
-    exe = tmp_path_factory.mktemp("cmdline") / "cmdline_driver"
-    subprocess.run(["gcc", "-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-Werror",
-                    "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-I", str(ROOT / "hv"),
-                    "-I", str(ROOT / "include"), str(ROOT / "tests/hv/cmdline_driver.c"),
-                    str(ROOT / "hv/core/cmdline.c"), "-o", str(exe)], check=True)
-    return exe
+    return build_driver(tmp_path_factory.mktemp("cmdline"), "cmdline_driver", 'hv/core/cmdline.c')
 
 
 def check(driver: Path, line: str, ncpus: int = 4) -> str:

@@ -4,12 +4,13 @@ the kernel's placement and the zero page.  And the real Debian kernel's header, 
 the C parser and by Python from the file, must agree."""
 from __future__ import annotations
 
-import shutil
 import struct
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.host_c import assert_cases_pass, build_driver
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNEL = ROOT / "build" / "linux" / "vmlinuz"
@@ -17,19 +18,12 @@ KERNEL = ROOT / "build" / "linux" / "vmlinuz"
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("gcc") is None:
-        pytest.fail("gcc is required (make deps)")
-    exe = tmp_path_factory.mktemp("lbd") / "linux_boot_driver"
-    subprocess.run(["gcc", "-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-Werror",
-                    "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-I", str(ROOT / "hv"),
-                    str(ROOT / "tests/hv/linux_boot_driver.c"), str(ROOT / "hv/core/e820.c"),
-                    str(ROOT / "hv/core/linux_boot.c"), "-o", str(exe)], check=True)
-    return exe
+    return build_driver(tmp_path_factory.mktemp("lbd"), "linux_boot_driver", 
+                        'hv/core/e820.c', 'hv/core/linux_boot.c')
 
 
 def test_memory_map_placement_and_zero_page_cases(driver: Path) -> None:
-    r = subprocess.run([str(driver)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and r.stdout == "ok\n", r.stdout + r.stderr
+    assert_cases_pass(driver)
 
 
 def test_the_debian_kernels_header_reads_the_same_in_c_and_python(driver: Path) -> None:

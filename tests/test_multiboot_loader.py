@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.host_c import assert_cases_pass, build_driver
+
 from harness import build as buildmod
 from harness import multiboot
 from harness.scenario import ScenarioError, load_named, parse
@@ -25,19 +27,12 @@ KERNELS = ["multiboot.elf", "multiboot-aout.bin", "guest32.elf", "guest64.elf", 
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("gcc") is None:
-        pytest.fail("gcc is required (make deps)")
-    exe = tmp_path_factory.mktemp("mbd") / "multiboot_driver"
-    subprocess.run(["gcc", "-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-Werror",
-                    "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-I", str(ROOT / "hv"),
-                    str(ROOT / "tests/hv/multiboot_driver.c"), str(ROOT / "hv/core/e820.c"),
-                    str(ROOT / "hv/core/multiboot_guest.c"), "-o", str(exe)], check=True)
-    return exe
+    return build_driver(tmp_path_factory.mktemp("mbd"), "multiboot_driver", 
+                        'hv/core/e820.c', 'hv/core/multiboot_guest.c')
 
 
 def test_header_flags_aout_and_info_cases(driver: Path) -> None:
-    r = subprocess.run([str(driver)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and r.stdout == "ok\n", r.stdout + r.stderr
+    assert_cases_pass(driver)
 
 
 def c_reading(driver: Path, path: Path) -> str:
