@@ -110,6 +110,7 @@ DELIVERY_CASES: dict[str, int] = {
     'NMI_IN_MOV_SS_SHADOW': 0x15,
     'NMI_LATCHED_AT_IRET': 0x16,
     'NMI_IN_YIELD_SHADOW': 0x17,
+    'NMI_IN_STI_SHADOW': 0x18,
 }
 DELIVERY_FAILS: dict[str, int] = {
     'SKIPPED': 0x1,

@@ -155,9 +155,10 @@ def test_second_nmi_is_held_until_the_handlers_iret(suite, guest: int) -> None:
         f"want inject, IRET retired, inject, IRET retired; trace has {kinds}"
 
 
+@pytest.mark.parametrize("case", ["NMI_IN_MOV_SS_SHADOW", "NMI_IN_STI_SHADOW"])
 @pytest.mark.parametrize("guest", [32, 64])
-def test_nmi_waits_for_the_end_of_a_mov_ss_shadow(suite, guest: int) -> None:
-    records = guest_result(suite(guest), guest, "NMI_IN_MOV_SS_SHADOW")
+def test_nmi_waits_for_the_end_of_an_interrupt_shadow(suite, guest: int, case: str) -> None:
+    records = guest_result(suite(guest), guest, case)
     hit = [e for e in exits(records) if named(e, "HOST_NMI")]
     assert len(hit) == 1 and hit[0][0].args[0] == NPF, "the NMI did not meet the NPF of the shadowed load"
     assert not named(hit[0], "NMI_INJECT"), "the NMI was injected at the exit inside the shadow"

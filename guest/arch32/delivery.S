@@ -10,7 +10,7 @@
 
 	.text
 	.code32
-	.globl dt_trigger, dt_gp_insn, dt_store_insn, dt_recover, dt_shadow_insn
+	.globl dt_trigger, dt_gp_insn, dt_store_insn, dt_recover, dt_shadow_insn, dt_sti_shadow_insn
 dt_trigger:
 	push %ebx
 	push %ebp
@@ -27,6 +27,8 @@ dt_trigger:
 	je 3f
 	cmp $DT_KIND_SHADOW_LOAD, %eax
 	je 4f
+	cmp $DT_KIND_STI_LOAD, %eax
+	je 5f
 	mov %edx, %eax			/* DT_KIND_VMMCALL: EAX = a, EBX = b, ECX = 0 */
 	xor %ecx, %ecx
 	vmmcall
@@ -40,6 +42,11 @@ dt_gp_insn:
 3:	xor %eax, %eax
 dt_store_insn:
 	movl %eax, (%edx)
+	jmp dt_recover
+5:	sti				/* interrupts after the next instruction; NMIs may be held too (SDM vol. 2, STI) */
+dt_sti_shadow_insn:
+	movl (%edx), %eax
+	cli
 	jmp dt_recover
 4:	mov %ss, %eax
 	mov %ax, %ss			/* no interrupt, no NMI until after the next instruction */

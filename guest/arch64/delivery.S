@@ -10,7 +10,7 @@
 
 	.text
 	.code64
-	.globl dt_trigger, dt_gp_insn, dt_store_insn, dt_recover, dt_shadow_insn
+	.globl dt_trigger, dt_gp_insn, dt_store_insn, dt_recover, dt_shadow_insn, dt_sti_shadow_insn
 dt_trigger:
 	push %rbx
 	push %rbp
@@ -24,6 +24,8 @@ dt_trigger:
 	je 3f
 	cmp $DT_KIND_SHADOW_LOAD, %rdi
 	je 4f
+	cmp $DT_KIND_STI_LOAD, %rdi
+	je 5f
 	mov %rdx, %rax			/* DT_KIND_VMMCALL: RAX = a, RBX = b, RCX = 0 */
 	mov %rcx, %rbx
 	xor %ecx, %ecx
@@ -38,6 +40,11 @@ dt_gp_insn:
 3:	xor %eax, %eax
 dt_store_insn:
 	movl %eax, (%rdx)
+	jmp dt_recover
+5:	sti				/* interrupts after the next instruction; NMIs may be held too (SDM vol. 2, STI) */
+dt_sti_shadow_insn:
+	movl (%rdx), %eax
+	cli
 	jmp dt_recover
 4:	mov %ss, %eax
 	mov %ax, %ss			/* no interrupt, no NMI until after the next instruction */

@@ -41,5 +41,6 @@
 #define DT_KIND_STORE 2		/* store to an address: #PF, or a refused NPF (#GP) */
 #define DT_KIND_VMMCALL 3	/* a hypercall (e.g. EVENT_TEST NMI_AT_EXIT 0) */
 #define DT_KIND_SHADOW_LOAD 4	/* MOV SS, then a load from an address: the load runs in the MOV SS shadow */
+#define DT_KIND_STI_LOAD 5	/* STI, then a load from an address: the load runs in the STI shadow (then CLI) */
 
 #endif

@@ -26,6 +26,9 @@
  *     until the shadowed instruction has completed.
  *   NMI_LATCHED_AT_IRET: an NMI that arrives at the handler's IRET intercept
  *     comes right after the IRET retires, not at some later exit.
+ *   NMI_IN_STI_SHADOW: the same after STI, whose shadow may hold NMIs
+ *     (SDM vol. 2, STI); the hypervisor holds them, as VM entry must (an NMI
+ *     is not injected into blocking by STI or MOV SS, SDM vol. 3 26.2.1.5).
  *   NMI_IN_YIELD_SHADOW: an NMI between the STI and the HLT of the
  *     hypervisor's own seeded yield does not leave that CPU halted.
  *   BAD_ARGS: EVENT_TEST refuses bad arguments and changes nothing.
@@ -39,7 +42,7 @@
 #include "workloads.h"
 
 void dt_trigger(uintptr_t kind, uintptr_t stack_top, uintptr_t a, uintptr_t b);
-extern const char dt_gp_insn[], dt_store_insn[], dt_recover[], dt_shadow_insn[];
+extern const char dt_gp_insn[], dt_store_insn[], dt_recover[], dt_shadow_insn[], dt_sti_shadow_insn[];
 
 enum { PAGE_NONE, PAGE_IDT, PAGE_STACK, PAGE_GDT };
 enum { EV_INT, EV_GP, EV_PF, EV_NMI };
@@ -209,7 +212,7 @@ static uintptr_t nmi_held_case(struct guest_cpu *c)
  * the VMCB's interrupt shadow is set, and the NMI must wait until the load
  * has completed -- not be delivered with RIP on the shadowed instruction.
  */
-static uintptr_t nmi_shadow_case(struct guest_cpu *c)
+static uintptr_t nmi_shadow_case(struct guest_cpu *c, int sti)
 {
 	uint32_t nmis = c->nmi_received;
 
@@ -218,11 +221,11 @@ static uintptr_t nmi_shadow_case(struct guest_cpu *c)
 	if (etest(EVENT_TEST_NMI_AT_EXIT, 1) != 0)
 		return fail(DELIVERY_FAIL_BAD_ARG_ACCEPTED, 1);
 	c->nmi_last_ip = 0;
-	dt_trigger(DT_KIND_SHADOW_LOAD, test_stack_top(c), (uintptr_t)shadow_page, 0);
+	dt_trigger(sti ? DT_KIND_STI_LOAD : DT_KIND_SHADOW_LOAD, test_stack_top(c), (uintptr_t)shadow_page, 0);
 	etest(EVENT_TEST_ARMED, 0);
 	if (c->nmi_received - nmis != 1)
 		return fail(DELIVERY_FAIL_NMI_COUNT, c->nmi_received - nmis);
-	if (c->nmi_last_ip == (uintptr_t)dt_shadow_insn)
+	if (c->nmi_last_ip == (uintptr_t)(sti ? dt_sti_shadow_insn : dt_shadow_insn))
 		return fail(DELIVERY_FAIL_SHADOW, c->nmi_last_ip);
 	return 0;
 }
@@ -306,15 +309,15 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 	if (r == HC_ERR_DISABLED)
 		return (struct verdict){ GUEST_FAIL_BAD_RESULT, 0, r };
 
-	for (uintptr_t id = DELIVERY_CASE_BAD_ARGS; id <= DELIVERY_CASE_NMI_IN_YIELD_SHADOW; id++) {
+	for (uintptr_t id = DELIVERY_CASE_BAD_ARGS; id <= DELIVERY_CASE_NMI_IN_STI_SHADOW; id++) {
 		if (id == DELIVERY_CASE_BAD_ARGS)
 			r = bad_args_case();
 		else if (id <= DELIVERY_CASE_GDT_NMI)
 			r = event_case(c, (int)((id - DELIVERY_CASE_INT) / 4), (int)((id - DELIVERY_CASE_INT) % 4));
 		else if (id == DELIVERY_CASE_NMI_HELD_UNTIL_IRET)
 			r = nmi_held_case(c);
-		else if (id == DELIVERY_CASE_NMI_IN_MOV_SS_SHADOW)
-			r = nmi_shadow_case(c);
+		else if (id == DELIVERY_CASE_NMI_IN_MOV_SS_SHADOW || id == DELIVERY_CASE_NMI_IN_STI_SHADOW)
+			r = nmi_shadow_case(c, id == DELIVERY_CASE_NMI_IN_STI_SHADOW);
 		else if (id == DELIVERY_CASE_NMI_LATCHED_AT_IRET)
 			r = nmi_latched_at_iret_case(c);
 		else if (id == DELIVERY_CASE_NMI_IN_YIELD_SHADOW)
@@ -327,5 +330,5 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 	}
 	if (failed)
 		return (struct verdict){ GUEST_FAIL_BAD_RESULT, failed, first };
-	return (struct verdict){ 0, DELIVERY_CASE_NMI_IN_YIELD_SHADOW, 0 };
+	return (struct verdict){ 0, DELIVERY_CASE_NMI_IN_STI_SHADOW, 0 };
 }
