@@ -111,6 +111,7 @@ DELIVERY_CASES: dict[str, int] = {
     'NMI_LATCHED_AT_IRET': 0x16,
     'NMI_IN_YIELD_SHADOW': 0x17,
     'NMI_IN_STI_SHADOW': 0x18,
+    'NMI_IN_EXCEPTION_HANDLER': 0x19,
 }
 DELIVERY_FAILS: dict[str, int] = {
     'SKIPPED': 0x1,

@@ -185,6 +185,14 @@ def test_an_nmi_between_sti_and_hlt_does_not_hang_the_hypervisors_yield(suite, g
 
 
 @pytest.mark.parametrize("guest", [32, 64])
+def test_an_nmi_inside_an_exception_handler_arrives_there_at_once(suite, guest: int) -> None:
+    records = guest_result(suite(guest), guest, "NMI_IN_EXCEPTION_HANDLER")
+    # The guest counted the NMI inside its #GP handler (the case's result); the trace
+    # has it injected once, and unblocked once, by the NMI handler's IRET.
+    assert len(named(records, "NMI_INJECT")) == 1 and len(named(records, "NMI_UNBLOCK")) == 1
+
+
+@pytest.mark.parametrize("guest", [32, 64])
 def test_event_test_refuses_bad_arguments(suite, guest: int) -> None:
     guest_result(suite(guest), guest, "BAD_ARGS")
 

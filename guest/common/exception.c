@@ -38,6 +38,13 @@ void guest_exception(struct guest_frame *f)
 		/* An exit on purpose, inside the handler: an NMI held back while
 		 * this event was being delivered is injected here at the latest. */
 		hypercall_guest_event(GUEST_EV_EXCEPTION, f->vector, f->ip);
+		if (c->nmi_in_exception) {
+			/* NMI_IN_EXCEPTION_HANDLER: an NMI at this exit, delivered
+			 * on top of this handler (an exception blocks no NMI). */
+			c->nmi_in_exception = 0;
+			hypercall(HC_EVENT_TEST, EVENT_TEST_NMI_AT_EXIT, 0, 0);
+			c->dt_nmis_in_handler = c->nmi_received;
+		}
 		if (c->fault_ip != 0 && f->ip == c->fault_ip) {
 			c->fault_ip = 0;
 			f->ip = c->fault_recover_ip;

@@ -29,6 +29,8 @@
  *   NMI_IN_STI_SHADOW: the same after STI, whose shadow may hold NMIs
  *     (SDM vol. 2, STI); the hypervisor holds them, as VM entry must (an NMI
  *     is not injected into blocking by STI or MOV SS, SDM vol. 3 26.2.1.5).
+ *   NMI_IN_EXCEPTION_HANDLER: an NMI requested inside the #GP handler
+ *     arrives there at once (an exception blocks no NMI), not nested.
  *   NMI_IN_YIELD_SHADOW: an NMI between the STI and the HLT of the
  *     hypervisor's own seeded yield does not leave that CPU halted.
  *   BAD_ARGS: EVENT_TEST refuses bad arguments and changes nothing.
@@ -274,6 +276,39 @@ static uintptr_t nmi_in_yield_shadow_case(struct guest_cpu *c)
 	return 0;
 }
 
+/*
+ * An exception handler does not block NMIs: one requested inside the #GP
+ * handler arrives there, at once, on top of it, and both return -- the NMI
+ * handler's IRET to the #GP handler, whose own IRET the hypervisor must not
+ * take for the NMI's.
+ */
+static uintptr_t nmi_in_exception_case(struct guest_cpu *c)
+{
+	uint32_t nmis = c->nmi_received, nested = c->nmi_nested;
+
+	c->dt_exc_count = 0;
+	c->dt_nmis_in_handler = nmis;
+	c->fault_ip = (uintptr_t)dt_gp_insn;
+	c->fault_recover_ip = (uintptr_t)dt_recover;
+	c->nmi_in_exception = 1;
+	c->dt_active = 1;
+	dt_trigger(DT_KIND_GP, test_stack_top(c), 0, 0);
+	c->dt_active = 0;
+	c->fault_ip = 0;
+	etest(EVENT_TEST_ARMED, 0);	/* an exit: a late NMI would arrive here */
+	if (c->dt_exc_count != 1 || c->dt_exc_vector != GUEST_VECTOR_GP)
+		return fail(DELIVERY_FAIL_COUNT, c->dt_exc_count);
+	if (c->nmi_in_exception)
+		return fail(DELIVERY_FAIL_NMI_COUNT, 0);
+	if (c->nmi_nested != nested)
+		return fail(DELIVERY_FAIL_NMI_NESTED, c->nmi_nested - nested);
+	if (c->dt_nmis_in_handler - nmis != 1)
+		return fail(DELIVERY_FAIL_LATE, c->dt_nmis_in_handler - nmis);
+	if (c->nmi_received - nmis != 1)
+		return fail(DELIVERY_FAIL_NMI_COUNT, c->nmi_received - nmis);
+	return 0;
+}
+
 static uintptr_t bad_args_case(void)
 {
 	static const struct { uintptr_t op, a; } bad[] = {
@@ -309,7 +344,7 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 	if (r == HC_ERR_DISABLED)
 		return (struct verdict){ GUEST_FAIL_BAD_RESULT, 0, r };
 
-	for (uintptr_t id = DELIVERY_CASE_BAD_ARGS; id <= DELIVERY_CASE_NMI_IN_STI_SHADOW; id++) {
+	for (uintptr_t id = DELIVERY_CASE_BAD_ARGS; id <= DELIVERY_CASE_NMI_IN_EXCEPTION_HANDLER; id++) {
 		if (id == DELIVERY_CASE_BAD_ARGS)
 			r = bad_args_case();
 		else if (id <= DELIVERY_CASE_GDT_NMI)
@@ -322,6 +357,8 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 			r = nmi_latched_at_iret_case(c);
 		else if (id == DELIVERY_CASE_NMI_IN_YIELD_SHADOW)
 			r = nmi_in_yield_shadow_case(c);
+		else if (id == DELIVERY_CASE_NMI_IN_EXCEPTION_HANDLER)
+			r = nmi_in_exception_case(c);
 		else
 			r = nmi_in_flight_case(c, id == DELIVERY_CASE_NMI_WHILE_REDELIVERING);
 		hypercall_guest_event(GUEST_EV_DELIVERY_CASE, id, r);
@@ -330,5 +367,5 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 	}
 	if (failed)
 		return (struct verdict){ GUEST_FAIL_BAD_RESULT, failed, first };
-	return (struct verdict){ 0, DELIVERY_CASE_NMI_IN_STI_SHADOW, 0 };
+	return (struct verdict){ 0, DELIVERY_CASE_NMI_IN_EXCEPTION_HANDLER, 0 };
 }
