@@ -112,6 +112,10 @@ DELIVERY_CASES: dict[str, int] = {
     'NMI_IN_YIELD_SHADOW': 0x17,
     'NMI_IN_STI_SHADOW': 0x18,
     'NMI_IN_EXCEPTION_HANDLER': 0x19,
+    'EXTINT': 0x1a,
+    'IDT_EXTINT': 0x1b,
+    'STACK_EXTINT': 0x1c,
+    'GDT_EXTINT': 0x1d,
 }
 DELIVERY_FAILS: dict[str, int] = {
     'SKIPPED': 0x1,

@@ -41,7 +41,8 @@ PAGES = ("IDT", "STACK", "GDT")
 REDELIVERED = {"INT": (DELIVERY["TEST_VECTOR"], TYPES["soft_int"], 0),
                "GP": (13, TYPES["exception"], DELIVERY["GP_SELECTOR"]),
                "PF": (14, TYPES["exception"], DELIVERY["PF_ERRCODE"]),
-               "NMI": (2, TYPES["nmi"], 0)}
+               "NMI": (2, TYPES["nmi"], 0),
+               "EXTINT": (DELIVERY["TEST_VECTOR"], TYPES["intr"], 0)}
 
 
 @pytest.fixture(scope="module")

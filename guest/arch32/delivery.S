@@ -29,6 +29,8 @@ dt_trigger:
 	je 4f
 	cmp $DT_KIND_STI_LOAD, %eax
 	je 5f
+	cmp $DT_KIND_STI_WINDOW, %eax
+	je 6f
 	mov %edx, %eax			/* DT_KIND_VMMCALL: EAX = a, EBX = b, ECX = 0 */
 	xor %ecx, %ecx
 	vmmcall
@@ -42,6 +44,11 @@ dt_gp_insn:
 3:	xor %eax, %eax
 dt_store_insn:
 	movl %eax, (%edx)
+	jmp dt_recover
+6:	sti				/* a pending interrupt is taken after the first NOP */
+	nop
+	nop
+	cli
 	jmp dt_recover
 5:	sti				/* interrupts after the next instruction; NMIs may be held too (SDM vol. 2, STI) */
 dt_sti_shadow_insn:

@@ -26,6 +26,8 @@ dt_trigger:
 	je 4f
 	cmp $DT_KIND_STI_LOAD, %rdi
 	je 5f
+	cmp $DT_KIND_STI_WINDOW, %rdi
+	je 6f
 	mov %rdx, %rax			/* DT_KIND_VMMCALL: RAX = a, RBX = b, RCX = 0 */
 	mov %rcx, %rbx
 	xor %ecx, %ecx
@@ -40,6 +42,11 @@ dt_gp_insn:
 3:	xor %eax, %eax
 dt_store_insn:
 	movl %eax, (%rdx)
+	jmp dt_recover
+6:	sti				/* a pending interrupt is taken after the first NOP */
+	nop
+	nop
+	cli
 	jmp dt_recover
 5:	sti				/* interrupts after the next instruction; NMIs may be held too (SDM vol. 2, STI) */
 dt_sti_shadow_insn:

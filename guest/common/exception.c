@@ -5,6 +5,7 @@
  */
 #include <heisen/defs.h>
 #include "hypercall.h"
+#include "lapic.h"
 #include "nmi.h"
 #include "percpu.h"
 #include "verdict.h"
@@ -35,6 +36,10 @@ void guest_exception(struct guest_frame *f)
 		c->dt_exc_error = f->error_code;
 		c->dt_exc_cr2 = f->vector == GUEST_VECTOR_PF ? read_cr2() : 0;
 		c->dt_exc_seq = __atomic_add_fetch(&c->dt_seq, 1, __ATOMIC_SEQ_CST);
+		if (c->dt_eoi) {
+			c->dt_eoi = 0;
+			lapic_eoi();	/* an external interrupt: its ISR bit */
+		}
 		/* An exit on purpose, inside the handler: an NMI held back while
 		 * this event was being delivered is injected here at the latest. */
 		hypercall_guest_event(GUEST_EV_EXCEPTION, f->vector, f->ip);

@@ -18,6 +18,19 @@ static volatile uint32_t *lapic_reg(uint32_t offset)
 	return (volatile uint32_t *)(uintptr_t)(LAPIC_BASE + offset);
 }
 
+#define LAPIC_EOI 0x0b0
+#define ICR_DEST_SELF (1u << 18)
+
+void lapic_self_interrupt(uint8_t vector)
+{
+	*lapic_reg(LAPIC_ICR_LOW) = ICR_DEST_SELF | ICR_LEVEL_ASSERT | vector;	/* fixed delivery */
+}
+
+void lapic_eoi(void)
+{
+	*lapic_reg(LAPIC_EOI) = 0;
+}
+
 int lapic_send_nmi(enum nmi_target target)
 {
 	uint32_t spins;

@@ -16,5 +16,8 @@ enum nmi_target {
 /* Send one NMI IPI; returns 0 if the ICR stayed busy (previous IPI never
  * left), 1 once the IPI was written. */
 int lapic_send_nmi(enum nmi_target target);
+/* A fixed interrupt to this CPU (held in the IRR while IF=0). */
+void lapic_self_interrupt(uint8_t vector);
+void lapic_eoi(void);
 
 #endif

@@ -42,5 +42,6 @@
 #define DT_KIND_VMMCALL 3	/* a hypercall (e.g. EVENT_TEST NMI_AT_EXIT 0) */
 #define DT_KIND_SHADOW_LOAD 4	/* MOV SS, then a load from an address: the load runs in the MOV SS shadow */
 #define DT_KIND_STI_LOAD 5	/* STI, then a load from an address: the load runs in the STI shadow (then CLI) */
+#define DT_KIND_STI_WINDOW 6	/* STI; NOP; NOP; CLI: a pending external interrupt is taken in between */
 
 #endif

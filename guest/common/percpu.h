@@ -36,6 +36,7 @@ struct guest_cpu {
 	volatile uint32_t nmi_again;	/* the NMI handler asks for one more NMI (once) */
 	volatile uint32_t nmi_at_iret;	/* ... at the exit of its own IRET intercept (once) */
 	volatile uint32_t nmi_in_exception;	/* the exception handler asks for an NMI (once) */
+	volatile uint32_t dt_eoi;		/* the next exception is an external interrupt: EOI it */
 	volatile uint32_t dt_nmis_in_handler;	/* nmi_received as the exception handler saw it after asking */
 	volatile uintptr_t dt_exc_error;
 	volatile uintptr_t dt_exc_cr2;

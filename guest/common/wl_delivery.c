@@ -8,7 +8,8 @@
  * guests never make either happen by themselves, so each case asks for it
  * (HC_EVENT_TEST, enabled by testhc=1):
  *
- *   {no page, IDT page, stack page, GDT page} x {INT 32, #GP(sel), #PF, NMI}:
+ *   {no page, IDT page, stack page, GDT page} x {INT 32, #GP(sel), #PF, NMI,
+ *   an external interrupt (a fixed self-IPI, vector 32, taken in an STI window)}:
  *     the page is made not present in the nested tables until its first
  *     touch -- which is the CPU's own IDT read, frame push or CS-descriptor
  *     read while delivering the event.  The event must arrive exactly once,
@@ -41,13 +42,14 @@
 #include <heisen/defs.h>
 #include "hypercall.h"
 #include "idt.h"
+#include "lapic.h"
 #include "workloads.h"
 
 void dt_trigger(uintptr_t kind, uintptr_t stack_top, uintptr_t a, uintptr_t b);
 extern const char dt_gp_insn[], dt_store_insn[], dt_recover[], dt_shadow_insn[], dt_sti_shadow_insn[];
 
 enum { PAGE_NONE, PAGE_IDT, PAGE_STACK, PAGE_GDT };
-enum { EV_INT, EV_GP, EV_PF, EV_NMI };
+enum { EV_INT, EV_GP, EV_PF, EV_NMI, EV_EXTINT };
 
 /* Pages nothing else uses: BAD_ARGS' double arm, the MOV SS shadow's load. */
 static char spare_page[4096] __attribute__((aligned(4096)));
@@ -90,6 +92,8 @@ static uintptr_t event_case(struct guest_cpu *c, int page, int ev)
 		return DELIVERY_FAIL_SKIPPED;	/* the 32-bit guest runs without paging */
 	if (ev == EV_INT)
 		kind = DT_KIND_INT;
+	if (ev == EV_EXTINT)
+		kind = DT_KIND_STI_WINDOW;
 	if (ev == EV_GP)
 		kind = DT_KIND_GP, c->fault_ip = (uintptr_t)dt_gp_insn;
 	if (ev == EV_PF)
@@ -102,6 +106,11 @@ static uintptr_t event_case(struct guest_cpu *c, int page, int ev)
 	if (arm && etest(EVENT_TEST_NPF_ONCE, arm) != 0)
 		return fail(DELIVERY_FAIL_BAD_ARG_ACCEPTED, arm);
 	c->dt_active = 1;
+	if (ev == EV_EXTINT) {
+		/* Pending in the IRR until the STI window on the test stack. */
+		c->dt_eoi = 1;
+		lapic_self_interrupt(DELIVERY_TEST_VECTOR);
+	}
 	dt_trigger(kind, top, a, b);
 	c->dt_active = 0;
 	c->fault_ip = 0;
@@ -121,8 +130,9 @@ static uintptr_t event_case(struct guest_cpu *c, int page, int ev)
 	}
 	if (c->dt_exc_count != 1)
 		return fail(DELIVERY_FAIL_COUNT, c->dt_exc_count);
-	static const uint32_t vector[] = { DELIVERY_TEST_VECTOR, GUEST_VECTOR_GP, GUEST_VECTOR_PF };
-	static const uint32_t errcode[] = { 0, DELIVERY_GP_SELECTOR, DELIVERY_PF_ERRCODE };
+	static const uint32_t vector[] = { DELIVERY_TEST_VECTOR, GUEST_VECTOR_GP, GUEST_VECTOR_PF, 2,
+					   DELIVERY_TEST_VECTOR };
+	static const uint32_t errcode[] = { 0, DELIVERY_GP_SELECTOR, DELIVERY_PF_ERRCODE, 0, 0 };
 	if (c->dt_exc_vector != vector[ev])
 		return fail(DELIVERY_FAIL_VECTOR, c->dt_exc_vector);
 	if (c->dt_exc_error != errcode[ev])
@@ -344,7 +354,7 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 	if (r == HC_ERR_DISABLED)
 		return (struct verdict){ GUEST_FAIL_BAD_RESULT, 0, r };
 
-	for (uintptr_t id = DELIVERY_CASE_BAD_ARGS; id <= DELIVERY_CASE_NMI_IN_EXCEPTION_HANDLER; id++) {
+	for (uintptr_t id = DELIVERY_CASE_BAD_ARGS; id <= DELIVERY_CASE_GDT_EXTINT; id++) {
 		if (id == DELIVERY_CASE_BAD_ARGS)
 			r = bad_args_case();
 		else if (id <= DELIVERY_CASE_GDT_NMI)
@@ -359,6 +369,8 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 			r = nmi_in_yield_shadow_case(c);
 		else if (id == DELIVERY_CASE_NMI_IN_EXCEPTION_HANDLER)
 			r = nmi_in_exception_case(c);
+		else if (id >= DELIVERY_CASE_EXTINT)
+			r = event_case(c, (int)(id - DELIVERY_CASE_EXTINT), EV_EXTINT);
 		else
 			r = nmi_in_flight_case(c, id == DELIVERY_CASE_NMI_WHILE_REDELIVERING);
 		hypercall_guest_event(GUEST_EV_DELIVERY_CASE, id, r);
@@ -367,5 +379,5 @@ struct verdict wl_delivery(struct guest_cpu *c, int has_arg, uint64_t arg)
 	}
 	if (failed)
 		return (struct verdict){ GUEST_FAIL_BAD_RESULT, failed, first };
-	return (struct verdict){ 0, DELIVERY_CASE_NMI_IN_EXCEPTION_HANDLER, 0 };
+	return (struct verdict){ 0, DELIVERY_CASE_GDT_EXTINT, 0 };
 }

@@ -185,6 +185,15 @@ static void redeliver(struct percpu *c, struct vmcb *vmcb)
 	if (!(info & EVENT_VALID))
 		return;
 	u32 type = (u32)(info >> 8) & 7;
+	/* QEMU 7.2 reports an external interrupt cut by an exit as type 3
+	 * (exception) with its vector (do_interrupt_all: not INTn is EXEPT),
+	 * and VMRUN refuses that EVENTINJ for a vector >= 31 (VMEXIT_INVALID).
+	 * Exceptions are vectors 0-31: above, it can only be an interrupt,
+	 * which the APM's type 0 (INTR) delivers (conformance case IDT_EXTINT). */
+	if (type == TRACE_EVENT_REDELIVER_TYPE_EXCEPTION && (info & 0xff) >= 32) {
+		type = TRACE_EVENT_REDELIVER_TYPE_INTR;
+		info &= ~(7ull << 8);
+	}
 	trace_event_redeliver(info & 0xff, type, info & EVENT_HAS_ERROR ? info >> 32 : 0);
 	c->vcpu.redelivered++;
 	if (type != TRACE_EVENT_REDELIVER_TYPE_SOFT_INT)
