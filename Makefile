@@ -83,5 +83,5 @@ clean:
 # `make mutants`: the mutation catalogue (tests/mutants.toml) against HEAD, each mutant in
 # its own clean copy; MUTANTS_ARGS="--only ID --jobs 1" narrows it (tools/mutants.py).
 .PHONY: mutants
-mutants: deps
+mutants: deps all linux
 	$(PYTHON) tools/mutants.py $(MUTANTS_ARGS)
