@@ -23,6 +23,12 @@ struct mem_range {
  */
 int e820_hide(const struct mem_range *in, u32 n, u64 hide_lo, u64 hide_hi, struct mem_range *out, u32 max);
 
+/* Do [a, a + alen) and [b, b + blen) share a byte? */
+static inline bool mem_overlaps(u64 a, u64 alen, u64 b, u64 blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
 /* Does [base, base + len) lie inside one usable range of `map`? */
 bool e820_usable(const struct mem_range *map, u32 n, u64 base, u64 len);
 #endif

@@ -46,16 +46,11 @@ struct placement {
 	const char *why;		/* the panic for any other refusal */
 };
 
-static bool overlaps(u64 a, u64 alen, u64 b, u64 blen)
-{
-	return a < b + blen && b < a + alen;
-}
-
 static void place(const struct placement *p, u64 paddr, u64 memsz, u32 i)
 {
 	if (paddr + memsz < paddr)
 		hv_panic(i, paddr, 0, p->why);
-	if (overlaps(paddr, memsz, p->prot_lo, p->prot_hi - p->prot_lo)) {
+	if (mem_overlaps(paddr, memsz, p->prot_lo, p->prot_hi - p->prot_lo)) {
 		/* Most third-party multiboot kernels link at 1 MiB, where the
 		 * hypervisor lives: say where they must go instead. */
 		hv_printf("guest image [%lx, %lx) overlaps the hypervisor's memory [%lx, %lx): "
@@ -65,7 +60,7 @@ static void place(const struct placement *p, u64 paddr, u64 memsz, u32 i)
 	if (paddr < p->min || paddr + memsz > p->max)
 		hv_panic(paddr, memsz, 0, p->why);
 	for (u32 k = 0; k < p->navoid; k++)
-		if (overlaps(paddr, memsz, p->avoid[k].base, p->avoid[k].len)) {
+		if (mem_overlaps(paddr, memsz, p->avoid[k].base, p->avoid[k].len)) {
 			hv_printf("guest image [%lx, %lx) overlaps [%lx, %lx), which it needs intact\n", paddr,
 				  paddr + memsz, p->avoid[k].base, p->avoid[k].base + p->avoid[k].len);
 			hv_panic(paddr, memsz, 0, "guest image over a module or its boot information");
@@ -118,6 +113,22 @@ static void load_elf(u64 start, u64 end, const struct placement *p, struct guest
 		hv_panic(0, 0, 0, "guest ELF has no loadable segment");
 }
 
+/* The guest's memory map: the firmware's with [prot_lo, prot_hi) reserved. */
+static u32 hidden_map(const struct boot_info *b, u64 prot_lo, u64 prot_hi, struct mem_range *map, u32 max)
+{
+	int n = e820_hide(b->map, b->nmap, prot_lo, prot_hi, map, max);
+	if (b->nmap == 0 || n < 0)
+		hv_panic(b->nmap, 0, 0, "no usable firmware memory map for an OS guest");
+	return (u32)n;
+}
+
+/* The modules as ranges, to place a kernel clear of them. */
+static void module_ranges(const struct boot_info *b, struct mem_range *out)
+{
+	for (u32 i = 0; i < b->nmods; i++)
+		out[i] = (struct mem_range){ b->mods[i].start, b->mods[i].end - b->mods[i].start, 0 };
+}
+
 static void load_heisen(const struct boot_info *b, u64 prot_lo, u64 prot_hi, struct guest_image *out)
 {
 	struct mem_range self = { b->mods[0].start, b->mods[0].end - b->mods[0].start, 0 };
@@ -125,18 +136,6 @@ static void load_heisen(const struct boot_info *b, u64 prot_lo, u64 prot_hi, str
 			       "guest ELF segment at a forbidden address" };
 	load_elf(b->mods[0].start, b->mods[0].end, &p, out);
 	out->kind = GUEST_HEISEN;
-}
-
-/* A module's string is "path args" (QEMU's -initrd "file args,..."): the
- * arguments start after the first word. */
-static const char *module_args(const struct boot_module *m)
-{
-	const char *s = m->string ? m->string : "";
-	while (*s && *s != ' ')
-		s++;
-	while (*s == ' ')
-		s++;
-	return s;
 }
 
 static void load_linux(const struct boot_info *b, u64 prot_lo, u64 prot_hi, struct guest_image *out)
@@ -148,14 +147,11 @@ static void load_linux(const struct boot_info *b, u64 prot_lo, u64 prot_hi, stru
 		hv_panic(b->mods[0].start, 0, 0, why);
 
 	static struct mem_range map[64];
-	int nmap = e820_hide(b->map, b->nmap, prot_lo, prot_hi, map, ARRAY_SIZE(map));
-	if (b->nmap == 0 || nmap < 0)
-		hv_panic(b->nmap, 0, 0, "no usable firmware memory map for the Linux guest");
+	u32 nmap = hidden_map(b, prot_lo, prot_hi, map, ARRAY_SIZE(map));
 	/* Every module stays intact until the kernel is copied; the initrd for good. */
-	struct mem_range avoid[4];
-	for (u32 i = 0; i < b->nmods; i++)
-		avoid[i] = (struct mem_range){ b->mods[i].start, b->mods[i].end - b->mods[i].start, 0 };
-	u64 load = linux_load_address(&k, map, (u32)nmap, avoid, b->nmods);
+	struct mem_range avoid[ARRAY_SIZE(b->mods)];
+	module_ranges(b, avoid);
+	u64 load = linux_load_address(&k, map, nmap, avoid, b->nmods);
 	if (!load)
 		hv_panic(k.init_size, k.alignment, 0, "no room for the Linux kernel's init_size");
 
@@ -166,16 +162,16 @@ static void load_linux(const struct boot_info *b, u64 prot_lo, u64 prot_hi, stru
 		if (b->mods[1].end - 1 > k.initrd_addr_max)
 			hv_panic(b->mods[1].end, k.initrd_addr_max, 0, "initrd above the kernel's initrd_addr_max");
 	}
-	const char *args = module_args(&b->mods[0]);
+	const char *args = multiboot_args(b->mods[0].string);
 	size_t len = strlen(args);
 	if (len >= LINUX_CMDLINE_MAX || (k.cmdline_size && len > k.cmdline_size))
 		hv_panic(len, k.cmdline_size, 0, "Linux command line longer than the kernel takes");
-	if (!e820_usable(map, (u32)nmap, LINUX_BOOT_PARAMS_PA, LINUX_CMDLINE_PA + LINUX_CMDLINE_MAX - LINUX_BOOT_PARAMS_PA))
+	if (!e820_usable(map, nmap, LINUX_BOOT_PARAMS_PA, LINUX_CMDLINE_PA + LINUX_CMDLINE_MAX - LINUX_BOOT_PARAMS_PA))
 		hv_panic(LINUX_BOOT_PARAMS_PA, 0, 0, "no usable RAM for the Linux zero page");
 	memcpy((void *)(u64)LINUX_CMDLINE_PA, args, len + 1);
 	memcpy((void *)load, img + k.pm_offset, k.pm_size);
 	struct linux_boot_args a = { (u32)load, LINUX_CMDLINE_PA, initrd, initrd_size, acpi_rsdp_address(),
-				     map, (u32)nmap };
+				     map, nmap };
 	why = linux_fill_boot_params((u8 *)(u64)LINUX_BOOT_PARAMS_PA, img, &k, &a);
 	if (why)
 		hv_panic(nmap, 0, 0, why);
@@ -210,25 +206,23 @@ static void load_multiboot(const struct boot_info *b, const struct mb_header *h,
 	if (h->flags & MB_HF_VIDEO)
 		hv_printf("multiboot: the kernel asks for a graphics mode (flag 2): ignored, no display\n");
 	static struct mem_range map[64];
-	int nmap = e820_hide(b->map, b->nmap, prot_lo, prot_hi, map, ARRAY_SIZE(map));
-	if (b->nmap == 0 || nmap < 0)
-		hv_panic(b->nmap, 0, 0, "no usable firmware memory map for the multiboot guest");
-	if (!e820_usable(map, (u32)nmap, MB_BOOT_PA, MB_BOOT_END - MB_BOOT_PA))
+	u32 nmap = hidden_map(b, prot_lo, prot_hi, map, ARRAY_SIZE(map));
+	if (!e820_usable(map, nmap, MB_BOOT_PA, MB_BOOT_END - MB_BOOT_PA))
 		hv_panic(MB_BOOT_PA, 0, 0, "no usable RAM for the multiboot information");
 
 	/* The kernel's modules are ours from 1 on; none may be overwritten (nor
 	 * module 0 while it is copied), nor the boot information. */
 	struct mem_range avoid[ARRAY_SIZE(b->mods) + 1];
 	struct mb_module_in mods[ARRAY_SIZE(b->mods)];
+	module_ranges(b, avoid);
 	for (u32 i = 0; i < b->nmods; i++) {
-		avoid[i] = (struct mem_range){ b->mods[i].start, b->mods[i].end - b->mods[i].start, 0 };
 		if (i && (h->flags & MB_HF_PAGE_ALIGN) && (b->mods[i].start & 0xfff))
 			hv_panic(i, b->mods[i].start, 0, "the kernel wants page-aligned modules; this one is not");
 		if (i)
 			mods[i - 1] = (struct mb_module_in){ b->mods[i].start, b->mods[i].end, b->mods[i].string };
 	}
 	avoid[b->nmods] = (struct mem_range){ MB_BOOT_PA, MB_BOOT_END - MB_BOOT_PA, 0 };
-	struct placement p = { 0, 0x100000000ull, prot_lo, prot_hi, avoid, b->nmods + 1, map, (u32)nmap,
+	struct placement p = { 0, 0x100000000ull, prot_lo, prot_hi, avoid, b->nmods + 1, map, nmap,
 			       "multiboot kernel at a forbidden address" };
 	const char *how;
 	if (h->flags & MB_HF_AOUT_KLUDGE) {
@@ -253,7 +247,7 @@ static void load_multiboot(const struct boot_info *b, const struct mb_header *h,
 	}
 
 	memcpy((void *)(u64)MB_BOOT_PA, mb_gdt, sizeof(mb_gdt));
-	struct mb_info_args a = { b->mods[0].string, mods, b->nmods - 1, map, (u32)nmap, "Heisenvisor" };
+	struct mb_info_args a = { b->mods[0].string, mods, b->nmods - 1, map, nmap, "Heisenvisor" };
 	u32 used;
 	why = mb_build_info((u8 *)(u64)MB_INFO_PA, MB_INFO_PA, MB_BOOT_END - MB_INFO_PA, &a, &used);
 	if (why)

@@ -81,11 +81,6 @@ const char *linux_parse(const u8 *img, u64 size, struct linux_kernel *k)
 	return NULL;
 }
 
-static bool overlaps(u64 a, u64 alen, const struct mem_range *r)
-{
-	return a < r->base + r->len && r->base < a + alen;
-}
-
 u64 linux_load_address(const struct linux_kernel *k, const struct mem_range *map, u32 nmap,
 		       const struct mem_range *avoid, u32 navoid)
 {
@@ -95,7 +90,7 @@ u64 linux_load_address(const struct linux_kernel *k, const struct mem_range *map
 	for (; a + k->init_size <= 0x100000000ull; a += k->alignment) {
 		bool clear = e820_usable(map, nmap, a, k->init_size);
 		for (u32 i = 0; clear && i < navoid; i++)
-			clear = !overlaps(a, k->init_size, &avoid[i]);
+			clear = !mem_overlaps(a, k->init_size, avoid[i].base, avoid[i].len);
 		if (clear)
 			return a;
 	}

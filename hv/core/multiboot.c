@@ -22,21 +22,26 @@ struct mb_mmap_entry {
 	u32 type;
 } __packed;
 
+const char *multiboot_args(const char *s)
+{
+	if (!s)
+		return "";
+	while (*s && *s != ' ')
+		s++;
+	while (*s == ' ')
+		s++;
+	return s;
+}
+
 void multiboot_parse(u32 magic, u32 info_pa, struct boot_info *out)
 {
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
 		hv_panic(magic, 0, 0, "not started by a multiboot loader");
 	const struct mb_info *mb = (const struct mb_info *)(u64)info_pa;
 	out->cmdline = "";
-	if (mb->flags & MB_INFO_CMDLINE) {
+	if (mb->flags & MB_INFO_CMDLINE)
 		/* QEMU puts the kernel's path first (pitfall 1 in the notes). */
-		const char *s = (const char *)(u64)mb->cmdline;
-		while (*s && *s != ' ')
-			s++;
-		while (*s == ' ')
-			s++;
-		out->cmdline = s;
-	}
+		out->cmdline = multiboot_args((const char *)(u64)mb->cmdline);
 	out->mem_upper_kb = (mb->flags & MB_INFO_MEM) ? mb->mem_upper : 0;
 	out->nmods = 0;
 	if (mb->flags & MB_INFO_MODS) {

@@ -20,4 +20,7 @@ struct boot_info {
 };
 
 void multiboot_parse(u32 magic, u32 info_pa, struct boot_info *out);
+/* A multiboot string is "path args" (QEMU's -kernel/-initrd "file args"): the
+ * arguments, after the first word ("" for none or NULL). */
+const char *multiboot_args(const char *s);
 #endif
