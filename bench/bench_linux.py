@@ -65,9 +65,9 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from decoder.defs import DEBUG_EXIT  # noqa: E402
 from harness.build import BuildError, locate  # noqa: E402
 from harness.linux import judge_console  # noqa: E402
+from harness.verdict import debug_exit_status  # noqa: E402
 from harness.machine import DETERMINISTIC_ARGS, Machine, MachineConfig, MachineError  # noqa: E402
 from harness.run import RunOptions, run_scenario  # noqa: E402
 from harness.scenario import Scenario, ScenarioError, load_named  # noqa: E402
@@ -75,7 +75,7 @@ from harness.schedule import WALL_SLOWDOWN  # noqa: E402
 
 GOAL = 1.5
 MARKER = b"Run /init as init process"
-PASS_STATUS = (DEBUG_EXIT["PASS"] << 1) | 1
+PASS_STATUS = debug_exit_status("PASS")
 PLAIN_OPTION = "heisen.plain=1"
 START_POLL_S = 0.002     # how often the hv run dir is looked for (QEMU's start)
 CONSOLE_POLL_S = 0.005   # how often the console is read for the line

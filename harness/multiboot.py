@@ -21,6 +21,7 @@ AOUT_KLUDGE = 1 << 16
 # 1 memory information, 2 a graphics mode (noted, not honoured: no display).
 KNOWN_REQUIRED = 0x7
 from decoder.defs import DEBUG_EXIT  # noqa: E402
+from harness.verdict import status_of_code  # noqa: E402
 DEFAULT_EXIT_CODE = DEBUG_EXIT["PASS"]    # what a kernel writes when it passed, unless told otherwise
 
 
@@ -70,11 +71,6 @@ def check_kernel(path: Path) -> Header:
     return header
 
 
-def exit_status(code: int) -> int:
-    """QEMU's exit status for a write of `code` to isa-debug-exit."""
-    return ((code << 1) | 1) & 0xFF
-
-
 def judge_guest_exit(status: int | None, exits: list[dict[str, Any]], expected: int,
                      outcome: str, reason: str) -> tuple[str, str, dict[str, Any]]:
     """(outcome, reason, record) of a multiboot run from QEMU's exit status and the trace's
@@ -95,9 +91,9 @@ def judge_guest_exit(status: int | None, exits: list[dict[str, Any]], expected: 
     record.update(code=first["code"], cpu=first["cpu"], port=first["port"], size=first["size"])
     if len(exits) > 1:
         record["more"] = len(exits) - 1
-    if status is None or status != exit_status(first["code"]):
+    if status is None or status != status_of_code(first["code"]):
         return "error", (f"the trace says the guest wrote {first['code']:#x} to isa-debug-exit, but QEMU "
-                         f"exited with status {status} (expected {exit_status(first['code'])})"), record
+                         f"exited with status {status} (expected {status_of_code(first['code'])})"), record
     if first["code"] == expected:
         return "pass", (f"the guest wrote its pass code {first['code']:#x} to isa-debug-exit "
                         f"(CPU {first['cpu']})"), record

@@ -15,8 +15,13 @@ OUTCOMES = ("pass", "fail", "panic", "reset", "hang", "timeout", "qemu died", "i
             "error")
 
 
+def status_of_code(code: int) -> int:
+    """QEMU's exit status for a write of `code` to isa-debug-exit (8 bits, as the OS keeps it)."""
+    return ((code << 1) | 1) & 0xFF
+
+
 def debug_exit_status(name: str) -> int:
-    return (DEBUG_EXIT[name] << 1) | 1
+    return status_of_code(DEBUG_EXIT[name])
 
 
 def classify_exit(status: int) -> tuple[str, str]:
