@@ -24,10 +24,12 @@ HYPERCALLS: dict[str, int] = {
     'PAL_UNREGISTER': 9,
     'EVENT_TEST': 10,
 }
+USER_HYPERCALLS: frozenset[str] = frozenset(['GET_INFO', 'GUEST_EVENT', 'HELLO', 'NMI_COUNTS', 'REPORT', 'TEST'])  # CPL > 0 may make these
 HC_ERRORS: dict[str, int] = {
     'UNKNOWN_HYPERCALL': 0xfffffff0,
     'BAD_ARGUMENT': 0xfffffff1,
     'DISABLED': 0xfffffff2,
+    'PRIVILEGED': 0xfffffff3,
 }
 PAL_ERRORS: dict[str, int] = {
     'BAD_DESCRIPTOR': 0xffffffe0,
@@ -54,6 +56,7 @@ INFO: dict[str, int] = {
 TEST_FLAGS: dict[str, int] = {
     'QUIESCE': 0x40000000,
     'SLEEP': 0x20000000,
+    'SELF_NMI': 0x10000000,
 }
 GUEST_EVENTS: dict[str, int] = {
     'NMI_ENTER': 0x1,

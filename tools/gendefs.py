@@ -58,6 +58,10 @@ def validate(hc: dict, events: dict) -> None:
         if call["nr"] in nrs:
             raise SystemExit(f"defs/hypercalls.toml: hypercall {name}: nr {call['nr']} taken by {nrs[call['nr']]}")
         nrs[call["nr"]] = name
+        if not isinstance(call.get("user"), bool):
+            raise SystemExit(f"defs/hypercalls.toml: hypercall {name}: user = true|false is required")
+        if not 0 <= call["nr"] < 64:
+            raise SystemExit(f"defs/hypercalls.toml: hypercall {name}: nr {call['nr']} is out of 0..63 (HC_USER_MASK)")
 
 
 NAMED_VALUE_KINDS = ("values", "flags")
@@ -95,6 +99,9 @@ def c_header(d: dict) -> str:
     hc = d["hc"]
     for name, call in sorted(hc["hypercall"].items(), key=lambda kv: kv[1]["nr"]):
         out.append(f"#define HC_{name} {call['nr']}  /* ({', '.join(call['args'])}): {call['doc']} */")
+    user_mask = sum(1 << c["nr"] for c in hc["hypercall"].values() if c["user"])
+    out.append(f"/* Bit nr set: code at CPL > 0 may make hypercall nr (`user` in the table). */")
+    out.append(f"#define HC_USER_MASK {user_mask:#x}ull")
     for section, prefix in (("error", "HC_ERR_"), ("pal_error", "PAL_ERR_"), ("pal_limit", "PAL_"),
                             ("info", "INFO_"), ("test_flag", "TEST_FLAG_"),
                             ("guest_event", "GUEST_EV_"), ("guest_fail", "GUEST_FAIL_"),
@@ -180,6 +187,8 @@ def py_module(d: dict) -> str:
     for name, call in sorted(hc["hypercall"].items(), key=lambda kv: kv[1]["nr"]):
         lines.append(f"    {name!r}: {call['nr']},")
     lines.append("}")
+    users = sorted(n for n, c in hc["hypercall"].items() if c["user"])
+    lines.append(f"USER_HYPERCALLS: frozenset[str] = frozenset({users!r})  # CPL > 0 may make these")
     for section, var in (("error", "HC_ERRORS"), ("pal_error", "PAL_ERRORS"), ("pal_limit", "PAL_LIMITS"),
                          ("info", "INFO"), ("test_flag", "TEST_FLAGS"),
                          ("guest_event", "GUEST_EVENTS"), ("guest_fail", "GUEST_FAILS"),

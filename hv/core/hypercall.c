@@ -104,6 +104,14 @@ static const hc_handler handlers[] = {
 	[HC_EVENT_TEST] = hc_event_test,
 };
 
+/* A process (CPL > 0) of an OS guest may make only the calls the table
+ * marks `user`: the others write guest-physical memory or are test hooks,
+ * and a process must not reach the kernel's memory through us. */
+static bool user_may_not(struct vcpu *v, u64 nr)
+{
+	return arch_guest_cpl(v) != 0 && !(HC_USER_MASK & (1ull << nr));
+}
+
 void hypercall_dispatch(struct vcpu *v)
 {
 	/* A 32-bit guest's upper register halves are undefined (AMD APM vol. 1
@@ -113,8 +121,10 @@ void hypercall_dispatch(struct vcpu *v)
 			     v->gpr.rdx & mask };
 	u64 r;
 	v->nmi.ready = 1;	/* see nmi_virt_before_entry() */
-	if (x.nr < ARRAY_SIZE(handlers) && handlers[x.nr]) {
+	if (x.nr < ARRAY_SIZE(handlers) && handlers[x.nr] && !user_may_not(v, x.nr)) {
 		r = handlers[x.nr](v, &x);
+	} else if (x.nr < ARRAY_SIZE(handlers) && handlers[x.nr]) {
+		r = HC_ERR_PRIVILEGED;	/* traced below, like every result */
 	} else {
 		r = HC_ERR_UNKNOWN_HYPERCALL;
 		hv_printf("cpu %u: unknown hypercall %lx (rbx %lx) -> error\n", v->cpu, x.nr, x.a);

@@ -3,12 +3,16 @@
  * (defs/hypercalls.toml) for the guest to check, optionally after the seed's
  * experiments: TEST_FLAG_SLEEP busy-loops in the hypervisor (NMIs arriving
  * meanwhile must still reach the guest afterwards), TEST_FLAG_QUIESCE stops
- * every other CPU around the computation.
+ * every other CPU around the computation, TEST_FLAG_SELF_NMI sends this CPU
+ * an NMI IPI first: it arrives in the hypervisor, between the exit and the
+ * next VMRUN, and must reach the guest exactly once (the seed's
+ * `./test 1000008`, which found the VMREAD operand-width bug).
  */
 #include "hypapps/hypapps.h"
 #include "core/percpu.h"
 #include "core/quiesce.h"
 #include "core/x86.h"
+#include "core/lapic.h"
 #include <heisen/defs.h>
 
 #define SLEEP_ROUNDS 200000ull
@@ -35,6 +39,8 @@ u64 hypapp_test(struct vcpu *v, u64 arg)
 	/* The seed's verbose "TV[0]:appmain.c:do_TV_HC_TEST:202: test hypercall" line. */
 	bug_locked_print("TV[0]:appmain.c:do_TV_HC_TEST:202: test hypercall, ecx=", arg);
 #endif
+	if (arg & TEST_FLAG_SELF_NMI)
+		lapic_send_nmi(this_cpu()->apic_id);
 	u64 r = (arg & TEST_FLAG_SLEEP) ? sleep_checksum(arg, v->cpu) : hc_test_checksum(arg, v->cpu);
 	if (!(arg & TEST_FLAG_QUIESCE) || hv_ncpus < 2)
 		return r;

@@ -12,10 +12,13 @@
 #define HC_PAL_REGISTER 8  /* (desc_gpa): register a PAL described by struct pal_desc at desc_gpa (region_gpa, npages, entry, cr3, stack_top: five u64); returns 0 or PAL_ERR_* */
 #define HC_PAL_UNREGISTER 9  /* (region_gpa): unregister the PAL whose region starts at region_gpa; returns 0 or PAL_ERR_* */
 #define HC_EVENT_TEST 10  /* (op, a, b): event-delivery test hooks (op = EVENT_TEST_*, hv/core/event_test.c); HC_ERR_DISABLED unless the command line has testhc=1 */
+/* Bit nr set: code at CPL > 0 may make hypercall nr (`user` in the table). */
+#define HC_USER_MASK 0xfaull
 
 #define HC_ERR_UNKNOWN_HYPERCALL 0xfffffff0
 #define HC_ERR_BAD_ARGUMENT 0xfffffff1
 #define HC_ERR_DISABLED 0xfffffff2
+#define HC_ERR_PRIVILEGED 0xfffffff3
 
 #define PAL_ERR_BAD_DESCRIPTOR 0xffffffe0
 #define PAL_ERR_UNALIGNED 0xffffffe1
@@ -38,6 +41,7 @@
 
 #define TEST_FLAG_QUIESCE 0x40000000
 #define TEST_FLAG_SLEEP 0x20000000
+#define TEST_FLAG_SELF_NMI 0x10000000
 
 #define GUEST_EV_NMI_ENTER 0x1
 #define GUEST_EV_NMI_EXIT 0x2

@@ -275,6 +275,8 @@ void arch_set_guest_rip(struct vcpu *v, u64 rip) { vcpu_vmcb(v)->save.rip = rip;
 u64 arch_guest_rsp(struct vcpu *v) { return vcpu_vmcb(v)->save.rsp; }
 void arch_set_guest_rsp(struct vcpu *v, u64 rsp) { vcpu_vmcb(v)->save.rsp = rsp; }
 u64 arch_guest_cr3(struct vcpu *v) { return vcpu_vmcb(v)->save.cr3; }
+/* VMCB CPL: the CPU keeps it equal to SS.DPL (AMD APM vol. 2, 15.5.1). */
+u32 arch_guest_cpl(struct vcpu *v) { return vcpu_vmcb(v)->save.cpl; }
 void arch_set_guest_cr3(struct vcpu *v, u64 cr3) { vcpu_vmcb(v)->save.cr3 = cr3; }
 
 /* Takes effect at the CPU's next VMRUN; the loop clears it after each run.
