@@ -66,6 +66,10 @@ GUEST_EVENTS: dict[str, int] = {
     'FAULT_EXPECTED': 0x5,
     'DELIVERY_CASE': 0x6,
     'PROTECT_RANGE': 0x7,
+    'PROGRAM_EXIT': 0x8,
+}
+PROGRAM: dict[str, int] = {
+    'ANY_CPU': 0xffff,
 }
 GUEST_FAILS: dict[str, int] = {
     'BAD_RESULT': 0x1,

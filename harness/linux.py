@@ -45,6 +45,52 @@ class AppendError(ValueError):
     pass
 
 
+# The test programs a Linux scenario can run ([programs]): every guest/linux/*.c
+# but the helper, heisen.c -- guest/linux/linux.mk builds the same set into the
+# initramfs, and init runs only regular files of /bin other than busybox's and
+# the helper.  Each takes at most one argument.
+PROGRAMS_DIR = Path(__file__).resolve().parent.parent / "guest" / "linux"
+HELPER = "heisen"
+PROGRAM_ITEM = re.compile(r"([a-z][a-z0-9_]*)(?::([A-Za-z0-9_-]+))?")
+
+
+def linux_programs() -> frozenset[str]:
+    return frozenset(p.stem for p in PROGRAMS_DIR.glob("*.c")) - {HELPER}
+
+
+def check_program_list(text: str) -> str:
+    """'hvtest:200+hvtest:200': programs init starts at once, '+'-separated NAME[:ARG]."""
+    if not isinstance(text, str) or not text:
+        raise AppendError("a '+'-separated list of NAME[:ARG], e.g. \"hvtest:200+hvtest:200\"")
+    known = linux_programs()
+    for item in text.split("+"):
+        m = PROGRAM_ITEM.fullmatch(item)
+        if not m:
+            raise AppendError("NAME[:ARG] items (letters, digits, '_', '-') joined by '+'")
+        if m.group(1) not in known:
+            raise AppendError(f"programs among {', '.join(sorted(known))}")
+    return text
+
+
+# hvtest's argument 1000008 (the seed's `./test 1000008`) has the hypervisor send
+# its CPU an NMI: Linux then reports an NMI for an unknown reason, as for QMP's.
+SELF_NMI_PROGRAM = "hvtest:1000008"
+
+
+def programs_send_nmis(programs: dict[str, str]) -> bool:
+    return any(SELF_NMI_PROGRAM in v.split("+") for v in programs.values())
+
+
+def programs_cmdline(programs: dict[str, str]) -> str:
+    """The kernel command line words that tell init what to run (guest/linux/init):
+    key 'default' -> heisen.run=, 'cpuN' -> heisen.runN=, 'any' -> heisen.run_any=."""
+    words = []
+    for key in sorted(programs):
+        suffix = "" if key == "default" else "_any" if key == "any" else key[3:]
+        words.append(f"heisen.run{suffix}={programs[key]}")
+    return " ".join(words)
+
+
 def check_append(text: str) -> str:
     """A kernel command line QEMU can carry in a multiboot module string: printable
     ASCII on one line (commas are escaped later, harness/machine.py)."""
@@ -93,3 +139,51 @@ def judge_console(path: Path, nmis_sent: bool = False) -> ConsoleVerdict:
                 failures.append({"name": name, "line": lineno, "text": line.strip()[:200]})
     return ConsoleVerdict(len(data), any(line.strip() == PASS_MARKER for line in text.splitlines()),
                           failures, unclaimed)
+
+
+def expected_programs(programs: dict[str, str], smp: int) -> list[tuple[int | None, str]]:
+    """(CPU or None for unpinned, NAME[:ARG]) of every program init should start:
+    a CPU's own list, else the default, on each CPU; then the unpinned ones."""
+    out: list[tuple[int | None, str]] = []
+    for cpu in range(smp):
+        for item in programs.get(f"cpu{cpu}", programs.get("default", "")).split("+"):
+            if item:
+                out.append((cpu, item))
+    out += [(None, item) for item in programs.get("any", "").split("+") if item]
+    return out
+
+
+@dataclass
+class ProgramsVerdict:
+    """What the trace says of the scenario's test programs: one GUEST_EVENT
+    PROGRAM_EXIT per program, each with exit status 0."""
+    expected: list[tuple[int | None, str]]
+    exits: list[dict[str, Any]]
+
+    def reason(self) -> str | None:
+        for cpu in sorted({c for c, _ in self.expected}, key=lambda c: -1 if c is None else c):
+            want = sum(1 for c, _ in self.expected if c == cpu)
+            got = [e for e in self.exits if e["cpu"] == cpu]
+            where = "unpinned" if cpu is None else f"on CPU {cpu}"
+            if len(got) != want:
+                return f"the trace shows {len(got)} exit(s) of the {want} test program(s) {where}"
+            bad = [e for e in got if e["status"] != 0]
+            if bad:
+                return f"a test program {where} exited with status {bad[0]['status']}"
+        extra = [e for e in self.exits if e["cpu"] not in {c for c, _ in self.expected}]
+        if extra:
+            return f"the trace shows a program exit on CPU {extra[0]['cpu']}, where none was started"
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"expected": [{"cpu": c, "program": p} for c, p in self.expected],
+                "exits": self.exits, "ok": self.reason() is None}
+
+
+def judge_programs(programs: dict[str, str], smp: int, guest_events: list[tuple[int, int, int]]
+                   ) -> ProgramsVerdict:
+    """guest_events: the trace's GUEST_EVENT records as (kind, a, b)."""
+    from decoder.defs import GUEST_EVENTS, PROGRAM
+    exits = [{"cpu": None if a == PROGRAM["ANY_CPU"] else a, "status": b}
+             for kind, a, b in guest_events if kind == GUEST_EVENTS["PROGRAM_EXIT"]]
+    return ProgramsVerdict(expected_programs(programs, smp), exits)

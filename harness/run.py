@@ -22,7 +22,7 @@ from harness.capture import capture
 from harness.decoding import decode_serial
 from harness.hangwatch import HangWatch
 from harness.livecheck import CheckResult, LiveCheck
-from harness.linux import ConsoleVerdict, judge_console
+from harness.linux import ConsoleVerdict, ProgramsVerdict, judge_console, judge_programs, programs_send_nmis
 from harness import multiboot
 from harness.machine import Machine, MachineConfig, MachineError
 from harness.nmi import NmiInjector
@@ -372,7 +372,8 @@ def hv_cmdline_ran(harness_append: str, qemu_args: list[str]) -> dict[str, str]:
 
 
 def _judge(sc: Scenario, watch: _Watch, trace: dict[str, Any],
-           console: ConsoleVerdict | None = None) -> tuple[str, str, bool, Any]:
+           console: ConsoleVerdict | None = None,
+           programs: ProgramsVerdict | None = None) -> tuple[str, str, bool, Any]:
     """(outcome, reason, passed, rule) from the exit outcome and the checker.
 
     No verdict without evidence: an exit that says pass is a pass only when the checker
@@ -393,6 +394,9 @@ def _judge(sc: Scenario, watch: _Watch, trace: dict[str, Any],
             reason = f"exit said pass, but the checker's rule {rule!r} failed: {check.get('message')}"
     if console is not None and not console.ok and outcome == "pass":
         outcome, reason = "fail", f"exit said pass, but {console.reason()}"
+    why_programs = programs.reason() if programs is not None else None
+    if why_programs is not None and outcome == "pass":
+        outcome, reason = "fail", f"exit said pass, but {why_programs}"
     passed = outcome == sc.expect_outcome and (check is None or check["passed"]
                                                or sc.expect_outcome != "pass")
     return outcome, reason, passed, rule
@@ -473,6 +477,13 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
             mem.ram_file.unlink(missing_ok=True)  # whatever ended the run, never leave guest RAM in /dev/shm
 
 
+def guest_events(items: list[Any] | None) -> list[tuple[int, int, int]]:
+    """The trace's GUEST_EVENT records as (kind, a, b), in order."""
+    from decoder.defs import EVENT_IDS
+    kind = EVENT_IDS["GUEST_EVENT"]
+    return [tuple(item.args[:3]) for item in items or () if getattr(item, "type", None) == kind]
+
+
 def guest_exits(items: list[Any] | None) -> list[dict[str, Any]]:
     """The trace's GUEST_EXIT records (a multiboot guest's isa-debug-exit writes), in order."""
     from decoder.defs import EVENT_IDS
@@ -500,7 +511,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
                  build: buildmod.Build, append: str, schedule: Schedule | None, rr_file: Path | None,
                  nmi_com2: bool, mem: _MemTransport | None, t0: float) -> RunResult:
     config = MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=append,
-                           initrd_args=sc.append, second_module=build.initrd,
+                           initrd_args=sc.kernel_cmdline(), second_module=build.initrd,
                            console_path=(run_dir / "console.txt").resolve() if sc.is_os else None,
                            serial_path=(run_dir / ("uart.bin" if mem else "serial.bin")).resolve(), smp=sc.smp,
                            ram_file=mem.ram_file if mem else None,
@@ -583,7 +594,8 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
                             time_bounds=icount_mode)
     trace = decoded.as_dict()
     verdict["trace"] = trace
-    console = judge_console(config.console_path, nmis_sent=sc.nmi.kind != "none") \
+    nmis_sent = sc.nmi.kind != "none" or programs_send_nmis(sc.programs)
+    console = judge_console(config.console_path, nmis_sent=nmis_sent) \
         if config.console_path is not None and sc.is_linux else None
     if console is not None:
         verdict["console"] = {"path": str(config.console_path), **console.as_dict()}
@@ -591,6 +603,9 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
         # A multiboot kernel's console is its own business: kept, not judged.
         verdict["console"] = {"path": str(config.console_path),
                               "bytes": config.console_path.stat().st_size if config.console_path.exists() else 0}
+    programs = judge_programs(sc.programs, sc.smp, guest_events(decoded.items)) if sc.programs else None
+    if programs is not None:
+        verdict["programs"] = programs.as_dict()
     if sc.is_multiboot:
         exit_outcome = watch.outcome
         watch.outcome, watch.reason, verdict["guest_exit"] = multiboot.judge_guest_exit(
@@ -599,7 +614,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
             watch.outcome or "error", watch.reason)
         verdict["guest_exit"]["exit_outcome"] = exit_outcome   # what the status alone said
         verdict["guest_exit_code"] = verdict["guest_exit"]["code"]
-    outcome, reason, passed, rule = _judge(sc, watch, trace, console)
+    outcome, reason, passed, rule = _judge(sc, watch, trace, console, programs)
     verdict.update(outcome=outcome, reason=reason, passed=passed, rule=rule,
                    counts=(trace.get("check") or {}).get("counts"), evidence=evidence(watch, trace))
     verdict["durations"] = {"total": round(time.monotonic() - t0, 3),

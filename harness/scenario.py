@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.linux import DEFAULT_APPEND, AppendError, check_append
+from harness.linux import DEFAULT_APPEND, AppendError, check_append, check_program_list, programs_cmdline
 from harness.nmi import PATTERNS, NmiPattern
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -31,7 +31,7 @@ MAX_NMI_SECONDS = 3600.0
 from decoder.defs import WORKLOADS  # noqa: E402
 
 TOP_KEYS = {"name", "description", "guest", "smp", "memory", "iterations", "timeout",
-            "hang_timeout", "workloads", "nmi", "expect", "append"}
+            "hang_timeout", "workloads", "nmi", "expect", "append", "programs"}
 # 32 and 64: guest/'s own kernels; "linux": a bzImage and initramfs (docs/linux-guest.md);
 # "multiboot": a multiboot (v1) kernel, build/multiboot.elf or the user's (docs/multiboot-guest.md).
 GUESTS: tuple[int | str, ...] = (32, 64, "linux", "multiboot")
@@ -71,6 +71,8 @@ class Scenario:
     rules: Path | None = None
     description: str = ""
     append: str = ""              # an OS guest's kernel command line
+    # A Linux guest's test programs ([programs]: default, cpuN, any -> NAME[:ARG]+...).
+    programs: dict[str, str] = field(default_factory=dict)
     # A multiboot guest: the code its own isa-debug-exit write must carry for a pass.
     guest_exit_code: int | None = None
 
@@ -87,6 +89,12 @@ class Scenario:
         """An unmodified OS (Linux, a multiboot kernel): its own command line and
         console, no workloads of guest/'s kernels."""
         return self.guest in OS_GUESTS
+
+    def kernel_cmdline(self) -> str:
+        """An OS guest's command line as it boots: `append` and, for Linux, the
+        words that name init's test programs."""
+        words = programs_cmdline(self.programs) if self.programs else ""
+        return f"{self.append} {words}".strip()
 
     def workload(self, cpu: int) -> str:
         return self.cpu_workloads.get(cpu, self.default_workload)
@@ -108,7 +116,7 @@ class Scenario:
         changes: dict[str, Any] = {}
         if smp is not None:
             changes["smp"] = _check_int(where, "smp", smp, 1, MAX_SMP)
-            for cpu in self.cpu_workloads:
+            for cpu in [*self.cpu_workloads, *(int(k[3:]) for k in self.programs if k.startswith("cpu"))]:
                 if cpu >= smp:
                     raise ScenarioError(where, f"workloads.cpu{cpu}",
                                         f"a CPU below smp={smp} (the scenario gives CPU {cpu} a workload)",
@@ -137,6 +145,7 @@ class Scenario:
                 "nmi": self.nmi.as_dict(), "expect_outcome": self.expect_outcome,
                 "rules": str(self.rules) if self.rules else None,
                 **({"append": self.append} if self.is_os else {}),
+                **({"programs": dict(self.programs)} if self.programs else {}),
                 **({"guest_exit_code": self.guest_exit_code} if self.is_multiboot else {})}
 
 
@@ -191,6 +200,33 @@ def _check_has_count(path: Path, key: str, workload: str, iterations: int | None
                             workload)
 
 
+def _programs(path: Path, data: dict[str, Any], guest: Any, smp: int) -> dict[str, str]:
+    """[programs] of a Linux scenario: key default, cpuN (N < smp) or any, value
+    NAME[:ARG]+... (harness/linux.py)."""
+    if "programs" not in data:
+        return {}
+    if guest != "linux":
+        raise ScenarioError(path, "programs", "only with guest = \"linux\" (test programs its init runs)",
+                            has_got=False)
+    table = _table(path, data, "programs")
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        match = re.fullmatch(r"cpu([0-9]+)", key)
+        if key not in ("default", "any") and not match:
+            raise ScenarioError(path, f"programs.{key}", "'default', 'any' or 'cpuN' (N a CPU index)",
+                                has_got=False)
+        if match and int(match.group(1)) >= smp:
+            raise ScenarioError(path, f"programs.{key}", f"a CPU index below smp = {smp}",
+                                int(match.group(1)))
+        try:
+            out[key] = check_program_list(value)
+        except AppendError as e:
+            raise ScenarioError(path, f"programs.{key}", str(e), value) from None
+    if not out:
+        raise ScenarioError(path, "programs", "at least one of default, cpuN, any", has_got=False)
+    return out
+
+
 def _reject_unknown(path: Path, table: dict[str, Any], allowed: set[str], prefix: str) -> None:
     for key in table:
         if key not in allowed:
@@ -225,6 +261,7 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
         raise ScenarioError(path, "workloads", f"no workloads for a {guest} guest (it runs its own work)",
                             has_got=False)
     smp = _check_int(path, "smp", data.get("smp", 2), 1, MAX_SMP)
+    programs = _programs(path, data, guest, smp)
     memory = _check_int(path, "memory", data.get("memory", 256), 64, 4096)
     iterations = data.get("iterations")
     if iterations is not None:
@@ -296,7 +333,7 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
                     iterations=iterations, timeout=timeout, hang_timeout=hang_timeout,
                     default_workload=default, cpu_workloads=per_cpu, nmi=nmi,
                     expect_outcome=outcome, rules=rules_path, description=description, append=append,
-                    guest_exit_code=exit_code)
+                    programs=programs, guest_exit_code=exit_code)
 
 
 def _check_append(path: Path | str, value: Any) -> str:

@@ -102,9 +102,14 @@ def c_header(d: dict) -> str:
     user_mask = sum(1 << c["nr"] for c in hc["hypercall"].values() if c["user"])
     out.append(f"/* Bit nr set: code at CPL > 0 may make hypercall nr (`user` in the table). */")
     out.append(f"#define HC_USER_MASK {user_mask:#x}ull")
+    out.append("/* Every hypercall: X(NAME, nr). */")
+    out.append("#define HEISEN_HYPERCALLS(X) \\")
+    for name, call in sorted(hc["hypercall"].items(), key=lambda kv: kv[1]["nr"]):
+        out.append(f"\tX({name}, {call['nr']}) \\")
+    out.append("")
     for section, prefix in (("error", "HC_ERR_"), ("pal_error", "PAL_ERR_"), ("pal_limit", "PAL_"),
                             ("info", "INFO_"), ("test_flag", "TEST_FLAG_"),
-                            ("guest_event", "GUEST_EV_"), ("guest_fail", "GUEST_FAIL_"),
+                            ("guest_event", "GUEST_EV_"), ("program", "PROGRAM_"), ("guest_fail", "GUEST_FAIL_"),
                             ("hv_region", "HV_REGION_"), ("event_test", "EVENT_TEST_"),
                             ("delivery_case", "DELIVERY_CASE_"), ("delivery_fail", "DELIVERY_FAIL_"),
                             ("delivery", "DELIVERY_")):
@@ -191,7 +196,7 @@ def py_module(d: dict) -> str:
     lines.append(f"USER_HYPERCALLS: frozenset[str] = frozenset({users!r})  # CPL > 0 may make these")
     for section, var in (("error", "HC_ERRORS"), ("pal_error", "PAL_ERRORS"), ("pal_limit", "PAL_LIMITS"),
                          ("info", "INFO"), ("test_flag", "TEST_FLAGS"),
-                         ("guest_event", "GUEST_EVENTS"), ("guest_fail", "GUEST_FAILS"),
+                         ("guest_event", "GUEST_EVENTS"), ("program", "PROGRAM"), ("guest_fail", "GUEST_FAILS"),
                          ("hv_region", "HV_REGIONS"), ("event_test", "EVENT_TEST_OPS"),
                          ("delivery_case", "DELIVERY_CASES"), ("delivery_fail", "DELIVERY_FAILS"),
                          ("delivery", "DELIVERY")):

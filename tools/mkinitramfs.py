@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write the Linux guest's initramfs: an uncompressed newc ("070701") cpio archive.
 
-Usage: mkinitramfs.py --busybox FILE --init FILE --heisen FILE -o OUT
+Usage: mkinitramfs.py --busybox FILE --init FILE --heisen FILE [--program FILE]... -o OUT
 
 Contents (nothing else):
   /bin /dev /proc /sys            directories, 0755
@@ -10,6 +10,8 @@ Contents (nothing else):
   /bin/busybox                    the static busybox, 0755
   /bin/<applet> -> busybox        a symlink per applet the init uses (APPLETS)
   /bin/heisen                     the helper (guest/linux/heisen.c), 0755
+  /bin/<name>                     each --program (a scenario's test programs:
+                                  guest/linux/hvtest.c, ...), 0755
   /init                           the init script (guest/linux/init), 0755
 
 Written by us, so no root is needed for the device node, and deterministic:
@@ -26,7 +28,7 @@ import sys
 from pathlib import Path
 
 # The busybox applets guest/linux/init runs (sh runs the script itself).
-APPLETS = ("awk", "cat", "echo", "grep", "mkdir", "mount", "rm", "seq", "sh", "sleep", "taskset", "touch",
+APPLETS = ("awk", "cat", "echo", "grep", "mkdir", "mount", "rm", "sed", "seq", "sh", "sleep", "taskset", "touch",
            "tr", "wc")
 DIRS = ("bin", "dev", "proc", "sys")
 CONSOLE = (5, 1)
@@ -58,7 +60,7 @@ def read_input(what: str, path: Path) -> bytes:
         raise InputError(f"{what} {path}: {e.strerror}") from None
 
 
-def archive(busybox: bytes, init: bytes, heisen: bytes) -> bytes:
+def archive(busybox: bytes, init: bytes, heisen: bytes, programs: dict[str, bytes] | None = None) -> bytes:
     """The archive's bytes (see the module docstring)."""
     members: list[tuple[str, int, bytes, int, tuple[int, int]]] = []
     for d in DIRS:
@@ -66,6 +68,8 @@ def archive(busybox: bytes, init: bytes, heisen: bytes) -> bytes:
     members.append(("dev/console", stat.S_IFCHR | 0o600, b"", 1, CONSOLE))
     members.append(("bin/busybox", stat.S_IFREG | 0o755, busybox, 1, (0, 0)))
     members.append(("bin/heisen", stat.S_IFREG | 0o755, heisen, 1, (0, 0)))
+    for name, data in sorted((programs or {}).items()):
+        members.append((f"bin/{name}", stat.S_IFREG | 0o755, data, 1, (0, 0)))
     for a in APPLETS:
         members.append((f"bin/{a}", stat.S_IFLNK | 0o777, b"busybox", 1, (0, 0)))
     members.append(("init", stat.S_IFREG | 0o755, init, 1, (0, 0)))
@@ -81,11 +85,18 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--busybox", type=Path, required=True, help="static busybox binary")
     ap.add_argument("--init", type=Path, required=True, help="the /init script")
     ap.add_argument("--heisen", type=Path, required=True, help="the heisen helper binary")
+    ap.add_argument("--program", type=Path, action="append", default=[],
+                    help="a test program, installed as /bin/<its file name> (repeatable)")
     ap.add_argument("-o", "--output", type=Path, required=True, help="the .cpio to write")
     args = ap.parse_args(argv)   # bad usage: argparse exits 2 with a message
     try:
+        names = [p.name for p in args.program]
+        clash = sorted({n for n in names if names.count(n) > 1 or n in ("busybox", "heisen", *APPLETS)})
+        if clash:
+            raise InputError(f"program names {clash} clash with each other or with /bin's")
+        programs = {p.name: read_input("program", p) for p in args.program}
         data = archive(read_input("busybox", args.busybox), read_input("init", args.init),
-                       read_input("heisen", args.heisen))
+                       read_input("heisen", args.heisen), programs)
         tmp = args.output.with_name(args.output.name + ".tmp")
         tmp.write_bytes(data)
         os.replace(tmp, args.output)

@@ -8,6 +8,11 @@
  *                          Run it pinned (taskset -c N): the hypervisor files
  *                          the report under the CPU the vmmcall comes from.
  *                          The second hypercall may end the machine.
+ *   heisen program-exit WHERE STATUS
+ *                          a test program ended: WHERE = the CPU it was pinned
+ *                          to, or "any"; STATUS = its exit status.  Issues
+ *                          HC_GUEST_EVENT(PROGRAM_EXIT, WHERE, STATUS), so the
+ *                          trace and the verdict carry it.
  *   heisen exit CODE       CODE = pass | fail | a number (pass = DEBUG_EXIT_PASS,
  *                          fail = DEBUG_EXIT_FAIL): writes it to QEMU's
  *                          isa-debug-exit port, which exits QEMU with status
@@ -30,8 +35,10 @@
 
 #define TRACE_OFF /* defs.h: no trace emitters here */
 #include <heisen/defs.h>
+#include "vmmcall.h"
 
-#define USAGE "usage: heisen report pass|fail|STATUS\n       heisen exit pass|fail|CODE\n"
+#define USAGE "usage: heisen report pass|fail|STATUS\n       heisen program-exit CPU|any STATUS\n" \
+              "       heisen exit pass|fail|CODE\n"
 
 static int usage(const char *why)
 {
@@ -110,14 +117,6 @@ static long long nmi_count(int cpu)
 	return n;
 }
 
-static inline uint64_t vmmcall(uint64_t nr, uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t ret;
-
-	__asm__ volatile("vmmcall" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
-	return ret;
-}
-
 static int cmd_report(const char *arg)
 {
 	uint64_t status, ret;
@@ -147,6 +146,25 @@ static int cmd_report(const char *arg)
 	return 0;
 }
 
+static int cmd_program_exit(const char *where, const char *status)
+{
+	uint64_t cpu, st, ret;
+
+	if (strcmp(where, "any") == 0)
+		cpu = PROGRAM_ANY_CPU;
+	else if (parse_value(where, 0, 0, PROGRAM_ANY_CPU - 1, &cpu) || !strcmp(where, "pass") ||
+		 !strcmp(where, "fail"))
+		return usage("program-exit: WHERE must be a CPU number or any");
+	if (parse_value(status, 0, 1, 255, &st) || !strcmp(status, "pass") || !strcmp(status, "fail"))
+		return usage("program-exit: STATUS must be an exit status 0..255");
+	ret = vmmcall(HC_GUEST_EVENT, GUEST_EV_PROGRAM_EXIT, cpu, st);
+	if (ret != 0) {
+		fprintf(stderr, "heisen: HC_GUEST_EVENT(PROGRAM_EXIT) -> %#" PRIx64 "\n", ret);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_exit(const char *arg)
 {
 	uint64_t code;
@@ -167,6 +185,8 @@ static int cmd_exit(const char *arg)
 
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "program-exit") == 0)
+		return cmd_program_exit(argv[2], argv[3]);
 	if (argc != 3)
 		return usage(argc < 2 ? "no command" : "wrong number of arguments");
 	if (strcmp(argv[1], "report") == 0)

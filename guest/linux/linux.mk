@@ -21,13 +21,17 @@ $(LINUX_BUILD)/vmlinuz $(LINUX_BUILD)/kernel.json &:
 $(LINUX_BUILD)/busybox:
 	$(PYTHON) tools/linuxdeb.py busybox $(LINUX_BUILD)
 
-# A hosted program, static so it runs from the initramfs with no libc there.
+# Hosted programs, static so they run from the initramfs with no libc there.
 LINUX_HEISEN_CFLAGS := -static -O2 -Wall -Wextra -Werror -Iinclude
-$(LINUX_BUILD)/heisen: guest/linux/heisen.c include/heisen/defs.h guest/linux/linux.mk
+# The scenarios' test programs: every guest/linux/*.c but the helper (init runs them
+# per CPU: "Test programs" in docs/linux-guest.md; harness/linux.py reads the same set).
+LINUX_PROGRAMS := $(filter-out heisen,$(basename $(notdir $(wildcard guest/linux/*.c))))
+
+$(LINUX_BUILD)/%: guest/linux/%.c guest/linux/vmmcall.h include/heisen/defs.h guest/linux/linux.mk
 	@mkdir -p $(@D)
 	gcc $(LINUX_HEISEN_CFLAGS) -o $@ $<
 
 $(LINUX_BUILD)/initramfs.cpio: tools/mkinitramfs.py guest/linux/init $(LINUX_BUILD)/busybox \
-		$(LINUX_BUILD)/heisen
+		$(LINUX_BUILD)/heisen $(LINUX_PROGRAMS:%=$(LINUX_BUILD)/%)
 	$(PYTHON) tools/mkinitramfs.py --busybox $(LINUX_BUILD)/busybox --init guest/linux/init \
-		--heisen $(LINUX_BUILD)/heisen -o $@
+		--heisen $(LINUX_BUILD)/heisen $(LINUX_PROGRAMS:%=--program $(LINUX_BUILD)/%) -o $@

@@ -14,6 +14,19 @@
 #define HC_EVENT_TEST 10  /* (op, a, b): event-delivery test hooks (op = EVENT_TEST_*, hv/core/event_test.c); HC_ERR_DISABLED unless the command line has testhc=1 */
 /* Bit nr set: code at CPL > 0 may make hypercall nr (`user` in the table). */
 #define HC_USER_MASK 0xfaull
+/* Every hypercall: X(NAME, nr). */
+#define HEISEN_HYPERCALLS(X) \
+	X(HELLO, 1) \
+	X(GET_WORKLOAD, 2) \
+	X(TEST, 3) \
+	X(REPORT, 4) \
+	X(GUEST_EVENT, 5) \
+	X(NMI_COUNTS, 6) \
+	X(GET_INFO, 7) \
+	X(PAL_REGISTER, 8) \
+	X(PAL_UNREGISTER, 9) \
+	X(EVENT_TEST, 10) \
+
 
 #define HC_ERR_UNKNOWN_HYPERCALL 0xfffffff0
 #define HC_ERR_BAD_ARGUMENT 0xfffffff1
@@ -50,6 +63,9 @@
 #define GUEST_EV_FAULT_EXPECTED 0x5
 #define GUEST_EV_DELIVERY_CASE 0x6
 #define GUEST_EV_PROTECT_RANGE 0x7
+#define GUEST_EV_PROGRAM_EXIT 0x8
+
+#define PROGRAM_ANY_CPU 0xffff
 
 #define GUEST_FAIL_BAD_RESULT 0x1
 #define GUEST_FAIL_UNEXPECTED_EXCEPTION 0x2

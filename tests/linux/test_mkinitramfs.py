@@ -8,25 +8,35 @@ from pathlib import Path
 
 import pytest
 
+from harness.linux import linux_programs
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "mkinitramfs.py"
 PY = "/usr/bin/python3"
 # Written out here, not imported from the tool: the test says what the archive
 # must hold.  The applets are the ones guest/linux/init runs.
-APPLETS = ["awk", "cat", "echo", "grep", "mkdir", "mount", "rm", "seq", "sh", "sleep", "taskset",
+APPLETS = ["awk", "cat", "echo", "grep", "mkdir", "mount", "rm", "sed", "seq", "sh", "sleep", "taskset",
            "touch", "tr", "wc"]
+PROGRAMS = sorted(linux_programs())   # guest/linux/linux.mk's LINUX_PROGRAMS: the same glob
 EXPECTED = {   # path -> (cpio -itv mode string, link target or None)
     "bin": ("drwxr-xr-x", None), "dev": ("drwxr-xr-x", None), "proc": ("drwxr-xr-x", None),
     "sys": ("drwxr-xr-x", None), "dev/console": ("crw-------", None),
     "bin/busybox": ("-rwxr-xr-x", None), "bin/heisen": ("-rwxr-xr-x", None),
     "init": ("-rwxr-xr-x", None),
+    **{f"bin/{p}": ("-rwxr-xr-x", None) for p in PROGRAMS},
     **{f"bin/{a}": ("lrwxrwxrwx", "busybox") for a in APPLETS},
 }
 
 
-def mkinitramfs(out: Path, busybox: Path, init: Path, heisen: Path) -> subprocess.CompletedProcess:
+def mkinitramfs(out: Path, busybox: Path, init: Path, heisen: Path,
+                programs: list[Path] | None = None) -> subprocess.CompletedProcess:
+    extra = [a for p in programs or [] for a in ("--program", str(p))]
     return subprocess.run([PY, str(TOOL), "--busybox", str(busybox), "--init", str(init),
-                           "--heisen", str(heisen), "-o", str(out)], capture_output=True, text=True)
+                           "--heisen", str(heisen), *extra, "-o", str(out)], capture_output=True, text=True)
+
+
+def programs(linux: Path) -> list[Path]:
+    return [linux / p for p in PROGRAMS]
 
 
 def inputs(linux: Path) -> tuple[Path, Path, Path]:
@@ -79,6 +89,8 @@ def test_cpio_extracts_the_inputs(linux_build: Path, tmp_path: Path) -> None:
     assert (tmp_path / "bin/busybox").read_bytes() == busybox.read_bytes()
     assert (tmp_path / "bin/heisen").read_bytes() == heisen.read_bytes()
     assert (tmp_path / "init").read_bytes() == init.read_bytes()
+    for prog in programs(linux_build):
+        assert (tmp_path / "bin" / prog.name).read_bytes() == prog.read_bytes()
     assert os.readlink(tmp_path / "bin/sh") == "busybox"
 
 
@@ -87,8 +99,8 @@ def test_same_inputs_same_bytes(linux_build: Path, tmp_path: Path) -> None:
     byte-identical to make's."""
     busybox, init, heisen = inputs(linux_build)
     a, b, c = tmp_path / "a.cpio", tmp_path / "b.cpio", tmp_path / "c.cpio"
-    assert mkinitramfs(a, busybox, init, heisen).returncode == 0
-    assert mkinitramfs(b, busybox, init, heisen).returncode == 0
+    assert mkinitramfs(a, busybox, init, heisen, programs(linux_build)).returncode == 0
+    assert mkinitramfs(b, busybox, init, heisen, programs(linux_build)).returncode == 0
     copies = []
     for i, src in enumerate((busybox, init, heisen)):
         dst = tmp_path / f"copy{i}"
@@ -96,7 +108,13 @@ def test_same_inputs_same_bytes(linux_build: Path, tmp_path: Path) -> None:
         os.utime(dst, (1_234_567_890, 1_234_567_890))
         dst.chmod(0o600)
         copies.append(dst)
-    assert mkinitramfs(c, *copies).returncode == 0
+    prog_copies = []
+    for src in programs(linux_build):
+        dst = tmp_path / "progs" / src.name
+        dst.parent.mkdir(exist_ok=True)
+        shutil.copyfile(src, dst)
+        prog_copies.append(dst)
+    assert mkinitramfs(c, *copies, prog_copies).returncode == 0
     made = (linux_build / "initramfs.cpio").read_bytes()
     assert a.read_bytes() == made
     assert b.read_bytes() == made
@@ -113,6 +131,19 @@ def test_missing_input_is_a_clear_error(linux_build: Path, tmp_path: Path, missi
     assert f"mkinitramfs: error: {missing} {tmp_path / 'nope'}: no such file" in p.stderr
     assert "Traceback" not in p.stderr
     assert not out.exists() and not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("name", ["heisen", "sh", "twice"])
+def test_a_program_named_like_another_file_is_a_clear_error(linux_build: Path, tmp_path: Path,
+                                                           name: str) -> None:
+    prog = tmp_path / ("hvtest" if name == "twice" else name)
+    prog.write_bytes(b"x")
+    out = tmp_path / "out.cpio"
+    progs = [prog, linux_build / "hvtest"] if name == "twice" else [prog]
+    p = mkinitramfs(out, *inputs(linux_build), progs)
+    assert p.returncode == 2, p
+    assert "clash" in p.stderr and "Traceback" not in p.stderr
+    assert not out.exists()
 
 
 def test_unwritable_output_is_a_clear_error(linux_build: Path, tmp_path: Path) -> None:
