@@ -22,7 +22,8 @@ from harness.capture import capture
 from harness.decoding import decode_serial
 from harness.hangwatch import HangWatch
 from harness.livecheck import CheckResult, LiveCheck
-from harness.linux import ConsoleVerdict, ProgramsVerdict, judge_console, judge_programs, programs_send_nmis
+from harness.linux import (ConsoleVerdict, ProgramsVerdict, VerdictWatch, judge_console, judge_programs,
+                           programs_send_nmis)
 from harness import multiboot
 from harness.machine import Machine, MachineConfig, MachineError
 from harness.nmi import NmiInjector
@@ -217,6 +218,10 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
             # Only a run recorded with QMP NMIs needs them sent again; COM2
             # bytes come back from QEMU's own log.
             reinjector = StallReinjector(qmp, plan.rr_nmi_icounts)
+        # A Linux guest's NMIs stop when init prints its verdict: init then waits for
+        # its NMI counts to settle and reports them, exactly (guest/linux/init).
+        verdict_watch = VerdictWatch(machine.config.console_path) \
+            if injector_task is not None and sc.is_linux and machine.config.console_path else None
         started = loop.time()
         last_growth = last_tick = started
         while True:
@@ -243,6 +248,11 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                     watch.outcome, watch.reason = live_check_outcome(watch.violation)
                     watch.stopped_by_live_check = True
                     break
+            if verdict_watch is not None and injector is not None and verdict_watch.poll() \
+                    and injector_task is not None and not injector_task.done():
+                injector_task.cancel()
+                await asyncio.gather(injector_task, return_exceptions=True)
+                injector.stopped_because = "Linux init printed its verdict"
             if reinjector is not None:
                 await reinjector.observe(now, icount)
             hung = plan.hang.observe(now, size, icount)

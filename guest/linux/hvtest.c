@@ -10,6 +10,9 @@
  *                       hypervisor first (TEST_FLAG_SLEEP)
  *   hvtest 1000008      the seed's special value: one call during which the
  *                       hypervisor sends this CPU an NMI (TEST_FLAG_SELF_NMI)
+ *   hvtest sleep-N      N such sleeping calls, one after another (the seed's
+ *                       `while ! ./test 1000000; do true; done`)
+ *   hvtest nmi-N        N such self-NMI calls, one after another
  *   hvtest --privileged every kernel-only hypercall (not `user` in the table)
  *                       must come back HC_ERR_PRIVILEGED, and a user one must
  *                       not: the hypervisor's ABI for processes
@@ -33,7 +36,7 @@
 #include <heisen/defs.h>
 #include "vmmcall.h"
 
-#define USAGE "usage: hvtest N | hvtest 1000000 | hvtest 1000008 | hvtest --privileged\n"
+#define USAGE "usage: hvtest N | 1000000 | 1000008 | sleep-N | nmi-N | --privileged\n"
 #define SEED_SLEEP 1000000ull
 #define SEED_SELF_NMI 1000008ull
 #define MAX_CALLS 0x0fffffffull	/* arguments stay below the TEST flag bits */
@@ -133,12 +136,20 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (strcmp(argv[1], "--privileged") == 0)
 		return privileged();
-	if (argv[1][0] < '0' || argv[1][0] > '9')
+	const char *num = argv[1];
+	uint64_t repeat_flags = 0;
+	if (strncmp(num, "sleep-", 6) == 0)
+		num += 6, repeat_flags = TEST_FLAG_SLEEP;
+	else if (strncmp(num, "nmi-", 4) == 0)
+		num += 4, repeat_flags = TEST_FLAG_SELF_NMI;
+	if (num[0] < '0' || num[0] > '9')
 		return usage("N must be a decimal number");
 	errno = 0;
-	n = strtoull(argv[1], &end, 10);
+	n = strtoull(num, &end, 10);
 	if (errno || *end || n == 0 || n > MAX_CALLS)
 		return usage("N must be a number from 1 to 268435455");
+	if (repeat_flags)
+		return run_calls(1, n, repeat_flags);
 	if (n == SEED_SLEEP)
 		return run_calls(n, 1, TEST_FLAG_SLEEP);
 	if (n == SEED_SELF_NMI)

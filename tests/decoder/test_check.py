@@ -58,7 +58,7 @@ def test_intercept_pairing_missing_leave() -> None:
 def test_intercept_pairing_forgiven_across_host_nmi() -> None:
     b = good_run(finish=False)
     b.ev(0, "INTERCEPT_ENTER", VMMCALL, 0x2000000)
-    b.ev(0, "HOST_NMI", 1, 1, 1)     # a quiesce signal (kind none is forbidden)
+    b.ev(0, "HOST_NMI", 2, 0, 0)     # a quiesce signal (kind none is forbidden)
     b.ev(0, "INTERCEPT_ENTER", VMMCALL, 0x2000010)
     b.ev(0, "INTERCEPT_LEAVE", VMMCALL)
     finish_run(b, 2, {0: 2, 1: 1})
@@ -81,6 +81,30 @@ def test_guest_nmi_nested() -> None:
     b.ev(1, "GUEST_EVENT", 1, 0, 0)
     b.ev(1, "GUEST_EVENT", 1, 0, 0)
     _fails(b, "guest_nmi_not_nested", "GUEST_EVENT kind=1")
+
+
+def test_an_nmi_injected_before_the_previous_one_s_iret_fails() -> None:
+    """The zoo's inject-while-blocked on a guest that reports nothing (Linux): two
+    injections on one CPU with no NMI_UNBLOCK (the handler's IRET) between them."""
+    b = good_run(finish=False)
+    b.ev(1, "HOST_NMI", 2, 0, 0)
+    b.ev(1, "HOST_NMI", 2, 0, 0)
+    b.ev(1, "NMI_INJECT", 1)
+    b.ev(1, "NMI_INJECT", 0)
+    _fails(b, "nmi_not_injected_while_blocked", "cpu 1: NMI_INJECT pending=1", "has no NMI_UNBLOCK")
+
+
+def test_injections_with_an_iret_between_them_pass() -> None:
+    b = good_run(finish=False)
+    for _ in range(2):
+        b.ev(1, "HOST_NMI", 2, 0, 0)
+        b.ev(1, "NMI_INJECT", 0)
+        b.ev(1, "NMI_UNBLOCK", 0x2000100)
+    b.ev(0, "HOST_NMI", 2, 0, 0)
+    b.ev(0, "NMI_INJECT", 0)    # another CPU's injection does not close this one's
+    b.ev(0, "NMI_UNBLOCK", 0x2000100)
+    r = verdict(b)
+    assert r.rule != "nmi_not_injected_while_blocked", (r.rule, r.message)
 
 
 def test_quiesce_epoch_missing_ack_is_reported_at_end() -> None:

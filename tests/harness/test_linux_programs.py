@@ -85,7 +85,8 @@ def test_every_program_must_exit_0_once(events: list[tuple[int, int, int]], reas
 
 def test_only_the_seed_s_self_nmi_value_expects_unclaimed_nmis() -> None:
     assert programs_send_nmis({"cpu0": f"hvtest:5+{SELF_NMI_PROGRAM}"})
-    assert not programs_send_nmis({"cpu0": "hvtest:1000008000", "any": "hvtest:100"})
+    assert programs_send_nmis({"any": "hvtest:nmi-20"})
+    assert not programs_send_nmis({"cpu0": "hvtest:1000008000", "any": "hvtest:100+hvtest:sleep-3"})
 
 
 def test_a_program_verdict_turns_an_exit_pass_into_a_failure() -> None:
@@ -100,3 +101,18 @@ def test_a_program_verdict_turns_an_exit_pass_into_a_failure() -> None:
     outcome, reason, passed, _ = _judge(sc, _Watch(outcome="pass"), trace, None, short)
     assert (outcome, passed) == ("fail", False)
     assert reason == "exit said pass, but the trace shows 1 exit(s) of the 2 test program(s) on CPU 0"
+
+
+def test_the_verdict_watch_finds_init_s_line_across_reads(tmp_path: Path) -> None:
+    from harness.linux import VerdictWatch
+    console = tmp_path / "console.txt"
+    console.write_bytes(b"[ 1.0] boot\nHEISEN-LINUX: programs: 2 started\nHEISEN-LIN")
+    watch = VerdictWatch(console)
+    assert not watch.poll()
+    with console.open("ab") as f:
+        f.write(b"UX: FA")
+    assert not watch.poll()
+    with console.open("ab") as f:
+        f.write(b"IL cpu1-hvtest-exit-1\n")
+    assert watch.poll() and watch.poll()
+    assert not VerdictWatch(tmp_path / "missing.txt").poll()
