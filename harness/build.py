@@ -94,6 +94,11 @@ def build_bugs(name: str, repo: Path = REPO) -> Path:
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-20:])
         raise BuildError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{tail}")
+    # The Linux guest is the same for every bug (a bug lives in the hypervisor):
+    # the bug build runs build/linux's kernel and initramfs.
+    linux, shared = repo / build_dir / "linux", repo / "build" / "linux"
+    if shared.is_dir() and not linux.exists() and not linux.is_symlink():
+        linux.symlink_to(shared.resolve())
     return repo / build_dir
 
 
