@@ -22,6 +22,7 @@ from harness.capture import capture
 from harness.decoding import decode_serial
 from harness.hangwatch import HangWatch
 from harness.livecheck import CheckResult, LiveCheck
+from harness.console_timeline import ConsoleSampler, write_views as write_console_views
 from harness.linux import (ConsoleVerdict, ProgramsVerdict, VerdictWatch, judge_console, judge_programs,
                            programs_send_nmis)
 from harness import multiboot
@@ -93,6 +94,7 @@ class _Plan:
     nmi_com2: bool = False        # rr: host NMIs are bytes on COM2 (harness/rr.py)
     trace_bytes: Callable[[], int] | None = None  # progress when frames do not go to serial
     live_check: LiveCheck | None = None
+    console_sampler: ConsoleSampler | None = None   # an OS guest's console against the trace
 
 
 @dataclass
@@ -248,6 +250,8 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                     watch.outcome, watch.reason = live_check_outcome(watch.violation)
                     watch.stopped_by_live_check = True
                     break
+            if plan.console_sampler is not None:
+                plan.console_sampler.sample()
             if verdict_watch is not None and injector is not None and verdict_watch.poll() \
                     and injector_task is not None and not injector_task.done():
                 injector_task.cancel()
@@ -545,7 +549,9 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
                  nmi_com2=nmi_com2,
                  trace_bytes=_progress_counter(mem, config.console_path),
                  live_check=LiveCheck(config.serial_path, sc.rules, time_bounds=icount_mode)
-                 if opts.stop_at_violation and mem is None else None)
+                 if opts.stop_at_violation and mem is None else None,
+                 console_sampler=ConsoleSampler(config.serial_path, config.console_path)
+                 if config.console_path is not None and mem is None else None)
     if opts.stop_at_violation and mem is not None:
         verdict["live_check_error"] = "no live check with the memory transport (its log is read after the run)"
     watch = _Watch()
@@ -607,6 +613,13 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
     nmis_sent = sc.nmi.kind != "none" or programs_send_nmis(sc.programs)
     console = judge_console(config.console_path, nmis_sent=nmis_sent) \
         if config.console_path is not None and sc.is_linux else None
+    if plan.console_sampler is not None and decoded.decoded and decoded.items and opts.views:
+        try:
+            plan.console_sampler.save(run_dir)
+            trace.setdefault("views", {}).update(
+                write_console_views(run_dir, decoded.items, config.console_path, plan.console_sampler.samples))
+        except (OSError, ValueError) as exc:
+            trace.setdefault("view_errors", {})["console"] = f"{type(exc).__name__}: {exc}"
     if console is not None:
         verdict["console"] = {"path": str(config.console_path), **console.as_dict()}
     elif config.console_path is not None:

@@ -65,7 +65,10 @@ def _title(text: str) -> str:
 
 
 def render_html(items: Iterable[Item], out: TextIO, start: int = 0, max_records: int = 20000,
-                width: int = 1200, title: str = "Heisenvisor trace", **_: object) -> None:
+                width: int = 1200, title: str = "Heisenvisor trace",
+                console: list[tuple[int, str]] | None = None, **_: object) -> None:
+    """console: (TSC, line) of a guest's console, drawn in a lane below the CPUs'
+    (harness/console_timeline.py places the lines)."""
     window = list(islice(enumerate(items), start, start + max_records))
     g = Geometry(width=width)
     tb = Timebase()
@@ -75,16 +78,22 @@ def render_html(items: Iterable[Item], out: TextIO, start: int = 0, max_records:
             break
     cpus = sorted({it[1] for _, it in window if it[1] is not None}) or [0]
     ncpus = cpus[-1] + 1
+    lanes = ncpus + (console is not None)
     stamps = [it[0] for _, it in window if it[0]]
     t0, t1 = (min(stamps), max(stamps)) if stamps else (0, 1)
     svg: list[str] = []
     add = svg.append
-    h = g.height(ncpus)
-    for c in range(ncpus):
+    h = g.height(lanes)
+    for c in range(lanes):
         y = g.lane_top(c)
         add(f'<rect x="{g.left}" y="{y}" width="{g.width - g.left - g.right}" height="{g.lane_h}" fill="{LANE_BG}"/>')
-        add(f'<text x="8" y="{y + g.lane_h // 2 + 5}" class="lane">CPU {c}</text>')
-    _axis(add, g, tb, t0, t1, ncpus)
+        add(f'<text x="8" y="{y + g.lane_h // 2 + 5}" class="lane">{"console" if c == ncpus else f"CPU {c}"}</text>')
+    _axis(add, g, tb, t0, t1, lanes)
+    for tsc, line in console or ():
+        if t0 <= tsc <= t1:
+            x, y = g.x(tsc, t0, t1), g.lane_top(ncpus)
+            add(f'<line x1="{x:.1f}" y1="{y + 4}" x2="{x:.1f}" y2="{y + g.lane_h - 4}" stroke="{OTHER}" '
+                f'stroke-width="2">{_title(f"console: {line}")}</line>')
     open_span: dict[tuple[int, str], tuple[int, Item]] = {}
     open_q: dict[int, tuple[int, Record]] = {}
     last_tsc: dict[int, int] = {}
@@ -139,7 +148,7 @@ def render_html(items: Iterable[Item], out: TextIO, start: int = 0, max_records:
     for cpu, (k0, r0) in open_q.items():
         _span(add, g, g.quiesce_band(cpu), r0.tsc, end, t0, t1, QUIESCE, f"#{k0} cpu {cpu} {label(r0)} (open)")
     svg += marks
-    _legend(add, g, ncpus)
+    _legend(add, g, lanes)
     out.write(_PAGE.format(title=html.escape(title), w=g.width, h=h, body="\n".join(svg),
                            first=start, last=start + len(window) - 1, la=LOSS_A, lb=LOSS_B))
 
