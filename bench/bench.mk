@@ -29,6 +29,12 @@ bench-linux: deps all linux
 #               seed test 1-5, every run to its end; prints every failing seed and the
 #               longest quiesce and serial silence any seed showed (docs/quiesce.md).
 #               SOAK_ARGS="--plan stress-all=50 --base-seed 7" for a shorter one.
+#   make soak GUEST=linux RUNS=N
+#               the seed's tests inside Linux instead: every scenarios/linux-test*.toml,
+#               N runs each (default 20), host-timed (SMP Linux cannot run deterministic).
 .PHONY: soak
-soak: deps all
-	$(PYTHON) bench/soak.py $(SOAK_ARGS)
+# GUEST and RUNS reach soak.py through the environment, never a shell command line.
+soak: export SOAK_GUEST = $(value GUEST)
+soak: export SOAK_RUNS = $(value RUNS)
+soak: deps all $(if $(filter linux,$(GUEST)),linux)
+	$(PYTHON) bench/soak.py --from-env $(SOAK_ARGS)

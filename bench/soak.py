@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """make soak: the correct build over many deterministic seeds; every failure listed.
 
+`make soak GUEST=linux RUNS=N` soaks the seed's tests on Linux instead (every
+scenarios/linux-test*.toml, N runs each, host-timed: see deterministic()).
+
 Hunts each scenario with --keep-going (harness/hunt.py): SEEDS consecutive seeds
 from BASE, split into JOBS slices hunted by JOBS processes, every run judged by its exit status and the
 checker (decoder/rules.toml, including quiesce_epoch's bound on a stop-the-world).
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -63,6 +67,24 @@ class ScenarioSoak:
     elapsed_s: float = 0.0
 
 
+LINUX_RUNS = 20
+
+
+def plan_from_env(guest: str, runs: str, default: str) -> str:
+    """make soak's GUEST and RUNS: the Linux plan (every scenarios/linux-test*.toml, RUNS
+    each) for GUEST=linux, else the default plan; anything else is refused."""
+    if guest not in ("", "linux"):
+        raise ValueError(f"GUEST={guest!r}: expected linux or nothing")
+    if runs and not (runs.isdigit() and 0 < int(runs) <= 100000):
+        raise ValueError(f"RUNS={runs!r}: expected a number of runs from 1 to 100000")
+    if guest != "linux":
+        if runs:
+            raise ValueError("RUNS=N is for GUEST=linux; the default soak's sizes are in --plan")
+        return default
+    names = sorted(p.stem for p in (ROOT / "scenarios").glob("linux-test*.toml"))
+    return ",".join(f"{n}={runs or LINUX_RUNS}" for n in names)
+
+
 def parse_plan(text: str) -> list[tuple[str, int]]:
     plan = []
     for part in text.split(","):
@@ -89,13 +111,21 @@ def take_figures(soak: ScenarioSoak, result: RunResult) -> None:
         shutil.rmtree(result.run_dir, ignore_errors=True)
 
 
+def deterministic(name: str) -> bool:
+    """SMP Linux cannot run deterministic (QEMU's one-thread icount mode does not bring
+    up its APs: docs/linux-guest.md): its runs are host-timed, a seed only a run's label,
+    and a failure's confirmation a rerun (the seed's own method)."""
+    sc = load_named(name)
+    return not (sc.is_linux and sc.smp > 1)
+
+
 def soak_slice(name: str, base: int, seeds: int, build: Path, results: Path, budget_s: float) -> ScenarioSoak:
     """Seeds base..base+seeds-1 of one scenario, one QEMU at a time, in this process."""
     sc = load_named(name)
     soak = ScenarioSoak(name, seeds, base, hang_timeout_s=sc.hang_timeout)
     opts = HuntOptions(budget_s=budget_s, jobs=1, base_seed=base, build_dir=build,
                        results_dir=results, max_seeds=seeds, stop_on_failure=False, confirm=1,
-                       stop_at_violation=False, views=False)
+                       stop_at_violation=False, views=False, deterministic=deterministic(name))
 
     def on_result(result: RunResult, progress: HuntResult) -> None:
         take_figures(soak, result)
@@ -166,10 +196,14 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--budget", type=float, default=24 * 3600.0,
                     help="wall seconds each scenario may take (default a day); seeds it leaves unrun "
                          "make the soak fail, never pass")
+    ap.add_argument("--from-env", action="store_true",
+                    help="make soak: SOAK_GUEST=linux (the Linux plan) and SOAK_RUNS=N from the environment")
     ap.add_argument("--build", type=Path, default=ROOT / "build")
     ap.add_argument("--results", type=Path, default=None, help="default results/<time>-soak")
     ns = ap.parse_args(argv)
     try:
+        if ns.from_env:
+            ns.plan = plan_from_env(os.environ.get("SOAK_GUEST", ""), os.environ.get("SOAK_RUNS", ""), ns.plan)
         plan = parse_plan(ns.plan)
         for name, _ in plan:
             load_named(name)
@@ -185,7 +219,9 @@ def main(argv: list[str]) -> int:
     rows: list[ScenarioSoak] = []
     try:
         for name, seeds in plan:
-            print(f"soak {name}: seeds {ns.base_seed}..{ns.base_seed + seeds - 1}, {ns.jobs} jobs", flush=True)
+            mode = "deterministic" if deterministic(name) else "host-timed"
+            print(f"soak {name}: seeds {ns.base_seed}..{ns.base_seed + seeds - 1}, {ns.jobs} jobs, {mode}",
+                  flush=True)
             rows.append(soak_one(name, seeds, ns.base_seed, ns.jobs, ns.build, results, ns.budget))
     except (HuntError, OSError) as e:
         print(f"soak: {e}", file=sys.stderr)

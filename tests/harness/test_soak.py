@@ -59,3 +59,29 @@ def test_a_soak_that_runs_out_of_time_fails(tmp_path: Path, fake_build: Callable
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "fewer seeds than planned" in proc.stderr and "Traceback" not in proc.stderr
     assert summary is not None and summary["scenarios"][0]["seeds_run"] < 40, summary
+
+
+def test_make_soak_guest_linux_plans_every_linux_test_and_checks_its_inputs() -> None:
+    import sys
+    import pytest
+    sys.path.insert(0, str(REPO / "bench"))
+    import soak as soakmod
+    linux = sorted(p.stem for p in (REPO / "scenarios").glob("linux-test*.toml"))
+    assert len(linux) >= 2
+    assert soakmod.plan_from_env("linux", "7", "x") == ",".join(f"{n}=7" for n in linux)
+    assert soakmod.plan_from_env("linux", "", "x") == ",".join(f"{n}=20" for n in linux)
+    assert soakmod.plan_from_env("", "", "stress-all=5") == "stress-all=5"
+    for guest, runs in [("linux", "3;touch x"), ("linux", "0"), ("windows", ""), ("", "5")]:
+        with pytest.raises(ValueError):
+            soakmod.plan_from_env(guest, runs, "x")
+    # SMP Linux runs host-timed; every other soak scenario deterministic.
+    assert not soakmod.deterministic("linux-test5") and soakmod.deterministic("stress-all")
+
+
+def test_a_bad_runs_value_from_make_is_a_clear_error(tmp_path: Path) -> None:
+    import os
+    env = {**os.environ, "SOAK_GUEST": "linux", "SOAK_RUNS": "5'; touch pwned; '"}
+    proc = subprocess.run(["/usr/bin/python3", str(REPO / "bench/soak.py"), "--from-env"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 2 and "RUNS=" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "pwned").exists()
