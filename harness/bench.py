@@ -176,7 +176,7 @@ def hunt_bug(name: str, bug: dict[str, str], opts: BenchOptions, out_dir: Path,
              console: Console) -> dict[str, Any]:
     sc = load_named(opts.scenario or bug["scenario"])
     build_dir = build_bugs(name)
-    # The seed's method, as issue 8 defines it: multi-threaded TCG and QMP
+    # The seed's method (docs/determinism.md): multi-threaded TCG and QMP
     # inject-nmi every 0.1 s (qemu_inject_nmi.py 4444 0.1), whatever the
     # scenario's own NMI pattern is.
     seed_sc = dataclasses.replace(sc, nmi=NmiPattern(kind="interval", interval=SEED_NMI_INTERVAL))

@@ -24,7 +24,7 @@ from types import TracebackType
 PR_SET_PDEATHSIG = 1
 
 # From /work/shared/notes/determinism-and-replay.md: the only settings that
-# gave byte-identical SMP runs (issue 8 builds on this).
+# gave byte-identical SMP runs (deterministic mode builds on this).
 DETERMINISTIC_ARGS = ["-accel", "tcg,thread=single", "-icount", "shift=7,sleep=off",
                       "-rtc", "base=2020-01-01T00:00:00,clock=vm"]
 

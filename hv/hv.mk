@@ -1,6 +1,6 @@
 # Hypervisor build: an x86-64 freestanding ELF linked at its physical address
 # (1 MiB), then objcopy'd to ELF32 because QEMU's multiboot loader refuses
-# 64-bit images (../shared/notes/platform-svm-tcg.md, pitfall 1).
+# 64-bit images (docs/platform.md P1).
 #
 # Every flag below is there on purpose:
 #   -ffreestanding -nostdlib  no hosted libc: the hypervisor has no OS under it.

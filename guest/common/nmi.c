@@ -3,7 +3,7 @@
  *
  * Hardware blocks further NMIs from NMI delivery until the handler's IRET
  * retires (AMD APM vol. 2, 8.2.3; Intel SDM vol. 3, 6.7.1).  A correct
- * hypervisor must give its guest the same guarantee (issue 6: track the
+ * hypervisor must give its guest the same guarantee (docs/hypervisor.md, "NMIs": track the
  * guest's blocking, unblock only after the IRET completes).  So an NMI that
  * arrives while this handler is still running -- anywhere from the stub's
  * first push up to and including its IRET -- is a hypervisor bug, and is

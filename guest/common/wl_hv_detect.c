@@ -1,5 +1,5 @@
 /*
- * hv-detect -- what the guest sees of the hypervisor (issue 3's intercepts):
+ * hv-detect -- what the guest sees of the hypervisor (its intercepts):
  * CPUID 0x40000000 carries the "Heisenvisor" signature, CPUID 1 the
  * hypervisor-present bit, and SVM stays hidden (CPUID 0x80000001 ECX bit 2
  * clear, EFER.SVME reads 0).  A failing check is reported in `detail`.

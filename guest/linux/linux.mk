@@ -1,4 +1,4 @@
-# Linux guest artifacts (issue 16, "unmodified guests"; docs/linux-guest.md):
+# Linux guest artifacts (docs/linux-guest.md):
 #   build/linux/vmlinuz          the unmodified Debian cloud kernel (never compiled here:
 #                                taken from the package behind linux-image-cloud-amd64)
 #   build/linux/kernel.json      package, version, sha256 of the .deb and of vmlinuz

@@ -1,5 +1,5 @@
 /*
- * Seeded perturbation for deterministic mode (issue 8).  Under QEMU with one
+ * Seeded perturbation for deterministic mode (docs/determinism.md).  Under QEMU with one
  * TCG thread and a fixed icount a run is a pure function of (build, command
  * line), but the emulator switches vCPUs in long slices, so cross-CPU races
  * barely interleave (notes: determinism-and-replay.md, "Interleavings").

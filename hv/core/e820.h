@@ -18,7 +18,7 @@ struct mem_range {
  * The guest's memory map: the firmware's `in` with [hide_lo, hide_hi) taken
  * out of usable RAM and listed as reserved, so neither Linux nor a multiboot
  * kernel ever allocates the hypervisor's pages (KASLR picks any usable RAM;
- * ../shared/notes/guests.md).  Ranges of other types pass unchanged.  Writes at
+ * docs/platform.md G5).  Ranges of other types pass unchanged.  Writes at
  * most `max` ranges, sorted by base; returns how many, or -1 if they do not fit.
  */
 int e820_hide(const struct mem_range *in, u32 n, u64 hide_lo, u64 hide_hi, struct mem_range *out, u32 max);

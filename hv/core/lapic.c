@@ -36,7 +36,7 @@ void lapic_init_this_cpu(void)
 /*
  * An OS finds the local interrupt lines as the firmware leaves them: on the
  * BSP, LINT0 ExtINT (the 8259's line; Linux with it masked died at its first
- * sti in 11 of 38 boots, ../shared/notes/guests.md) and LINT1 NMI; on an AP,
+ * sti in 11 of 38 boots, docs/platform.md G4) and LINT1 NMI; on an AP,
  * both masked, their state after INIT.  So QMP's LINT1 NMIs reach an AP
  * neither while it waits for its SIPI nor later (Linux keeps LINT1 masked
  * on APs): an NMI held for an AP until its OS could take it would reach a

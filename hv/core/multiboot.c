@@ -40,7 +40,7 @@ void multiboot_parse(u32 magic, u32 info_pa, struct boot_info *out)
 	const struct mb_info *mb = (const struct mb_info *)(u64)info_pa;
 	out->cmdline = "";
 	if (mb->flags & MB_INFO_CMDLINE)
-		/* QEMU puts the kernel's path first (pitfall 1 in the notes). */
+		/* QEMU puts the kernel's path first (docs/platform.md P1). */
 		out->cmdline = multiboot_args((const char *)(u64)mb->cmdline);
 	out->mem_upper_kb = (mb->flags & MB_INFO_MEM) ? mb->mem_upper : 0;
 	out->nmods = 0;

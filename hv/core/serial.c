@@ -1,7 +1,7 @@
 /*
  * COM1 16550, polled.  Bytes wait for THR-empty in the line status
  * register: QEMU's socket chardev drops bytes otherwise
- * (../shared/notes/platform-svm-tcg.md, pitfall 9).  Only the trace drain
+ * (docs/platform.md P9).  Only the trace drain
  * (and the panic flush) write here; nothing else touches the UART.
  */
 #include "core/serial.h"

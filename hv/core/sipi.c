@@ -4,7 +4,7 @@
  * Every CPU runs under the hypervisor from boot, so a guest's INIT must never
  * reach a CPU: under TCG an INIT resets the CPU whether intercepted or not,
  * and the following SIPI would start it in *host* mode, the guest's code
- * without the hypervisor (../shared/notes/guests.md, "INIT and SIPI").  So
+ * without the hypervisor (docs/platform.md G1).  So
  * the APs wait in the hypervisor (sipi_wait), and the guest's writes to its
  * xAPIC ICR are caught: INIT is dropped, a SIPI to a waiting AP starts that
  * AP's guest in real mode at the vector, every other IPI (fixed, NMI,

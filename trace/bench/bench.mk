@@ -3,7 +3,7 @@
 #      mutex + snprintf, LTTng-UST without and with a recording session;
 #   2. callgrind instructions per record (the number that does not wobble);
 #   3. bytes per event on the wire: trace-sample, and recorded runs' serial.bin
-#      (TRACE_RECORDINGS; default: a fresh run of scenarios/trace-flood.toml, issue 4's
+#      (TRACE_RECORDINGS; default: a fresh run of scenarios/trace-flood.toml, the drain's
 #      test:10000 on 4 CPUs with an NMI every 1 ms), as recorded and re-framed at 64
 #      records a frame.
 # An LTTng session needs lttng-sessiond: if none runs, one is started for the bench and

@@ -53,7 +53,7 @@ static void handle_cpuid(struct percpu *c, struct vmcb *vmcb)
 }
 
 /* Only EFER is intercepted (hv/arch/svm/svm.c): the guest must not see
- * SVME, and must not clear it (VMRUN requires it set, pitfall 4). */
+ * SVME, and must not clear it (VMRUN requires it set, docs/platform.md P4). */
 static void handle_msr(struct percpu *c, struct vmcb *vmcb)
 {
 	struct guest_regs *g = &c->vcpu.gpr;
@@ -167,7 +167,7 @@ static const exit_handler handlers[SVM_EXIT_NPF + 1] = {
  * the IDT, the handler's stack or the GDT; an NMI or interrupt exit in the
  * middle) leaves the event in EXITINTINFO, and the CPU forgets it: the
  * hypervisor must deliver it again (AMD APM vol. 2 15.20, "Event Injection"
- * and EXITINTINFO).  Test the valid bit, not the word (the notes' pitfall on
+ * and EXITINTINFO).  Test the valid bit, not the word (docs/platform.md P10 on
  * 0x202).  The handler below may still replace EVENTINJ (a refused access
  * injects #GP): that is its choice, made knowing the event.
  *

@@ -74,7 +74,7 @@ void arch_cpu_enable(struct percpu *c)
 	 * PAL from a data access by that bit. */
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME | EFER_NXE);
 	/* Always per CPU: QEMU does not check it and would silently write the
-	 * host state to physical page 0 (notes, pitfall 5). */
+	 * host state to physical page 0 (docs/platform.md P5). */
 	wrmsr(MSR_VM_HSAVE_PA, (u64)c->arch_pages[ARCH_PAGE_HSAVE]);
 }
 
@@ -89,7 +89,7 @@ static struct vmcb *vmcb_reset(struct percpu *c)
 	memset(vmcb, 0, sizeof(*vmcb));
 	struct vmcb_control *ctl = &vmcb->ctl;
 	ctl->misc1 = INTERCEPT_NMI | INTERCEPT_CPUID | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
-	/* VMRUN must be intercepted or VMRUN fails (pitfall 4); the other SVM
+	/* VMRUN must be intercepted or VMRUN fails (docs/platform.md P4); the other SVM
 	 * instructions would act on the real machine (GIF!) if the guest ran them. */
 	ctl->misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
 		     INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
@@ -102,7 +102,7 @@ static struct vmcb *vmcb_reset(struct percpu *c)
 	ctl->tlb_control = 1;		/* flush everything on the first VMRUN */
 	ctl->np_enable = 1;
 	ctl->n_cr3 = per_cpu_npt ? npt_build_cpu(c->index) : npt_root;
-	vmcb->save.efer = EFER_SVME;	/* VMRUN requires it (pitfall 4); hidden from the guest */
+	vmcb->save.efer = EFER_SVME;	/* VMRUN requires it (docs/platform.md P4); hidden from the guest */
 	vmcb->save.dr7 = 0x400;
 	vmcb->save.dr6 = 0xffff0ff0;
 	vmcb->save.rflags = 2;
@@ -116,7 +116,7 @@ void arch_vcpu_init(struct percpu *c, const struct guest_entry *e)
 {
 	struct vmcb *vmcb = vmcb_reset(c);
 	struct vmcb_save *s = &vmcb->save;
-	s->cs = flat_seg(e->cs, 0x0c9b);	/* 32-bit code, G, D (pitfall 6) */
+	s->cs = flat_seg(e->cs, 0x0c9b);	/* 32-bit code, G, D (docs/platform.md P6) */
 	s->ds = s->es = s->ss = s->fs = s->gs = flat_seg(e->ds, 0x0c93);
 	s->tr = (struct vmcb_seg){ .sel = 0, .attrib = 0x008b, .limit = 0x67, .base = 0 };
 	s->ldtr = (struct vmcb_seg){ .sel = 0, .attrib = 0x0082, .limit = 0, .base = 0 };
@@ -132,7 +132,7 @@ void arch_vcpu_init(struct percpu *c, const struct guest_entry *e)
 }
 
 /* The state a SIPI leaves a CPU in (Intel SDM vol. 3 9.1.1, AMD APM vol. 2
- * 14.1.3), as measured under TCG (../shared/notes/guests.md, "Real-mode
+ * 14.1.3), as measured under TCG (docs/platform.md G3, "Real-mode
  * guests under SVM"): real mode, CS = vector << 8, IP = 0. */
 void arch_vcpu_init_sipi(struct percpu *c, u8 vector)
 {
@@ -187,7 +187,7 @@ void __noreturn arch_vcpu_run(struct percpu *c)
 
 void svm_skip_instruction(struct vmcb *vmcb, u32 len)
 {
-	/* No NRIPS under TCG (next_rip stays 0, pitfall 2): lengths are known
+	/* No NRIPS under TCG (next_rip stays 0, docs/platform.md P2): lengths are known
 	 * per intercepted instruction. */
 	vmcb->save.rip += len;
 	/* The skipped instruction was the one a MOV SS/STI shadow covered

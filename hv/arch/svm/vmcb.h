@@ -12,7 +12,7 @@
 
 struct vmcb_seg {
 	u16 sel;
-	u16 attrib;	/* 12 bits: access byte 7:0, AVL/L/D/G 11:8 (pitfall 6) */
+	u16 attrib;	/* 12 bits: access byte 7:0, AVL/L/D/G 11:8 (docs/platform.md P6) */
 	u32 limit;
 	u64 base;
 } __packed;

@@ -2,7 +2,7 @@
  * void svm_vmrun(u64 vmcb_pa, struct guest_regs *gpr, u64 host_save_pa)
  *
  * VMRUN switches only RAX/RSP/RIP, segments, CRs, EFER, RFLAGS, DR6/7 (notes,
- * pitfall 8).  So: VMSAVE the host's FS/GS/TR/LDTR/KernelGSBase/syscall
+ * docs/platform.md P8).  So: VMSAVE the host's FS/GS/TR/LDTR/KernelGSBase/syscall
  * MSRs, VMLOAD the guest's, load the guest GPRs (RAX lives in the VMCB), run;
  * on #VMEXIT store the guest GPRs, VMSAVE the guest's hidden state back into
  * its VMCB and VMLOAD the host's.  Called with GIF=0 (CLGI), so no NMI can
