@@ -19,7 +19,7 @@ from decoder.expr import RuleError
 from decoder.records import Item, Loss, Record
 from decoder.rule_kinds import KINDS, Context, Rule, env_of
 from decoder.views.stats import NOT_DATA_LOSS
-from decoder.views.table import markdown_table
+from decoder.views.markdown import markdown_table
 
 DEFAULT_RULES = Path(__file__).with_name("rules.toml")
 # Loss kinds whose unit is bytes of input that did not decode.

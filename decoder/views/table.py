@@ -17,32 +17,12 @@ from typing import Iterable, TextIO
 
 from decoder.defs import EVENT_IDS
 from decoder.records import Item, Record
-from decoder.views.labels import label
+from decoder.views.markdown import markdown_table
 
 QUIESCE_IDS = {EVENT_IDS[n] for n in ("QUIESCE_REQUEST", "QUIESCE_ACK", "QUIESCE_BEGIN",
                                        "QUIESCE_END", "QUIESCE_RESUME")}
 RESUME_ID = EVENT_IDS["QUIESCE_RESUME"]
 BOOT_ID = EVENT_IDS["BOOT"]
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(rows: list[tuple[int, Item]], ncpus: int = 0, mark: int | None = None) -> str:
-    """The seed's table for (index, item) rows; the row with index == mark is flagged '>'."""
-    cpus = max([ncpus - 1] + [it[1] for _, it in rows if it[1] is not None])
-    cols: list[object] = list(range(cpus + 1))
-    if any(it[1] is None for _, it in rows):
-        cols.append(None)
-    head = "|Index|" + "|".join("wire" if c is None else f"CPU {c}" for c in cols) + "|"
-    lines = [head, "|" + "-|" * (len(cols) + 1)]
-    for k, it in rows:
-        cells = ["" for _ in cols]
-        cells[cols.index(it[1])] = _cell(label(it))
-        idx = f">{k}" if k == mark else str(k)
-        lines.append(f"|{idx}|" + "|".join(cells) + "|")
-    return "\n".join(lines) + "\n"
 
 
 def _ncpus(it: Item, current: int) -> int:
