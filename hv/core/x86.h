@@ -46,6 +46,5 @@ static inline u64 read_cr4(void) { u64 v; __asm__ __volatile__("mov %%cr4, %0" :
 #define EFER_LME (1u << 8)
 #define EFER_LMA (1u << 10)
 #define EFER_NXE (1u << 11)
-#define EFER_SVME (1u << 12)
 
 #endif

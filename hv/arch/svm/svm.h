@@ -5,6 +5,10 @@
 #include "arch/svm/vmcb.h"
 #include "arch/arch.h"
 
+/* EFER.SVME (AMD APM vol. 2, 15.4): enables SVM; VMRUN requires it in the guest's
+ * VMCB too (docs/platform.md P4), where the guest must not see it. */
+#define EFER_SVME (1u << 12)
+
 #define ARCH_PAGE_VMCB 0
 #define ARCH_PAGE_HSAVE 1	/* VM_HSAVE_PA: where VMRUN keeps host state */
 #define ARCH_PAGE_HOST_SAVE 2	/* VMSAVE of the host's FS/GS/TR/... */
