@@ -11,8 +11,9 @@
 
 #include "core/types.h"
 #include "core/vcpu.h"
+#include "arch/limits.h"
 
-#define HV_MAX_CPUS 15		/* SVM under TCG has 16 ASIDs; ASID 0 is the host */
+#define HV_MAX_CPUS ARCH_MAX_VCPUS	/* one vCPU per CPU */
 #define PERCPU_SIZE 0x10000
 #define ARCH_PAGES 3
 
