@@ -79,3 +79,21 @@ def test_process_pal_registered_called_and_unregistered(tmp_path: Path, scenario
     assert (v["nmi"]["sent"] > 0) == nmis, v["nmi"]
     check_pal_trace(result, len(cpus))
 
+
+def test_pal_isolation_against_other_processes_and_the_kernel(tmp_path: Path) -> None:
+    result = run(tmp_path, "linux-pal-probe")
+    v = result.verdict
+    assert result.passed, (v.get("reason"), result.run_dir)
+    assert v["programs"]["ok"] and [e["status"] for e in v["programs"]["exits"]] == [0], v["programs"]
+    # No oops, no warning: the kernel's reads of PAL pages were let through.
+    assert not v["console"]["failures"], v["console"]
+    console = (result.run_dir / "console.txt").read_text(errors="replace")
+    assert "pal_demo: probes held" in console
+    records = event_records(result.run_dir / "serial.bin")
+    # Revoked three times: the /proc/PID/mem read, the write(2), the dead process's
+    # pages reused by the kernel.  The other process's call was refused with a fault.
+    revoked = [r.args[0] for r in records if r.type == UNREGISTER and r.args[1] == PAL_ERRORS["REVOKED"]]
+    assert len(revoked) == 3, revoked
+    assert any(r.type == EVENT_IDS["GUEST_FAULT_INJECT"] for r in records)
+    # The owner's one call after the refused one returned the PAL's result.
+    assert [(r.args[1], r.args[2]) for r in records if r.type == EXIT] == [(((3 + 2) ^ 1) + SECRET, 0)]

@@ -9,6 +9,14 @@
  *                 refused it), it is called N times with each result checked,
  *                 unregistered, and its page is readable again with the
  *                 PAL's call count in it.
+ *   pal_demo --probe
+ *                 isolation while registered: another process that maps the
+ *                 same page cannot call the PAL (SIGSEGV); the kernel reading
+ *                 the page -- for another process through /proc/PID/mem, for
+ *                 this one in write(2) -- gets zeros and revokes the PAL
+ *                 (hv/hypapps/pal.c), no oops; a process that exits without
+ *                 unregistering does not keep its PAL slot once the kernel
+ *                 reuses its pages (all PAL_MAX_PALS slots register again).
  *
  * The region: page 0 the PAL's code (copied from pal_code_start below,
  * position-independent), page 1 its data (a secret, its call count), pages 2
@@ -26,14 +34,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define TRACE_OFF /* defs.h: no trace emitters here */
 #include <heisen/defs.h>
 #include "vmmcall.h"
 
-#define USAGE "usage: pal_demo N\n"
+#define USAGE "usage: pal_demo N | pal_demo --probe\n"
 #define PAGE 4096ul
 #define PAL_PAGES 4ul
 #define SECRET 0x5eed0000cafeull
@@ -109,9 +119,9 @@ static int read_faults(const volatile uint64_t *p, uint64_t *val)
 
 /* PAL_PAGES pages inside one 2 MiB block (the hypervisor's rule), written
  * (no zero page) and locked. */
-static uint8_t *make_region(void)
+static uint8_t *make_region_flags(int share)
 {
-	uint8_t *m = mmap(NULL, 2 * PAL_PAGES * PAGE, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *m = mmap(NULL, 2 * PAL_PAGES * PAGE, PROT_READ | PROT_WRITE | PROT_EXEC, share | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
 	uint8_t *r = m;
@@ -122,8 +132,14 @@ static uint8_t *make_region(void)
 	*(uint64_t *)(r + PAGE) = SECRET;
 	if (mlock(r, PAL_PAGES * PAGE) != 0)
 		return NULL;
+	/* A private region stays out of forked children: fork would make its
+	 * pages copy-on-write, and the copy is the kernel reading them. */
+	if (share == MAP_PRIVATE && madvise(m, 2 * PAL_PAGES * PAGE, MADV_DONTFORK) != 0)
+		return NULL;
 	return r;
 }
+
+static uint8_t *make_region(void) { return make_region_flags(MAP_PRIVATE); }
 
 static struct pal_desc describe(const uint8_t *r)
 {
@@ -193,12 +209,154 @@ static int run(uint64_t n)
 	return 0;
 }
 
+/* The status of a child running fn(arg). */
+static int in_child(int (*fn)(uint8_t *), uint8_t *arg)
+{
+	int st;
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(fn(arg));
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static void exit_3(int sig)
+{
+	(void)sig;
+	_exit(3);
+}
+
+/* Child: call the parent's PAL through the shared mapping.  Refused (#GP,
+ * SIGSEGV): only the registering address space may enter it. */
+static int call_from_other(uint8_t *r)
+{
+	signal(SIGSEGV, exit_3);
+	pal_call((uintptr_t)r, 1, 2);
+	return 0;
+}
+
+/* Child: read the parent's PAL data page as a debugger would. */
+static int read_parent_mem(uint8_t *r)
+{
+	char path[64];
+	uint64_t v = 1;
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)getppid());
+	int fd = open(path, O_RDONLY);
+	if (fd < 0 || pread(fd, &v, sizeof(v), (off_t)(uintptr_t)(r + PAGE)) != (ssize_t)sizeof(v))
+		return 4;
+	return v == SECRET ? 5 : v != 0 ? 6 : 0;
+}
+
+/* Child: register a PAL and exit without unregistering it. */
+static int register_and_exit(uint8_t *unused)
+{
+	(void)unused;
+	uint8_t *r = make_region();
+	struct pal_desc d;
+	if (!r)
+		return 7;
+	d = describe(r);
+	return reg(&d) == 0 ? 0 : 8;
+}
+
+/* The kernel reads a registered page: the PAL is revoked, its page zeroed. */
+static int expect_revoked(const char *how, uint8_t *r)
+{
+	uint64_t e, v;
+	if ((e = unreg(r)) != PAL_ERR_NOT_REGISTERED)
+		return fail(how, e, PAL_ERR_NOT_REGISTERED);
+	if (read_faults((const volatile uint64_t *)(r + PAGE), &v) || v != 0)
+		return fail(how, v, 0);
+	return 0;
+}
+
+static int probe_other_process(void)
+{
+	uint8_t *r = make_region_flags(MAP_SHARED);
+	struct pal_desc d;
+	uint64_t e;
+	int st;
+	if (!r)
+		return fail("mmap/mlock of a shared region", 0, 1);
+	d = describe(r);
+	if ((e = reg(&d)) != 0)
+		return fail("PAL_REGISTER of a shared region", e, 0);
+	if ((st = in_child(call_from_other, r)) != 3)
+		return fail("another process calling the PAL: its exit status", (uint64_t)st, 3);
+	if ((e = pal_call(d.entry, 1, 2)) != expected(1, 2, 1))
+		return fail("the owner's call after the refused one", e, expected(1, 2, 1));
+	if ((st = in_child(read_parent_mem, r)) != 0)
+		return fail("/proc/PID/mem read of the PAL: child status (5: it saw the secret)", (uint64_t)st, 0);
+	return expect_revoked("after the /proc/PID/mem read", r);
+}
+
+static int probe_kernel_read(void)
+{
+	uint8_t *r = make_region();
+	struct pal_desc d;
+	uint64_t e, v = 1;
+	int p[2];
+	if (!r || pipe(p) != 0)
+		return fail("mmap/mlock/pipe", 0, 1);
+	d = describe(r);
+	if ((e = reg(&d)) != 0)
+		return fail("PAL_REGISTER", e, 0);
+	if (write(p[1], r + PAGE, sizeof(v)) != (ssize_t)sizeof(v) || read(p[0], &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return fail("write(2) from the PAL's page", 0, 1);
+	if (v != 0)
+		return fail("what write(2) read from the registered page", v, 0);
+	return expect_revoked("after write(2) from the page", r);
+}
+
+/* The kernel reuses a dead process's pages (clearing them for this one). */
+static void reuse_freed_pages(void)
+{
+	size_t len = 64ul << 20;
+	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (m != MAP_FAILED)
+		munmap(m, len);
+}
+
+static int probe_exit_without_unregister(void)
+{
+	uint8_t *r[PAL_MAX_PALS];
+	uint64_t e;
+	int st;
+	if ((st = in_child(register_and_exit, NULL)) != 0)
+		return fail("child registering and exiting: status", (uint64_t)st, 0);
+	reuse_freed_pages();
+	for (unsigned i = 0; i < PAL_MAX_PALS; i++) {
+		struct pal_desc d;
+		if (!(r[i] = make_region()))
+			return fail("mmap/mlock", 0, 1);
+		d = describe(r[i]);
+		if ((e = reg(&d)) != 0)
+			return fail("PAL_REGISTER of every slot after a process died with one", e, 0);
+	}
+	for (unsigned i = 0; i < PAL_MAX_PALS; i++)
+		if ((e = unreg(r[i])) != 0)
+			return fail("PAL_UNREGISTER", e, 0);
+	return 0;
+}
+
+static int probe(void)
+{
+	if (probe_other_process() || probe_kernel_read() || probe_exit_without_unregister())
+		return 1;
+	printf("pal_demo: probes held: no other process called the PAL, the kernel read zeros, "
+	       "a dead process's PAL slot came back\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char *end;
 	if (argc != 2)
 		return fprintf(stderr, USAGE), 2;
 	setvbuf(stdout, NULL, _IONBF, 0);
+	if (strcmp(argv[1], "--probe") == 0)
+		return probe();
 	unsigned long n = strtoul(argv[1], &end, 10);
 	if (*end || !*argv[1] || n == 0 || n > MAX_CALLS)
 		return fprintf(stderr, "pal_demo: bad N\n" USAGE), 2;
