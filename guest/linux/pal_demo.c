@@ -16,7 +16,8 @@
  *                 this one in write(2) -- gets zeros and revokes the PAL
  *                 (hv/hypapps/pal.c), no oops; a process that exits without
  *                 unregistering does not keep its PAL slot once the kernel
- *                 reuses its pages (all PAL_MAX_PALS slots register again).
+ *                 reuses its pages (all PAL_MAX_PALS slots register again);
+ *                 a PAL executing SYSCALL is aborted at CPL 3.
  *
  * The region: page 0 the PAL's code (copied from pal_code_start below,
  * position-independent), page 1 its data (a secret, its call count), pages 2
@@ -260,6 +261,34 @@ static int register_and_exit(uint8_t *unused)
 	return reg(&d) == 0 ? 0 : 8;
 }
 
+static uint8_t *syscall_region;
+
+/* The #UD of the PAL's SYSCALL, delivered to the process after the abort. */
+static void syscall_refused(int sig)
+{
+	(void)sig;
+	_exit(unreg(syscall_region) == 0 ? 3 : 6);
+}
+
+/* Child: a PAL that tries SYSCALL, the one way to CPL 0 that faults on no
+ * table first.  It must be aborted at CPL 3 (the hypervisor disables
+ * SYSCALL while a PAL runs), not resume this process in the kernel's CS. */
+static int syscall_pal(uint8_t *unused)
+{
+	static const uint8_t code[] = { 0x0f, 0x05 };	/* syscall */
+	struct pal_desc d;
+	(void)unused;
+	if (!(syscall_region = make_region()))
+		return 7;
+	memcpy(syscall_region, code, sizeof(code));
+	d = describe(syscall_region);
+	if (reg(&d) != 0)
+		return 8;
+	signal(SIGILL, syscall_refused);
+	uint64_t e = pal_call(d.entry, 0, 0);
+	return unreg(syscall_region) == 0 && e == PAL_ERR_ABORTED ? 4 : 5;
+}
+
 /* The kernel reads a registered page: the PAL is revoked, its page zeroed. */
 static int expect_revoked(const char *how, uint8_t *r)
 {
@@ -342,7 +371,13 @@ static int probe_exit_without_unregister(void)
 
 static int probe(void)
 {
-	if (probe_other_process() || probe_kernel_read() || probe_exit_without_unregister())
+	int st;
+	if (probe_other_process() || probe_kernel_read())
+		return 1;
+	/* 3: aborted, its #UD delivered to the process; 4: aborted, no signal. */
+	if ((st = in_child(syscall_pal, NULL)) != 3 && st != 4)
+		return fail("a PAL executing SYSCALL: child status", (uint64_t)st, 3);
+	if (probe_exit_without_unregister())
 		return 1;
 	printf("pal_demo: probes held: no other process called the PAL, the kernel read zeros, "
 	       "a dead process's PAL slot came back\n");

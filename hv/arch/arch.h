@@ -47,6 +47,8 @@ void arch_set_guest_cr3(struct vcpu *v, u64 cr3);
 u64 arch_guest_rax(struct vcpu *v);
 void arch_set_guest_rax(struct vcpu *v, u64 val);
 bool arch_guest_long_mode(struct vcpu *v);
+/* EFER.SCE, whether SYSCALL works (else it raises #UD); returns the old value. */
+bool arch_guest_syscall(struct vcpu *v, bool on);
 /* The guest's current privilege level (0 = its kernel, 3 = a process). */
 u32 arch_guest_cpl(struct vcpu *v);
 u32 arch_guest_idt_limit(struct vcpu *v);

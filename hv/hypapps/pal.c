@@ -39,6 +39,8 @@
  *    the caller's page tables.  Physical interrupts are held while it runs:
  *    a timer tick would otherwise be delivered through the guest's IDT,
  *    which the PAL's table does not map, and abort every call it hits.
+ *    SYSCALL is disabled while it runs (EFER.SCE): it alone reaches CPL 0
+ *    without a fault on an unmapped table first (enter_pal).
  *    The kernel touching such a page (the process exited without
  *    unregistering and the page is freed and cleared; /proc/PID/mem) would
  *    oops on the #GP a refusal injects, and the page would stay lost to it:
@@ -334,8 +336,10 @@ static void leave_pal(struct vcpu *v, u64 result, u64 aborted_gpa)
 {
 	struct vcpu_pal *s = &v->pal;
 	trace_pal_exit(pals[s->slot].region, result, aborted_gpa);
-	if (pals[s->slot].user)
+	if (pals[s->slot].user) {
 		arch_hold_interrupts(v, false);
+		arch_guest_syscall(v, s->syscall_on);
+	}
 	arch_set_nested_root(v, 0);
 	arch_set_guest_cr3(v, s->saved_cr3);
 	arch_set_guest_rsp(v, s->saved_rsp);
@@ -377,13 +381,21 @@ static enum pal_npf enter_pal(struct vcpu *v, u32 slot)
 	if (!at)
 		return PAL_NPF_REFUSE;
 	u64 ret = word == 8 ? *(const u64 *)at : *(const u32 *)at;
-	v->pal = (struct vcpu_pal){ 1, slot, ret, rsp + word, arch_guest_cr3(v) };
+	v->pal = (struct vcpu_pal){ 1, slot, ret, rsp + word, arch_guest_cr3(v), 0 };
 	trace_pal_enter(p->region, v->gpr.rbx, ret);
 	arch_set_guest_rsp(v, p->stack_top);
 	if (p->cr3)
 		arch_set_guest_cr3(v, p->cr3);
-	if (p->user)
+	if (p->user) {
 		arch_hold_interrupts(v, true);
+		/* SYSCALL is the one way from CPL 3 to CPL 0 that reads no
+		 * table the PAL's page table leaves out (IDT, GDT gates fault
+		 * first): the kernel's entry fetch would end the PAL with CS
+		 * still the kernel's and the process resumed at CPL 0.  With
+		 * EFER.SCE clear it raises #UD, whose delivery faults on the
+		 * IDT: the PAL is aborted at CPL 3. */
+		v->pal.syscall_on = arch_guest_syscall(v, false);
+	}
 	arch_set_nested_root(v, p->npt_root);
 	return PAL_NPF_HANDLED;
 }
