@@ -24,7 +24,7 @@ HYPERCALLS: dict[str, int] = {
     'PAL_UNREGISTER': 9,
     'EVENT_TEST': 10,
 }
-USER_HYPERCALLS: frozenset[str] = frozenset(['GET_INFO', 'GUEST_EVENT', 'HELLO', 'NMI_COUNTS', 'REPORT', 'TEST'])  # CPL > 0 may make these
+USER_HYPERCALLS: frozenset[str] = frozenset(['GET_INFO', 'GUEST_EVENT', 'HELLO', 'NMI_COUNTS', 'PAL_REGISTER', 'PAL_UNREGISTER', 'REPORT', 'TEST'])  # CPL > 0 may make these
 HC_ERRORS: dict[str, int] = {
     'UNKNOWN_HYPERCALL': 0xfffffff0,
     'BAD_ARGUMENT': 0xfffffff1,
@@ -41,6 +41,10 @@ PAL_ERRORS: dict[str, int] = {
     'NOT_REGISTERED': 0xffffffe6,
     'BUSY': 0xffffffe7,
     'ABORTED': 0xffffffe8,
+    'NOT_MAPPED': 0xffffffe9,
+    'NOT_USER': 0xffffffea,
+    'READ_ONLY': 0xffffffeb,
+    'REVOKED': 0xffffffec,
 }
 PAL_LIMITS: dict[str, int] = {
     'MAX_PAGES': 0x10,

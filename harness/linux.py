@@ -18,8 +18,9 @@ from typing import Any
 DEFAULT_APPEND = "console=ttyS2 panic=-1"
 MAX_APPEND = 2047   # the setup header's cmdline_size of the Debian kernel (docs/linux-guest.md)
 PASS_MARKER = "HEISEN-LINUX: PASS"
-# Init's verdict line, pass or fail: the harness stops sending NMIs when it appears,
-# so that init's NMI counts, read after NMIs went quiet, can be exact.
+# Init's verdict line, pass or fail: the harness stops sending NMIs when it appears
+# (the programs are done; the counts' exactness is the hypervisor's: it holds a CPU's
+# NMIs from its REPORT to its NMI_COUNTS).
 VERDICT_MARKERS = (b"HEISEN-LINUX: PASS", b"HEISEN-LINUX: FAIL")
 
 # (name, pattern): what the kernel prints when it went wrong, whether or not it

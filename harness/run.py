@@ -220,8 +220,8 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
             # Only a run recorded with QMP NMIs needs them sent again; COM2
             # bytes come back from QEMU's own log.
             reinjector = StallReinjector(qmp, plan.rr_nmi_icounts)
-        # A Linux guest's NMIs stop when init prints its verdict: init then waits for
-        # its NMI counts to settle and reports them, exactly (guest/linux/init).
+        # A Linux guest's NMIs stop when init prints its verdict: the programs are
+        # done, and a flood need not run on through every CPU's report.
         verdict_watch = VerdictWatch(machine.config.console_path) \
             if injector_task is not None and sc.is_linux and machine.config.console_path else None
         started = loop.time()

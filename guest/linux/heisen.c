@@ -2,9 +2,9 @@
  * heisen: the Linux guest's one helper binary (static, runs from the initramfs).
  *
  *   heisen report STATUS   STATUS = pass | fail | a number (pass = 0, fail =
- *                          GUEST_FAIL_BAD_RESULT).  Reads this CPU's NMI count
- *                          from /proc/interrupts, then issues HC_REPORT(STATUS,
- *                          1, 0) and HC_NMI_COUNTS(nmis, 0, 0) with vmmcall.
+ *                          GUEST_FAIL_BAD_RESULT).  Issues HC_REPORT(STATUS,
+ *                          1, 0), then reads this CPU's NMI count from
+ *                          /proc/interrupts and issues HC_NMI_COUNTS(nmis, 0, 0).
  *                          Run it pinned (taskset -c N): the hypervisor files
  *                          the report under the CPU the vmmcall comes from.
  *                          The second hypercall may end the machine.
@@ -130,18 +130,21 @@ static int cmd_report(const char *arg)
 		perror("heisen: sched_getcpu");
 		return 1;
 	}
+	printf("heisen: cpu %d: HC_REPORT(status=%" PRIu64 ", count=1, detail=0)\n", cpu, status);
+	flush_out();
+	ret = vmmcall(HC_REPORT, status, 1, 0);
+	printf("heisen: cpu %d: HC_REPORT -> %#" PRIx64 "\n", cpu, ret);
+	flush_out();
+	/* The count is read after HC_REPORT: from there to HC_NMI_COUNTS the
+	 * hypervisor injects no NMI (hv/core/nmi_virt.c), so the count read here
+	 * is the one it compares with what it injected. */
 	nmis = nmi_count(cpu);
 	if (nmis < 0)
 		nmis = 0; /* still report: the verdict matters more than the tally */
-	printf("heisen: cpu %d: %lld NMIs; HC_REPORT(status=%" PRIu64 ", count=1, detail=0)\n",
-	       cpu, nmis, status);
-	flush_out();
-	ret = vmmcall(HC_REPORT, status, 1, 0);
-	printf("heisen: cpu %d: HC_REPORT -> %#" PRIx64 "; HC_NMI_COUNTS(received=%lld, nested=0, sent=0)\n",
-	       cpu, ret, nmis);
-	flush_out();
 	ret = vmmcall(HC_NMI_COUNTS, (uint64_t)nmis, 0, 0);
-	printf("heisen: cpu %d: HC_NMI_COUNTS -> %#" PRIx64 "\n", cpu, ret);
+	/* Lost when that call ended the machine; the hypervisor's verdict line
+	 * carries the count too. */
+	printf("heisen: cpu %d: HC_NMI_COUNTS(received=%lld, nested=0, sent=0) -> %#" PRIx64 "\n", cpu, nmis, ret);
 	flush_out();
 	return 0;
 }

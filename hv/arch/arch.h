@@ -47,6 +47,8 @@ void arch_set_guest_cr3(struct vcpu *v, u64 cr3);
 u64 arch_guest_rax(struct vcpu *v);
 void arch_set_guest_rax(struct vcpu *v, u64 val);
 bool arch_guest_long_mode(struct vcpu *v);
+/* EFER.SCE, whether SYSCALL works (else it raises #UD); returns the old value. */
+bool arch_guest_syscall(struct vcpu *v, bool on);
 /* The guest's current privilege level (0 = its kernel, 3 = a process). */
 u32 arch_guest_cpl(struct vcpu *v);
 u32 arch_guest_idt_limit(struct vcpu *v);
@@ -70,7 +72,14 @@ void arch_single_step(struct vcpu *v, bool on);
 void arch_npt_set_access(u64 gpa, u32 npages, bool present);
 /* arch_npt_set_access() works on [0, arch_npt_fine_end()) only. */
 u64 arch_npt_fine_end(void);
-u64 arch_pal_npt_build(u32 slot, u64 gpa, u32 npages);
+/* A PAL's own nested table (one per slot, rebuilt each call): exactly these
+ * guest-physical pages, each to its host page; 0 when they need more tables
+ * than a slot has (more than PAL_MAX_PAGES + a few). */
+struct pal_map {
+	u64 gpa, hpa;
+	bool writable;
+};
+u64 arch_pal_npt_build(u32 slot, const struct pal_map *maps, u32 n);
 void arch_set_nested_root(struct vcpu *v, u64 root);	/* 0: the shared table */
 void arch_request_tlb_flush(struct percpu *c);
 

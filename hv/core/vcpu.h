@@ -49,6 +49,7 @@ struct vcpu_pal {
 	u32 active;
 	u32 slot;
 	u64 ret_rip, saved_rsp, saved_cr3;
+	u32 syscall_on;		/* a process's PAL: the caller's EFER.SCE */
 };
 
 /* HC_EVENT_TEST state (hv/core/event_test.c). */

@@ -43,6 +43,7 @@ static inline u64 read_cr3(void) { u64 v; __asm__ __volatile__("mov %%cr3, %0" :
 static inline u64 read_cr4(void) { u64 v; __asm__ __volatile__("mov %%cr4, %0" : "=r"(v)); return v; }
 
 #define MSR_EFER 0xc0000080u
+#define EFER_SCE (1u << 0)
 #define EFER_LME (1u << 8)
 #define EFER_LMA (1u << 10)
 #define EFER_NXE (1u << 11)

@@ -9,11 +9,11 @@
 #define HC_GUEST_EVENT 5  /* (kind, a, b): a guest-side event for the trace (kind = GUEST_EV_*) */
 #define HC_NMI_COUNTS 6  /* (received, nested, sent): the guest NMI handler's totals on this CPU, reported at the end */
 #define HC_GET_INFO 7  /* (what): what = INFO_*: CPU index, CPU count, hypervisor start/end physical addresses */
-#define HC_PAL_REGISTER 8  /* (desc_gpa): register a PAL described by struct pal_desc at desc_gpa (region_gpa, npages, entry, cr3, stack_top: five u64); returns 0 or PAL_ERR_* */
-#define HC_PAL_UNREGISTER 9  /* (region_gpa): unregister the PAL whose region starts at region_gpa; returns 0 or PAL_ERR_* */
+#define HC_PAL_REGISTER 8  /* (desc_addr): register a PAL described by struct pal_desc at desc_addr (region, npages, entry, cr3, stack_top: five u64; physical from CPL 0, the process's virtual addresses from CPL > 0); returns 0 or PAL_ERR_* */
+#define HC_PAL_UNREGISTER 9  /* (region): unregister the PAL whose region starts at region (physical from CPL 0, virtual in the registering process from CPL > 0); returns 0 or PAL_ERR_* */
 #define HC_EVENT_TEST 10  /* (op, a, b): event-delivery test hooks (op = EVENT_TEST_*, hv/core/event_test.c); HC_ERR_DISABLED unless the command line has testhc=1 */
 /* Bit nr set: code at CPL > 0 may make hypercall nr (`user` in the table). */
-#define HC_USER_MASK 0xfaull
+#define HC_USER_MASK 0x3faull
 /* Every hypercall: X(NAME, nr). */
 #define HEISEN_HYPERCALLS(X) \
 	X(HELLO, 1) \
@@ -42,6 +42,10 @@
 #define PAL_ERR_NOT_REGISTERED 0xffffffe6
 #define PAL_ERR_BUSY 0xffffffe7
 #define PAL_ERR_ABORTED 0xffffffe8
+#define PAL_ERR_NOT_MAPPED 0xffffffe9
+#define PAL_ERR_NOT_USER 0xffffffea
+#define PAL_ERR_READ_ONLY 0xffffffeb
+#define PAL_ERR_REVOKED 0xffffffec
 
 #define PAL_MAX_PAGES 0x10
 #define PAL_MAX_PALS 0x4

@@ -3,15 +3,23 @@
  * (guest RAM, the LAPIC and other MMIO pass through), with the
  * hypervisor's own pages absent, so any guest access to them -- code,
  * data, stacks, VMCBs, trace rings -- ends in an NPF the hypervisor
- * refuses (hv/arch/svm/exits.c).  The low 32 MiB use 4 KiB pages so the
- * hole is exact; the rest uses 2 MiB pages.  Every level has U/S=1: nested
- * walks are user accesses (notes, pitfall 7).
+ * refuses (hv/arch/svm/exits.c).  The low 1 GiB uses 4 KiB pages, the
+ * rest 2 MiB pages.  Every level has U/S=1: nested walks are user accesses
+ * (notes, pitfall 7).
+ *
+ * Why 1 GiB of 4 KiB entries built at boot rather than 2 MiB entries split
+ * on demand: a PAL's pages (hv/hypapps/pal.c) are hidden one 4 KiB page at a
+ * time, and a Linux process's pages lie anywhere in its RAM (the Linux
+ * scenarios run with 512 MiB).  A fixed span costs 2 MiB of page tables and
+ * nothing at registration; splitting would change a live entry other CPUs
+ * may be walking and need a pool that can run out.  Guest RAM above 1 GiB
+ * cannot hold a PAL (arch_npt_fine_end()).
  */
 #include "arch/svm/svm.h"
 #include "core/panic.h"
 #include <heisen/defs.h>
 
-#define NPT_4K_SPAN (64ull << 20)	/* hypervisor and guest images: PAL regions live here */
+#define NPT_4K_SPAN (1ull << 30)	/* hypervisor, guest images, every page a PAL may use */
 #define PTE_P 1ull
 #define PTE_RW 2ull
 #define PTE_US 4ull
@@ -93,20 +101,52 @@ void npt_set_lapic(u32 cpu, enum lapic_map how, u64 shadow_pa)
 	__atomic_store_n(&cpu_pt_lapic[cpu][0], pte, __ATOMIC_RELEASE);
 }
 
-/* A PAL's own nested table: its region, nothing else (callers keep the
- * region inside one 2 MiB block, so one table per level suffices). */
-static u64 pal_tables[PAL_MAX_PALS][4][512] __aligned(4096);
+/* A PAL's own nested table: the pages it lists, nothing else.  Its tables
+ * come from a pool per slot sized for the worst case hv/hypapps/pal.c can
+ * ask for: PAL_MAX_PAGES scattered pages below 1 GiB (a PML4, a PDPT, a PD
+ * and one PT each) plus its guest page table in one 2 MiB block elsewhere
+ * (a PDPT, a PD, a PT). */
+#define PAL_NPT_POOL (PAL_MAX_PAGES + 8)
 
-u64 arch_pal_npt_build(u32 slot, u64 gpa, u32 npages)
+static u64 pal_pool[PAL_MAX_PALS][PAL_NPT_POOL][512] __aligned(4096);
+
+struct npt_pool {
+	u64 (*page)[512];
+	u32 used;
+};
+
+static u64 *pool_take(struct npt_pool *p)
 {
-	u64 (*t)[512] = pal_tables[slot];
-	for (int i = 0; i < 4; i++)
-		for (int j = 0; j < 512; j++)
-			t[i][j] = 0;
-	t[0][(gpa >> 39) & 511] = (u64)t[1] | PTE_RWX_USER;
-	t[1][(gpa >> 30) & 511] = (u64)t[2] | PTE_RWX_USER;
-	t[2][(gpa >> 21) & 511] = (u64)t[3] | PTE_RWX_USER;
-	for (u64 a = gpa; a < gpa + (u64)npages * 4096; a += 4096)
-		t[3][(a >> 12) & 511] = a | PTE_RWX_USER;
-	return (u64)t[0];
+	if (p->used == PAL_NPT_POOL)
+		return NULL;
+	u64 *t = p->page[p->used++];
+	for (int i = 0; i < 512; i++)
+		t[i] = 0;
+	return t;
+}
+
+/* The table under table[index], made on first use; NULL: pool empty. */
+static u64 *next_level(struct npt_pool *p, u64 *table, u64 index)
+{
+	if (table[index] & PTE_P)
+		return (u64 *)(table[index] & ~0xfffull);
+	u64 *t = pool_take(p);
+	if (t)
+		table[index] = (u64)t | PTE_RWX_USER;
+	return t;
+}
+
+u64 arch_pal_npt_build(u32 slot, const struct pal_map *maps, u32 n)
+{
+	struct npt_pool pool = { pal_pool[slot], 0 };
+	u64 *root = pool_take(&pool);
+	for (u32 i = 0; i < n && root; i++) {
+		u64 gpa = maps[i].gpa, *t = root;
+		for (u32 shift = 39; shift > 12 && t; shift -= 9)
+			t = next_level(&pool, t, (gpa >> shift) & 511);
+		if (!t)
+			return 0;
+		t[(gpa >> 12) & 511] = maps[i].hpa | PTE_P | PTE_US | (maps[i].writable ? PTE_RW : 0);
+	}
+	return (u64)root;
 }

@@ -214,6 +214,14 @@ bool arch_guest_long_mode(struct vcpu *v)
 	return (vmcb->save.efer & EFER_LMA) && (vmcb->save.cs.attrib & 0x200);	/* CS.L */
 }
 
+bool arch_guest_syscall(struct vcpu *v, bool on)
+{
+	struct vmcb *vmcb = vcpu_vmcb(v);
+	bool was = vmcb->save.efer & EFER_SCE;
+	vmcb->save.efer = on ? vmcb->save.efer | EFER_SCE : vmcb->save.efer & ~(u64)EFER_SCE;
+	return was;
+}
+
 void arch_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
 	vcpu_vmcb(v)->ctl.eventinj = EVENT_VALID | EVENT_TYPE_EXCEPTION | vector |
