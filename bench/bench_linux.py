@@ -2,7 +2,7 @@
 """make bench-linux: Linux's boot time to init under the hypervisor vs on plain QEMU.
 
 The same kernel and initramfs (build/linux, `make linux`), the same memory, -smp
-and accel, side by side in one run at -smp 1, 2, 4 (issue 16's goal: hv <= 1.5x plain):
+and accel, side by side in one run at -smp 1, 2, 4 (the goal: hv <= 1.5x plain, docs/linux-guest.md):
 
   plain  QEMU boots build/linux/vmlinuz itself (`heisen.plain=1`: the init ends
          the machine through isa-debug-exit, status 33 for PASS)

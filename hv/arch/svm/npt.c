@@ -5,7 +5,7 @@
  * data, stacks, VMCBs, trace rings -- ends in an NPF the hypervisor
  * refuses (hv/arch/svm/exits.c).  The low 1 GiB uses 4 KiB pages, the
  * rest 2 MiB pages.  Every level has U/S=1: nested walks are user accesses
- * (notes, pitfall 7).
+ * (docs/platform.md P7).
  *
  * Why 1 GiB of 4 KiB entries built at boot rather than 2 MiB entries split
  * on demand: a PAL's pages (hv/hypapps/pal.c) are hidden one 4 KiB page at a
@@ -66,7 +66,7 @@ u64 arch_npt_fine_end(void) { return NPT_4K_SPAN; }
  * and is mapped writable -- to the real LAPIC or to a shadow page -- for one
  * single-stepped instruction at a time.  Per CPU because another CPU kept a
  * stale translation for over a second while it stayed in its guest
- * (../shared/notes/guests.md): in a shared table, the shadow page would be
+ * (docs/platform.md G2): in a shared table, the shadow page would be
  * visible to every CPU.  Each CPU edits only its own entry, so no other CPU's
  * TLB can hold it.
  */
