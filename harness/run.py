@@ -491,19 +491,22 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
             mem.ram_file.unlink(missing_ok=True)  # whatever ended the run, never leave guest RAM in /dev/shm
 
 
+def _records_of(items: list[Any] | None, event: str) -> list[Any]:
+    """The trace's records of one event, in order."""
+    from decoder.defs import EVENT_IDS
+    kind = EVENT_IDS[event]
+    return [item for item in items or () if getattr(item, "type", None) == kind]
+
+
 def guest_events(items: list[Any] | None) -> list[tuple[int, int, int]]:
     """The trace's GUEST_EVENT records as (kind, a, b), in order."""
-    from decoder.defs import EVENT_IDS
-    kind = EVENT_IDS["GUEST_EVENT"]
-    return [tuple(item.args[:3]) for item in items or () if getattr(item, "type", None) == kind]
+    return [tuple(item.args[:3]) for item in _records_of(items, "GUEST_EVENT")]
 
 
 def guest_exits(items: list[Any] | None) -> list[dict[str, Any]]:
     """The trace's GUEST_EXIT records (a multiboot guest's isa-debug-exit writes), in order."""
-    from decoder.defs import EVENT_IDS
-    kind = EVENT_IDS["GUEST_EXIT"]
     return [{"cpu": item.cpu, "code": item.args[0], "port": item.args[1], "size": item.args[2]}
-            for item in items or () if getattr(item, "type", None) == kind]
+            for item in _records_of(items, "GUEST_EXIT")]
 
 
 def _progress_counter(mem: _MemTransport | None, console: Path | None) -> Callable[[], int] | None:

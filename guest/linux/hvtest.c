@@ -100,13 +100,13 @@ static int privileged(void)
 #undef HC_ENTRY
 	};
 	unsigned refused = 0;
+	/* Arguments that would do harm if a call were served: the hypervisor's
+	 * own start address as a buffer or descriptor. */
+	uint64_t hv = vmmcall(HC_GET_INFO, INFO_HV_START, 0, 0);
 
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
 		if ((HC_USER_MASK >> calls[i].nr) & 1)
 			continue;
-		/* Arguments that would do harm if the call were served: the
-		 * hypervisor's own start address as a buffer or descriptor. */
-		uint64_t hv = vmmcall(HC_GET_INFO, INFO_HV_START, 0, 0);
 		uint64_t r = vmmcall(calls[i].nr, hv, 64, 0);
 		if (r != HC_ERR_PRIVILEGED) {
 			fprintf(stderr, "hvtest: kernel-only %s (nr %" PRIu64 ") from CPL 3 returned %#" PRIx64
