@@ -142,6 +142,8 @@ DELIVERY_FAILS: dict[str, int] = {
     'BAD_ARG_ACCEPTED': 0xb,
     'SHADOW': 0xc,
     'LATE': 0xd,
+    'WAKEUP_PENDING': 0xe,
+    'WAKEUP_NEVER_FIRED': 0xf,
 }
 DELIVERY: dict[str, int] = {
     'TEST_VECTOR': 0x20,

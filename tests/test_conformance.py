@@ -179,10 +179,13 @@ def test_nmi_latched_at_the_iret_intercept_comes_right_after_the_iret(suite, gue
 @pytest.mark.parametrize("guest", [32, 64])
 def test_an_nmi_between_sti_and_hlt_does_not_hang_the_hypervisors_yield(suite, guest: int) -> None:
     records = guest_result(suite(guest), guest, "NMI_IN_YIELD_SHADOW")
-    # Evidence the case produced the race: the NMI was taken with RIP on the yield's
-    # HLT (TCG without icount checks for it between blocks, and STI ends one).
-    assert any(r.type == EVENT_IDS["HOST_NMI"] and r.args[1] == YIELD_HLT for r in records), \
-        "no NMI landed between the yield's STI and HLT: the case exercised nothing"
+    # The guest's own checks (guest_result): the hypercall returned 0 (the halts' timer
+    # interrupt was neither left armed nor left pending: hv/core/halt.c), the NMIs came
+    # as one, and nothing arrived in the guest's STI window after it.  Evidence the case
+    # produced the race: both NMIs were taken with RIP on a yield's HLT (TCG without
+    # icount checks for them between blocks, and STI ends one).
+    assert sum(r.type == EVENT_IDS["HOST_NMI"] and r.args[1] == YIELD_HLT for r in records) == 2, \
+        "the NMIs did not land between the yields' STI and HLT: the case exercised nothing"
 
 
 @pytest.mark.parametrize("guest", [32, 64])
@@ -207,7 +210,9 @@ def test_whole_suite_passes_and_accounts_every_nmi(suite, guest: int) -> None:
     assert status == PASS, f"machine status {status:#x}; failed cases: {failed}"
     r = b.cpus[0]
     assert r.passed and r.count == max(DELIVERY_CASES.values()), r
-    assert r.received == r.injected == r.host_nmis and r.nested == 0, r
+    # One merge, by design: NMI_IN_YIELD_SHADOW's second halt sends its NMI while the
+    # first is still latched (hv/core/event_test.c).
+    assert r.received == r.injected == r.host_nmis - 1 and r.merged == 1 and r.nested == 0, r
     assert set(per_case(b)) == set(DELIVERY_CASES)
 
 

@@ -104,13 +104,6 @@ static u64 *stream_of(struct percpu *c)
 	return c->nmi_depth ? &c->rng[1] : &c->rng[0];
 }
 
-static void spin_tsc(u64 ticks)
-{
-	u64 start = rdtsc();
-	while (rdtsc() - start < ticks)
-		cpu_relax();
-}
-
 /*
  * An OS guest (Linux) owns the LAPIC timer and takes external interrupts
  * itself: arming our timer would replace its own (Linux then waited forever
@@ -125,7 +118,7 @@ void chaos_guest_owns_interrupts(void) { guest_owns_interrupts = true; }
 static void yield_for(u32 ticks)
 {
 	if (guest_owns_interrupts) {
-		spin_tsc((u64)ticks * tsc_khz / 1000000 + 1);
+		tsc_spin((u64)ticks * tsc_khz / 1000000 + 1);
 		return;
 	}
 	halt_for(ticks, false);
@@ -176,7 +169,7 @@ void chaos_spin(struct percpu *c)
 		return;
 	u64 *s = stream_of(c);
 	u64 r = next(s);
-	spin_tsc((r & 1023) * (tsc_khz / 1000));
+	tsc_spin((r & 1023) * (tsc_khz / 1000));
 	/* In NMI context (stream 1) an NMI to this CPU is held until the
 	 * handler's IRET: the second NMI of the seed's "Race condition" table. */
 	maybe_send_nmi(s);

@@ -8,9 +8,9 @@
  * nmi_in_shadow: EVENT_TEST YIELD_NMI_SHADOW's self-NMI between STI and HLT.
  */
 void halt_for(u32 ticks, bool nmi_in_shadow);
-/* Take an interrupt our timer left pending before a guest runs: with
- * V_INTR_MASKING off, the guest's IDT would get it. */
-void halt_drain_wakeup(void);
+/* Stop the timer and take the interrupt it left pending, if any: with
+ * V_INTR_MASKING off, the guest's IDT would get it (halt.c). */
+void halt_cancel_wakeup(void);
 /* The HLT of halt_for(): nmi_host.c resumes an NMI that interrupted it past it. */
 extern const char halt_hlt[];
 #endif

@@ -12,6 +12,7 @@
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_TIMER_INIT 0x380
 #define LAPIC_TIMER_DIV 0x3e0
+#define LAPIC_IRR 0x200		/* 8 registers 16 bytes apart, 32 vectors each */
 #define WAKEUP_VECTOR 0xef	/* any of 32..255: hv/core/idt_stubs.S wakeup_stub */
 #define ICR_PENDING (1u << 12)
 
@@ -97,4 +98,10 @@ void lapic_timer_oneshot(u32 ticks)
 	*reg(LAPIC_TIMER_DIV) = 0xb;		/* divide by 1 */
 	*reg(LAPIC_LVT_TIMER) = WAKEUP_VECTOR;	/* one-shot, unmasked */
 	*reg(LAPIC_TIMER_INIT) = ticks;
+}
+
+/* The timer's interrupt has been raised and not yet taken (IRR, SDM 11.8.4). */
+bool lapic_timer_pending(void)
+{
+	return *reg(LAPIC_IRR + 0x10 * (WAKEUP_VECTOR / 32)) & (1u << (WAKEUP_VECTOR % 32));
 }

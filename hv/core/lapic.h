@@ -12,4 +12,5 @@ void lapic_send_init(u32 apic_id);
 void lapic_send_sipi(u32 apic_id, u32 vector);
 void lapic_send_nmi(u32 apic_id);
 void lapic_timer_oneshot(u32 ticks);
+bool lapic_timer_pending(void);
 #endif

@@ -76,7 +76,6 @@ u8 sipi_wait(struct percpu *c)
 	 * quiesce stops this CPU in host_nmi() as anywhere. */
 	while (!((start = __atomic_load_n(&v->sipi.start, __ATOMIC_ACQUIRE)) & 0x100))
 		halt_for(100000, false);
-	halt_drain_wakeup();
 	__atomic_store_n(&v->sipi.state, SIPI_RUNNING, __ATOMIC_RELEASE);
 	trace_ap_start(start & 0xff, (u64)(start & 0xff) << 12);
 	return (u8)start;

@@ -27,3 +27,10 @@ void tsc_calibrate(void)
 	u64 t1 = rdtsc();
 	tsc_khz = (t1 - t0) / CAL_MS;
 }
+
+void tsc_spin(u64 ticks)
+{
+	u64 start = rdtsc();
+	while (rdtsc() - start < ticks)
+		cpu_relax();
+}

@@ -5,4 +5,6 @@
  * before any AP starts; 0 until then. */
 extern u64 tsc_khz;
 void tsc_calibrate(void);
+/* Busy-wait `ticks` TSC ticks (interrupts as they are). */
+void tsc_spin(u64 ticks);
 #endif
