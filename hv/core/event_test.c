@@ -29,7 +29,7 @@
 #include "core/tsc.h"
 #include "core/x86.h"
 #include "arch/arch.h"
-#include "hypapps/hypapps.h"
+#include "core/hypapp.h"
 #include <heisen/defs.h>
 
 static bool enabled;
@@ -50,7 +50,7 @@ static u64 arm_npf(struct vcpu *v, u64 gpa)
 	/* Guest RAM only, inside the span the nested table maps page by page,
 	 * and not a registered PAL's page (its own table owns it). */
 	if (gpa < GUEST_LOAD_MIN || gpa + 4096 > arch_npt_fine_end() || !guest_range_ok(gpa, 4096) ||
-	    hypapp_pal_contains(gpa))
+	    hypapp_owns(gpa))
 		return HC_ERR_BAD_ARGUMENT;
 	v->etest.npf_page = gpa;
 	arch_npt_set_access(gpa, 1, false);
@@ -126,7 +126,7 @@ bool event_test_npf(struct vcpu *v, u64 gpa)
 		__atomic_store_n(&o->etest.npf_page, 0, __ATOMIC_RELEASE);
 		/* A PAL registered over the page since it was armed owns it now:
 		 * mapping it again would open the PAL to the guest. */
-		if (hypapp_pal_contains(page))
+		if (hypapp_owns(page))
 			return false;
 		arch_npt_set_access(page, 1, true);
 		return true;

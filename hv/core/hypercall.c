@@ -1,8 +1,9 @@
 /*
  * The hypercall ABI (defs/hypercalls.toml): number in RAX, arguments in
- * RBX, RCX, RDX, result in RAX.  One handler per number, in a table; an
- * unknown number or a bad argument is answered with an error code and
- * traced -- a guest can never crash the hypervisor through this door.
+ * RBX, RCX, RDX, result in RAX.  One handler per number: the core's in a
+ * table, the hypapps' in their descriptors (core/hypapp.h).  An unknown
+ * number or a bad argument is answered with an error code and traced -- a
+ * guest can never crash the hypervisor through this door.
  */
 #include "core/hypercall.h"
 #include "core/percpu.h"
@@ -12,7 +13,7 @@
 #include "core/log.h"
 #include "core/event_test.h"
 #include "arch/arch.h"
-#include "hypapps/hypapps.h"
+#include "core/hypapp.h"
 #include <heisen/defs.h>
 
 struct hc_args {
@@ -36,11 +37,6 @@ static u64 hc_get_workload(struct vcpu *v, const struct hc_args *x)
 	memcpy((void *)x->a, v->workload, len);
 	((char *)x->a)[len] = 0;
 	return len;
-}
-
-static u64 hc_test(struct vcpu *v, const struct hc_args *x)
-{
-	return hypapp_test(v, x->a);
 }
 
 static u64 hc_report(struct vcpu *v, const struct hc_args *x)
@@ -76,16 +72,6 @@ static u64 hc_get_info(struct vcpu *v, const struct hc_args *x)
 	return x->a & 1 ? end : start;
 }
 
-static u64 hc_pal_register(struct vcpu *v, const struct hc_args *x)
-{
-	return hypapp_pal_register(v, x->a);
-}
-
-static u64 hc_pal_unregister(struct vcpu *v, const struct hc_args *x)
-{
-	return hypapp_pal_unregister(v, x->a);
-}
-
 static u64 hc_event_test(struct vcpu *v, const struct hc_args *x)
 {
 	return event_test_hypercall(v, x->a, x->b, x->c);
@@ -94,13 +80,10 @@ static u64 hc_event_test(struct vcpu *v, const struct hc_args *x)
 static const hc_handler handlers[] = {
 	[HC_HELLO] = hc_hello,
 	[HC_GET_WORKLOAD] = hc_get_workload,
-	[HC_TEST] = hc_test,
 	[HC_REPORT] = hc_report,
 	[HC_GUEST_EVENT] = hc_guest_event,
 	[HC_NMI_COUNTS] = hc_nmi_counts,
 	[HC_GET_INFO] = hc_get_info,
-	[HC_PAL_REGISTER] = hc_pal_register,
-	[HC_PAL_UNREGISTER] = hc_pal_unregister,
 	[HC_EVENT_TEST] = hc_event_test,
 };
 
@@ -121,10 +104,14 @@ void hypercall_dispatch(struct vcpu *v)
 			     v->gpr.rdx & mask };
 	u64 r;
 	v->nmi.ready = 1;	/* see nmi_virt_before_entry() */
-	if (x.nr < ARRAY_SIZE(handlers) && handlers[x.nr] && !user_may_not(v, x.nr)) {
-		r = handlers[x.nr](v, &x);
-	} else if (x.nr < ARRAY_SIZE(handlers) && handlers[x.nr]) {
+	hc_handler core = x.nr < ARRAY_SIZE(handlers) ? handlers[x.nr] : 0;
+	const struct hypapp_call *app = core ? 0 : hypapp_call_for(x.nr);
+	if ((core || app) && user_may_not(v, x.nr)) {
 		r = HC_ERR_PRIVILEGED;	/* traced below, like every result */
+	} else if (core) {
+		r = core(v, &x);
+	} else if (app) {
+		r = app->fn(v, x.a, x.b, x.c);
 	} else {
 		r = HC_ERR_UNKNOWN_HYPERCALL;
 		hv_printf("cpu %u: unknown hypercall %lx (rbx %lx) -> error\n", v->cpu, x.nr, x.a);

@@ -11,7 +11,7 @@
 #include "core/event_test.h"
 #include "core/sipi.h"
 #include "arch/arch.h"
-#include "hypapps/hypapps.h"
+#include "core/hypapp.h"
 #include <heisen/defs.h>
 
 #define GP_VECTOR 13
@@ -36,13 +36,14 @@ bool npf_handle(struct vcpu *v, u64 gpa, bool write, bool fetch)
 		return true;	/* mapped again; an interrupted delivery is redone */
 	if (sipi_npf(v, gpa, write))
 		return true;	/* a LAPIC write, stepped (core/sipi.c) */
-	switch (hypapp_pal_npf(v, gpa, fetch)) {
-	case PAL_NPF_HANDLED:
+	const struct hypapp *app;
+	switch (hypapp_npf(v, gpa, fetch, &app)) {
+	case HYPAPP_NPF_HANDLED:
 		return true;
-	case PAL_NPF_REFUSE:
-		refuse(v, gpa, write, "a registered PAL's memory");
+	case HYPAPP_NPF_REFUSE:
+		refuse(v, gpa, write, app->guarded);
 		return true;
-	case PAL_NPF_NOT_PAL:
+	case HYPAPP_NPF_NOT_MINE:
 		break;
 	}
 	if (gpa >= hv_mem_start() && gpa < hv_mem_end()) {

@@ -91,7 +91,7 @@ static bool in_region(const struct pal *p, u64 gpa)
 	return false;
 }
 
-bool hypapp_pal_contains(u64 gpa)
+static bool pal_contains(u64 gpa)
 {
 	for (u32 i = 0; i < PAL_MAX_PALS; i++)
 		if (pals[i].used && in_region(&pals[i], gpa))
@@ -104,7 +104,7 @@ bool hypapp_pal_contains(u64 gpa)
 static bool read_guest(void *ctx, u64 gpa, u64 *val)
 {
 	(void)ctx;
-	if (!guest_range_ok(gpa, 8) || hypapp_pal_contains(gpa))
+	if (!guest_range_ok(gpa, 8) || pal_contains(gpa))
 		return false;
 	*val = *(volatile const u64 *)gpa;
 	return true;
@@ -127,7 +127,7 @@ static bool copy_from_user(void *dst, u64 cr3, u64 va, u64 len)
 		struct gpt_result r;
 		u64 pa = user_pa(cr3, va, &r), chunk = PAGE - (va & (PAGE - 1));
 		chunk = chunk < len ? chunk : len;
-		if (!pa || !guest_range_ok(pa, chunk) || hypapp_pal_contains(pa))
+		if (!pa || !guest_range_ok(pa, chunk) || pal_contains(pa))
 			return false;
 		memcpy(d, (const void *)pa, chunk);
 		d += chunk, va += chunk, len -= chunk;
@@ -268,8 +268,9 @@ static u64 register_quiesced(const struct pal_desc *d, bool user, u64 cr3)
 
 static bool from_process(struct vcpu *v) { return arch_guest_cpl(v) != 0; }
 
-u64 hypapp_pal_register(struct vcpu *v, u64 desc_addr)
+static u64 pal_register(struct vcpu *v, u64 desc_addr, u64 unused_b, u64 unused_c)
 {
+	(void)unused_b, (void)unused_c;
 	struct pal_desc d;
 	bool user = from_process(v);
 	u64 cr3 = arch_guest_cr3(v), r;
@@ -322,8 +323,9 @@ static u64 unregister_quiesced(u64 region, bool user, u64 cr3)
 	return PAL_ERR_NOT_REGISTERED;
 }
 
-u64 hypapp_pal_unregister(struct vcpu *v, u64 region)
+static u64 pal_unregister(struct vcpu *v, u64 region, u64 unused_b, u64 unused_c)
 {
+	(void)unused_b, (void)unused_c;
 	struct percpu *self = this_cpu();
 	u64 epoch = quiesce_begin(self);
 	u64 r = unregister_quiesced(region, from_process(v), arch_guest_cr3(v));
@@ -357,7 +359,7 @@ static u64 return_slot(struct vcpu *v, const struct pal *p, u64 rsp, u64 word)
 	if ((rsp & (PAGE - 1)) > PAGE - word)
 		return 0;	/* straddles a page: no `call` from an aligned stack does that */
 	u64 pa = user_pa(arch_guest_cr3(v), rsp, &r);
-	return pa && guest_range_ok(pa, word) && !hypapp_pal_contains(pa) ? pa : 0;
+	return pa && guest_range_ok(pa, word) && !pal_contains(pa) ? pa : 0;
 }
 
 /* A process's PAL is entered only from its own address space, at CPL > 0, by
@@ -371,15 +373,15 @@ static bool caller_may_enter(struct vcpu *v, const struct pal *p)
 	       (arch_guest_cr3(v) & CR3_TABLE) == p->owner_cr3;
 }
 
-static enum pal_npf enter_pal(struct vcpu *v, u32 slot)
+static enum hypapp_npf enter_pal(struct vcpu *v, u32 slot)
 {
 	const struct pal *p = &pals[slot];
 	u64 word = arch_guest_long_mode(v) ? 8 : 4, rsp = arch_guest_rsp(v);
 	if (!caller_may_enter(v, p))
-		return PAL_NPF_REFUSE;
+		return HYPAPP_NPF_REFUSE;
 	u64 at = return_slot(v, p, rsp, word);
 	if (!at)
-		return PAL_NPF_REFUSE;
+		return HYPAPP_NPF_REFUSE;
 	u64 ret = word == 8 ? *(const u64 *)at : *(const u32 *)at;
 	v->pal = (struct vcpu_pal){ 1, slot, ret, rsp + word, arch_guest_cr3(v), 0 };
 	trace_pal_enter(p->region, v->gpr.rbx, ret);
@@ -397,7 +399,7 @@ static enum pal_npf enter_pal(struct vcpu *v, u32 slot)
 		v->pal.syscall_on = arch_guest_syscall(v, false);
 	}
 	arch_set_nested_root(v, p->npt_root);
-	return PAL_NPF_HANDLED;
+	return HYPAPP_NPF_HANDLED;
 }
 
 /* Under the quiesce: the slot may have changed since the fault was seen. */
@@ -422,22 +424,22 @@ static void revoke_quiesced(u64 gpa)
  * there would oops the kernel; leaving the page hidden would lose it to the
  * kernel forever.  So the PAL ends: its pages are zeroed (its secrets never
  * reach the kernel), given back, and the kernel's access is retried. */
-static enum pal_npf revoke(u64 gpa)
+static enum hypapp_npf revoke(u64 gpa)
 {
 	struct percpu *self = this_cpu();
 	u64 epoch = quiesce_begin(self);
 	revoke_quiesced(gpa);
 	quiesce_end(self, epoch);
-	return PAL_NPF_HANDLED;
+	return HYPAPP_NPF_HANDLED;
 }
 
-enum pal_npf hypapp_pal_npf(struct vcpu *v, u64 gpa, bool fetch)
+static enum hypapp_npf pal_npf(struct vcpu *v, u64 gpa, bool fetch)
 {
 	if (v->pal.active) {
 		if (in_region(&pals[v->pal.slot], gpa))
-			return PAL_NPF_NOT_PAL;		/* cannot happen: mapped */
+			return HYPAPP_NPF_NOT_MINE;		/* cannot happen: mapped */
 		leave_pal(v, fetch ? arch_guest_rax(v) : PAL_ERR_ABORTED, fetch ? 0 : gpa);
-		return PAL_NPF_HANDLED;
+		return HYPAPP_NPF_HANDLED;
 	}
 	for (u32 i = 0; i < PAL_MAX_PALS; i++) {
 		if (!pals[i].used || !in_region(&pals[i], gpa))
@@ -446,7 +448,20 @@ enum pal_npf hypapp_pal_npf(struct vcpu *v, u64 gpa, bool fetch)
 			return enter_pal(v, i);
 		if (pals[i].user && !from_process(v))
 			return revoke(gpa);
-		return PAL_NPF_REFUSE;
+		return HYPAPP_NPF_REFUSE;
 	}
-	return PAL_NPF_NOT_PAL;
+	return HYPAPP_NPF_NOT_MINE;
 }
+
+static const struct hypapp_call calls[] = {
+	{ HC_PAL_REGISTER, pal_register },
+	{ HC_PAL_UNREGISTER, pal_unregister },
+};
+const struct hypapp pal_hypapp = {
+	.name = "pal",
+	.calls = calls,
+	.ncalls = ARRAY_SIZE(calls),
+	.npf = pal_npf,
+	.owns = pal_contains,
+	.guarded = "a registered PAL's memory",
+};

@@ -33,8 +33,9 @@ __attribute__((optimize("O0"), noinline)) static u64 sleep_checksum(u64 arg, u64
 	return r;
 }
 
-u64 hypapp_test(struct vcpu *v, u64 arg)
+static u64 test_call(struct vcpu *v, u64 arg, u64 unused_b, u64 unused_c)
 {
+	(void)unused_b, (void)unused_c;
 #ifdef BUG_print_lock_order
 	/* The seed's verbose "TV[0]:appmain.c:do_TV_HC_TEST:202: test hypercall" line. */
 	bug_locked_print("TV[0]:appmain.c:do_TV_HC_TEST:202: test hypercall, ecx=", arg);
@@ -50,3 +51,6 @@ u64 hypapp_test(struct vcpu *v, u64 arg)
 	quiesce_end(self, epoch);
 	return r;
 }
+
+static const struct hypapp_call calls[] = { { HC_TEST, test_call } };
+const struct hypapp test_hypapp = { .name = "test", .calls = calls, .ncalls = ARRAY_SIZE(calls) };
