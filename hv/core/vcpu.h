@@ -9,7 +9,8 @@
 
 #include "core/types.h"
 
-/* Order is ABI with hv/arch/svm/vmrun.S (GPR_* offsets there). */
+/* vmrun.S addresses these by offset: hv/arch/svm/guest_regs.h, checked at
+ * compile time against this struct. */
 struct guest_regs {
 	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp;
 	u64 r8, r9, r10, r11, r12, r13, r14, r15;

@@ -4,6 +4,7 @@
  */
 #include "arch/arch.h"
 #include "arch/svm/svm.h"
+#include "arch/svm/guest_regs.h"
 #include "core/nmi_virt.h"
 #include "core/chaos.h"
 #include "core/event_test.h"
@@ -13,6 +14,22 @@
 #include "core/log.h"
 #include "core/x86.h"
 #include <heisen/defs.h>
+
+/* vmrun.S's view of struct guest_regs (arch/svm/guest_regs.h) is this one. */
+_Static_assert(__builtin_offsetof(struct guest_regs, rbx) == GPR_RBX, "vmrun.S: GPR_RBX");
+_Static_assert(__builtin_offsetof(struct guest_regs, rcx) == GPR_RCX, "vmrun.S: GPR_RCX");
+_Static_assert(__builtin_offsetof(struct guest_regs, rdx) == GPR_RDX, "vmrun.S: GPR_RDX");
+_Static_assert(__builtin_offsetof(struct guest_regs, rsi) == GPR_RSI, "vmrun.S: GPR_RSI");
+_Static_assert(__builtin_offsetof(struct guest_regs, rdi) == GPR_RDI, "vmrun.S: GPR_RDI");
+_Static_assert(__builtin_offsetof(struct guest_regs, rbp) == GPR_RBP, "vmrun.S: GPR_RBP");
+_Static_assert(__builtin_offsetof(struct guest_regs, r8) == GPR_R8, "vmrun.S: GPR_R8");
+_Static_assert(__builtin_offsetof(struct guest_regs, r9) == GPR_R9, "vmrun.S: GPR_R9");
+_Static_assert(__builtin_offsetof(struct guest_regs, r10) == GPR_R10, "vmrun.S: GPR_R10");
+_Static_assert(__builtin_offsetof(struct guest_regs, r11) == GPR_R11, "vmrun.S: GPR_R11");
+_Static_assert(__builtin_offsetof(struct guest_regs, r12) == GPR_R12, "vmrun.S: GPR_R12");
+_Static_assert(__builtin_offsetof(struct guest_regs, r13) == GPR_R13, "vmrun.S: GPR_R13");
+_Static_assert(__builtin_offsetof(struct guest_regs, r14) == GPR_R14, "vmrun.S: GPR_R14");
+_Static_assert(__builtin_offsetof(struct guest_regs, r15) == GPR_R15, "vmrun.S: GPR_R15");
 
 #define MSR_VM_CR 0xc0010114u
 #define MSR_VM_HSAVE_PA 0xc0010117u

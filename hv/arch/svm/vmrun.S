@@ -9,20 +9,7 @@
  * observe the half-switched FS/GS/TR; the host NMI handler does not depend
  * on them anyway (this_cpu() masks RSP).
  */
-#define GPR_RBX 8
-#define GPR_RCX 16
-#define GPR_RDX 24
-#define GPR_RSI 32
-#define GPR_RDI 40
-#define GPR_RBP 48
-#define GPR_R8 56
-#define GPR_R9 64
-#define GPR_R10 72
-#define GPR_R11 80
-#define GPR_R12 88
-#define GPR_R13 96
-#define GPR_R14 104
-#define GPR_R15 112
+#include "arch/svm/guest_regs.h"
 
 	.text
 	.code64
