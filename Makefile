@@ -4,6 +4,7 @@
 #   make test       host unit tests (sanitizers) + pytest (decoder, harness, QEMU boots)
 #   make deps       apt-get install whatever is missing (run/test call it)
 #   make linux      the Linux guest: Debian kernel + initramfs in build/linux (docs/linux-guest.md)
+#   make docs       docs/architecture.svg from docs/architecture.dot (graphviz)
 # Each part keeps its own rules in <part>/<part>.mk; this file only wires them.
 
 PYTHON  := /usr/bin/python3
@@ -12,7 +13,7 @@ QEMU    := qemu-system-x86_64
 TRACE   ?= on
 BUGS    ?=
 
-.PHONY: all gen gen-check deps run test test-host test-py clean bugs-check
+.PHONY: all gen gen-check deps run test test-host test-py clean bugs-check docs
 # BUGS is checked here, while make parses, before any recipe (hv/hv.mk puts it into
 # compiler flags, so into shell commands): every comma-separated word must be a name
 # from defs/bugs.toml.  $(value BUGS) is the text as given, never expanded (a
@@ -47,7 +48,7 @@ bugs-check:
 # the missing ones; every target that needs a tool depends on deps.
 DEB_PACKAGES := gcc gcc-multilib binutils make qemu-system-x86 gdb python3 python3-pytest \
 	python3-pyelftools python3-rich python3-hypothesis liblttng-ust-dev \
-	chromium valgrind cpio
+	chromium valgrind cpio graphviz
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -55,6 +56,11 @@ deps:
 		echo "deps: installing $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# docs/architecture.svg from its graphviz source (tests/test_architecture_doc.py
+# checks that the committed SVG is this rendering).
+docs: deps
+	dot -Tsvg docs/architecture.dot -o docs/architecture.svg
 
 gen:
 	@$(PYTHON) tools/gendefs.py
