@@ -4,7 +4,9 @@
 .PHONY: bench-exit
 bench-exit: deps all
 	$(MAKE) --no-print-directory TRACE=off BUILD=$(BUILD)/trace-off hv guest
-	$(PYTHON) bench/bench_exit.py --build $(BUILD) --build-trace-off $(BUILD)/trace-off
+	$(MAKE) --no-print-directory TRACE_SLOTS=32768 TRACE_MEMLOG_MB=1 BUILD=$(BUILD)/trace-record hv guest
+	$(PYTHON) bench/bench_exit.py --build $(BUILD) --build-trace-off $(BUILD)/trace-off \
+		--build-record $(BUILD)/trace-record
 
 #   make bench-quiesce  stop-the-world latency at -smp 2, 4, 8 (a curve)
 .PHONY: bench-quiesce

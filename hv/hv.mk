@@ -26,7 +26,15 @@ ifneq ($(filter red-zone,$(subst $(comma), ,$(BUGS))),)
 HV_REDZONE :=
 endif
 HV_BUGFLAGS := $(foreach b,$(subst $(comma), ,$(BUGS)),-DBUG_$(subst -,_,$(b))=1)
-HV_TRACEFLAGS := $(if $(filter off,$(TRACE)),-DTRACE_OFF=1,)
+# Ring slots per CPU and the memory log's MiB.  bench-exit's recording row builds
+# with rings that hold its whole run and a 1 MiB memory log: the image must end
+# below the test guests' load address (32 MiB).  Only listed values reach the compiler.
+TRACE_SLOTS     ?= 4096
+TRACE_MEMLOG_MB ?= 16
+$(if $(filter $(value TRACE_SLOTS),1024 2048 4096 8192 16384 32768),,$(error TRACE_SLOTS must be one of 1024 2048 4096 8192 16384 32768))
+$(if $(filter $(value TRACE_MEMLOG_MB),0 1 2 4 8 16),,$(error TRACE_MEMLOG_MB must be one of 0 1 2 4 8 16))
+HV_TRACEFLAGS := $(if $(filter off,$(TRACE)),-DTRACE_OFF=1,) -DTRACE_NSLOTS=$(TRACE_SLOTS) \
+	-DTRACE_MEMLOG_MB=$(TRACE_MEMLOG_MB)
 HV_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdlib \
 	$(HV_REDZONE) -mgeneral-regs-only -mcmodel=small -fno-pic -fno-pie \
 	-fno-stack-protector -fno-omit-frame-pointer -fno-strict-aliasing \
@@ -56,7 +64,7 @@ $(HV_BUILD)/%.o: %.S $(BUILD)/hv-flags
 	@echo "  AS      $<"
 	@$(HV_CC) $(HV_ASFLAGS) -MMD -MP -c $< -o $@
 
-# Rebuild everything when BUGS or TRACE change.
+# Rebuild everything when BUGS, TRACE or the trace sizes change.
 $(BUILD)/hv-flags: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(HV_CFLAGS) $(HV_ASFLAGS)' | cmp -s - $@ || echo '$(HV_CFLAGS) $(HV_ASFLAGS)' > $@

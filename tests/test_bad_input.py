@@ -311,6 +311,17 @@ def test_a_bug_name_never_reaches_a_shell_from_make(tmp_path: Path, name: str) -
     assert not (tmp_path / "build").exists()
 
 
+@pytest.mark.parametrize("var", ["TRACE_SLOTS", "TRACE_MEMLOG_MB"])
+@pytest.mark.parametrize("value", ["$(shell touch {marker})", "4096;touch {marker}", "3", ""])
+def test_trace_sizes_are_one_of_a_list_and_never_reach_a_shell(tmp_path: Path, var: str, value: str) -> None:
+    marker = tmp_path / "pwned"
+    r = subprocess.run(["make", "-C", str(REPO), f"{var}={value.format(marker=marker)}",
+                        f"BUILD={tmp_path / 'build'}", "hv"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and f"{var} must be one of" in r.stderr, r.stderr
+    assert not marker.exists()
+    assert not (tmp_path / "build").exists()
+
+
 def test_bugs_check_takes_every_zoo_name_from_the_environment() -> None:
     from harness.build import bug_names
     names = bug_names()

@@ -12,12 +12,21 @@
 #include "core/x86.h"
 #include "core/cmdline.h"
 #include "core/string.h"
+#include "core/panic.h"
 #include "ring.h"
 #include "trace_platform.h"
 #include "drain.h"
 #include "memlog.h"
 
+/* Slots per CPU ring and the memory log's MiB: hv/hv.mk's TRACE_SLOTS and
+ * TRACE_MEMLOG_MB (bench-exit's recording row makes the rings big and the
+ * log small). */
+#ifndef TRACE_NSLOTS
 #define TRACE_NSLOTS 4096
+#endif
+#ifndef TRACE_MEMLOG_MB
+#define TRACE_MEMLOG_MB 16
+#endif
 
 u8 trace_rings[HV_MAX_CPUS][TRACE_RING_BYTES(TRACE_NSLOTS)] __aligned(64);
 const u64 trace_rings_size = sizeof(trace_rings);	/* hv/core/memory.c's regions */
@@ -56,12 +65,12 @@ uint64_t trace_now(void) { return rdtsc(); }
 
 /*
  * `trace=mem`: frames go to `trace_memlog_area` instead of the UART, and the harness
- * reads them from QEMU's shared RAM file by this symbol (harness/memlog.py).  16 MiB
- * holds ~2.8 M records at 6 bytes; beyond that frames are dropped and the decoder
+ * reads them from QEMU's shared RAM file by this symbol (harness/memlog.py).  The
+ * default 16 MiB holds ~2.8 M records at 6 bytes; beyond that frames are dropped and the decoder
  * reports their sequence gap.  In BSS (zeroed by the loader, which memlog.c relies
  * on) and so inside the hypervisor image the nested page table hides from the guest.
  */
-#define MEMLOG_BYTES (16u << 20)
+#define MEMLOG_BYTES ((u32)TRACE_MEMLOG_MB << 20)
 u8 trace_memlog_area[sizeof(struct trace_memlog) + MEMLOG_BYTES] __aligned(4096);
 const u64 trace_memlog_size = sizeof(trace_memlog_area);	/* hv/core/memory.c's regions */
 static struct trace_memlog *memlog;
@@ -77,17 +86,21 @@ void trace_out_write(const uint8_t *p, size_t n)
 }
 
 /* `trace=record` on the command line: record into the rings but never stream
- * from the exit path (only the verdict and panic paths drain).  What a full
- * ring drops is counted in LOST records as always.  bench-exit uses it to
- * split the cost of recording from the cost of the UART under QEMU. */
+ * from the exit path; the verdict and panic paths drain, into the memory log
+ * (trace=mem's transport), so no UART cost is in the run at all.  What a full
+ * ring drops is counted in LOST records as always.  bench-exit uses it, with
+ * rings that hold its whole run, to measure the cost of recording alone. */
 static bool stream_from_exits = true;
 
 void trace_set_mode(const char *cmdline)
 {
 	u32 len;
 	const char *v = cmdline_get(cmdline, "trace", &len);
-	stream_from_exits = !(v && len == 6 && !memcmp(v, "record", 6));
-	if (v && len == 3 && !memcmp(v, "mem", 3)) {
+	bool record = v && len == 6 && !memcmp(v, "record", 6);
+	stream_from_exits = !record;
+	if (record || (v && len == 3 && !memcmp(v, "mem", 3))) {
+		if (!MEMLOG_BYTES)
+			hv_panic(0, 0, 0, "trace=mem/record: this build has no memory log (TRACE_MEMLOG_MB=0)");
 		trace_memlog_init((struct trace_memlog *)trace_memlog_area, MEMLOG_BYTES);
 		memlog = (struct trace_memlog *)trace_memlog_area;
 	}
