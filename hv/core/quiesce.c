@@ -8,7 +8,7 @@
  * every CPU has left (QUIESCE_RESUME) before dropping the lock.
  *
  * Interleavings this survives (tests: tests/test_pal_quiesce.py for
- * concurrent requesters, tests/test_seed_scenarios.py tests 3-5 with NMIs,
+ * concurrent requesters, tests/test_xmhf64_scenarios.py tests 3-5 with NMIs,
  * tests/test_zoo.py for the seed variants put back, tests/test_quiesce_bound.py
  * for the bound; docs/quiesce.md tells the whole protocol):
  *  - seed "endquiesce" bug: a boolean resume flag reset after use let a CPU
