@@ -28,11 +28,11 @@ bench-linux: deps all linux
 	$(PYTHON) bench/bench_linux.py $(BENCH_LINUX_ARGS)
 
 #   make soak   the correct build over 1000 deterministic stress-all seeds and 200 of each
-#               seed test 1-5, every run to its end; prints every failing seed and the
+#               XMHF64 test 1-5, every run to its end; prints every failing seed and the
 #               longest quiesce and serial silence any seed showed (docs/quiesce.md).
 #               SOAK_ARGS="--plan stress-all=50 --base-seed 7" for a shorter one.
 #   make soak GUEST=linux RUNS=N
-#               the seed's tests inside Linux instead: every scenarios/linux-test*.toml,
+#               XMHF64's tests inside Linux instead: every scenarios/linux-test*.toml,
 #               N runs each (default 20), host-timed (SMP Linux cannot run deterministic).
 .PHONY: soak
 # GUEST and RUNS reach soak.py through the environment, never a shell command line.

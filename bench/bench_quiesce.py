@@ -2,7 +2,7 @@
 """make bench-quiesce: stop-the-world round trip under TCG at -smp 2, 4, 8.
 
 Every CPU runs test-quiesce:N (each TEST call quiesces all other CPUs), so
-requests also contend for the quiesce lock, as the seed's concurrent tests did.
+requests also contend for the quiesce lock, as XMHF64's concurrent tests did.
 From the trace, per epoch: request -> every other CPU stopped (QUIESCE_BEGIN)
 and request -> every CPU resumed (last QUIESCE_RESUME), converted with the
 PIT-measured TSC rate of the BOOT record.  Prints a table (the curve).

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """make soak: the correct build over many deterministic seeds; every failure listed.
 
-`make soak GUEST=linux RUNS=N` soaks the seed's tests on Linux instead (every
+`make soak GUEST=linux RUNS=N` soaks XMHF64's tests on Linux instead (every
 scenarios/linux-test*.toml, N runs each, host-timed: see deterministic()).
 
 Hunts each scenario with --keep-going (harness/hunt.py): SEEDS consecutive seeds
@@ -114,7 +114,7 @@ def take_figures(soak: ScenarioSoak, result: RunResult) -> None:
 def deterministic(name: str) -> bool:
     """SMP Linux cannot run deterministic (QEMU's one-thread icount mode does not bring
     up its APs: docs/linux-guest.md): its runs are host-timed, a seed only a run's label,
-    and a failure's confirmation a rerun (the seed's own method)."""
+    and a failure's confirmation a rerun (XMHF64's own method)."""
     sc = load_named(name)
     return not (sc.is_linux and sc.smp > 1)
 

@@ -11,8 +11,8 @@ GUEST_LD := ld
 #  -nostdlib             link nothing we did not write (no crt0, no libc, no libgcc)
 #  -fno-pic -fno-pie     absolute addresses: the image runs where it is linked (32 MiB)
 #  -mno-red-zone         exceptions and NMIs push onto the interrupted stack; without
-#                        this a leaf function's data below RSP is overwritten (the
-#                        seed's red-zone corruption); -m32 has no red zone, harmless there
+#                        this a leaf function's data below RSP is overwritten
+#                        (XMHF64's red-zone corruption); -m32 has no red zone, harmless there
 #  -mgeneral-regs-only   no SSE/x87: nobody enables or saves FPU state in this guest
 #  -fno-stack-protector  no canary: there is no __stack_chk_fail or TLS guard here
 #  -fno-asynchronous-unwind-tables  no .eh_frame: nothing unwinds

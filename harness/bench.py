@@ -1,12 +1,12 @@
-"""`make bench-detect`: deterministic hunting vs the seed's method, bug by bug.
+"""`make bench-detect`: deterministic hunting vs XMHF64's method, bug by bug.
 
 For every bug in defs/bugs.toml: build it (`make BUGS=name`), hunt its
 scenario with the same wall-clock budget twice -- deterministic mode
-(in-machine seeded NMIs and perturbation) and the seed's method
+(in-machine seeded NMIs and perturbation) and XMHF64's method
 (multi-threaded TCG, QMP inject-nmi every 0.1 s) -- and replay each first
 failure `replays` times.  Both hunts are repeated `repeats` times, the two
 methods alternating, each deterministic repeat from another base seed: one
-hunt's time to first failure is one draw of a random variable (the seed's
+hunt's time to first failure is one draw of a random variable (XMHF64's
 method found one bug in 0.4 s in one bench run and in 10.4 s in the one
 before), so the table reports every draw and compares medians.  Then `runs`
 deterministic runs of the correct build across the zoo scenarios, which must
@@ -73,17 +73,17 @@ def summarise(cells: list[dict[str, Any]], budget: float) -> dict[str, Any]:
             "replays": sum(c["replays"] for c in cells)}
 
 
-def speed_up(det: dict[str, Any], seed: dict[str, Any]) -> tuple[float, str]:
-    """Median seed time over median deterministic time, and what kind of number that
-    is: "" exact, ">" a lower bound (the seed's median is the budget), "<" an upper
+def speed_up(det: dict[str, Any], ref: dict[str, Any]) -> tuple[float, str]:
+    """Median XMHF64-method time over median deterministic time, and what kind of number that
+    is: "" exact, ">" a lower bound (XMHF64's median is the budget), "<" an upper
     bound (deterministic mode's median is the budget: it mostly missed the bug), "?"
     unknown (both mostly missed: no ratio, the value is NaN)."""
-    if det["censored"] and seed["censored"]:
+    if det["censored"] and ref["censored"]:
         return math.nan, "?"
-    value = seed["median_ttf_s"] / max(det["median_ttf_s"], 1e-3)
+    value = ref["median_ttf_s"] / max(det["median_ttf_s"], 1e-3)
     if det["censored"]:
         return value, "<"
-    return value, ">" if seed["censored"] else ""
+    return value, ">" if ref["censored"] else ""
 
 
 def median_speed_up(speed_ups: list[tuple[float, str]]) -> tuple[float, str]:
@@ -113,8 +113,8 @@ def boot_floor(report: dict[str, Any]) -> float | None:
 
 
 def speed_up_ceiling(bounds: list[tuple[float, bool]]) -> tuple[float, str]:
-    """The median of the per-bug bounds (the seed's median time over the floor, each
-    flagged when the seed's median was the budget, so the bound could be higher): the
+    """The median of the per-bug bounds (XMHF64's median time over the floor, each
+    flagged when XMHF64's median was the budget, so the bound could be higher): the
     highest median speed-up a deterministic mode with runs no faster than the floor
     could show against these draws.  "" exact, or "≥" when censored bounds could raise it."""
     value = statistics.median(v for v, _ in bounds)
@@ -131,7 +131,7 @@ def _fmt(summary: dict[str, Any]) -> tuple[str, str, str]:
             f"{median} ({draws})", f"{summary['reproduced']}/{summary['replays']}")
 
 
-SEED_NMI_INTERVAL = 0.1
+REFERENCE_NMI_INTERVAL = 0.1
 
 
 FLOOR_SCENARIO = "smoke"
@@ -176,14 +176,14 @@ def hunt_bug(name: str, bug: dict[str, str], opts: BenchOptions, out_dir: Path,
              console: Console) -> dict[str, Any]:
     sc = load_named(opts.scenario or bug["scenario"])
     build_dir = build_bugs(name)
-    # The seed's method (docs/determinism.md): multi-threaded TCG and QMP
+    # XMHF64's method (docs/determinism.md): multi-threaded TCG and QMP
     # inject-nmi every 0.1 s (qemu_inject_nmi.py 4444 0.1), whatever the
     # scenario's own NMI pattern is.
-    seed_sc = dataclasses.replace(sc, nmi=NmiPattern(kind="interval", interval=SEED_NMI_INTERVAL))
-    cells: dict[str, list[dict[str, Any]]] = {"deterministic": [], "seed_method": []}
+    reference_sc = dataclasses.replace(sc, nmi=NmiPattern(kind="interval", interval=REFERENCE_NMI_INTERVAL))
+    cells: dict[str, list[dict[str, Any]]] = {"deterministic": [], "reference_method": []}
     for r in range(opts.repeats):
         base = opts.base_seed + r * REPEAT_SEED_STRIDE
-        for mode, deterministic, hunted in (("deterministic", True, sc), ("seed_method", False, seed_sc)):
+        for mode, deterministic, hunted in (("deterministic", True, sc), ("reference_method", False, reference_sc)):
             console.print(f"{name}: {mode} hunt {r + 1}/{opts.repeats} of {sc.name} for "
                           f"{opts.budget_s:g}s (seeds from {base})", highlight=False)
             res = hunt(hunted, HuntOptions(budget_s=opts.budget_s, jobs=opts.jobs, base_seed=base,
@@ -240,19 +240,19 @@ def print_report(report: dict[str, Any], console: Console) -> None:
                         f"of each first failure")
     floor = boot_floor(report)
     for col in ("bug", "scenario", "det. caught", "det. ttf: median (each)", "det. repro",
-                "seed caught", "seed ttf: median (each)", "seed repro", "speed-up", "bound"):
+                "ref. caught", "ref. ttf: median (each)", "ref. repro", "speed-up", "bound"):
         table.add_column(col)
     det_medians: list[float] = []
     speed_ups: list[tuple[float, str]] = []
     bounds: list[tuple[float, bool]] = []
     for name, row in report["bugs"].items():
-        d, s = row["deterministic"], row["seed_method"]
+        d, s = row["deterministic"], row["reference_method"]
         if d["caught"] * 2 > d["repeats"]:
             det_medians.append(d["median_ttf_s"])
         value, kind = speed_up(d, s)
         speed_ups.append((value, kind))
         speed = "-" if kind == "?" else f"{kind}{value:.1f}x"
-        # The speed-up no deterministic run could beat: the seed's time over one boot.
+        # The speed-up no deterministic run could beat: XMHF64's time over one boot.
         bound = "-"
         if floor:
             bounds.append((s["median_ttf_s"] / floor, s["censored"]))
@@ -260,13 +260,13 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         table.add_row(name, row["scenario"], *_fmt(d), *_fmt(s), speed, bound)
     console.print(table)
     if floor:
-        console.print(f"bound = the seed's median time to first failure (or the budget) / the "
+        console.print(f"bound = XMHF64's median time to first failure (or the budget) / the "
                       f"deterministic floor ({floor:.2f}s: the fastest passing {FLOOR_SCENARIO} run "
                       f"or deterministic catch)", highlight=False)
     if bounds:
         value, kind = speed_up_ceiling(bounds)
         console.print(f"ceiling: the median of the bounds is {kind}{value:.1f}x; against these "
-                      f"draws of the seed's method, only runs faster than the floor could show a "
+                      f"draws of XMHF64's method, only runs faster than the floor could show a "
                       f"higher median speed-up", highlight=False)
     n = len(report["bugs"])
     if det_medians:
@@ -276,7 +276,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         value, kind = median_speed_up(speed_ups)
         n_known = sum(k != "?" for _, k in speed_ups)
         console.print(f"median speed-up over {n_known} bugs: {kind}{value:.1f}x "
-                      f"(>: bugs the seed's method mostly missed could raise it; <: bugs "
+                      f"(>: bugs XMHF64's method mostly missed could raise it; <: bugs "
                       f"deterministic mode mostly missed could lower it; ~: both)", highlight=False)
     correct = report.get("correct")
     if correct:

@@ -55,7 +55,7 @@ def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignor
                          "list every failing seed (a failure rate; two builds' lists show whether "
                          "failing seeds carry over)")
     hp.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
-                    help="--no-deterministic hunts the seed's way (multi-threaded TCG, QMP NMIs)")
+                    help="--no-deterministic hunts XMHF64's way (multi-threaded TCG, QMP NMIs)")
     hp.add_argument("--stop-at-violation", action=argparse.BooleanOptionalAction, default=True,
                     help="stop each run at its first broken checker rule (default: on)")
     hp.add_argument("--smp", type=int_in(1, 8))
@@ -92,7 +92,7 @@ def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignor
 
 
 def _print_hunt(out: HuntResult, console: Console, bisectable: bool = False) -> None:
-    mode = "deterministic" if out.deterministic else "seed's method (multi-threaded TCG, QMP NMIs)"
+    mode = "deterministic" if out.deterministic else "XMHF64's method (multi-threaded TCG, QMP NMIs)"
     console.print(f"[bold]hunt {out.scenario}[/] ({mode}): {out.seeds_run} seeds in "
                   f"{out.elapsed_s:.1f}s, {out.passed} passed; outcomes {out.outcomes}",
                   highlight=False)

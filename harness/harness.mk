@@ -3,7 +3,7 @@
 #   make run SCENARIO=test3 ARGS="--repeat 5"
 #   make run-linux   unmodified Debian Linux under the hypervisor at -smp 4 (make linux first)
 #   make matrix      tests 1-5 x guests 32/64 x smp 2/4 (long; not part of `make test`)
-#   make bench-detect  zoo bugs: deterministic hunt vs the seed's method (long; not in `make test`)
+#   make bench-detect  zoo bugs: deterministic hunt vs XMHF64's method (long; not in `make test`)
 SCENARIO ?= default
 ARGS ?=
 .PHONY: run matrix
@@ -17,7 +17,7 @@ run-linux: deps all linux
 matrix: deps all
 	$(PYTHON) -m harness matrix $(ARGS)
 
-# Deterministic hunting vs the seed's method for every zoo bug (harness/bench.py).
+# Deterministic hunting vs XMHF64's method for every zoo bug (harness/bench.py).
 # Long: NOT part of `make test`.  make bench-detect BENCH_BUDGET=20 BENCH_RUNS=20 BENCH_REPEATS=1
 BENCH_BUDGET ?= 60
 BENCH_RUNS ?= 200

@@ -5,7 +5,7 @@ mode each QEMU is single-threaded, so jobs = cores uses the machine).  The
 first failure stops the runs still in flight (they are recorded as
 "interrupted", not as passes) and is replayed `confirm` times: a
 deterministic failure must give a byte-identical serial.bin every time.
-In the seed's mode (not deterministic) the "replay" is a rerun with the same
+In XMHF64's mode (not deterministic) the "replay" is a rerun with the same
 seed, and the report counts how often it failed again.
 """
 from __future__ import annotations

@@ -76,7 +76,7 @@ def check_program_list(text: str) -> str:
     return text
 
 
-# hvtest's argument 1000008 (the seed's `./test 1000008`) and nmi-N have the
+# hvtest's argument 1000008 (XMHF64's `./test 1000008`) and nmi-N have the
 # hypervisor send its CPU an NMI: Linux then reports an NMI for an unknown reason,
 # as for QMP's.
 SELF_NMI_PROGRAM = "hvtest:1000008"

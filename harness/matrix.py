@@ -1,4 +1,4 @@
-"""scenarios x guests x smp, printed like the seed's results lists."""
+"""scenarios x guests x smp, printed like XMHF64's results lists."""
 from __future__ import annotations
 
 import itertools
@@ -63,7 +63,7 @@ def print_matrix(results: dict[Cell, RunResult], scenarios: list[str], guests: l
     for name in scenarios:
         table.add_row(name, *(cell_text(results.get(Cell(name, g, s))) for g, s in cols))
     console.print(table)
-    # The seed's notation: one line per configuration listing every test.
+    # XMHF64's notation: one line per configuration listing every test.
     for guest, smp in cols:
         parts = [f"{name} {cell_text(results.get(Cell(name, guest, smp)))}" for name in scenarios]
         console.print(f"* x{'64' if guest == 64 else '86'} guest, smp {smp}: " + ", ".join(parts))

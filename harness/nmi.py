@@ -1,6 +1,6 @@
-"""NMI injection over QMP, in the patterns the seed used and a few it lacked.
+"""NMI injection over QMP, in the patterns XMHF64 used and a few it lacked.
 
-The seed's qemu_inject_nmi.py sent one `inject-nmi` every 0.1 s (tests 1, 3)
+XMHF64's qemu_inject_nmi.py sent one `inject-nmi` every 0.1 s (tests 1, 3)
 or as fast as it could (test 4).  A seeded Poisson source and bursts add
 irregular timing, which is what shakes out races around NMI windows.  The
 schedule is a pure function of (pattern, seed) so it can be recorded and
@@ -76,7 +76,7 @@ class NmiInjector:
                  ready: asyncio.Event | None = None) -> None:
         self.qmp = qmp
         # An NMI before the hypervisor has its IDT triple-faults the machine;
-        # the seed, too, only injected into a booted system.  `ready` is set
+        # XMHF64, too, only injected into a booted system.  `ready` is set
         # by the run once the hypervisor has shown signs of life.
         self.ready = ready
         self.pattern = pattern

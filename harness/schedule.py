@@ -23,10 +23,10 @@ from harness.scenario import Scenario
 # One instruction = 2**shift ns of virtual time; read from the QEMU flags so
 # the two cannot disagree.
 ICOUNT_SHIFT = int(re.search(r"shift=(\d+)", " ".join(DETERMINISTIC_ARGS)).group(1))  # type: ignore[union-attr]
-# Machine-wide VM exits per wall second of the seed's method (multi-threaded
+# Machine-wide VM exits per wall second of XMHF64's method (multi-threaded
 # TCG; platform-svm-tcg.md "Speed": ~90k/s, not scaling with vCPUs).  Used to
 # turn "one NMI every I seconds" into "one NMI every K exits".
-SEED_METHOD_EXITS_PER_S = 90_000
+REFERENCE_METHOD_EXITS_PER_S = 90_000
 # A QMP flood has no rate of its own; each seed picks an intensity in this
 # range (log-uniform), so hunting over seeds also sweeps the NMI pressure.
 FLOOD_EVERY = (4, 64)
@@ -66,16 +66,16 @@ def check_seed(seed: int) -> int:
 def nmi_every_for(pattern: NmiPattern, smp: int, seed: int) -> tuple[int, str]:
     """K for `nmi_every=K` and a one-line explanation of where it came from.
 
-    The seed's inject-nmi reaches every CPU, so per CPU it delivered 1/I NMIs
+    XMHF64's inject-nmi reaches every CPU, so per CPU it delivered 1/I NMIs
     a second; in-machine each CPU sends (its exits)/K IPIs to one CPU, so the
     same per-CPU arrival rate needs K = exits_per_s * I / smp.  That counts exits
     only: with a seed, each perturbation point (lock taken, quiesce step, NMI
     handler entry; several per quiesce) sends with the same 1-in-K odds
-    (hv/core/chaos.c), so quiesce-heavy workloads get more NMIs than the seed's
+    (hv/core/chaos.c), so quiesce-heavy workloads get more NMIs than XMHF64's
     rate, and with seed=0 only exits send.
     """
     rng = random.Random(seed)
-    per_cpu_exit_rate = SEED_METHOD_EXITS_PER_S / smp
+    per_cpu_exit_rate = REFERENCE_METHOD_EXITS_PER_S / smp
     if pattern.kind == "none":
         return 0, "pattern none: no NMIs"
     if pattern.kind == "interval" and pattern.interval > 0:

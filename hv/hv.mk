@@ -6,8 +6,8 @@
 #   -ffreestanding -nostdlib  no hosted libc: the hypervisor has no OS under it.
 #   -mno-red-zone   the SysV ABI lets leaf functions use 128 bytes below RSP
 #                   without moving RSP.  An NMI or exception taken on the same
-#                   stack pushes its frame right there and clobbers them: the
-#                   seed's vmread corruption (bug_018, "vmwrite in 64-bit").
+#                   stack pushes its frame right there and clobbers them:
+#                   XMHF64's vmread corruption (bug_018, "vmwrite in 64-bit").
 #                   The zoo bug `red-zone` drops this flag on purpose.
 #   -mgeneral-regs-only  no SSE/AVX in hypervisor code: the guest's vector
 #                   registers are never saved, so touching them would corrupt

@@ -1,5 +1,5 @@
 """PALs in a Linux process's memory (guest/linux/pal_demo.c, hv/hypapps/pal.c): a ring-3
-process registers a PAL by virtual addresses, calls it, unregisters it; the seed's tests
+process registers a PAL by virtual addresses, calls it, unregisters it; XMHF64's tests
 1-3 as Linux scenarios (NMIs every 0.1 s, two processes at once, both).  Every PAL
 result the hypervisor handed back is checked against the PAL's formula from the trace,
 and the registrations a process can get wrong come back with their own PAL_ERR_* codes

@@ -1,7 +1,7 @@
-"""The seed's `test` as a Linux program (guest/linux/hvtest.c) under the hypervisor:
+"""XMHF64's `test` as a Linux program (guest/linux/hvtest.c) under the hypervisor:
 TEST hypercalls from ring 3, the hypercall ABI for processes (kernel-only calls refused
-with HC_ERR_PRIVILEGED), the seed's special values, two unpinned loops that stop the
-world (seed test 5) and an NMI flood (seed test 4), each program's exit status carried
+with HC_ERR_PRIVILEGED), XMHF64's special values, two unpinned loops that stop the
+world (XMHF64 test 5) and an NMI flood (XMHF64 test 4), each program's exit status carried
 by the trace into the verdict (docs/linux-guest.md, "Test programs")."""
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_processes_get_the_documented_error_for_kernel_only_hypercalls(tmp_path:
     # Each kernel-only number was tried from ring 3 and refused; no user call was.
     assert refused == kernel_only, (refused, kernel_only)
     assert "kernel-only hypercalls refused from CPL 3" in console(result)
-    # The seed's special values reached the hypervisor with their flags.
+    # XMHF64's special values reached the hypervisor with their flags.
     args = {arg for nr, arg, _ in calls if nr == HYPERCALLS["TEST"]}
     assert 1000000 | TEST_FLAGS["SLEEP"] in args and 1000008 | TEST_FLAGS["SELF_NMI"] in args
     # The self-NMI reached Linux (its count equals the injected ones: the hypervisor's

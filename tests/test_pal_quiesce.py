@@ -41,7 +41,7 @@ def test_pal_demo_on_every_cpu(tmp_path, guest: int) -> None:
 
 @pytest.mark.parametrize("guest", [32, 64])
 def test_pal_demo_under_nmi_flood(tmp_path, guest: int) -> None:
-    # The seed's test 1: NMIs while PALs run are held until the PAL returns.
+    # XMHF64's test 1: NMIs while PALs run are held until the PAL returns.
     b = boot(tmp_path, 2, guest, "wl=pal_demo:2000", nmi_interval=0.002)
     assert b.status == PASS, b.serial[-2000:]
     assert b.nmis_sent > 0

@@ -1,4 +1,4 @@
-"""The bug zoo (defs/bugs.toml): each of the seed's bugs, put back by
+"""The bug zoo (defs/bugs.toml): each of XMHF64's bugs, put back by
 `make BUGS=name`, is caught by the scenario the table names -- as a hang, a
 failed verdict or a hypervisor panic -- and the same scenario passes on the
 correct build."""

@@ -1,5 +1,5 @@
-"""The bug zoo on an unmodified Linux guest (defs/bugs.toml linux_scenario): each of the
-seed's bugs, put back by `make BUGS=name`, is caught while Linux runs the seed's `test`
+"""The bug zoo on an unmodified Linux guest (defs/bugs.toml linux_scenario): each of
+XMHF64's bugs, put back by `make BUGS=name`, is caught while Linux runs XMHF64's `test`
 as a program (hvtest), and each of those scenarios passes on the correct build.  Linux
 at -smp 2 runs host-timed, so a bug may show as any outcome its linux_detected_as
 lists -- never as a pass."""

@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["list"]:
         width = max(map(len, bugs))
         for name, b in bugs.items():
-            print(f"{name:<{width}}  {b['doc']}  [seed: {b['seed']}; exposed by {b['scenario']}, seen as {b['detected_as']}]")
+            print(f"{name:<{width}}  {b['doc']}  [XMHF64: {b['xmhf64']}; exposed by {b['scenario']}, seen as {b['detected_as']}]")
         return 0
     if argv == ["names"]:
         print(" ".join(bugs))

@@ -5,7 +5,7 @@
  * LOCKING.  `drain_owner` is a trylock (0 = free, else CPU + 1).  Nobody ever spins
  * for it in trace_drain(): the CPU that holds it may be the one we interrupted (an
  * NMI, or GIF=0 code running while the drainer is stuck behind us in a quiesce), and
- * spinning there is the seed's printf/quiesce deadlock.  Records simply wait for the
+ * spinning there is XMHF64's printf/quiesce deadlock.  Records simply wait for the
  * next drain; the rings absorb bursts and count what does not fit.
  *
  * ORDER.  For each frame: read `commit` (acquire: the records below it are complete),

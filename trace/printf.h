@@ -1,6 +1,6 @@
 /*
  * printf into the trace: the text becomes TEXT records in this CPU's ring, never
- * bytes on the UART, so printing takes no lock and is safe in NMI context (the seed's
+ * bytes on the UART, so printing takes no lock and is safe in NMI context (XMHF64's
  * printf lock deadlocked against the quiesce lock).
  */
 #ifndef HEISEN_TRACE_PRINTF_H

@@ -1,6 +1,6 @@
 /*
  * Building a PAL region in guest memory.  Each CPU has its own region so
- * that CPUs register PALs concurrently (the seed's test 2: two pal_demo).
+ * that CPUs register PALs concurrently (XMHF64's test 2: two pal_demo).
  * For the 64-bit guest the PAL gets page tables of its own inside the
  * region (identity, 1 GiB of 2 MiB pages): its nested table maps only the
  * region, so the guest's own tables would be invisible to it.

@@ -1,6 +1,6 @@
 /*
  * PAL workloads (hv/hypapps/pal.c):
- *   pal_demo:N  the seed's pal_demo: register, N calls checked, unregister,
+ *   pal_demo:N  XMHF64's pal_demo: register, N calls checked, unregister,
  *               PAL_DEMO_ROUNDS times (each registration quiesces all CPUs)
  *   pal-bad     every bad registration gets its error code, never a crash
  *   pal-poke    the rest of the guest cannot write a registered PAL's pages

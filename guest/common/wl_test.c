@@ -1,5 +1,5 @@
 /*
- * test:N -- the seed's TV_HC_TEST loop: N TEST hypercalls, each result
+ * test:N -- XMHF64's TV_HC_TEST loop: N TEST hypercalls, each result
  * checked against hc_test_checksum(i, cpu), progress every N/16 calls so a
  * hang shows where it stopped.
  *

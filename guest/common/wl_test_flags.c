@@ -1,7 +1,7 @@
 /*
- * Variants of the seed's TV_HC_TEST loop with the hypervisor-side experiments
+ * Variants of XMHF64's TV_HC_TEST loop with the hypervisor-side experiments
  * on (defs/hypercalls.toml [test_flag]):
- *   test-quiesce:N  every call stops the world (the seed's TV_HC_TEST did)
+ *   test-quiesce:N  every call stops the world (XMHF64's TV_HC_TEST did)
  *   test-sleep:N    every call busy-loops inside the hypervisor first
  * and spin:N, the same loop with no hypercall at all (bench-exit's baseline).
  */

@@ -22,7 +22,7 @@ static inline struct verdict verdict_bad_workload(void)
 	return (struct verdict){ GUEST_FAIL_BAD_WORKLOAD, 0, 0 };
 }
 
-/* The seed's TV_HC_TEST loop: N TEST calls with `flags` (TEST_FLAG_*) set, checked. */
+/* XMHF64's TV_HC_TEST loop: N TEST calls with `flags` (TEST_FLAG_*) set, checked. */
 struct verdict test_loop(struct guest_cpu *c, uint64_t arg, uint32_t flags);
 
 /* One declaration per defs/workloads.toml entry. */

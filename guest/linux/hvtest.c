@@ -1,16 +1,16 @@
 /*
- * hvtest: the seed's `test` program, a Linux process making TEST hypercalls
- * (the seed's TV_HC_TEST) from ring 3.
+ * hvtest: XMHF64's `test` program, a Linux process making TEST hypercalls
+ * (XMHF64's TV_HC_TEST) from ring 3.
  *
  *   hvtest N            N calls, arguments 1..N, each with TEST_FLAG_QUIESCE
- *                       (the seed's TV_HC_TEST stopped the world every time);
+ *                       (XMHF64's TV_HC_TEST stopped the world every time);
  *                       each result is checked against the TEST formula
  *                       (defs/hypercalls.toml) for the CPU that served it.
- *   hvtest 1000000      the seed's special value: one call that sleeps in the
+ *   hvtest 1000000      XMHF64's special value: one call that sleeps in the
  *                       hypervisor first (TEST_FLAG_SLEEP)
- *   hvtest 1000008      the seed's special value: one call during which the
+ *   hvtest 1000008      XMHF64's special value: one call during which the
  *                       hypervisor sends this CPU an NMI (TEST_FLAG_SELF_NMI)
- *   hvtest sleep-N      N such sleeping calls, one after another (the seed's
+ *   hvtest sleep-N      N such sleeping calls, one after another (XMHF64's
  *                       `while ! ./test 1000000; do true; done`)
  *   hvtest nmi-N        N such self-NMI calls, one after another
  *   hvtest --privileged every kernel-only hypercall (not `user` in the table)
@@ -37,8 +37,8 @@
 #include "vmmcall.h"
 
 #define USAGE "usage: hvtest N | 1000000 | 1000008 | sleep-N | nmi-N | --privileged\n"
-#define SEED_SLEEP 1000000ull
-#define SEED_SELF_NMI 1000008ull
+#define XMHF64_SLEEP 1000000ull
+#define XMHF64_SELF_NMI 1000008ull
 #define MAX_CALLS 0x0fffffffull	/* arguments stay below the TEST flag bits */
 #define MAX_CPUS 64
 
@@ -150,9 +150,9 @@ int main(int argc, char **argv)
 		return usage("N must be a number from 1 to 268435455");
 	if (repeat_flags)
 		return run_calls(1, n, repeat_flags);
-	if (n == SEED_SLEEP)
+	if (n == XMHF64_SLEEP)
 		return run_calls(n, 1, TEST_FLAG_SLEEP);
-	if (n == SEED_SELF_NMI)
+	if (n == XMHF64_SELF_NMI)
 		return run_calls(n, 1, TEST_FLAG_SELF_NMI);
 	return run_calls(1, n, TEST_FLAG_QUIESCE);
 }

@@ -16,7 +16,7 @@
  * harness/schedule.py derives K from exits only).  Exit tails
  * alone never put an NMI where QMP inject-nmi puts one all the time: on a
  * CPU that is stopped by a quiesce (inject-nmi reaches every CPU), in a
- * requester's wait, under a lock.  The seed's lost NMI ("Race condition"
+ * requester's wait, under a lock.  XMHF64's lost NMI ("Race condition"
  * table) and its endquiesce race are NMIs of exactly that kind.
  *
  * Each CPU has two streams, one for normal context and one for its NMI
@@ -171,7 +171,7 @@ void chaos_spin(struct percpu *c)
 	u64 r = next(s);
 	tsc_spin((r & 1023) * (tsc_khz / 1000));
 	/* In NMI context (stream 1) an NMI to this CPU is held until the
-	 * handler's IRET: the second NMI of the seed's "Race condition" table. */
+	 * handler's IRET: the second NMI of XMHF64's "Race condition" table. */
 	maybe_send_nmi(s);
 }
 

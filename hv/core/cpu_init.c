@@ -13,7 +13,7 @@
 #define IST_MC 3
 #ifdef BUG_red_zone
 /* Zoo: the NMI taken on the interrupted stack (as XMHF's exception stubs
- * did, seed "Conclusion"), so its frame lands on a leaf function's red zone. */
+ * did, XMHF64's "Conclusion"), so its frame lands on a leaf function's red zone. */
 #define NMI_IST 0
 #else
 #define NMI_IST IST_NMI

@@ -4,7 +4,7 @@
  * held across an NMI #VMEXIT until the exit loop's STGI (SVM keeps an
  * intercepted NMI pending while GIF=0, notes "NMIs").  The handler only
  * classifies and latches: the NMI is for the guest unless it is this CPU's
- * quiesce signal (hv/core/quiesce.c) -- and it can be both, the seed's lost
+ * quiesce signal (hv/core/quiesce.c) -- and it can be both, XMHF64's lost
  * NMI ("Race condition" table): the quiesce check never swallows a guest NMI.
  *
  * Nesting: the CPU blocks NMIs until this handler's IRET, so `nmi_depth` > 1

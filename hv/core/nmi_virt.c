@@ -115,7 +115,7 @@ void nmi_virt_before_entry(struct vcpu *v)
 		return;
 #ifndef BUG_inject_while_blocked
 	/* Zoo `inject-while-blocked` compiles this out, and the IRET watch with
-	 * it: the seed before "Implementing IRET" injected whatever was pending. */
+	 * it: XMHF64 before "Implementing IRET" injected whatever was pending. */
 	if (v->nmi.blocked) {
 		/* An NMI that arrived after the IRET intercept but before the
 		 * IRET retired: arm the single step now, or the guest could

@@ -1,5 +1,5 @@
 /*
- * Stop-the-world ("quiesce"), the seed's xmhf_smpguest_*_quiesce redone with
+ * Stop-the-world ("quiesce"), XMHF64's xmhf_smpguest_*_quiesce redone with
  * epochs.  A requester takes the quiesce lock, opens epoch E, writes E into
  * each other CPU's `q_signal` and sends it an NMI IPI.  A CPU's host NMI
  * handler sees q_signal != q_seen, acknowledges E and spins until
@@ -8,14 +8,14 @@
  * every CPU has left (QUIESCE_RESUME) before dropping the lock.
  *
  * Interleavings this survives (tests: tests/test_pal_quiesce.py for
- * concurrent requesters, tests/test_seed_scenarios.py tests 3-5 with NMIs,
- * tests/test_zoo.py for the seed variants put back, tests/test_quiesce_bound.py
+ * concurrent requesters, tests/test_xmhf64_scenarios.py tests 3-5 with NMIs,
+ * tests/test_zoo.py for XMHF64's variants put back, tests/test_quiesce_bound.py
  * for the bound; docs/quiesce.md tells the whole protocol):
- *  - seed "endquiesce" bug: a boolean resume flag reset after use let a CPU
+ *  - XMHF64's "endquiesce" bug: a boolean resume flag reset after use let a CPU
  *    that took one more NMI see the old flag state and stop forever.  Here a
  *    stopped CPU waits for its own epoch number, which only grows: it can
  *    neither miss its resume nor mistake an old one for it.
- *  - seed "Race condition" table: a guest NMI and the quiesce NMI both
+ *  - XMHF64's "Race condition" table: a guest NMI and the quiesce NMI both
  *    arrive while the CPU is in its NMI handler; the hardware latches the
  *    second.  Classification is per signal, not by a global "quiesce is on"
  *    flag: the first NMI consumes the outstanding signal, the second finds
@@ -30,7 +30,7 @@
  *    TSC, and the send loop has one, so an epoch takes a bounded number of
  *    rounds of the other CPUs' turns (stress-all seed 1756342317 took 26 s
  *    when spins counted pauses; docs/quiesce.md, "The bound").
- * The seed's print-lock deadlock cannot happen: nothing here prints, and
+ * XMHF64's print-lock deadlock cannot happen: nothing here prints, and
  * hv_printf never takes a lock (it writes to this CPU's trace ring).
  */
 #include "core/quiesce.h"
@@ -50,18 +50,18 @@ static struct {
 	u32 resumed;		/* CPUs that left the current epoch */
 	u64 resume_epoch;	/* last epoch ended */
 #ifdef BUG_endquiesce_order
-	u32 active;		/* the seed's g_vmx_quiesce: an epoch is open */
-	u32 resume_signal;	/* the seed's boolean resume flag */
+	u32 active;		/* XMHF64's g_vmx_quiesce: an epoch is open */
+	u32 resume_signal;	/* XMHF64's boolean resume flag */
 #endif
 } q;
 
 #ifdef BUG_print_lock_order
-/* Zoo: the seed's debug printf lock ("Continue debugging"): CPU 0 prints under
+/* Zoo: XMHF64's debug printf lock ("Continue debugging"): CPU 0 prints under
  * the quiesce lock while a quiesced CPU holds the print lock -> deadlock. */
 static u32 print_lock;
 void bug_locked_print(const char *what, u64 v)
 {
-	/* As the seed's printf: straight to the UART, one line under the lock
+	/* As XMHF64's printf: straight to the UART, one line under the lock
 	 * (so the window where a quiesce NMI stops the holder is long).  The
 	 * raw text lands between trace frames; the decoder resyncs past it. */
 	char line[160];
@@ -116,7 +116,7 @@ void quiesce_end(struct percpu *self, u64 e)
 	chaos_spin(self);
 	trace_quiesce_end(e);
 #ifdef BUG_endquiesce_order
-	/* Zoo: the seed's endquiesce before its fix ("Quiesce locking logic 2"):
+	/* Zoo: XMHF64's endquiesce before its fix ("Quiesce locking logic 2"):
 	 * resume first, clear "quiesce on" last.  A CPU that resumed and takes
 	 * another NMI meanwhile sees quiesce still on and stops again, waiting
 	 * for a resume signal that is about to be reset. */
@@ -137,15 +137,15 @@ enum nmi_class quiesce_classify_nmi(struct percpu *c, bool where_hv)
 {
 	(void)where_hv;
 #ifdef BUG_endquiesce_order
-	/* Zoo: classify by the global "quiesce on" flag, as the seed did
+	/* Zoo: classify by the global "quiesce on" flag, as XMHF64 did
 	 * (g_vmx_quiesce): an NMI while it is on is a quiesce NMI. */
 	if (__atomic_load_n(&q.active, __ATOMIC_ACQUIRE))
 		return NMI_QUIESCE;
 #endif
 #ifdef BUG_nmi_coalesce_drop
-	/* Zoo: the seed's "Race condition" table.  A guest NMI that arrives
+	/* Zoo: XMHF64's "Race condition" table.  A guest NMI that arrives
 	 * while this CPU is stopped is latched and taken right after the
-	 * quiesce; the seed took it for the (already handled) quiesce NMI and
+	 * quiesce; XMHF64 took it for the (already handled) quiesce NMI and
 	 * ignored it ("Ignore interrupt") -- the guest's NMI is lost. */
 	if (c->q_stale && where_hv) {
 		c->q_stale = 0;

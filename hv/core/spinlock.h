@@ -9,7 +9,7 @@
  * lock, chaos_spin() spins with PAUSE for a seed-chosen time, and under one TCG
  * thread each PAUSE hands the emulator to another vCPU.  So the other CPUs run
  * *while the lock is held* -- the interleaving a lock-order deadlock needs
- * (the seed's print lock vs quiesce: zoo print-lock-order, tests/test_zoo.py),
+ * (XMHF64's print lock vs quiesce: zoo print-lock-order, tests/test_zoo.py),
  * which QEMU's long round-robin turns otherwise almost never produce
  * (docs/determinism.md, "Lock-hold perturbation").  Without seed= it is off.
  */

@@ -1,11 +1,11 @@
 /*
- * The `test` hypapp: the seed's TV_HC_TEST.  Returns test_checksum(arg, cpu)
- * (defs/hypercalls.toml) for the guest to check, optionally after the seed's
+ * The `test` hypapp: XMHF64's TV_HC_TEST.  Returns test_checksum(arg, cpu)
+ * (defs/hypercalls.toml) for the guest to check, optionally after XMHF64's
  * experiments: TEST_FLAG_SLEEP busy-loops in the hypervisor (NMIs arriving
  * meanwhile must still reach the guest afterwards), TEST_FLAG_QUIESCE stops
  * every other CPU around the computation, TEST_FLAG_SELF_NMI sends this CPU
  * an NMI IPI first: it arrives in the hypervisor, between the exit and the
- * next VMRUN, and must reach the guest exactly once (the seed's
+ * next VMRUN, and must reach the guest exactly once (XMHF64's
  * `./test 1000008`, which found the VMREAD operand-width bug).
  */
 #include "hypapps/hypapps.h"
@@ -20,8 +20,8 @@
 /*
  * The sleep: recompute the checksum many times in a leaf function whose
  * state lives in stack locals (-O0).  Built with the red zone allowed (zoo
- * `red-zone`), gcc keeps those locals below RSP without moving RSP -- the
- * seed's __vmx_vmread -- and an NMI taken on this stack overwrites them:
+ * `red-zone`), gcc keeps those locals below RSP without moving RSP --
+ * XMHF64's __vmx_vmread -- and an NMI taken on this stack overwrites them:
  * the guest then sees a wrong result.  With -mno-red-zone gcc reserves the
  * frame first and the same code is safe.
  */
@@ -37,7 +37,7 @@ static u64 test_call(struct vcpu *v, u64 arg, u64 unused_b, u64 unused_c)
 {
 	(void)unused_b, (void)unused_c;
 #ifdef BUG_print_lock_order
-	/* The seed's verbose "TV[0]:appmain.c:do_TV_HC_TEST:202: test hypercall" line. */
+	/* XMHF64's verbose "TV[0]:appmain.c:do_TV_HC_TEST:202: test hypercall" line. */
 	bug_locked_print("TV[0]:appmain.c:do_TV_HC_TEST:202: test hypercall, ecx=", arg);
 #endif
 	if (arg & TEST_FLAG_SELF_NMI)

@@ -4,7 +4,7 @@
 
 #define HC_HELLO 1  /* (cpu): a CPU reports in; returns its CPU index */
 #define HC_GET_WORKLOAD 2  /* (buf_gpa, buf_len): copy this CPU's workload string (e.g. 'test:1000') NUL-terminated into guest memory; returns its length */
-#define HC_TEST 3  /* (arg): the seed's TV_HC_TEST: returns test_checksum(arg, cpu) for the guest to check */
+#define HC_TEST 3  /* (arg): XMHF64's TV_HC_TEST: returns test_checksum(arg, cpu) for the guest to check */
 #define HC_REPORT 4  /* (status, count, detail): the workload's verdict: status 0 = pass, else a GUEST_FAIL_* code; count = iterations done */
 #define HC_GUEST_EVENT 5  /* (kind, a, b): a guest-side event for the trace (kind = GUEST_EV_*) */
 #define HC_NMI_COUNTS 6  /* (received, nested, sent): the guest NMI handler's totals on this CPU, reported at the end */

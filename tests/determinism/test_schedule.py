@@ -25,7 +25,7 @@ def test_same_inputs_same_schedule_and_seed_on_the_command_line(tmp_path: Path) 
     assert a.hang_virtual_s == 4 and a.wall_timeout_s == 30
 
 
-def test_interval_matches_the_seed_methods_per_cpu_nmi_rate(tmp_path: Path) -> None:
+def test_interval_matches_xmhf64s_per_cpu_nmi_rate(tmp_path: Path) -> None:
     # 90k exits/s machine-wide, 2 CPUs: an NMI every 0.1 s per CPU is one per 4500 exits.
     sc = scenario(tmp_path, 'pattern = "interval"\ninterval = 0.1')
     assert derive(sc, 1).nmi_every == 4500

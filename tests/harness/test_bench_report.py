@@ -1,6 +1,6 @@
 """bench-detect's report: repeats are summarised by their median, a hunt that ran
-out of budget counts as the budget (a lower bound), and the speed-up bound is the
-seed's time over one boot."""
+out of budget counts as the budget (a lower bound), and the speed-up bound is
+XMHF64's time over one boot."""
 from __future__ import annotations
 
 import io
@@ -19,9 +19,9 @@ def cell(caught: bool, ttf: float | None) -> dict[str, object]:
             "reproduced": 10 if caught else 0, "replays": 10 if caught else 0}
 
 
-def row(det: list[dict[str, object]], seed: list[dict[str, object]], budget: float = 60.0) -> dict[str, object]:
+def row(det: list[dict[str, object]], ref: list[dict[str, object]], budget: float = 60.0) -> dict[str, object]:
     return {"scenario": "s", "deterministic": summarise(det, budget),
-            "seed_method": summarise(seed, budget)}
+            "reference_method": summarise(ref, budget)}
 
 
 def render(report: dict[str, object]) -> str:
@@ -53,7 +53,7 @@ def test_speed_up_is_a_bound_when_either_method_mostly_missed() -> None:
     det = summarise([cell(True, 2.0)] * 3, 60.0)
     assert speed_up(det, summarise([cell(True, 8.0)] * 3, 60.0)) == (4.0, "")
     assert speed_up(det, summarise([cell(False, None)] * 3, 60.0)) == (30.0, ">")
-    # Deterministic mode mostly missed: at most the seed's time over the budget.
+    # Deterministic mode mostly missed: at most XMHF64's time over the budget.
     assert speed_up(summarise([cell(False, None)] * 3, 60.0), det) == (2.0 / 60.0, "<")
 
 
@@ -82,17 +82,17 @@ def test_a_catch_just_past_the_deadline_counts_as_the_budget() -> None:
 
 def test_report_shows_each_draw_the_median_speed_up_and_the_bound() -> None:
     report = {"budget_s": 60.0, "jobs": 2, "replays": 10, "repeats": 3, "dir": "results/x",
-              "floor_s": {"deterministic": 0.5, "seed_method": 0.25},
+              "floor_s": {"deterministic": 0.5, "reference_method": 0.25},
               "bugs": {"found-by-both": row([cell(True, 1.0), cell(True, 0.8), cell(True, 1.2)],
                                             [cell(True, 4.0), cell(True, 0.5), cell(True, 9.0)]),
-                       "seed-misses": row([cell(True, 2.0)] * 3, [cell(False, None)] * 3),
+                       "ref-misses": row([cell(True, 2.0)] * 3, [cell(False, None)] * 3),
                        "det-misses": row([cell(False, None)] * 3, [cell(True, 1.0)] * 3)},
               "correct": {"runs": 4, "failures": 0, "per_scenario": {}}}
     text = render(report)
     found = line_of(text, "found-by-both")
     assert "1.0s (1.0/0.8/1.2)" in found and "4.0s (4.0/0.5/9.0)" in found
     assert "4.0x" in found and "8.0x" in found           # speed-up 4/1, bound 4/0.5
-    missed = line_of(text, "seed-misses")
+    missed = line_of(text, "ref-misses")
     assert "0/3" in missed and ">30.0x" in missed and "120.0x" in missed
     assert "<0.0x" in line_of(text, "det-misses")        # at most 1 s / 60 s
     flat = text.replace("\n", " ")
@@ -100,7 +100,7 @@ def test_report_shows_each_draw_the_median_speed_up_and_the_bound() -> None:
     # (<0.0, 4.0, >30.0): the middle one is exact.
     assert "median speed-up over 3 bugs: 4.0x" in flat
     assert "deterministic floor (0.50s" in flat
-    # Bounds 8.0, 120.0 (censored: the seed's method missed) and 2.0: the middle one.
+    # Bounds 8.0, 120.0 (censored: XMHF64's method missed) and 2.0: the middle one.
     assert "ceiling: the median of the bounds is 8.0x" in flat
 
 
@@ -108,7 +108,7 @@ def test_a_catch_faster_than_the_smoke_runs_is_the_floor() -> None:
     # A noisy host made the timed smoke run slower (0.4 s) than a deterministic catch
     # (0.2 s): the bound is then over 0.2 s, so no speed-up exceeds its bound.
     report = {"budget_s": 60.0, "jobs": 2, "replays": 10, "repeats": 1, "dir": "results/x",
-              "floor_s": {"deterministic": 0.4, "seed_method": 0.2},
+              "floor_s": {"deterministic": 0.4, "reference_method": 0.2},
               "bugs": {"fast": row([cell(True, 0.2)], [cell(True, 0.6)])}}
     text = render(report)
     assert "3.0x" in line_of(text, "fast") and "1.5x" not in text

@@ -1,7 +1,7 @@
 """The shipped scenarios against the real hypervisor and guests in build/ (made by `make all`).
 
 Sizes are cut down with overrides so the whole file stays within seconds;
-the scenarios themselves keep the seed's sizes.
+the scenarios themselves keep XMHF64's sizes.
 """
 from __future__ import annotations
 
@@ -49,13 +49,13 @@ def test_default_scenario_passes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("guest, smp", [(64, 2), (32, 4)])
-def test_seed_test5_two_test_loops(tmp_path: Path, guest: int, smp: int) -> None:
+def test_xmhf64_test5_two_test_loops(tmp_path: Path, guest: int, smp: int) -> None:
     result = run("test5", tmp_path, guest=guest, smp=smp, iterations=500)
     assert result.passed, explain(result)
 
 
 @pytest.mark.parametrize("guest", [32, 64])
-def test_seed_test4_nmi_flood(tmp_path: Path, guest: int) -> None:
+def test_xmhf64_test4_nmi_flood(tmp_path: Path, guest: int) -> None:
     result = run("test4", tmp_path, guest=guest, iterations=5000)
     assert result.passed, explain(result)
     assert result.verdict["nmi"]["sent"] > 0 and result.verdict["nmi"]["failed"] == 0

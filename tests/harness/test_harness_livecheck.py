@@ -102,7 +102,7 @@ def test_a_rules_file_that_does_not_load_leaves_the_run_alone(tmp_path: Path) ->
 
 
 def test_a_panic_record_seen_live_is_a_panic_not_a_fail() -> None:
-    # field-width under the seed's method: the live check read the PANIC record before
+    # field-width under XMHF64's method: the live check read the PANIC record before
     # QEMU's debug-exit in some reruns and not in others, and "fail" != "panic" made
     # the reruns look like a different failure.
     b = good_run(finish=False)

@@ -165,7 +165,7 @@ def test_missing_build_is_an_error_before_any_run_dir(scenario_file, tmp_path: P
     assert not (tmp_path / "r").exists()
 
 
-def test_matrix_runs_every_cell_and_prints_the_seed_style_list(
+def test_matrix_runs_every_cell_and_prints_the_xmhf64_style_list(
         fake_build: Callable[[str], Path], tmp_path: Path) -> None:
     proc = subprocess.run([PY, "-m", "harness", "matrix", "smoke", "test5", "--build",
                            str(fake_build("fail")), "--guests", "32,64", "--smp", "1,2",

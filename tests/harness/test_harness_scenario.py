@@ -13,12 +13,12 @@ PY = "/usr/bin/python3"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_shipped_scenarios_cover_seed_tests_smoke_and_default() -> None:
+def test_shipped_scenarios_cover_xmhf64_tests_smoke_and_default() -> None:
     names = {s.name for s in all_scenarios()}
     assert {"default", "smoke", "test1", "test2", "test3", "test4", "test5"} <= names
 
 
-def test_seed_tests_translate_to_the_hypervisor_command_line() -> None:
+def test_xmhf64_tests_translate_to_the_hypervisor_command_line() -> None:
     t1, t2, t4, t5 = (load_named(n) for n in ("test1", "test2", "test4", "test5"))
     assert t1.hv_cmdline() == "wl=hello wl0=pal_demo:100" and t1.nmi.kind == "interval"
     assert t1.nmi.interval == pytest.approx(0.1)

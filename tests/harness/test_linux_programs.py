@@ -83,7 +83,7 @@ def test_every_program_must_exit_0_once(events: list[tuple[int, int, int]], reas
     assert verdict.as_dict()["ok"] is (reason is None)
 
 
-def test_only_the_seed_s_self_nmi_value_expects_unclaimed_nmis() -> None:
+def test_only_xmhf64s_self_nmi_value_expects_unclaimed_nmis() -> None:
     assert programs_send_nmis({"cpu0": f"hvtest:5+{SELF_NMI_PROGRAM}"})
     assert programs_send_nmis({"any": "hvtest:nmi-20"})
     assert not programs_send_nmis({"cpu0": "hvtest:1000008000", "any": "hvtest:100+hvtest:sleep-3"})

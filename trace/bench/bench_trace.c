@@ -5,7 +5,7 @@
  *   - a bare rdtsc loop: the floor of any timestamped record;
  *   - trace_emit(INTERCEPT_ENTER, reason, rip): our producer, through the same platform
  *     seam as the hypervisor (a call for the ring, a call for the clock);
- *   - pthread mutex + snprintf of the equivalent text line into a buffer (the seed's
+ *   - pthread mutex + snprintf of the equivalent text line into a buffer (XMHF64's
  *     printf under a lock, minus the UART);
  *   - LTTng-UST tracepoint of an equivalent event (trace/bench/lttng_tp.h), with no
  *     session (a disabled tracepoint), and with an active session recording it

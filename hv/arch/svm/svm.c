@@ -262,7 +262,7 @@ void arch_watch_iret(struct vcpu *v, bool on)
 	struct vmcb *vmcb = vcpu_vmcb(v);
 	u32 misc1 = on ? vmcb->ctl.misc1 | INTERCEPT_IRET : vmcb->ctl.misc1 & ~INTERCEPT_IRET;
 #ifdef BUG_field_width
-	/* Zoo: the seed's 32-bit VMCS field accessed as 64 bits ("Comparing VCPU
+	/* Zoo: XMHF64's 32-bit VMCS field accessed as 64 bits ("Comparing VCPU
 	 * dump"): the store also zeroes misc2, the VMRUN/VMMCALL intercepts. */
 	*(volatile u64 *)&vmcb->ctl.misc1 = misc1;
 #else

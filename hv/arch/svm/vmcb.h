@@ -1,6 +1,6 @@
 /*
  * The VMCB (AMD APM vol. 2, appendix B).  Every field is declared with its
- * architectural width and checked against its offset: the seed's `field-
+ * architectural width and checked against its offset: XMHF64's `field-
  * width` bug was a 32-bit control field accessed as 64 bits, silently
  * clobbering its neighbour.  The zoo's `field-width` puts that back
  * (hv/arch/svm/svm.c, svm_set_intercept_misc).

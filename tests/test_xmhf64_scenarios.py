@@ -1,4 +1,4 @@
-"""The seed's tests 1-5 ("Checking whether behaviors solved") at small sizes,
+"""XMHF64's tests 1-5 ("Checking whether behaviors solved") at small sizes,
 -smp 2 and 4, both guests, on the correct build: every run passes, the
 checker's rules hold, and per CPU no guest NMI is lost or nested."""
 from __future__ import annotations
@@ -19,7 +19,7 @@ SIZES = {"test1": 30, "test2": 30, "test3": 30, "test4": 3000, "test5": 40}
 @pytest.mark.parametrize("guest", [32, 64])
 @pytest.mark.parametrize("smp", [2, 4])
 @pytest.mark.parametrize("name", sorted(SIZES))
-def test_seed_scenario_passes_without_lost_or_nested_nmis(tmp_path: Path, name: str, smp: int,
+def test_xmhf64_scenario_passes_without_lost_or_nested_nmis(tmp_path: Path, name: str, smp: int,
                                                          guest: int) -> None:
     sc = load_named(name).with_overrides(smp=smp, guest=guest, iterations=SIZES[name])
     result = run_scenario(sc, RunOptions(seed=1, build_dir=REPO / "build", results_dir=tmp_path))
