@@ -13,3 +13,4 @@ bench-decoder:
 
 fuzz-decoder:
 	$(PYTHON) -m decoder.fuzz --inputs $(DECODER_FUZZ_INPUTS)
+	HEISEN_HYPOTHESIS=explore $(PYTHON) -m pytest -q tests/decoder/test_fuzz_reader.py

@@ -114,8 +114,9 @@ def _touched(start: int, end: int, muts: list[Mutation]) -> bool:
 
 def _clean_cut(data: bytes, mutated: bytes) -> bool:
     """The input is an undamaged prefix ending at a frame boundary (plus any
-    delimiters): a machine that stopped there would send the same bytes."""
-    kept = mutated.rstrip(b"\0")
+    delimiters, before or after: a 0x00 is an empty frame the reader skips): a
+    machine that stopped there would send the same bytes."""
+    kept = mutated.strip(b"\0")
     c = len(kept)
     # A prefix ending just before a delimiter still holds a complete last frame.
     return data.startswith(kept) and (c == 0 or c == len(data) or data[c] == 0)

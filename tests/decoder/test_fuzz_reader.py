@@ -62,6 +62,20 @@ def test_mutation_helper_really_damages() -> None:
     assert check_invariants(data, frames, [Mutation("flip", start + 3, xor=0x10)]) is None
 
 
+def test_a_leading_delimiter_then_a_cut_at_a_frame_end_is_a_clean_prefix() -> None:
+    # Found by hypothesis: a 0x00 inserted before the first frame and a cut right
+    # before a frame's delimiter leave every frame up to the cut intact; the frames
+    # after it were never sent, which is no loss.
+    data, frames = BASES[0]
+    end = frames[-5][1]
+    assert data[end] == 0
+    muts = [Mutation("truncate", end), Mutation("insert", 0, data=b"\0")]
+    items = list(read_items(apply(data, muts)))
+    assert not [i for i in items if type(i) is Loss]
+    assert sum(type(i) is Record for i in items) == sum(len(r) for _, _, r in frames[:-4])
+    assert check_invariants(data, frames, muts) is None
+
+
 def test_zeroed_frame_start_then_cut_is_a_clean_prefix() -> None:
     # Found by hypothesis: a flip that turns the byte after a delimiter into
     # 0x00, then a cut right after it, leaves an undamaged prefix plus an empty
