@@ -143,3 +143,41 @@ def test_a_bench_on_one_scenario_says_so() -> None:
     report = {"budget_s": 60.0, "jobs": 2, "replays": 10, "repeats": 1, "scenario": "stress-all",
               "dir": "results/x", "bugs": {"b": row([cell(True, 1.0)], [cell(True, 2.0)])}}
     assert "every bug on stress-all, 60s per bug" in render(report).replace("\n", " ")
+
+
+def test_the_same_nmis_hunt_has_its_own_columns_and_median() -> None:
+    # XMHF64's method given the scenario's NMIs is judged beside its own 0.1 s NMIs:
+    # the deterministic hunt must not win only by getting more NMIs.
+    r = row([cell(True, 2.0)] * 3, [cell(True, 20.0)] * 3)
+    r["reference_same_nmis"] = summarise([cell(True, 4.0)] * 3, 60.0)
+    report = {"budget_s": 60.0, "jobs": 2, "replays": 10, "repeats": 3, "bugs": {"b1": r}, "dir": "d"}
+    text = render(report)
+    line = line_of(text, "b1")
+    assert "10.0x" in line and "2.0x" in line, line
+    assert "given the scenario's own NMIs (1 bugs): 2.0x" in text, text
+    del r["reference_same_nmis"]
+    assert "own NMIs" not in render(report)
+
+
+
+def test_each_hunt_gets_its_nmi_pattern(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # deterministic and "same NMIs" hunt the scenario's own pattern; the reference
+    # method gets XMHF64's QMP NMIs every 0.1 s; host-timed for both reference hunts.
+    import harness.bench as bench
+    from harness.hunt import HuntResult
+
+    seen: list[tuple[bool, str, float]] = []
+
+    def fake_hunt(sc, opts):  # type: ignore[no-untyped-def]
+        seen.append((opts.deterministic, sc.nmi.kind, sc.nmi.interval))
+        return HuntResult(scenario=sc.name, deterministic=opts.deterministic)
+
+    monkeypatch.setattr(bench, "hunt", fake_hunt)
+    monkeypatch.setattr(bench, "build_bugs", lambda name: tmp_path)
+    sc = bench.load_named("zoo-nmi-flood")
+    opts = bench.BenchOptions(repeats=1, results=tmp_path)
+    row_ = bench.hunt_bug("field-width", {"scenario": "zoo-nmi-flood"}, opts, tmp_path, Console(file=io.StringIO()))
+    assert set(row_["hunts"]) == set(bench.MODES)
+    own = (sc.nmi.kind, sc.nmi.interval)
+    assert seen == [(True, *own), (False, "interval", bench.REFERENCE_NMI_INTERVAL), (False, *own)]
+    assert own != ("interval", bench.REFERENCE_NMI_INTERVAL)
