@@ -15,7 +15,7 @@ from typing import Iterable, TextIO
 
 from decoder.records import Item, Loss, Record, describe, exit_name
 from decoder.views.labels import label
-from decoder.views.timebase import Timebase
+from decoder.views.timebase import timebase_for
 
 PID = 1
 _SPANS = {"INTERCEPT_ENTER": "INTERCEPT_LEAVE", "EXCEPTION_ENTER": "EXCEPTION_LEAVE"}
@@ -38,7 +38,7 @@ def render_perfetto(items: Iterable[Item], out: TextIO, **_: object) -> None:
     w = _Writer(out)
     out.write('{"displayTimeUnit":"ns","traceEvents":[\n')
     w.ev(ph="M", pid=PID, name="process_name", args={"name": "Heisenvisor"})
-    tb = Timebase()
+    tb = timebase_for(items)
     seen: set[int] = set()
     stack: dict[int, list[str]] = {}
     quiesce: dict[int, int] = {}
