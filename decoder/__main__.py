@@ -70,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=_NONNEG, default=0, help="first item shown")
     p.add_argument("--max-records", type=_POSITIVE, default=20000)
     p.add_argument("--width", type=_POSITIVE, default=1200)
-    sub.add_parser("perfetto", parents=[common], help="Chrome trace-event JSON for ui.perfetto.dev")
+    p = sub.add_parser("perfetto", parents=[common], help="Chrome trace-event JSON, or a .pftrace, for ui.perfetto.dev")
+    p.add_argument("--format", choices=("json", "proto"), default="json",
+                   help="proto: Perfetto's protobuf trace (write it with -o FILE.pftrace)")
     sub.add_parser("stats", parents=[common], help="per-CPU counts, exits/s, NMI accounting, loss")
     p = sub.add_parser("check", parents=[common], help="expected-sequence checker")
     p.add_argument("--rules", help="rules file (default decoder/rules.toml)")
