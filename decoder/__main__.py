@@ -18,7 +18,8 @@ from decoder.ringdump import DumpError, records_from_ring_dump
 from decoder.symbols import SymbolError
 from decoder.reader import read_items
 from decoder.views import VIEWS
-from decoder.window import FilterError, apply as apply_window
+from decoder.errors import InputError
+from decoder.window import apply as apply_window
 from decoder.window_args import add_window_args, around, window_of
 
 EXIT_PASS, EXIT_FAIL, EXIT_UNREADABLE = 0, 1, 2
@@ -70,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=_NONNEG, default=0, help="first item shown")
     p.add_argument("--max-records", type=_POSITIVE, default=20000)
     p.add_argument("--width", type=_POSITIVE, default=1200)
+    p.add_argument("--dir", help="write a zoomable timeline of the whole trace into this directory "
+                                 "(index.html and data files; any trace size) instead of one page")
     p = sub.add_parser("perfetto", parents=[common], help="Chrome trace-event JSON, or a .pftrace, for ui.perfetto.dev")
     p.add_argument("--format", choices=("json", "proto"), default="json",
                    help="proto: Perfetto's protobuf trace (write it with -o FILE.pftrace)")
@@ -146,7 +149,7 @@ def main(argv: list[str]) -> int:
     except (RuleError, SymbolError) as e:
         print(f"decoder: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
-    except FilterError as e:
+    except InputError as e:
         print(f"decoder: {a.input}: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
     except LookupError as e:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from decoder.defs import EVENT_IDS
+from decoder.errors import InputError
 from decoder.records import Item, Loss, Record
 from decoder.views.timebase import Timebase
 
@@ -28,7 +29,7 @@ DEFAULT_CONTEXT = 10
 PENDING_CAP = 4096
 
 
-class FilterError(ValueError):
+class FilterError(InputError):
     """A filter that cannot apply to this trace (a CPU it does not have, an index past its end)."""
 
 

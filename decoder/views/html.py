@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Iterable, TextIO
 
+from decoder.numbering import numbered
 from decoder.records import Item, Loss, Record, describe
 from decoder.views.labels import label
 from decoder.views.stats import NOT_DATA_LOSS
-from decoder.views.timebase import Timebase
+from decoder.views.timebase import Timebase, timebase_for
 
 LANE_BG = "#eeeeee"
 INTERCEPT = "#3b7dd8"
@@ -66,12 +67,17 @@ def _title(text: str) -> str:
 
 def render_html(items: Iterable[Item], out: TextIO, start: int = 0, max_records: int = 20000,
                 width: int = 1200, title: str = "Heisenvisor trace",
-                console: list[tuple[int, str]] | None = None, **_: object) -> None:
+                console: list[tuple[int, str]] | None = None, dir: str | None = None, **_: object) -> None:
     """console: (TSC, line) of a guest's console, drawn in a lane below the CPUs'
-    (harness/console_timeline.py places the lines)."""
-    window = list(islice(enumerate(items), start, start + max_records))
+    (harness/console_timeline.py places the lines).  dir: write the zoomable
+    timeline for a trace of any size there instead (views/timeline_dir.py)."""
+    if dir is not None:
+        from decoder.views.timeline_dir import render_timeline_dir
+        render_timeline_dir(items, out, dir, title=title)
+        return
+    window = list(islice(numbered(items), start, start + max_records))
     g = Geometry(width=width)
-    tb = Timebase()
+    tb = timebase_for(items)
     for _, it in window:
         tb.observe(it)
         if tb.tsc_khz:
