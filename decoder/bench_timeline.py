@@ -56,6 +56,8 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m decoder.bench_timeline")
     ap.add_argument("--records", type=int, default=10_000_000)
     ap.add_argument("--out", default="build/decoder-bench")
+    ap.add_argument("--runs", type=int, default=5, help="Chromium loads per figure (best and median reported)")
+    ap.add_argument("--reuse", action="store_true", help="keep an already built directory (measure the page only)")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
@@ -67,19 +69,24 @@ def main(argv: list[str]) -> int:
     if not capture.exists():
         generate(capture, a.records)
     site = out / f"timeline-{a.records}"
-    wall, cpu, rss = _build(capture, site)
+    if not (a.reuse and (site / "overview.js").exists()):
+        wall, cpu, rss = _build(capture, site)
+        print(f"html --dir {a.records} records: {cpu:.1f} s cpu ({wall:.1f} s wall), peak RSS {rss / 1024:.1f} MiB",
+              flush=True)
     chunks = len(list((site / "chunks").iterdir()))
-    print(f"html --dir {a.records} records: {cpu:.1f} s cpu ({wall:.1f} s wall), peak RSS {rss / 1024:.1f} MiB, "
-          f"{_size(site) / 2**20:.1f} MiB in {chunks} chunks; overview.js {(site / 'overview.js').stat().st_size / 1024:.0f} KiB",
-          flush=True)
+    print(f"  {_size(site) / 2**20:.1f} MiB in {chunks} chunks; "
+          f"overview.js {(site / 'overview.js').stat().st_size / 1024:.0f} KiB", flush=True)
     blank = out / "blank.html"
     blank.write_text("<!DOCTYPE html><html><body><span id=\"status\" data-ready=\"1\"></span></body></html>")
-    base = min(_ready_after(page_url(blank))[0] for _ in range(3))
+    base = min(_ready_after(page_url(blank))[0] for _ in range(a.runs))
+    print(f"  Chromium start-up and exit on an empty page: {base:.2f} s (best of {a.runs})", flush=True)
     for label, fragment in (("first screen", ""), ("2 ms window", "from=0.500000001&to=0.502000001")):
-        runs = [_ready_after(page_url(site / "index.html", fragment)) for _ in range(3)]
-        best, st = min(runs, key=lambda r: r[0])
+        runs = sorted((_ready_after(page_url(site / "index.html", fragment)) for _ in range(a.runs)),
+                      key=lambda r: r[0])
+        best, st = runs[0]
+        median = runs[len(runs) // 2][0]
         what = f"{st.get('drawn')} records" if st.get("level") == "records" else f"{st.get('total')} items"
-        print(f"{label:12s}: {best - base:5.2f} s after Chromium's own start-up ({base:.2f} s), best of 3; "
+        print(f"  {label}: {best - base:5.2f} s best, {median - base:5.2f} s median of {a.runs}, beyond start-up; "
               f"level {st.get('level')}, {what}, ready={st.get('ready')}", flush=True)
     return 0
 

@@ -58,10 +58,7 @@ def window_of(a: argparse.Namespace, p: argparse.ArgumentParser) -> Window:
     cpus = frozenset(c for lst in lists for c in lst) if lists else None
     if cpus is not None and a.ncpus and max(cpus) >= a.ncpus:
         p.error(f"--cpu {max(cpus)}: out of range for --ncpus {a.ncpus}")
-    k, n = None, None
-    spec = getattr(a, "around", None)
-    if isinstance(spec, tuple):
-        k, n = spec
-    elif isinstance(spec, int):          # table's own --around K with --context N
-        k, n = spec, getattr(a, "context", None)
+    k, n = getattr(a, "around", None) or (None, None)
+    if n is None:
+        n = getattr(a, "context", None)   # table's --context, when K came without :N
     return Window(t_from, t_to, cpus, k, DEFAULT_CONTEXT if n is None else n)

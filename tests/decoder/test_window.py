@@ -187,6 +187,12 @@ def test_table_around_takes_the_common_syntax(capture: Path) -> None:
     assert ">40" in rows and len(rows) == 3
 
 
+def test_table_around_keeps_its_context_option(capture: Path) -> None:
+    r = _cli("table", str(capture), "--around", "40", "--context", "1")
+    assert r.returncode == 0, r.stderr
+    assert [l.split("|")[1] for l in r.stdout.splitlines()[2:]] == ["39", ">40", "41"]
+
+
 def test_check_takes_no_filter(capture: Path) -> None:
     r = _cli("check", str(capture), "--cpu", "0")
     assert r.returncode == 2 and "unrecognized arguments" in r.stderr
