@@ -237,9 +237,9 @@ const HV = (() => {
     }
   }
   const laneOf = (cpu) => lanes.indexOf(cpu);
-  let lossMarks = 0;
+  let lossCpus = new Set();   // reported in #status: which lanes show loss (-1: no CPU known)
   function lossBox(cpu, x0, x1) {
-    lossMarks++;
+    lossCpus.add(cpu);
     const rows = cpu < 0 ? lanes.map((_, i) => i) : [laneOf(cpu)];
     ctx.fillStyle = hatch;
     for (const i of rows) if (i >= 0) ctx.fillRect(Math.min(x0, x1 - 3), laneTop(i), Math.max(x1 - x0, 6), G.laneH);
@@ -253,10 +253,11 @@ const HV = (() => {
     frameLanes();
     clip();
     hits = new Map();
-    lossMarks = 0;
+    lossCpus = new Set();
     const st = level === "records" ? drawRecords(ids) : drawDensity(level, ids, groups);
     ctx.restore();
-    Object.assign(status.dataset, {level, lanes: lanes.join(","), loss: lossMarks, ...st,
+    Object.assign(status.dataset, {level, lanes: lanes.join(","),
+                                   loss: [...lossCpus].sort((p, q) => p - q).join(","), ...st,
                                    window: stamp(view.a) + " .. " + stamp(view.b)});
     const what = level === "records" ? `${st.drawn} records` : `${st.total} items (density)`;
     status.textContent = `${level}: ${what}, ${stamp(view.a)} .. ${stamp(view.b)}` +
