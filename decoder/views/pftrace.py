@@ -17,6 +17,7 @@ debug_annotation.proto); the numbers of a published proto never change.
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 from typing import BinaryIO, Iterable, TextIO
 
 from decoder.protobuf import blob, string, uint
@@ -55,8 +56,19 @@ def _rank(tid: int, quiesce: bool) -> int:
     return 2 * (tid if tid != WIRE else 1 << 20) + quiesce
 
 
+_SEQ = uint(SEQUENCE_ID, SEQUENCE)
+
+
 def _packet(body: bytes) -> bytes:
-    return blob(TRACE_PACKET, body + uint(SEQUENCE_ID, SEQUENCE))
+    return blob(TRACE_PACKET, body + _SEQ)
+
+
+# Event names, categories and annotation names repeat from event to event; their
+# encodings are kept (bounded) rather than redone.
+_name = lru_cache(maxsize=8192)(lambda text: string(TE_NAME, text))
+_category = lru_cache(maxsize=1024)(lambda text: string(TE_CATEGORIES, text))
+_note_name = lru_cache(maxsize=256)(lambda text: string(DA_NAME, text))
+_head = lru_cache(maxsize=4096)(lambda typ, track: uint(TE_TYPE, typ) + uint(TE_TRACK, track))
 
 
 def _track(uuid: int, name: str, rank: int) -> bytes:
@@ -66,15 +78,15 @@ def _track(uuid: int, name: str, rank: int) -> bytes:
 
 def _annotation(name: str, value: object) -> bytes:
     v = uint(DA_INT, value) if isinstance(value, int) and value >= 0 else string(DA_STRING, str(value))
-    return blob(TE_ANNOTATIONS, string(DA_NAME, name) + v)
+    return blob(TE_ANNOTATIONS, _note_name(name) + v)
 
 
 def _event(e: Event, ns: int, track: int) -> bytes:
-    body = uint(TE_TYPE, _TYPE[e.ph]) + uint(TE_TRACK, track)
+    body = _head(_TYPE[e.ph], track)
     if e.cat:
-        body += string(TE_CATEGORIES, e.cat)
+        body += _category(e.cat)
     if e.name and e.ph not in "Ee":
-        body += string(TE_NAME, e.name)
+        body += _name(e.name)
     for k, v in (e.args or {}).items():
         body += _annotation(k, v)
     return _packet(uint(TIMESTAMP, ns) + blob(TRACK_EVENT, body))
