@@ -56,9 +56,12 @@ def _prepare(root: Path) -> None:
     if root.exists() and (not root.is_dir() or (any(root.iterdir()) and not (root / _MARK).exists())):
         raise InputError(f"html --dir {root}: exists and is not an (empty or) timeline directory; "
                          "refusing to overwrite it")
-    for sub in ("chunks", "sums"):
-        shutil.rmtree(root / sub, ignore_errors=True)
-        (root / sub).mkdir(parents=True)
+    try:
+        for sub in ("chunks", "sums"):
+            shutil.rmtree(root / sub, ignore_errors=True)
+            (root / sub).mkdir(parents=True)
+    except OSError as e:
+        raise InputError(f"html --dir {root}: cannot create it ({e.strerror or e})") from None
 
 
 class _Writer:

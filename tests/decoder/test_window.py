@@ -127,6 +127,16 @@ def test_cpu_out_of_range_for_boot_is_an_error() -> None:
         list(apply(items, Window(cpus=frozenset({5}))))
 
 
+def test_without_boot_a_cpu_never_seen_is_an_error_at_the_end() -> None:
+    b = TraceBuilder(2, boot=False)
+    b.ev(0, "HYPERCALL", 1, 0, 0)
+    b.ev(1, "HYPERCALL", 1, 1, 0)
+    items = _items(b)
+    assert [it.cpu for it in apply(items, Window(cpus=frozenset({1})))] == [1]
+    with pytest.raises(FilterError, match="CPUs seen: 0,1"):
+        list(apply(items, Window(cpus=frozenset({1, 4}))))
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "decoder", *args], capture_output=True, text=True, cwd=ROOT)
 
