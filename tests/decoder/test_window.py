@@ -127,6 +127,17 @@ def test_cpu_out_of_range_for_boot_is_an_error() -> None:
         list(apply(items, Window(cpus=frozenset({5}))))
 
 
+def test_single_page_html_names_original_indices_and_says_when_it_is_cut() -> None:
+    items = _items(good_run(ncpus=3, rounds=3))
+    first2 = next(k for k, it in enumerate(items) if it.cpu == 2)
+    out = io.StringIO()
+    render("html", apply(items, Window(cpus=frozenset({2}))), out, max_records=5)
+    assert f"items {first2}.." in out.getvalue() and "goes on past this page" in out.getvalue()
+    whole = io.StringIO()
+    render("html", items, whole)
+    assert f"items 0..{len(items) - 1};" in whole.getvalue() and "goes on" not in whole.getvalue()
+
+
 def test_without_boot_a_cpu_never_seen_is_an_error_at_the_end() -> None:
     b = TraceBuilder(2, boot=False)
     b.ev(0, "HYPERCALL", 1, 0, 0)
