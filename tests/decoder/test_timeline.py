@@ -117,6 +117,8 @@ _DRIVE = """
   await settle(); snap("filter");
   document.getElementById("reset").click();
   await settle(); snap("reset");
+  document.getElementById("zin").click();
+  await settle(); snap("button");
   const pre = document.createElement("pre");
   pre.id = "drive"; pre.textContent = JSON.stringify(log);
   document.body.appendChild(pre);
@@ -156,6 +158,9 @@ def test_wheel_keys_drag_and_filter_drive_the_page(big: tuple[Path, Path]) -> No
     assert log["filter"]["lanes"] == "1" and abs(int(log["filter"]["drawn"]) - len(shown)) <= 2 and shown
     assert set(log["filter"]["perCpu"].split()) <= {f"1:{n}" for n in range(len(shown) + 3)}
     assert log["reset"]["level"] == "overview"
+    reset, button = _window(log["reset"]), _window(log["button"])
+    assert button[1] - button[0] == pytest.approx((reset[1] - reset[0]) / 2, rel=1e-6)
+    assert button[0] + button[1] == pytest.approx(reset[0] + reset[1], rel=1e-6)
 
 
 def test_loss_shows_at_the_overview_and_the_records_level(tmp_path: Path) -> None:
