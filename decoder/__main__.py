@@ -18,6 +18,9 @@ from decoder.ringdump import DumpError, records_from_ring_dump
 from decoder.symbols import SymbolError
 from decoder.reader import read_items
 from decoder.views import VIEWS
+from decoder.errors import InputError
+from decoder.window import apply as apply_window
+from decoder.window_args import add_window_args, around, window_of
 
 EXIT_PASS, EXIT_FAIL, EXIT_UNREADABLE = 0, 1, 2
 
@@ -58,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--per-cpu", action="store_true", help="one line per CPU instead of one merged stream")
     p = sub.add_parser("table", parents=[common], help="the seed's markdown execution-sequence table")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--around", type=_NONNEG, help="item index K (the text view's first column)")
+    g.add_argument("--around", type=around, metavar="K[:N]",
+                   help="item index K (the text view's first column); N overrides --context")
     g.add_argument("--epoch", type=_NONNEG, help="quiesce epoch")
     g.add_argument("--violation", action="store_true", help="around the checker's first violation")
     p.add_argument("--context", type=_NONNEG, default=10, help="rows before/after")
@@ -67,7 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=_NONNEG, default=0, help="first item shown")
     p.add_argument("--max-records", type=_POSITIVE, default=20000)
     p.add_argument("--width", type=_POSITIVE, default=1200)
-    sub.add_parser("perfetto", parents=[common], help="Chrome trace-event JSON for ui.perfetto.dev")
+    p.add_argument("--dir", help="write a zoomable timeline of the whole trace into this directory "
+                                 "(index.html and data files; any trace size) instead of one page")
+    p = sub.add_parser("perfetto", parents=[common], help="Chrome trace-event JSON, or a .pftrace, for ui.perfetto.dev")
+    p.add_argument("--format", choices=("json", "proto"), default="json",
+                   help="proto: Perfetto's protobuf trace (write it with -o FILE.pftrace)")
     sub.add_parser("stats", parents=[common], help="per-CPU counts, exits/s, NMI accounting, loss")
     p = sub.add_parser("check", parents=[common], help="expected-sequence checker")
     p.add_argument("--rules", help="rules file (default decoder/rules.toml)")
@@ -75,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host-timed", dest="time_bounds", action="store_false",
                    help="the trace's TSC followed the host (a run without icount): measure time "
                         "bounds (within_ms) but do not judge them")
+    for name, view in sub.choices.items():
+        if name != "check":  # a verdict needs the whole trace: rules keep state across it
+            add_window_args(view, with_around=name != "table")
     return ap
 
 
@@ -93,12 +104,18 @@ def _input_size(a: argparse.Namespace) -> int | None:
 
 
 def main(argv: list[str]) -> int:
-    a = _parser().parse_args(argv)
+    ap = _parser()
+    a = ap.parse_args(argv)
+    window = window_of(a, ap)
+    if a.view == "table" and a.violation and window.active:
+        ap.error("table --violation: the checker judges the whole trace; --from/--to/--cpu do not apply")
+    if a.view == "table" and a.around is not None:
+        a.around, a.context = window.around, window.context
     try:
         if a.view == "check" or (a.view == "table" and a.violation):
             from decoder.check import Checker
             Checker(a.rules)  # a bad rules file fails before the input is read
-        items = _items(a)
+        items = apply_window(_items(a), window, a.ncpus)
         size = _input_size(a)
     except (RuleError, SymbolError) as e:
         print(f"decoder: {e}", file=sys.stderr)
@@ -123,13 +140,17 @@ def main(argv: list[str]) -> int:
                 return EXIT_PASS
             out.write(f"\n{r.window}")
             return EXIT_FAIL
-        opts = {k: v for k, v in vars(a).items() if k not in ("view", "input", "output", "ring_dump", "lookahead")}
+        opts = {k: v for k, v in vars(a).items() if k not in ("view", "input", "output", "ring_dump", "lookahead",
+                                                               "t_from", "t_to", "cpus") and (k != "around" or a.view == "table")}
         if a.view == "table" and a.violation:
             opts["rules"] = a.rules
         VIEWS[a.view](items, out, **opts)
         return EXIT_PASS
     except (RuleError, SymbolError) as e:
         print(f"decoder: {e}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except InputError as e:
+        print(f"decoder: {a.input}: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
     except LookupError as e:
         print(f"decoder: {e}", file=sys.stderr)

@@ -129,6 +129,11 @@ def _measure(view: str, path: str) -> None:
         if not result.passed:  # a short run would make the number meaningless
             raise SystemExit(f"bench trace fails {result.rule}: {result.message}")
         n = counted.n
+    elif view == "pftrace":    # perfetto --format proto: a binary sink
+        counted = _Counter(read_records(path))
+        with open(os.devnull, "wb") as raw:
+            render("perfetto", counted, raw, format="proto")  # type: ignore[arg-type]
+        n = counted.n
     else:
         sink = io.TextIOWrapper(open(os.devnull, "wb"), encoding="utf-8")
         counted = _Counter(read_records(path))
@@ -161,7 +166,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--records", type=int, default=10_000_000)
     ap.add_argument("--fresh", type=int, default=1_000_000, help="records in the all-unique-values trace")
     ap.add_argument("--out", default="build/decoder-bench")
-    ap.add_argument("--views", default="wire,read,text,tokens,check")
+    ap.add_argument("--views", default="wire,read,text,tokens,check",
+                    help="comma list: wire, read, check, pftrace (perfetto --format proto) or any view")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:

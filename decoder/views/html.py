@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Iterable, TextIO
 
+from decoder.numbering import numbered
 from decoder.records import Item, Loss, Record, describe
 from decoder.views.labels import label
 from decoder.views.stats import NOT_DATA_LOSS
-from decoder.views.timebase import Timebase
+from decoder.views.timebase import Timebase, timebase_for
 
 LANE_BG = "#eeeeee"
 INTERCEPT = "#3b7dd8"
@@ -66,12 +67,20 @@ def _title(text: str) -> str:
 
 def render_html(items: Iterable[Item], out: TextIO, start: int = 0, max_records: int = 20000,
                 width: int = 1200, title: str = "Heisenvisor trace",
-                console: list[tuple[int, str]] | None = None, **_: object) -> None:
+                console: list[tuple[int, str]] | None = None, dir: str | None = None, **_: object) -> None:
     """console: (TSC, line) of a guest's console, drawn in a lane below the CPUs'
-    (harness/console_timeline.py places the lines)."""
-    window = list(islice(enumerate(items), start, start + max_records))
+    (harness/console_timeline.py places the lines).  dir: write the zoomable
+    timeline for a trace of any size there instead (views/timeline_dir.py)."""
+    if dir is not None:
+        from decoder.views.timeline_dir import render_timeline_dir
+        render_timeline_dir(items, out, dir, title=title)
+        return
+    stream = numbered(items)
+    window = list(islice(stream, start, start + max_records))
+    # One more item says the page is a cut: point at the view that shows all of it.
+    more = next(stream, None) is not None
     g = Geometry(width=width)
-    tb = Timebase()
+    tb = timebase_for(items)
     for _, it in window:
         tb.observe(it)
         if tb.tsc_khz:
@@ -150,7 +159,9 @@ def render_html(items: Iterable[Item], out: TextIO, start: int = 0, max_records:
     svg += marks
     _legend(add, g, lanes)
     out.write(_PAGE.format(title=html.escape(title), w=g.width, h=h, body="\n".join(svg),
-                           first=start, last=start + len(window) - 1, la=LOSS_A, lb=LOSS_B))
+                           first=window[0][0] if window else start, last=window[-1][0] if window else start - 1,
+                           more="; the trace goes on past this page: <code>html --dir</code> shows all of it"
+                           if more else "", la=LOSS_A, lb=LOSS_B))
 
 
 def _span(add, g: Geometry, band: tuple[int, int], a: int, b: int, t0: int, t1: int,  # type: ignore[no-untyped-def]
@@ -202,6 +213,6 @@ svg {{ display: block; }}
 <rect width="8" height="8" fill="{la}"/><rect width="4" height="8" fill="{lb}"/></pattern></defs>
 {body}
 </svg>
-<p style="font-size:11px;color:#666;margin:4px 8px">items {first}..{last}; hover for records</p>
+<p style="font-size:11px;color:#666;margin:4px 8px">items {first}..{last}; hover for records{more}</p>
 </body></html>
 """

@@ -7,7 +7,7 @@ from typing import Iterable, TextIO
 
 from decoder.defs import FIELD_NAMES
 from decoder.records import Item, Loss, Record
-from decoder.views.timebase import Timebase
+from decoder.views.timebase import Timebase, timebase_for
 
 _NMI_KIND = FIELD_NAMES[("HOST_NMI", "kind")][1]    # bits: quiesce, guest
 
@@ -67,7 +67,7 @@ class Stats:
 
 
 def collect(items: Iterable[Item]) -> Stats:
-    st = Stats()
+    st = Stats(timebase=timebase_for(items))
     tb = st.timebase
     for it in items:
         st.items += 1

@@ -18,6 +18,7 @@ from typing import Iterable, TextIO
 from decoder.defs import EVENT_IDS
 from decoder.records import Item, Record
 from decoder.views.markdown import markdown_table
+from decoder.numbering import numbered
 
 QUIESCE_IDS = {EVENT_IDS[n] for n in ("QUIESCE_REQUEST", "QUIESCE_ACK", "QUIESCE_BEGIN",
                                        "QUIESCE_END", "QUIESCE_RESUME")}
@@ -36,7 +37,7 @@ def window_around(items: Iterable[Item], k: int, context: int = 10) -> tuple[lis
     rows: deque[tuple[int, Item]] = deque(maxlen=context + 1)
     ncpus = 0
     after: list[tuple[int, Item]] = []
-    for i, it in enumerate(items):
+    for i, it in numbered(items):
         ncpus = _ncpus(it, ncpus)
         if i <= k:
             rows.append((i, it))
@@ -47,6 +48,18 @@ def window_around(items: Iterable[Item], k: int, context: int = 10) -> tuple[lis
     return list(rows) + after, ncpus
 
 
+def _first(items: Iterable[Item], n: int) -> tuple[list[tuple[int, Item]], int]:
+    """The first n rows (of a filtered stream: its first n, whatever their indices)."""
+    rows: list[tuple[int, Item]] = []
+    ncpus = 0
+    for i, it in numbered(items):
+        ncpus = _ncpus(it, ncpus)
+        rows.append((i, it))
+        if len(rows) >= n:
+            break
+    return rows, ncpus
+
+
 def window_epoch(items: Iterable[Item], epoch: int, context: int = 4,
                  max_rows: int = 400) -> tuple[list[tuple[int, Item]], int]:
     """Rows from `context` items before epoch's first quiesce event to `context` after its last RESUME."""
@@ -55,7 +68,7 @@ def window_epoch(items: Iterable[Item], epoch: int, context: int = 4,
     ncpus = 0
     resumes = 0
     tail = -1
-    for i, it in enumerate(items):
+    for i, it in numbered(items):
         ncpus = _ncpus(it, ncpus)
         in_epoch = type(it) is Record and it.type in QUIESCE_IDS and it.args[0] == epoch
         if not rows:
@@ -90,6 +103,8 @@ def render_table(items: Iterable[Item], out: TextIO, around: int | None = None, 
         return
     if epoch is not None:
         rows, ncpus = window_epoch(items, epoch, context=min(context, 4))
+    elif around is not None:
+        rows, ncpus = window_around(items, around, context)
     else:
-        rows, ncpus = window_around(items, around if around is not None else context, context)
+        rows, ncpus = _first(items, 2 * context + 1)
     out.write(markdown_table(rows, ncpus, mark=around))

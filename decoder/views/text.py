@@ -6,7 +6,8 @@ from typing import Iterable, TextIO
 from decoder.defs import EVENTS
 from decoder.records import Item, Loss, Record, describe, exit_name, format_value
 from decoder.symbols import Symbolizer
-from decoder.views.timebase import Timebase
+from decoder.views.timebase import timebase_for
+from decoder.numbering import numbered
 
 
 def record_line(rec: Record, syms: Symbolizer | None) -> str:
@@ -31,9 +32,9 @@ def render_text(items: Iterable[Item], out: TextIO, columns: bool = False, width
                 elf: list[str] | None = None, ncpus: int | None = None, **_: object) -> None:
     """Lines 'index time cpu event'; columns=True indents each CPU into its own column."""
     syms = Symbolizer(elf or [])
-    tb = Timebase()
+    tb = timebase_for(items)
     write = out.write
-    for k, it in enumerate(items):
+    for k, it in numbered(items):
         tb.observe(it)
         if type(it) is Loss:
             body = it.describe()

@@ -1,6 +1,8 @@
 """TSC -> time, from the BOOT record's tsc_khz (raw ticks until one is seen)."""
 from __future__ import annotations
 
+from typing import Iterable
+
 from decoder.defs import EVENT_IDS
 from decoder.records import Item, Record
 
@@ -33,3 +35,11 @@ class Timebase:
     def stamp(self, tsc: int) -> str:
         s = self.seconds(tsc)
         return f"{s:14.9f}" if s is not None else f"{tsc:>14d}"
+
+
+def timebase_for(items: Iterable[Item]) -> Timebase:
+    """The time base a view should use: a filtered stream's own (decoder/window.py),
+    which has seen the BOOT record even when the filter left it out, else a fresh one.
+    Observing an item twice changes nothing, so the view may keep observing."""
+    own = getattr(items, "timebase", None)
+    return own if isinstance(own, Timebase) else Timebase()
