@@ -68,7 +68,7 @@ class HvOptions:
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= U64_MAX):
                 raise HvOptionsError(f"{name}: {v!r} is not an integer from 0 to 2**64-1")
         for name in ("nmi_com2", "testhc"):
-            if getattr(self, name) not in (None, True, False):
+            if not (getattr(self, name) is None or isinstance(getattr(self, name), bool)):
                 raise HvOptionsError(f"{name}: {getattr(self, name)!r} is not a bool")
         if self.trace not in (None, *TRACE_MODES):
             raise HvOptionsError(f"trace: {self.trace!r} is not one of {TRACE_MODES}")
