@@ -33,21 +33,23 @@ from decoder.api import read_records  # noqa: E402
 from decoder.defs import DEBUG_EXIT, EVENT_IDS, HYPERCALLS  # noqa: E402
 from decoder.records import Record  # noqa: E402
 from harness import memlog  # noqa: E402
+from harness.hv_options import HvOptions  # noqa: E402
 from harness.machine import Machine, MachineConfig  # noqa: E402
 
 PASS = (DEBUG_EXIT["PASS"] << 1) | 1
 SPIN_SCALE = 10000
 
 
-def cpu_seconds(build: Path, workload: str, extra: str = "", smp: int = 1, complete: bool = False) -> float:
+def cpu_seconds(build: Path, workload: str, trace: str | None = None, smp: int = 1,
+                complete: bool = False) -> float:
     """Host CPU seconds QEMU used for one run that must pass.  With `complete` (a traced
     row) the run's trace must hold one HYPERCALL record per TEST iteration and no loss
     (the cost counted is the cost of a whole trace, not of one that dropped records):
     read from the memory log with trace=mem, else from the serial port."""
     with tempfile.TemporaryDirectory(dir="/dev/shm") as d:
-        mem = bool({memlog.HV_OPTION, "trace=record"} & set(extra.split()))  # both end in the memory log
+        mem = trace is not None  # trace=mem and trace=record both end in the memory log
         cfg = MachineConfig(kernel=build / "hv.elf32", initrd=build / "guest64.elf",
-                            append=f"wl={workload} {extra}".strip(), serial_path=Path(d) / "serial.bin", smp=smp,
+                            append=HvOptions(wl=workload, trace=trace).render(), serial_path=Path(d) / "serial.bin", smp=smp,
                             gdbstub=False, ram_file=Path(d) / "ram" if mem else None)
         m = Machine(cfg)
         m.launch()
@@ -64,7 +66,7 @@ def cpu_seconds(build: Path, workload: str, extra: str = "", smp: int = 1, compl
                 data, dropped = log.data, log.dropped
             else:
                 data, dropped = (Path(d) / "serial.bin").read_bytes(), 0
-            check_complete_trace(data, dropped, workload, extra or "TRACE=on")
+            check_complete_trace(data, dropped, workload, f"trace={trace}" if trace else "TRACE=on")
     return ru.ru_utime + ru.ru_stime
 
 
@@ -79,8 +81,9 @@ def check_complete_trace(data: bytes, dropped: int, workload: str, row: str) -> 
                          f"records, {len(losses)} losses, {dropped} bytes dropped")
 
 
-def median_cost(build: Path, workload: str, repeat: int, extra: str = "", complete: bool = False) -> float:
-    return statistics.median(cpu_seconds(build, workload, extra, complete=complete) for _ in range(repeat))
+def median_cost(build: Path, workload: str, repeat: int, trace: str | None = None,
+                complete: bool = False) -> float:
+    return statistics.median(cpu_seconds(build, workload, trace, complete=complete) for _ in range(repeat))
 
 
 def main() -> int:
@@ -100,16 +103,17 @@ def main() -> int:
     # TRACE=on streams every record to the UART; trace=mem streams every record
     # to the memory log (the same frames, no emulated I/O); trace=record keeps
     # them in the rings only (the recording cost); TRACE=off compiles emission out.
-    builds = [("TRACE=on", a.build, ""), ("mem", a.build, memlog.HV_OPTION)]
+    builds: list[tuple[str, Path, str | None]] = [("TRACE=on", a.build, None),
+                                                  ("mem", a.build, memlog.HV_TRACE_MODE)]
     for need in (a.build_record, a.build_trace_off):
         if not (need / "hv.elf32").exists():
             raise SystemExit(f"bench-exit: no build in {need} (make bench-exit builds it)")
-    builds += [("record", a.build_record, "trace=record"), ("TRACE=off", a.build_trace_off, "")]
+    builds += [("record", a.build_record, "record"), ("TRACE=off", a.build_trace_off, None)]
     rows = []
-    for label, build, extra in builds:
+    for label, build, trace in builds:
         traced = label != "TRACE=off"
-        base = median_cost(build, "test:1", a.repeat, extra)
-        hc = median_cost(build, f"test:{a.n + 1}", a.repeat, extra, complete=traced) - base
+        base = median_cost(build, "test:1", a.repeat, trace)
+        hc = median_cost(build, f"test:{a.n + 1}", a.repeat, trace, complete=traced) - base
         spin = (median_cost(build, f"spin:{a.n * SPIN_SCALE}", a.repeat) - base) / SPIN_SCALE
         rows.append((label, hc, spin))
     print(f"bench-exit: N={a.n} iterations, -smp 1, median of {a.repeat}, host CPU seconds (boot subtracted)")

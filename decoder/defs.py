@@ -308,6 +308,8 @@ EVENTS: dict[int, EventDef] = {
                  'an AP enters its guest in real mode at the SIPI vector (CS = vector << 8, IP 0)'),
     35: EventDef(35, 'GUEST_EXIT', 'Z', (('code', 'u'), ('port', 'u'), ('size', 'u')),
                  'a multiboot guest wrote its own code to isa-debug-exit (hv/core/guest_exit.c): the machine ends with it, QEMU status (code << 1) | 1'),
+    36: EventDef(36, 'OPTIONS', 'O', (('seed', 'u'), ('nmi_every', 'u'), ('flags', 'u')),
+                 'the options the hypervisor parsed from its command line (hv/core/cmdline.c struct hv_options), right after BOOT: the harness checks them against what it sent'),
 }
 EVENT_IDS: dict[str, int] = {ev.name: ev.id for ev in EVENTS.values()}
 # (event, field) -> (is a set of bit flags, name -> value): trace/events.toml values.*/flags.*
@@ -316,4 +318,5 @@ FIELD_NAMES: dict[tuple[str, str], tuple[bool, dict[str, int]]] = {
     ('HOST_NMI', 'where'): (False, {'exit': 0, 'hv': 1, 'nested': 2, 'yield_hlt': 3}),
     ('EVENT_REDELIVER', 'type'): (False, {'intr': 0, 'nmi': 2, 'exception': 3, 'soft_int': 4}),
     ('ICR_WRITE', 'action'): (False, {'forwarded': 0, 'init_dropped': 1, 'sipi_started': 2, 'sipi_ignored': 3, 'unsupported': 4}),
+    ('OPTIONS', 'flags'): (True, {'seed_given': 1, 'nmi_com2': 2, 'testhc': 4, 'trace_record': 8, 'trace_mem': 16}),
 }

@@ -19,6 +19,7 @@ from harness import build as buildmod
 from harness import cli_det
 from harness.bisect import BisectError
 from harness.hunt import HuntError
+from harness.hv_options import HvOptionsError
 from harness.replay import ReplayError
 from harness.argtypes import SEED, bug_names, int_in, int_list_of
 from harness.machine import MachineConfig
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                 console.print(f"{f}: ok")
             return 0
     except (ScenarioError, buildmod.BuildError, ScheduleError, ReplayError, HuntError,
-            BisectError, UsageError) as exc:
+            BisectError, UsageError, HvOptionsError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return 2
     except OSError as exc:

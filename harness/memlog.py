@@ -17,7 +17,7 @@ from pathlib import Path
 from harness.elfsyms import SymbolError, find_symbol
 
 SYMBOL = "trace_memlog_area"
-HV_OPTION = "trace=mem"  # the hypervisor command-line word that selects this transport
+HV_TRACE_MODE = "mem"  # the hypervisor's `trace=` mode that selects this transport (HvOptions.trace)
 MAGIC = b"HVLOG001"
 HEADER = struct.Struct("<8sQQQ")  # magic, capacity, head, dropped
 

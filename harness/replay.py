@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness import memlog
+from harness.hv_options import HvOptions, HvOptionsError
 from harness.machine import Machine, MachineConfig
-from harness.rr import HV_OPTION as RR_NMI_OPTION
 from harness.run import RunOptions, RunResult, run_scenario
 from harness.scenario import Scenario, ScenarioError, parse
 
@@ -36,7 +36,8 @@ class Recorded:
     verdict: dict[str, Any]
     scenario: Scenario
     seed: int
-    hv_cmdline: str
+    hv_cmdline: str           # the harness's -append, as recorded
+    hv_options: HvOptions     # ... parsed
     argv: list[str]
     extra_args: list[str]
     rr_file: Path | None      # set when the run was an rr=record run
@@ -85,8 +86,17 @@ def load_recorded(run_dir: Path) -> Recorded:
         rr_file = run_dir / rr_file.name
         if not rr_file.is_file():
             raise ReplayError(f"{run_dir}: the record/replay log {rr_file.name} is missing")
+    hv_cmdline = argv[argv.index("-append") + 1]
+    try:
+        options = HvOptions.parse(hv_cmdline)
+    except HvOptionsError as exc:
+        raise ReplayError(f"{run_dir}: the recorded hypervisor command line does not parse: {exc}") from None
+    if options.render() != hv_cmdline:
+        # The replay renders its -append from the options: it must be the recorded text.
+        raise ReplayError(f"{run_dir}: the recorded hypervisor command line {hv_cmdline!r} is not one the "
+                          f"harness writes ({options.render()!r})")
     return Recorded(run_dir=run_dir, verdict=verdict, scenario=sc, seed=int(verdict["seed"]),
-                    hv_cmdline=argv[argv.index("-append") + 1], argv=argv,
+                    hv_cmdline=hv_cmdline, hv_options=options, argv=argv,
                     extra_args=list(verdict.get("qemu", {}).get("extra_args", [])),
                     rr_file=rr_file)
 
@@ -137,8 +147,8 @@ def check_argv(rec: Recorded, opts: RunOptions) -> None:
         kernel=Path("k"), initrd=Path("i"), append=rec.hv_cmdline, serial_path=Path("s"),
         smp=sc.smp, memory_mb=sc.memory, deterministic=opts.deterministic, rr=opts.rr,
         rr_file=opts.rr_file, extra_args=rec.extra_args,
-        ram_file=Path("r") if memlog.HV_OPTION in rec.hv_cmdline.split() else None,
-        nmi_com2=opts.rr is not None and RR_NMI_OPTION in rec.hv_cmdline.split()))
+        ram_file=Path("r") if rec.hv_options.trace == memlog.HV_TRACE_MODE else None,
+        nmi_com2=opts.rr is not None and bool(rec.hv_options.nmi_com2)))
     try:
         now, then = normalized(probe.command_line()), normalized(rec.argv)
     finally:
@@ -156,7 +166,7 @@ def replay(run_dir: Path, results_dir: Path | None = None,
     opts = RunOptions(seed=rec.seed, build_dir=rec.run_dir / "build",
                       results_dir=results_dir or rec.run_dir / "replays",
                       deterministic=rr is None, bugs=rec.verdict.get("bugs"),
-                      qemu_args=rec.extra_args, hv_cmdline=rec.hv_cmdline,
+                      qemu_args=rec.extra_args, hv_options=rec.hv_options,
                       rr=rr, rr_file=rec.rr_file, should_stop=should_stop,
                       # only runs recorded before NMIs went over COM2 have these
                       rr_nmi_icounts=(rec.verdict.get("rr") or {}).get("inject_nmi_icounts"))

@@ -30,7 +30,7 @@ from typing import Any
 from harness.qmp import QMPClient, QMPConnectionError, QMPError
 
 NMI_CHANNEL = "com2"
-HV_OPTION = "nmi_com2=1"   # hypervisor command line: poll COM2 for NMI requests
+# The hypervisor polls COM2 for NMI requests with HvOptions(nmi_com2=True) (`nmi_com2=1`).
 REQUEST_BYTE = b"N"        # any byte is one request; the hypervisor ignores its value
 
 # Legacy re-injection: a replay whose icount has not moved for this long (wall

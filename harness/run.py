@@ -29,7 +29,8 @@ from harness import multiboot
 from harness.machine import Machine, MachineConfig, MachineError
 from harness.nmi import NmiInjector
 from harness.qmp import QMPClient, QMPConnectionError, QMPError
-from harness.rr import HV_OPTION as RR_NMI_OPTION, Com2NmiSink, StallReinjector
+from harness.hv_options import HvOptions, check_echo
+from harness.rr import Com2NmiSink, StallReinjector
 from harness.scenario import Scenario, ScenarioError
 from harness.schedule import ICOUNT_SHIFT, Schedule, derive
 from harness.verdict import classify_exit
@@ -51,9 +52,9 @@ class RunOptions:
     # Polled while QEMU runs; True stops the run as "interrupted" (hunt stops
     # the other seeds' runs once one has failed).
     should_stop: Callable[[], bool] | None = None
-    # replay: the exact hypervisor command line of the run being replayed,
-    # instead of the one derived from (scenario, seed) by today's harness.
-    hv_cmdline: str | None = None
+    # replay: the exact hypervisor options of the run being replayed, instead of
+    # the ones derived from (scenario, seed) by today's harness.
+    hv_options: HvOptions | None = None
     # QEMU record/replay at -smp 1: "record" or "replay" with rr_file.
     rr: str | None = None
     rr_file: Path | None = None
@@ -387,12 +388,17 @@ def hv_cmdline_ran(harness_append: str, qemu_args: list[str]) -> dict[str, str]:
 
 def _judge(sc: Scenario, watch: _Watch, trace: dict[str, Any],
            console: ConsoleVerdict | None = None,
-           programs: ProgramsVerdict | None = None) -> tuple[str, str, bool, Any]:
+           programs: ProgramsVerdict | None = None,
+           options_error: str | None = None) -> tuple[str, str, bool, Any]:
     """(outcome, reason, passed, rule) from the exit outcome and the checker.
 
     No verdict without evidence: an exit that says pass is a pass only when the checker
     judged the trace; when it did not run (not decoded, no records, more damage than
-    data, a checker error) the outcome is `error`, with the reason."""
+    data, a checker error) the outcome is `error`, with the reason.  Nor when the
+    hypervisor ran with other options than it was sent (`options_error`,
+    hv_options.check_echo): whatever happened, it is not the run that was asked for."""
+    if options_error is not None and watch.outcome != "interrupted":
+        return "error", options_error, False, None
     outcome, reason, rule = watch.outcome or "error", watch.reason, None
     check = trace.get("check")
     why = checker_not_run(trace)
@@ -442,21 +448,21 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         "scenario": sc.name, "seed": opts.seed, "passed": False, "outcome": "incomplete",
         "reason": "the harness did not finish this run", "expected_outcome": sc.expect_outcome,
         "bugs": opts.bugs, "deterministic": schedule is not None, "scenario_config": sc.as_dict()}
-    append = sc.hv_cmdline()
+    options = sc.hv_options()
     if schedule is not None:
-        append = opts.hv_cmdline or schedule.hv_cmdline
-        verdict["schedule"] = {**schedule.as_dict(), "hv_cmdline": append,
+        options = opts.hv_options or schedule.hv_options
+        verdict["schedule"] = {**schedule.as_dict(), "hv_cmdline": options.render(),
                                "derived_hv_cmdline": schedule.hv_cmdline}
-    elif opts.hv_cmdline:
-        append = opts.hv_cmdline
-    if opts.rr == "record" and sc.nmi.kind != "none" and RR_NMI_OPTION not in append.split():
-        append = f"{append} {RR_NMI_OPTION}"
-    # A replay's recorded command line already says whether NMIs came over COM2.
-    nmi_com2 = opts.rr is not None and RR_NMI_OPTION in append.split()
+    elif opts.hv_options is not None:
+        options = opts.hv_options
+    if opts.rr == "record" and sc.nmi.kind != "none":
+        options = options.with_(nmi_com2=True)   # host NMIs as COM2 bytes (harness/rr.py)
+    # A replay's recorded options already say whether NMIs came over COM2.
+    nmi_com2 = opts.rr is not None and bool(options.nmi_com2)
     rr_file = None
     if opts.rr is not None:
         rr_file = (opts.rr_file or run_dir / "replay.bin").resolve()
-        verdict["rr"] = {"mode": opts.rr, "file": str(rr_file), "hv_cmdline": append}
+        verdict["rr"] = {"mode": opts.rr, "file": str(rr_file), "hv_cmdline": options.render()}
     write_json(run_dir / "verdict.json", verdict)
     shutil.copy2(sc.path, run_dir / "scenario.toml")
 
@@ -470,8 +476,8 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
 
     if opts.transport not in TRANSPORTS:
         raise ValueError(f"transport must be one of {TRANSPORTS}, got {opts.transport!r}")
-    # A replay's recorded command line already says trace=mem.
-    use_mem = opts.transport == "mem" or memlog.HV_OPTION in append.split()
+    # A replay's recorded options already say trace=mem.
+    use_mem = opts.transport == "mem" or options.trace == memlog.HV_TRACE_MODE
     try:
         mem = _MemTransport(run_dir, build.hv_elf) if use_mem else None
     except memlog.MemlogError as exc:
@@ -479,11 +485,12 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         write_json(run_dir / "verdict.json", verdict)
         return RunResult(run_dir, verdict)
     if mem is not None:
-        if memlog.HV_OPTION not in append.split():
-            append = f"{append} {memlog.HV_OPTION}"
+        if options.trace is None:   # trace=record ends in the memory log too (trace_glue.c)
+            options = options.with_(trace=memlog.HV_TRACE_MODE)
         verdict["transport"] = {"kind": "mem", "ram_file": str(mem.ram_file)}
         if "schedule" in verdict:
-            verdict["schedule"]["hv_cmdline"] = append
+            verdict["schedule"]["hv_cmdline"] = options.render()
+    append = options.render()
     try:
         return _run_machine(sc, opts, verdict, run_dir, build, append, schedule, rr_file, nmi_com2, mem, t0)
     finally:
@@ -543,7 +550,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
         write_json(run_dir / "verdict.json", verdict)
         return RunResult(run_dir, verdict)
     verdict["qemu"] = {"command_line": machine.command_line(), "extra_args": list(opts.qemu_args)}
-    verdict["hv_cmdline"] = hv_cmdline_ran(append, opts.qemu_args)
+    verdict["hv_cmdline"] = ran = hv_cmdline_ran(append, opts.qemu_args)
     icount_mode = schedule is not None or opts.rr is not None
     plan = _Plan(host_nmis=schedule is None and opts.rr != "replay",
                  hang=HangWatch(sc.hang_timeout, ICOUNT_SHIFT if icount_mode else None),
@@ -640,7 +647,8 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
             watch.outcome or "error", watch.reason)
         verdict["guest_exit"]["exit_outcome"] = exit_outcome   # what the status alone said
         verdict["guest_exit_code"] = verdict["guest_exit"]["code"]
-    outcome, reason, passed, rule = _judge(sc, watch, trace, console, programs)
+    verdict["hv_options"], options_error = check_echo(ran["ran"], decoded.items)
+    outcome, reason, passed, rule = _judge(sc, watch, trace, console, programs, options_error)
     verdict.update(outcome=outcome, reason=reason, passed=passed, rule=rule,
                    counts=(trace.get("check") or {}).get("counts"), evidence=evidence(watch, trace))
     verdict["durations"] = {"total": round(time.monotonic() - t0, 3),

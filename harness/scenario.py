@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.hv_options import VALUE_MAX, HvOptions
 from harness.linux import DEFAULT_APPEND, AppendError, check_append, check_program_list, programs_cmdline
 from harness.nmi import PATTERNS, NmiPattern
 
@@ -99,15 +100,18 @@ class Scenario:
     def workload(self, cpu: int) -> str:
         return self.cpu_workloads.get(cpu, self.default_workload)
 
-    def hv_cmdline(self) -> str:
-        """The hypervisor's `key=value` command line for this scenario (none for an
+    def hv_options(self) -> HvOptions:
+        """The hypervisor's options for this scenario: its workloads (none for an
         OS guest: workloads are guest/'s kernels' and an OS runs its own)."""
         if self.is_os:
-            return ""
-        words = [f"wl={_with_arg(self.default_workload, self.iterations)}"]
-        for cpu in sorted(self.cpu_workloads):
-            words.append(f"wl{cpu}={_with_arg(self.cpu_workloads[cpu], self.iterations)}")
-        return " ".join(words)
+            return HvOptions()
+        return HvOptions(wl=_with_arg(self.default_workload, self.iterations),
+                         cpu_wl=tuple((cpu, _with_arg(self.cpu_workloads[cpu], self.iterations))
+                                      for cpu in sorted(self.cpu_workloads)))
+
+    def hv_cmdline(self) -> str:
+        """hv_options() as the hypervisor's command line."""
+        return self.hv_options().render()
 
     def with_overrides(self, *, smp: int | None = None, guest: int | str | None = None,
                        iterations: int | None = None, append: str | None = None) -> "Scenario":
@@ -180,6 +184,8 @@ def _check_seconds(path: Path, key: str, value: Any, allow_zero: bool = False,
 def _check_workload(path: Path, key: str, value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]+(:[A-Za-z0-9_x]+)?", value):
         raise ScenarioError(path, key, "a workload string NAME[:ARG], e.g. \"test:1000\"", value)
+    if len(value) > VALUE_MAX:
+        raise ScenarioError(path, key, f"at most {VALUE_MAX} characters (a vCPU's workload buffer)", value)
     name, _, arg = value.partition(":")
     if name not in WORKLOADS:
         raise ScenarioError(path, key, f"a workload name among {', '.join(WORKLOADS)}", name)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 import random
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
+from harness.hv_options import HvOptions
 from harness.machine import DETERMINISTIC_ARGS
 from harness.nmi import NmiPattern
 from harness.scenario import Scenario
@@ -44,15 +45,25 @@ class Schedule:
     seed: int
     nmi_every: int           # 0 = no in-machine NMIs
     nmi_basis: str           # how nmi_every was derived from the scenario's pattern
-    hv_cmdline: str          # exactly what the hypervisor gets
+    hv_options: HvOptions    # exactly what the hypervisor gets
     icount_shift: int
     qemu_args: tuple[str, ...]
     hang_virtual_s: float    # serial silence in virtual (icount) seconds that means a hang
     wall_timeout_s: float    # generous wall-clock cap on the whole run
 
+    @property
+    def hv_cmdline(self) -> str:
+        return self.hv_options.render()
+
     def as_dict(self) -> dict[str, object]:
-        d = asdict(self)
-        d["qemu_args"] = list(self.qemu_args)
+        # The line as text, where verdict.json has always had it.
+        d: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "hv_options":
+                d["hv_cmdline"] = self.hv_cmdline
+            else:
+                d[f.name] = list(value) if f.name == "qemu_args" else value
         return d
 
 
@@ -103,9 +114,7 @@ def derive(sc: Scenario, seed: int) -> Schedule:
     k, basis = nmi_every_for(sc.nmi, sc.smp, seed)
     if sc.nmi.count is not None and k:
         basis += f"; nmi.count={sc.nmi.count} is not enforced in-machine"
-    words = [sc.hv_cmdline(), f"seed={seed}"]
-    if k:
-        words.append(f"nmi_every={k}")
-    return Schedule(seed=seed, nmi_every=k, nmi_basis=basis, hv_cmdline=" ".join(words),
+    options = sc.hv_options().with_(seed=seed, nmi_every=k or None)
+    return Schedule(seed=seed, nmi_every=k, nmi_basis=basis, hv_options=options,
                     icount_shift=ICOUNT_SHIFT, qemu_args=tuple(DETERMINISTIC_ARGS),
                     hang_virtual_s=sc.hang_timeout, wall_timeout_s=sc.timeout * WALL_SLOWDOWN)

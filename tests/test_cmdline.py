@@ -13,6 +13,7 @@ import pytest
 from tests.host_c import build_driver
 
 from harness.build import REPO
+from harness.hv_options import HvOptions
 from harness.run import RunOptions, run_scenario
 from harness.scenario import load_named
 from tests.boot_util import decode_serial
@@ -68,7 +69,7 @@ def test_a_bad_command_line_stops_the_machine_with_its_reason(tmp_path: Path) ->
     sc = load_named("smoke")
     result = run_scenario(sc, RunOptions(seed=1, deterministic=False, build_dir=REPO / "build",
                                          results_dir=tmp_path, views=False,
-                                         hv_cmdline="wl=test:0"))
+                                         hv_options=HvOptions.parse("wl=test:0")))
     assert result.outcome == "panic" and not result.passed, result.verdict.get("reason")
     _, _, text = decode_serial((result.run_dir / "serial.bin").read_bytes())
     assert "cmdline: 'wl=test:0': a count of 0 would pass without doing anything" in text, text

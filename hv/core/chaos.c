@@ -46,20 +46,11 @@ static u64 nmi_com2;
 #define COM2 0x2f8
 #define LSR_DATA_READY 0x01
 
-/* The command line was checked (cmdline_check) before this reads it. */
-static u64 option(const char *cmdline, const char *key)
+void chaos_init(const struct hv_options *o)
 {
-	u32 len;
-	u64 n = 0;
-	const char *v = cmdline_get(cmdline, key, &len);
-	return v && cmdline_number(v, len, &n) ? n : 0;
-}
-
-void chaos_init(const char *cmdline)
-{
-	seed = option(cmdline, "seed");
-	nmi_every = option(cmdline, "nmi_every");
-	nmi_com2 = (u32)option(cmdline, "nmi_com2");
+	seed = o->seed;
+	nmi_every = o->nmi_every;
+	nmi_com2 = o->nmi_com2;
 	/* No UART there, the port floats to 0xFF: "data ready" would read set at every
 	 * exit and the CPU would NMI itself at every one.  Refuse instead. */
 	if (nmi_com2 && inb(COM2 + 5) == 0xFF) {

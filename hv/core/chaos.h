@@ -2,9 +2,10 @@
 #define HV_CHAOS_H
 #include "core/types.h"
 struct percpu;
+struct hv_options;
 /* Deterministic-mode perturbation, from `seed=` and `nmi_every=`, and the
  * record/replay NMI request port `nmi_com2=` (chaos.c). */
-void chaos_init(const char *cmdline);
+void chaos_init(const struct hv_options *o);
 void chaos_cpu_init(struct percpu *c);
 /* The guest is an OS with its own LAPIC timer and interrupts: yields spin. */
 void chaos_guest_owns_interrupts(void);

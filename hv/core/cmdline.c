@@ -163,3 +163,42 @@ bool cmdline_check(const char *s, u32 ncpus, struct cmdline_error *err)
 	}
 	return true;
 }
+
+/* A valid number (cmdline_check said so) or 0 when the key is absent. */
+static u64 number_of(const char *s, const char *key, bool *given)
+{
+	u32 len;
+	u64 n = 0;
+	const char *v = cmdline_get(s, key, &len);
+	*given = v && cmdline_number(v, len, &n);
+	return n;
+}
+
+static bool is_one(const char *s, const char *key)
+{
+	u32 len;
+	const char *v = cmdline_get(s, key, &len);
+	return v && same(v, len, "1");
+}
+
+void hv_options_parse(const char *s, struct hv_options *out)
+{
+	bool given;
+	u32 len;
+	*out = (struct hv_options){ 0 };
+	out->seed = number_of(s, "seed", &out->seed_given);
+	out->nmi_every = number_of(s, "nmi_every", &given);
+	out->nmi_com2 = is_one(s, "nmi_com2");
+	out->testhc = is_one(s, "testhc");
+	const char *t = cmdline_get(s, "trace", &len);
+	out->trace = !t ? TRACE_MODE_STREAM : same(t, len, "record") ? TRACE_MODE_RECORD : TRACE_MODE_MEM;
+}
+
+u64 hv_options_flags(const struct hv_options *o)
+{
+	return (o->seed_given ? TRACE_OPTIONS_FLAGS_SEED_GIVEN : 0) |
+	       (o->nmi_com2 ? TRACE_OPTIONS_FLAGS_NMI_COM2 : 0) |
+	       (o->testhc ? TRACE_OPTIONS_FLAGS_TESTHC : 0) |
+	       (o->trace == TRACE_MODE_RECORD ? TRACE_OPTIONS_FLAGS_TRACE_RECORD : 0) |
+	       (o->trace == TRACE_MODE_MEM ? TRACE_OPTIONS_FLAGS_TRACE_MEM : 0);
+}

@@ -26,4 +26,28 @@ struct cmdline_error {
  * with no calls, a 64-character value cut to a shorter one).
  */
 bool cmdline_check(const char *cmdline, u32 ncpus, struct cmdline_error *err);
+
+/* How trace frames leave the machine: `trace=` absent, `record` or `mem`. */
+enum trace_mode { TRACE_MODE_STREAM, TRACE_MODE_RECORD, TRACE_MODE_MEM };
+
+/*
+ * The options the hypervisor acts on, parsed once from a checked command line
+ * (hv_main).  Each consumer takes this struct instead of re-reading its key, so
+ * what the OPTIONS trace record echoes (hv_options_flags) is exactly what the
+ * hypervisor runs with, and one parser knows the syntax.  Workloads (wl=, wlN=)
+ * stay strings the vCPUs copy (cmdline_workload).
+ */
+struct hv_options {
+	u64 seed;		/* 0 when not given: no perturbation */
+	u64 nmi_every;		/* 0: no in-machine NMIs */
+	bool seed_given;	/* `seed=0` and no seed act alike, but the harness sent one or the other */
+	bool nmi_com2;
+	bool testhc;
+	enum trace_mode trace;
+};
+
+/* Only after cmdline_check() accepted the line: it assumes every value is valid. */
+void hv_options_parse(const char *cmdline, struct hv_options *out);
+/* The OPTIONS record's flags field (trace/events.toml flags.flags). */
+u64 hv_options_flags(const struct hv_options *o);
 #endif

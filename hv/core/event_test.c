@@ -34,11 +34,9 @@
 
 static bool enabled;
 
-void event_test_init(const char *cmdline)
+void event_test_init(const struct hv_options *o)
 {
-	u32 len;
-	const char *v = cmdline_get(cmdline, "testhc", &len);
-	enabled = v && len == 1 && v[0] == '1';
+	enabled = o->testhc;
 	if (enabled)
 		hv_printf("testhc=1: EVENT_TEST hypercall enabled (test builds only)\n");
 }

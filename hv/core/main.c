@@ -30,6 +30,7 @@ struct percpu percpu_area[HV_MAX_CPUS];
 u32 hv_ncpus;
 static struct boot_info boot;
 static struct guest_image guest;
+static struct hv_options options;	/* parsed once; consumers and the OPTIONS record read it */
 static u32 guests_started;
 
 void smp_ap_alive(void);
@@ -160,9 +161,10 @@ void hv_main(u32 magic, u32 info)
 	trace_init_cpu(0);
 	multiboot_parse(magic, info, &boot);
 	check_cmdline(HV_MAX_CPUS);
-	chaos_init(boot.cmdline);
-	event_test_init(boot.cmdline);
-	trace_set_mode(boot.cmdline);
+	hv_options_parse(boot.cmdline, &options);
+	chaos_init(&options);
+	event_test_init(&options);
+	trace_set_mode(&options);
 	hv_printf("Heisenvisor: cmdline '%s', %lu KiB above 1 MiB\n", boot.cmdline, boot.mem_upper_kb);
 
 	const char *why = arch_unsupported_reason();
@@ -186,6 +188,10 @@ void hv_main(u32 magic, u32 info)
 #else
 	trace_boot(hv_ncpus, tsc_khz, 1);
 #endif
+	/* What this machine runs with, for the harness to hold against what it
+	 * sent: a -append it did not write, or a parser that read a key wrong,
+	 * would otherwise run silently as another schedule (docs/harness.md). */
+	trace_options(options.seed, options.nmi_every, hv_options_flags(&options));
 	boot_milestone();
 
 	if (boot.nmods < 1)

@@ -92,13 +92,10 @@ void trace_out_write(const uint8_t *p, size_t n)
  * rings that hold its whole run, to measure the cost of recording alone. */
 static bool stream_from_exits = true;
 
-void trace_set_mode(const char *cmdline)
+void trace_set_mode(const struct hv_options *o)
 {
-	u32 len;
-	const char *v = cmdline_get(cmdline, "trace", &len);
-	bool record = v && len == 6 && !memcmp(v, "record", 6);
-	stream_from_exits = !record;
-	if (record || (v && len == 3 && !memcmp(v, "mem", 3))) {
+	stream_from_exits = o->trace != TRACE_MODE_RECORD;
+	if (o->trace != TRACE_MODE_STREAM) {
 		if (!MEMLOG_BYTES)
 			hv_panic(0, 0, 0, "trace=mem/record: this build has no memory log (TRACE_MEMLOG_MB=0)");
 		trace_memlog_init((struct trace_memlog *)trace_memlog_area, MEMLOG_BYTES);

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -67,6 +68,25 @@ def test_replay_of_a_changed_capture_reports_where_it_differs(det_run: RunResult
     proc = harness("replay", str(copy), "--results", str(tmp_path / "r"))
     assert proc.returncode == 1, proc.stdout
     assert "replay DIFFERS" in proc.stdout and f"first differing byte: {k}" in proc.stdout
+
+
+@pytest.mark.parametrize("edit,why", [
+    (lambda line: f"{line} seed=12", "does not parse: 'seed=12': option given twice"),
+    (lambda line: line.replace("seed=11", "seed=0xb"), "is not one the harness writes"),
+])
+def test_replay_refuses_a_recorded_command_line_it_would_not_send_as_is(
+        det_run: RunResult, tmp_path: Path, edit: Callable[[str], str], why: str) -> None:
+    import shutil
+    copy = tmp_path / "edited"
+    shutil.copytree(det_run.run_dir, copy, ignore=shutil.ignore_patterns("replays", "gdb"))
+    verdict = json.loads((copy / "verdict.json").read_text())
+    argv = verdict["qemu"]["command_line"]
+    k = argv.index("-append") + 1
+    argv[k] = edit(argv[k])
+    (copy / "verdict.json").write_text(json.dumps(verdict))
+    proc = harness("replay", str(copy), "--results", str(tmp_path / "r"))
+    said = " ".join(proc.stdout.split())   # rich wraps long lines
+    assert proc.returncode == 2 and why in said and "Traceback" not in said, proc.stdout
 
 
 def test_replay_refuses_a_run_that_was_not_deterministic(tmp_path: Path, fake_build) -> None:

@@ -15,7 +15,8 @@ from harness.build import REPO
 from harness.machine import Machine, MachineConfig
 from harness.nmi import NmiInjector, NmiPattern
 from harness.replay import normalized, replay
-from harness.rr import GRACE_S, HV_OPTION, REQUEST_BYTE, STALL_S, Com2NmiSink, StallReinjector
+from harness.hv_options import HvOptions
+from harness.rr import GRACE_S, REQUEST_BYTE, STALL_S, Com2NmiSink, StallReinjector
 from harness.run import RunOptions, run_scenario
 from harness.scenario import load
 
@@ -106,7 +107,7 @@ def test_com2_sink_without_its_socket_stops_the_injector_as_qemu_gone(tmp_path: 
 def test_com2_port_is_the_second_serial_and_replay_argv_matches_record() -> None:
     def argv(mode: str, where: str) -> list[str]:
         m = Machine(MachineConfig(kernel=Path(where) / "hv.elf32", initrd=Path(where) / "guest64.elf",
-                                  append=f"wl=test:1 {HV_OPTION}", serial_path=Path(where) / "serial.bin",
+                                  append=HvOptions(wl="test:1", nmi_com2=True).render(), serial_path=Path(where) / "serial.bin",
                                   smp=1, rr=mode, rr_file=Path(where) / "replay.bin", nmi_com2=True))
         try:
             return m.command_line()
