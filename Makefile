@@ -34,7 +34,7 @@ ifeq ($(BUGS_WORDS),list)
 all:
 	@$(PYTHON) tools/bugs.py list
 else
-all: bugs-check gen hv guest
+all: bugs-check gen hv guest decoder
 endif
 
 # A misspelt bug name must not silently build the correct hypervisor.  The names
@@ -46,7 +46,7 @@ bugs-check:
 # Debian packages the project needs (tool -> package).  `make deps` installs
 # the missing ones; every target that needs a tool depends on deps.
 DEB_PACKAGES := gcc gcc-multilib binutils make qemu-system-x86 gdb python3 python3-pytest \
-	python3-pyelftools python3-rich python3-hypothesis liblttng-ust-dev \
+	python3-pyelftools python3-rich python3-hypothesis python3-dev liblttng-ust-dev \
 	chromium valgrind cpio
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \

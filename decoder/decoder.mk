@@ -1,15 +1,35 @@
-# decoder/ (Python): serial bytes -> records -> views and the expected-sequence checker.
+# decoder/ (Python, with the wire layer also in C): serial bytes -> records -> views and
+# the expected-sequence checker.
+#   make decoder         build/decoder/_cwire*.so, the C wire decoder for Python
+#                        (decoder/native/; decoder/cwire.py loads it, the reader falls
+#                        back to pure Python without it or with HEISEN_DECODER=python)
 #   make bench-decoder   records/s and peak RSS decoding generated 1 M / 10 M-record traces
-#                        on one core (per view, each in its own process)
+#                        on one core (per view, each in its own process; C and Python
+#                        wire layers side by side)
 #   make fuzz-decoder    >= 1 M corrupt inputs through the reader; fails on any crash or
-#                        broken invariant (decoder/fuzz.py)
+#                        broken invariant (decoder/fuzz.py), then >= 1 M through both the
+#                        C and the Python reader, failing on any difference (decoder/cwire_diff.py)
 # The decoder's pytest tests (tests/decoder/) run in `make test` via test-py.
 DECODER_BENCH_RECORDS ?= 10000000
 DECODER_FUZZ_INPUTS   ?= 1000000
+CWIRE_SRCS   := decoder/native/wire.c decoder/native/cwire_module.c trace/crc32.c
+CWIRE_HDRS   := decoder/native/wire.h trace/frame.h trace/ring.h include/heisen/defs.h
+CWIRE_SUFFIX := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
+CWIRE_PYINC  := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_paths()['include'])")
+CWIRE_SO     := $(BUILD)/decoder/_cwire$(CWIRE_SUFFIX)
+CWIRE_CFLAGS := -std=gnu11 -O2 -g -fPIC -shared -Wall -Wextra -Werror -Iinclude -Itrace -Idecoder/native \
+	-I$(CWIRE_PYINC)
 
-.PHONY: bench-decoder fuzz-decoder
-bench-decoder:
+.PHONY: decoder bench-decoder fuzz-decoder
+decoder: $(CWIRE_SO)
+
+$(CWIRE_SO): $(CWIRE_SRCS) $(CWIRE_HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(CWIRE_CFLAGS) -o $@ $(CWIRE_SRCS)
+
+bench-decoder: $(CWIRE_SO)
 	$(PYTHON) -m decoder.bench --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench
 
-fuzz-decoder:
+fuzz-decoder: $(CWIRE_SO)
 	$(PYTHON) -m decoder.fuzz --inputs $(DECODER_FUZZ_INPUTS)
+	$(PYTHON) -m decoder.cwire_diff --inputs $(DECODER_FUZZ_INPUTS)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import io
 from itertools import chain
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator
+from types import ModuleType
+from typing import Any, BinaryIO, Iterator, Sized
 
+from decoder import cwire
 from decoder.defs import EVENT_IDS
 from decoder.merge import DEFAULT_LOOKAHEAD, Merger
 from decoder.records import Item, Loss, Record
@@ -20,6 +22,10 @@ BOOT_ID = EVENT_IDS["BOOT"]
 _PREVIEW = 48
 # Frames this far behind their CPU's newest are taken for duplicates unseen.
 SEQ_WINDOW = 1024
+# A piece longer than this (a frame is at most ~1031 bytes encoded) is reported as
+# garbage undecoded, so a reader need not hold an unbounded piece (the C reader
+# keeps only its head: decoder/native/wire.h HW_MAX_PIECE).
+MAX_PIECE = 1 << 16
 
 
 def iter_pieces(stream: BinaryIO, chunk: int = CHUNK) -> Iterator[tuple[int, bytes, bool, bool]]:
@@ -49,11 +55,6 @@ class ReaderStats:
     losses: dict[str, int] = field(default_factory=dict)
 
 
-def _preview(piece: bytes) -> str:
-    text = piece[:_PREVIEW]
-    return f"starts {text!r}" + ("..." if len(piece) > _PREVIEW else "")
-
-
 class FrameReader:
     """Turns delimiter-separated pieces into per-CPU item runs (no merging)."""
 
@@ -68,18 +69,16 @@ class FrameReader:
         self.stats.bytes += len(piece) + terminated
         if not piece:
             return None, []
+        if len(piece) > MAX_PIECE:
+            return None, [piece_loss(offset, piece[:_PREVIEW], len(piece), first, terminated, "garbage",
+                                     oversize_detail(len(piece)))]
         try:
             cpu, seq, items, monotonic = parse_payload(cobs_decode(piece), offset)
             bad: PartialFrame | None = None
         except PartialFrame as e:
             cpu, seq, items, monotonic, bad = e.cpu, e.seq, e.records, e.monotonic, e
         except FrameError as e:
-            kind = e.kind
-            if not terminated or first:
-                kind = "truncated"
-            where = "start of input" if first else "end of input" if not terminated else ""
-            detail = f"{e.detail}; {where}; {_preview(piece)}" if where else f"{e.detail}; {_preview(piece)}"
-            return None, [Loss(0, None, kind, len(piece), "bytes", offset, detail)]
+            return None, [piece_loss(offset, piece[:_PREVIEW], len(piece), first, terminated, e.kind, e.detail)]
         self.stats.frames += 1
         self.last_monotonic = monotonic
         expect = self.next_seq.get(cpu, 0)
@@ -98,11 +97,9 @@ class FrameReader:
         self.stats.records += len(items)
         if seq > expect:
             tsc = items[0][0] if items else (bad.tsc if bad else 0)
-            items.insert(0, Loss(tsc, cpu, "seq_gap", seq - expect, "frames", offset,
-                                 f"frames {expect}..{seq - 1} of cpu {cpu} missing"))
+            items.insert(0, gap_loss(tsc, cpu, expect, seq, offset))
         if bad is not None:
-            items.append(Loss(items[-1][0] if items else bad.tsc, cpu, bad.kind, 1, "frames", offset,
-                              f"{bad.detail}; rest of frame {seq} skipped"))
+            items.append(partial_loss(items[-1][0] if items else bad.tsc, cpu, bad.kind, bad.detail, seq, offset))
         return cpu, items
 
     def _duplicate(self, cpu: int, seq: int, expect: int, items: list[Item], offset: int,
@@ -116,12 +113,46 @@ class FrameReader:
         if had is not None and len(items) > had:
             self.seen[cpu][seq] = len(items)
             self.stats.records += len(items) - had
-            note = Loss(items[had][0], cpu, "duplicate", 1, "frames", offset,
-                        f"frame seq {seq} of cpu {cpu} sent again (panic flush): {had} records repeated, "
-                        f"{len(items) - had} new kept")
-            return [note] + items[had:]
-        return [Loss(tsc, cpu, "duplicate", 1, "frames", offset,
-                     f"frame seq {seq} of cpu {cpu} already seen (next expected {expect}); skipped")]
+            return [retransmit_loss(items[had][0], cpu, seq, had, len(items), offset)] + items[had:]
+        return [duplicate_loss(tsc, cpu, seq, expect, offset)]
+
+
+# The reader's loss reports, one function each: the C reader (decoder/cwire.py) builds
+# its losses with these too, so both say the same thing in the same words.
+
+def piece_loss(offset: int, head: bytes, size: int, first: bool, terminated: bool, kind: str,
+               detail: str) -> Loss:
+    """A piece that is not a frame; head = its first _PREVIEW bytes."""
+    if not terminated or first:
+        kind = "truncated"
+    where = "start of input" if first else "end of input" if not terminated else ""
+    preview = f"starts {head!r}" + ("..." if size > _PREVIEW else "")
+    detail = f"{detail}; {where}; {preview}" if where else f"{detail}; {preview}"
+    return Loss(0, None, kind, size, "bytes", offset, detail)
+
+
+def oversize_detail(size: int) -> str:
+    return f"{size} bytes without a delimiter, longer than any frame (at most {MAX_PIECE} decoded)"
+
+
+def gap_loss(tsc: int, cpu: int, expect: int, seq: int, offset: int) -> Loss:
+    return Loss(tsc, cpu, "seq_gap", seq - expect, "frames", offset,
+                f"frames {expect}..{seq - 1} of cpu {cpu} missing")
+
+
+def partial_loss(tsc: int, cpu: int, kind: str, detail: str, seq: int, offset: int) -> Loss:
+    return Loss(tsc, cpu, kind, 1, "frames", offset, f"{detail}; rest of frame {seq} skipped")
+
+
+def retransmit_loss(tsc: int, cpu: int, seq: int, had: int, n: int, offset: int) -> Loss:
+    return Loss(tsc, cpu, "duplicate", 1, "frames", offset,
+                f"frame seq {seq} of cpu {cpu} sent again (panic flush): {had} records repeated, "
+                f"{n - had} new kept")
+
+
+def duplicate_loss(tsc: int, cpu: int, seq: int, expect: int, offset: int) -> Loss:
+    return Loss(tsc, cpu, "duplicate", 1, "frames", offset,
+                f"frame seq {seq} of cpu {cpu} already seen (next expected {expect}); skipped")
 
 
 def _open(source: str | bytes | bytearray | memoryview | BinaryIO) -> BinaryIO:
@@ -148,6 +179,10 @@ class StreamDecoder:
 
     def feed(self, offset: int, piece: bytes, first: bool, terminated: bool) -> list[Item]:
         cpu, items = self.frames.decode(offset, piece, first, terminated)
+        return self.route(cpu, self.frames.last_monotonic, items)
+
+    def route(self, cpu: int | None, monotonic: bool, items: list[Item]) -> list[Item]:
+        """One piece's items (cpu None: one unattributable loss) into the merge."""
         if not items or not self.merge:
             return items
         if not self.booted:
@@ -158,7 +193,7 @@ class StreamDecoder:
                     break
         if cpu is None:
             return self.merger.push_unattributed(items[0])  # type: ignore[arg-type]
-        if not self.frames.last_monotonic:
+        if not monotonic:
             return self.merger.push_in_order(cpu, items)
         return self.merger.push(cpu, items)
 
@@ -168,10 +203,18 @@ class StreamDecoder:
 
 def read_batches(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD,
                  ncpus: int | None = None, merge: bool = True) -> Iterator[list[Item]]:
-    """Lists of items, concatenating to the TSC-ordered stream (see read_items)."""
+    """Lists of items, concatenating to the TSC-ordered stream (see read_items).
+
+    The C wire decoder does the decoding when it is built (decoder/cwire.py); its
+    items are the Python reader's, item for item (tests/decoder/test_cwire_diff.py).
+    """
     stream = _open(source)
     owned = isinstance(source, str)
     try:
+        cw = cwire.load()
+        if cw is not None:
+            yield from _c_batches(cw, stream, lookahead, ncpus, merge)
+            return
         dec = StreamDecoder(lookahead, ncpus, merge)
         for offset, piece, first, terminated in iter_pieces(stream):
             out = dec.feed(offset, piece, first, terminated)
@@ -181,6 +224,53 @@ def read_batches(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAH
             yield dec.flush()
     finally:
         if owned:
+            stream.close()
+
+
+def _c_batches(cw: ModuleType, stream: BinaryIO, lookahead: int, ncpus: int | None,
+               merge: bool) -> Iterator[list[Item]]:
+    dec = StreamDecoder(lookahead, ncpus, merge)  # its merge only: C did the frames
+    cdec = cw.Decoder(Record, cwire.make_loss)
+    for batch in _c_feed(cdec, stream):
+        if not merge:
+            yield batch.items()
+            continue
+        out: list[Item] = []
+        for cpu, monotonic, items in batch.runs():
+            out += dec.route(cpu, monotonic, items)
+        if out:
+            yield out
+    if merge:
+        yield dec.flush()
+
+
+def _c_feed(cdec: Any, stream: BinaryIO, chunk: int = CHUNK) -> Iterator[Any]:
+    """The C decoder's non-empty batches for the whole stream."""
+    while True:
+        data = stream.read(chunk)
+        if not data:
+            break
+        batch = cdec.feed(data)
+        if len(batch):
+            yield batch
+    batch = cdec.finish()
+    if len(batch):
+        yield batch
+
+
+def read_wire_batches(source: str | bytes | BinaryIO) -> Iterator[Sized]:
+    """Arrival-order batches whose len() is their item count, for a caller that wants
+    counts, not items (the wire benchmark): with the C decoder no item becomes a
+    Python object; without it, the lists read_batches(merge=False) gives."""
+    cw = cwire.load()
+    if cw is None:
+        yield from read_batches(source, merge=False)
+        return
+    stream = _open(source)
+    try:
+        yield from _c_feed(cw.Decoder(Record, cwire.make_loss), stream)
+    finally:
+        if isinstance(source, str):
             stream.close()
 
 
