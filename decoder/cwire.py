@@ -7,7 +7,7 @@ error instead of a silent fall-back.
 
 The extension keeps decoded items as C structs and builds Record tuples only
 when asked; losses are rare, and make_loss() writes them with the Python
-reader's own functions and messages (decoder/reader.py, decoder/wire.py).
+reader's own functions and messages (decoder/frame_loss.py, decoder/wire.py).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import sysconfig
 from pathlib import Path
 from types import ModuleType
 
+from decoder import frame_loss
 from decoder.records import Loss
 from decoder.wire import HEADER_MIN, VERSION
 
@@ -79,8 +80,7 @@ def load() -> ModuleType | None:
 
 def _check(mod: ModuleType) -> None:
     """The C reader's limits must be the Python reader's, or their items differ."""
-    from decoder import reader
-    want = {"MAX_PIECE": reader.MAX_PIECE, "SEQ_WINDOW": reader.SEQ_WINDOW, "PREVIEW": reader._PREVIEW}
+    want = {"MAX_PIECE": frame_loss.MAX_PIECE, "SEQ_WINDOW": frame_loss.SEQ_WINDOW, "PREVIEW": frame_loss.PREVIEW}
     got = {k: getattr(mod, k, None) for k in want}
     if got != want:
         raise ExtensionMissing(f"{_so_path()} is stale ({got} != {want}): run `make decoder`")
@@ -89,26 +89,25 @@ def _check(mod: ModuleType) -> None:
 def make_loss(kind: int, tsc: int, cpu: int | None, offset: int, x0: int, x1: int, x2: int, x3: int,
               extra: tuple[bytes, int, bool, bool] | None) -> Loss:
     """One loss item of the C reader, in the Python reader's words."""
-    from decoder import reader
     if kind == _L_FRAME:
         assert extra is not None
         head, size, first, terminated = extra
         if x0 == _OVERSIZE:
-            what, detail = "garbage", reader.oversize_detail(size)
+            what, detail = "garbage", frame_loss.oversize_detail(size)
         else:
             what, msg = _ERRORS[x0]
             detail = msg(x1, x2, x3)  # type: ignore[operator]
-        return reader.piece_loss(offset, head, size, first, terminated, what, detail)
+        return frame_loss.piece_loss(offset, head, size, first, terminated, what, detail)
     assert cpu is not None
     if kind == _L_LOST:
         return Loss(tsc, cpu, "lost", x0, "records", offset, f"ring full (frame {x1})")
     if kind == _L_GAP:
-        return reader.gap_loss(tsc, cpu, x0, x1, offset)
+        return frame_loss.gap_loss(tsc, cpu, x0, x1, offset)
     if kind == _L_PARTIAL:
         what, msg = _ERRORS[x0]
-        return reader.partial_loss(tsc, cpu, what, msg(x1, x2, 0), x3, offset)  # type: ignore[operator]
+        return frame_loss.partial_loss(tsc, cpu, what, msg(x1, x2, 0), x3, offset)  # type: ignore[operator]
     if kind == _L_RETX:
-        return reader.retransmit_loss(tsc, cpu, x0, x1, x2, offset)
+        return frame_loss.retransmit_loss(tsc, cpu, x0, x1, x2, offset)
     if kind == _L_DUP:
-        return reader.duplicate_loss(tsc, cpu, x0, x2, offset)  # x2: expect, which can be 2^64
+        return frame_loss.duplicate_loss(tsc, cpu, x0, x2, offset)  # x2: expect, which can be 2^64
     raise ValueError(f"unknown C loss kind {kind}")

@@ -13,19 +13,14 @@ from typing import Any, BinaryIO, Iterator, Sized
 
 from decoder import cwire
 from decoder.defs import EVENT_IDS
+from decoder.frame_loss import (MAX_PIECE, PREVIEW, SEQ_WINDOW, duplicate_loss, gap_loss, oversize_detail,
+                                partial_loss, piece_loss, retransmit_loss)
 from decoder.merge import DEFAULT_LOOKAHEAD, Merger
-from decoder.records import Item, Loss, Record
+from decoder.records import Item, Record
 from decoder.wire import FrameError, PartialFrame, cobs_decode, parse_payload
 
 CHUNK = 1 << 20
 BOOT_ID = EVENT_IDS["BOOT"]
-_PREVIEW = 48
-# Frames this far behind their CPU's newest are taken for duplicates unseen.
-SEQ_WINDOW = 1024
-# A piece longer than this (a frame is at most ~1031 bytes encoded) is reported as
-# garbage undecoded, so a reader need not hold an unbounded piece (the C reader
-# keeps only its head: decoder/native/wire.h HW_MAX_PIECE).
-MAX_PIECE = 1 << 16
 
 
 def iter_pieces(stream: BinaryIO, chunk: int = CHUNK) -> Iterator[tuple[int, bytes, bool, bool]]:
@@ -70,7 +65,7 @@ class FrameReader:
         if not piece:
             return None, []
         if len(piece) > MAX_PIECE:
-            return None, [piece_loss(offset, piece[:_PREVIEW], len(piece), first, terminated, "garbage",
+            return None, [piece_loss(offset, piece[:PREVIEW], len(piece), first, terminated, "garbage",
                                      oversize_detail(len(piece)))]
         try:
             cpu, seq, items, monotonic = parse_payload(cobs_decode(piece), offset)
@@ -78,7 +73,7 @@ class FrameReader:
         except PartialFrame as e:
             cpu, seq, items, monotonic, bad = e.cpu, e.seq, e.records, e.monotonic, e
         except FrameError as e:
-            return None, [piece_loss(offset, piece[:_PREVIEW], len(piece), first, terminated, e.kind, e.detail)]
+            return None, [piece_loss(offset, piece[:PREVIEW], len(piece), first, terminated, e.kind, e.detail)]
         self.stats.frames += 1
         self.last_monotonic = monotonic
         expect = self.next_seq.get(cpu, 0)
@@ -115,44 +110,6 @@ class FrameReader:
             self.stats.records += len(items) - had
             return [retransmit_loss(items[had][0], cpu, seq, had, len(items), offset)] + items[had:]
         return [duplicate_loss(tsc, cpu, seq, expect, offset)]
-
-
-# The reader's loss reports, one function each: the C reader (decoder/cwire.py) builds
-# its losses with these too, so both say the same thing in the same words.
-
-def piece_loss(offset: int, head: bytes, size: int, first: bool, terminated: bool, kind: str,
-               detail: str) -> Loss:
-    """A piece that is not a frame; head = its first _PREVIEW bytes."""
-    if not terminated or first:
-        kind = "truncated"
-    where = "start of input" if first else "end of input" if not terminated else ""
-    preview = f"starts {head!r}" + ("..." if size > _PREVIEW else "")
-    detail = f"{detail}; {where}; {preview}" if where else f"{detail}; {preview}"
-    return Loss(0, None, kind, size, "bytes", offset, detail)
-
-
-def oversize_detail(size: int) -> str:
-    return f"{size} bytes without a delimiter, longer than any frame (at most {MAX_PIECE} decoded)"
-
-
-def gap_loss(tsc: int, cpu: int, expect: int, seq: int, offset: int) -> Loss:
-    return Loss(tsc, cpu, "seq_gap", seq - expect, "frames", offset,
-                f"frames {expect}..{seq - 1} of cpu {cpu} missing")
-
-
-def partial_loss(tsc: int, cpu: int, kind: str, detail: str, seq: int, offset: int) -> Loss:
-    return Loss(tsc, cpu, kind, 1, "frames", offset, f"{detail}; rest of frame {seq} skipped")
-
-
-def retransmit_loss(tsc: int, cpu: int, seq: int, had: int, n: int, offset: int) -> Loss:
-    return Loss(tsc, cpu, "duplicate", 1, "frames", offset,
-                f"frame seq {seq} of cpu {cpu} sent again (panic flush): {had} records repeated, "
-                f"{n - had} new kept")
-
-
-def duplicate_loss(tsc: int, cpu: int, seq: int, expect: int, offset: int) -> Loss:
-    return Loss(tsc, cpu, "duplicate", 1, "frames", offset,
-                f"frame seq {seq} of cpu {cpu} already seen (next expected {expect}); skipped")
 
 
 def _open(source: str | bytes | bytearray | memoryview | BinaryIO) -> BinaryIO:
