@@ -11,6 +11,7 @@ import os
 import sys
 from typing import Callable, Iterable
 
+from decoder import cwire
 from decoder.expr import RuleError
 from decoder.merge import DEFAULT_LOOKAHEAD
 from decoder.records import Item
@@ -94,6 +95,11 @@ def _input_size(a: argparse.Namespace) -> int | None:
 
 def main(argv: list[str]) -> int:
     a = _parser().parse_args(argv)
+    try:
+        cwire.load()  # HEISEN_DECODER=c without the extension: say so before any output
+    except cwire.ExtensionMissing as e:
+        print(f"decoder: {e}", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         if a.view == "check" or (a.view == "table" and a.violation):
             from decoder.check import Checker

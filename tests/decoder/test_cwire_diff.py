@@ -1,0 +1,135 @@
+"""The C wire decoder (decoder/native/, through _cwire) gives the Python reader's
+items exactly: on every serial capture the tests build, on damaged ones of every
+kind decoder/cwire_diff.py makes, in any chunking.  `make fuzz-decoder` runs the
+same comparison over >= 1 M inputs."""
+from __future__ import annotations
+
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from decoder import cwire, reader
+from decoder.cwire_diff import FAMILIES, c_items, compare, python_items, run
+from decoder.fuzz import base_capture
+from decoder.records import Loss, Record
+from decoder.synth import TraceBuilder
+from tests.decoder.traces import good_run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built() -> None:
+    # make knows when the C sources changed; building here keeps `pytest` alone honest.
+    subprocess.run(["make", "-s", "-C", str(ROOT), "decoder", "build/trace-sample"], check=True,
+                   capture_output=True)
+
+
+def _fixtures() -> dict[str, bytes]:
+    """Every serial capture the decoder tests decode, by name."""
+    out = {"trace-sample": subprocess.run([str(ROOT / "build/trace-sample")], check=True, capture_output=True,
+                                          timeout=60).stdout}
+    for ncpus in (1, 2, 4):
+        for per_frame in (1, 3, 8):
+            out[f"good_run-{ncpus}cpu-{per_frame}"] = good_run(ncpus=ncpus).serial(per_frame=per_frame)
+    out["unfinished_run"] = good_run(finish=False).serial()
+    for seed in range(20):
+        out[f"fuzz-base-{seed}"] = base_capture(seed, ncpus=1 + seed % 3, nrec=40, per_frame=1 + seed % 5)[0]
+    return out
+
+
+def test_the_extension_is_what_the_reader_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(cwire.ENV, raising=False)
+    assert cwire.load() is not None
+    calls = []
+    monkeypatch.setattr(reader, "parse_payload", lambda *a: calls.append(a))
+    assert list(reader.read_items(good_run().serial()))
+    assert calls == []  # no frame went through the Python parser
+
+
+def test_forcing_python_uses_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(cwire.ENV, "python")
+    assert cwire.load() is None
+    real = reader.parse_payload
+    calls = []
+    monkeypatch.setattr(reader, "parse_payload", lambda *a: calls.append(1) or real(*a))
+    assert list(reader.read_items(good_run().serial()))
+    assert calls
+
+
+def test_a_missing_extension_asked_for_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(cwire.ENV, "c")
+    monkeypatch.setattr(cwire, "BUILD_DIR", tmp_path)
+    monkeypatch.setattr(cwire, "_loaded", False)
+    monkeypatch.setattr(cwire, "_module", None)
+    with pytest.raises(cwire.ExtensionMissing, match="make decoder"):
+        cwire.load()
+
+
+def test_decoder_cli_says_the_extension_is_missing(tmp_path: Path) -> None:
+    import os
+    trace = tmp_path / "t.bin"
+    trace.write_bytes(good_run().serial())
+    env = {**os.environ, "PYTHONPATH": str(ROOT), cwire.ENV: "c"}
+    r = subprocess.run(["/usr/bin/python3", "-c", "import sys; from decoder import cwire, __main__ as m; "
+                        "cwire.BUILD_DIR = cwire.Path(sys.argv[1]); sys.exit(m.main(['text', sys.argv[2]]))",
+                        str(tmp_path), str(trace)], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and "make decoder" in r.stderr
+
+
+@pytest.mark.parametrize("name", sorted(_fixtures()))
+def test_every_fixture_decodes_identically(name: str) -> None:
+    data = _fixtures()[name]
+    items = python_items(data, merge=True)
+    assert any(type(it) is Record for it in items)  # a comparison over nothing proves nothing
+    assert compare(data, random.Random(name)) is None
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_damaged_inputs_decode_identically(family: str) -> None:
+    failures = run(seed=FAMILIES.index(family) + 1, count=400, families=(family,))
+    assert failures == []
+
+
+def test_the_damage_reaches_every_loss_kind_the_wire_has() -> None:
+    """The generated inputs are worth comparing on only if they reach the decoder's branches."""
+    from decoder.cwire_diff import make_input
+    rng = random.Random(3)
+    kinds = set()
+    for i in range(1500):
+        for it in python_items(make_input(rng, FAMILIES[i % len(FAMILIES)]), merge=False):
+            if type(it) is Loss:
+                kinds.add(it.kind)
+    assert kinds >= {"lost", "seq_gap", "crc", "garbage", "truncated", "malformed", "unknown_event", "duplicate"}
+
+
+def test_one_byte_chunks_give_the_same_items() -> None:
+    data = good_run(ncpus=3).serial(per_frame=5)
+    data = data[:40] + b"\x07junk" + data[40:]
+    assert c_items(data, merge=False, cuts=list(range(1, len(data)))) == python_items(data, merge=False)
+
+
+def test_a_retransmission_keeps_only_the_new_records() -> None:
+    b = TraceBuilder(1)
+    for k in range(6):
+        b.ev(0, "INTERCEPT_LEAVE", k)
+    frames = [f for _, f in b.frames(per_frame=6)]
+    from decoder.synth import encode_frame
+    short = encode_frame(0, 0, b.per_cpu[0][:4])
+    data = short + frames[0]
+    items = c_items(data, merge=False)
+    assert items == python_items(data, merge=False)
+    assert [type(i).__name__ for i in items].count("Record") == 6
+    assert any(type(i) is Loss and "sent again" in i.detail for i in items)
+
+
+def test_an_oversize_piece_is_reported_not_held() -> None:
+    blob = b"\x01" * (reader.MAX_PIECE + 10)
+    data = good_run().serial() + blob + b"\0" + good_run().serial()
+    items = c_items(data, merge=False)
+    assert items == python_items(data, merge=False)
+    big = [i for i in items if type(i) is Loss and i.count == len(blob)]
+    assert len(big) == 1 and big[0].kind == "garbage"
