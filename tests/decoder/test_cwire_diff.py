@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import subprocess
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -21,10 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def built() -> None:
+def built() -> Iterator[None]:
     # make knows when the C sources changed; building here keeps `pytest` alone honest.
     subprocess.run(["make", "-s", "-C", str(ROOT), "decoder", "build/trace-sample"], check=True,
                    capture_output=True)
+    # Comparing needs both readers, whatever the environment chose for the rest.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(cwire.ENV, raising=False)
+        yield
 
 
 def _fixtures() -> dict[str, bytes]:
