@@ -72,7 +72,7 @@ include decoder/decoder.mk
 include harness/harness.mk
 include bench/bench.mk
 
-test: deps all linux test-host test-py
+test: deps all linux test-host test-cwire test-py
 
 test-py: all
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests

@@ -30,7 +30,7 @@ import time
 import zlib
 from multiprocessing import Pool
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from decoder import cwire
 from decoder.defs import EVENTS
@@ -217,13 +217,17 @@ def _resend(rng: random.Random, frames: list[bytes]) -> bytes:
 # ---- running -------------------------------------------------------------------------
 
 def run(seed: int, count: int, families: tuple[str, ...] = FAMILIES,
-        report: Callable[[str], None] | None = None) -> list[str]:
-    """Compares count inputs; returns the failures (each reproducible from its seed)."""
+        report: Callable[[str], None] | None = None, corpus: BinaryIO | None = None) -> list[str]:
+    """Compares count inputs; returns the failures (each reproducible from its seed).
+    corpus: every input is also written there (u32 little-endian length, bytes), for
+    decoder/native/test_cwire.c under the sanitizers."""
     rng = random.Random(seed)
     failures = []
     for i in range(count):
         family = families[i % len(families)]
         data = make_input(rng, family)
+        if corpus is not None:
+            corpus.write(len(data).to_bytes(4, "little") + data)
         err = compare(data, random.Random(seed * 7919 + i))
         if err:
             failures.append(f"seed {seed} input {i} ({family}, {len(data)} bytes {data[:64].hex()}...): {err}")
@@ -232,9 +236,12 @@ def run(seed: int, count: int, families: tuple[str, ...] = FAMILIES,
     return failures
 
 
-def _worker(args: tuple[int, int]) -> tuple[int, list[str]]:
-    seed, count = args
-    return count, run(seed, count)
+def _worker(args: tuple[int, int, str | None]) -> tuple[int, list[str]]:
+    seed, count, corpus = args
+    if corpus is None:
+        return count, run(seed, count)
+    with open(f"{corpus}.{seed}", "wb") as f:
+        return count, run(seed, count, corpus=f)
 
 
 def main(argv: list[str]) -> int:
@@ -242,6 +249,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--inputs", type=int, default=1_000_000)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--corpus", metavar="PREFIX", help="also write the inputs to PREFIX.<seed> files")
     ap.add_argument("files", nargs="*", type=Path)
     a = ap.parse_args(argv)
     if a.inputs < 0 or a.jobs < 1:
@@ -269,7 +277,11 @@ def main(argv: list[str]) -> int:
             failures.append(f"{f}: {err}")
     t0 = time.time()
     batch = 2000
-    tasks = [(a.seed * 100000 + k, min(batch, a.inputs - k * batch)) for k in range((a.inputs + batch - 1) // batch)]
+    tasks = [(a.seed * 100000 + k, min(batch, a.inputs - k * batch), a.corpus)
+             for k in range((a.inputs + batch - 1) // batch)]
+    if a.corpus:
+        for old in Path(a.corpus).parent.glob(Path(a.corpus).name + ".*"):
+            old.unlink()  # a smaller run must not leave a bigger one's files behind
     done = 0
     with Pool(a.jobs) as pool:
         for n, fails in pool.imap_unordered(_worker, tasks):

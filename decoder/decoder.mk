@@ -8,7 +8,9 @@
 #                        wire layers side by side)
 #   make fuzz-decoder    >= 1 M corrupt inputs through the reader; fails on any crash or
 #                        broken invariant (decoder/fuzz.py), then >= 1 M through both the
-#                        C and the Python reader, failing on any difference (decoder/cwire_diff.py)
+#                        C and the Python reader, failing on any difference (decoder/cwire_diff.py),
+#                        then the same inputs through the C decoder under ASan+UBSan
+#   make test-cwire      the same on a few thousand inputs (part of make test)
 # The decoder's pytest tests (tests/decoder/) run in `make test` via test-py.
 DECODER_BENCH_RECORDS ?= 10000000
 DECODER_FUZZ_INPUTS   ?= 1000000
@@ -20,16 +22,31 @@ CWIRE_SO     := $(BUILD)/decoder/_cwire$(CWIRE_SUFFIX)
 CWIRE_CFLAGS := -std=gnu11 -O2 -g -fPIC -shared -Wall -Wextra -Werror -Iinclude -Itrace -Idecoder/native \
 	-I$(CWIRE_PYINC)
 
-.PHONY: decoder bench-decoder fuzz-decoder
+# The C decoder under ASan+UBSan, fed the differential fuzzer's inputs (test_cwire.c).
+CWIRE_TEST   := $(BUILD)/decoder/asan/test_cwire
+CWIRE_QUICK  ?= 5000
+
+.PHONY: decoder bench-decoder fuzz-decoder test-cwire
 decoder: $(CWIRE_SO)
 
 $(CWIRE_SO): $(CWIRE_SRCS) $(CWIRE_HDRS)
 	@mkdir -p $(dir $@)
 	gcc $(CWIRE_CFLAGS) -o $@ $(CWIRE_SRCS)
 
+$(CWIRE_TEST): decoder/native/test_cwire.c decoder/native/wire.c trace/crc32.c $(CWIRE_HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(TRACE_CFLAGS) $(TRACE_ASAN) -o $@ decoder/native/test_cwire.c decoder/native/wire.c trace/crc32.c
+
+# Part of `make test`: a few thousand inputs through both readers, then through the
+# sanitized C decoder.
+test-cwire: $(CWIRE_SO) $(CWIRE_TEST)
+	$(PYTHON) -m decoder.cwire_diff --inputs $(CWIRE_QUICK) --jobs 1 --corpus $(BUILD)/decoder/corpus-quick
+	$(CWIRE_TEST) $(BUILD)/decoder/corpus-quick.*
+
 bench-decoder: $(CWIRE_SO)
 	$(PYTHON) -m decoder.bench --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench
 
-fuzz-decoder: $(CWIRE_SO)
+fuzz-decoder: $(CWIRE_SO) $(CWIRE_TEST)
 	$(PYTHON) -m decoder.fuzz --inputs $(DECODER_FUZZ_INPUTS)
-	$(PYTHON) -m decoder.cwire_diff --inputs $(DECODER_FUZZ_INPUTS)
+	$(PYTHON) -m decoder.cwire_diff --inputs $(DECODER_FUZZ_INPUTS) --corpus $(BUILD)/decoder/corpus
+	$(CWIRE_TEST) $(BUILD)/decoder/corpus.*

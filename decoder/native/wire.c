@@ -588,6 +588,21 @@ void hw_stream_free(struct hw_stream *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void hw_stream_reset(struct hw_stream *s)
+{
+	for (unsigned c = 0; c < 256; c++)
+		if (s->seen[c]) {
+			seen_release(s->seen[c]);
+			free(s->seen[c]);
+			s->seen[c] = NULL;
+		}
+	memset(s->next_seq, 0, sizeof(s->next_seq));
+	s->offset = s->plen = 0;
+	s->frames = s->bytes = 0;
+	s->first = 1;
+	hw_out_reset(&s->out);
+}
+
 /* Ends the current piece (carry + p[0, n)): decodes it, moves the offset past it. */
 static int piece_done(struct hw_stream *s, const uint8_t *p, size_t n, int terminated)
 {

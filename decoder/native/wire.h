@@ -141,6 +141,8 @@ struct hw_stream {
 /* 0 on success, -1 when out of memory (then hw_stream_free is still safe). */
 int hw_stream_init(struct hw_stream *s);
 void hw_stream_free(struct hw_stream *s);
+/* Back to the state of a fresh stream, buffers kept (for many small inputs). */
+void hw_stream_reset(struct hw_stream *s);
 /* Feeds the next n bytes; -1 when out of memory. */
 int hw_stream_feed(struct hw_stream *s, const uint8_t *p, size_t n);
 /* End of input: an unterminated last piece is decoded (as truncated). */
