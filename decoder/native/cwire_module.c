@@ -135,6 +135,10 @@ static PyObject *make_record(BatchObject *b, const struct hw_item *it, PyObject 
 	PyTuple_SET_ITEM(r, 2, type);
 	PyTuple_SET_ITEM(r, 3, args);
 	PyTuple_SET_ITEM(r, 4, Py_NewRef(seq));
+	/* Ints and bytes only: no cycle can pass through them, so the cyclic GC need not
+	 * walk millions of records (CPython untracks such tuples itself, one GC pass late). */
+	PyObject_GC_UnTrack(args);
+	PyObject_GC_UnTrack(r);
 	return r;
 fail:
 	Py_DECREF(args);
@@ -242,8 +246,11 @@ static int decoder_init(DecoderObject *d, PyObject *args, PyObject *kwds)
 	PyObject *rt, *ml;
 	if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO", kw, &rt, &ml))
 		return -1;
-	if (!PyType_Check(rt) || !PyType_IsSubtype((PyTypeObject *)rt, &PyTuple_Type)) {
-		PyErr_SetString(PyExc_TypeError, "record_type must be a tuple subclass (decoder.records.Record)");
+	/* no __dict__: make_record untracks records from the GC, safe only without one */
+	if (!PyType_Check(rt) || !PyType_IsSubtype((PyTypeObject *)rt, &PyTuple_Type) ||
+	    ((PyTypeObject *)rt)->tp_dictoffset) {
+		PyErr_SetString(PyExc_TypeError,
+				"record_type must be a tuple subclass without __dict__ (decoder.records.Record)");
 		return -1;
 	}
 	if (!PyCallable_Check(ml)) {
