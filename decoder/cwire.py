@@ -17,6 +17,7 @@ import os
 import sysconfig
 from pathlib import Path
 from types import ModuleType
+from typing import Callable
 
 from decoder import frame_loss
 from decoder.records import Loss
@@ -30,7 +31,7 @@ _loaded = False
 # hw_item_kind (decoder/native/wire.h)
 _L_FRAME, _L_LOST, _L_GAP, _L_PARTIAL, _L_RETX, _L_DUP = range(1, 7)
 # enum hw_error -> (loss kind, message from its numbers), as decoder/wire.py raises them
-_ERRORS: dict[int, tuple[str, object]] = {
+_ERRORS: dict[int, tuple[str, Callable[[int, int, int], str]]] = {
     1: ("garbage", lambda a, b, c: f"COBS block at offset {a} wants {b} bytes, {c} left"),
     2: ("truncated", lambda a, b, c: f"frame of {a} bytes is shorter than the {HEADER_MIN}-byte minimum"),
     3: ("crc", lambda a, b, c: f"CRC mismatch over {a} bytes"),
@@ -96,7 +97,7 @@ def make_loss(kind: int, tsc: int, cpu: int | None, offset: int, x0: int, x1: in
             what, detail = "garbage", frame_loss.oversize_detail(size)
         else:
             what, msg = _ERRORS[x0]
-            detail = msg(x1, x2, x3)  # type: ignore[operator]
+            detail = msg(x1, x2, x3)
         return frame_loss.piece_loss(offset, head, size, first, terminated, what, detail)
     assert cpu is not None
     if kind == _L_LOST:
@@ -105,7 +106,7 @@ def make_loss(kind: int, tsc: int, cpu: int | None, offset: int, x0: int, x1: in
         return frame_loss.gap_loss(tsc, cpu, x0, x1, offset)
     if kind == _L_PARTIAL:
         what, msg = _ERRORS[x0]
-        return frame_loss.partial_loss(tsc, cpu, what, msg(x1, x2, 0), x3, offset)  # type: ignore[operator]
+        return frame_loss.partial_loss(tsc, cpu, what, msg(x1, x2, 0), x3, offset)
     if kind == _L_RETX:
         return frame_loss.retransmit_loss(tsc, cpu, x0, x1, x2, offset)
     if kind == _L_DUP:

@@ -153,12 +153,12 @@ import sys
 from decoder.defs import EVENT_IDS
 from decoder.reader import read_items
 from decoder.records import Record
-from decoder.synth import TraceBuilder
-b = TraceBuilder(2)
-b.ev(0, "BOOT", (1 << 64) - 1, 1_000_000, 1)
+from decoder.synth import encode_frame
+leave = EVENT_IDS["INTERCEPT_LEAVE"]
+data = encode_frame(0, 0, [Record(100, 0, EVENT_IDS["BOOT"], ((1 << 64) - 1, 1_000_000, 1))])
 for k in range(20):
-    b.ev(k % 2, "INTERCEPT_LEAVE", k)
-items = list(read_items(b.serial(per_frame=2), lookahead=4))
+    data += encode_frame(k % 2, 1 + k // 2 if k % 2 == 0 else k // 2, [Record(200 + 10 * k, k % 2, leave, (k,))])
+items = list(read_items(data, lookahead=4))
 print([it.args[0] for it in items if type(it) is Record and it.type == EVENT_IDS["INTERCEPT_LEAVE"]])
 """
 
