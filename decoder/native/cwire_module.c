@@ -306,10 +306,9 @@ static PyObject *decoder_feed(DecoderObject *d, PyObject *arg)
 	Py_buffer view;
 	if (!ready(d) || PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE))
 		return NULL;
-	int rc;
-	Py_BEGIN_ALLOW_THREADS
-	rc = hw_stream_feed(&d->s, view.buf, (size_t)view.len);
-	Py_END_ALLOW_THREADS
+	/* The GIL stays held: two threads feeding one Decoder would share its stream,
+	 * and a feed is 8 KiB of work, nothing worth another thread's wait. */
+	int rc = hw_stream_feed(&d->s, view.buf, (size_t)view.len);
 	PyBuffer_Release(&view);
 	if (rc)
 		return PyErr_NoMemory();

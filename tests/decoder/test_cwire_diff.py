@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import subprocess
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -14,8 +15,10 @@ import pytest
 from decoder import cwire, reader
 from decoder.cwire_diff import FAMILIES, c_items, compare, python_items, run
 from decoder.fuzz import base_capture
+from decoder.defs import EVENT_IDS
 from decoder.records import Loss, Record
-from decoder.synth import TraceBuilder
+from decoder.synth import TraceBuilder, encode_frame
+from decoder.wire import VERSION, cobs_encode, encode_uvarint
 from tests.decoder.traces import good_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,7 +131,6 @@ def test_a_retransmission_keeps_only_the_new_records() -> None:
     for k in range(6):
         b.ev(0, "INTERCEPT_LEAVE", k)
     frames = [f for _, f in b.frames(per_frame=6)]
-    from decoder.synth import encode_frame
     short = encode_frame(0, 0, b.per_cpu[0][:4])
     data = short + frames[0]
     items = c_items(data, merge=False)
@@ -144,3 +146,32 @@ def test_an_oversize_piece_is_reported_not_held() -> None:
     assert items == python_items(data, merge=False)
     big = [i for i in items if type(i) is Loss and i.count == len(blob)]
     assert len(big) == 1 and big[0].kind == "garbage"
+
+
+def _frame(cpu: int, seq: int, shift: int, base: int, body: bytes) -> bytes:
+    """A frame with any body and a valid CRC."""
+    payload = bytes((VERSION, cpu, shift)) + encode_uvarint(seq) + encode_uvarint(base) + body
+    return cobs_encode(payload + zlib.crc32(payload).to_bytes(4, "little")) + b"\0"
+
+
+# The reference adds a record's dt as soon as it reads it for the events it decodes by a
+# specialised shape (all `u`, (d, rip), (d,), LOST), only once the record is whole for
+# the rest; the loss of a frame cut in its first record carries that TSC.
+@pytest.mark.parametrize("event,dt_counted", [("INTERCEPT_LEAVE", True), ("INTERCEPT_ENTER", True),
+                                              ("CPU_UP", True), ("LOST", True), ("TEXT", True),
+                                              ("EXCEPTION_ENTER", False), ("NMI_UNBLOCK", False)])
+def test_a_frame_cut_in_its_first_record_reports_the_same_tsc(event: str, dt_counted: bool) -> None:
+    data = _frame(0, 0, 6, 1000, bytes((EVENT_IDS[event],)) + encode_uvarint(77))
+    want = python_items(data, merge=False)
+    assert c_items(data, merge=False) == want
+    assert [(type(i), i.kind, i.tsc) for i in want] == [(Loss, "malformed", (1077 if dt_counted else 1000) << 6)]
+
+
+def test_a_frame_whose_tsc_goes_backwards_keeps_ring_order_in_the_merge() -> None:
+    leave = EVENT_IDS["INTERCEPT_LEAVE"]
+    data = (encode_frame(1, 0, [Record(100, 1, leave, (1,))])
+            + encode_frame(0, 0, [Record(500, 0, leave, (2,)), Record(50, 0, leave, (3,))])
+            + encode_frame(1, 1, [Record(600, 1, leave, (4,))]))
+    want = python_items(data, merge=True)
+    assert c_items(data, merge=True) == want
+    assert [i.args[0] for i in want if type(i) is Record] == [1, 2, 3, 4]
