@@ -35,7 +35,7 @@ PERIOD = PER_FRAME * 11000  # > the longest span _workload gives a frame
 
 
 def _exit(rng: random.Random, cpu: int, tsc: int, k: int, rip: int) -> list[Record]:
-    """One TEST-hypercall VM exit (3 records), now and then with a guest NMI (5)."""
+    """One TEST-hypercall VM exit (3 records), now and then with a guest NMI (6)."""
     E = EVENT_IDS
     tsc += rng.randrange(200, 5000)
     out = [Record(tsc, cpu, E["INTERCEPT_ENTER"], (0x81, rip))]
@@ -48,6 +48,11 @@ def _exit(rng: random.Random, cpu: int, tsc: int, k: int, rip: int) -> list[Reco
         out.append(Record(tsc, cpu, E["NMI_INJECT"], (0,)))
     tsc += rng.randrange(50, 400)
     out.append(Record(tsc, cpu, E["INTERCEPT_LEAVE"], (0x81,)))
+    if out[-2].type == E["NMI_INJECT"]:
+        # the guest's IRET ends its NMI handler: the next NMI may be injected
+        # (rules.toml nmi_not_injected_while_blocked)
+        tsc += rng.randrange(100, 1000)
+        out.append(Record(tsc, cpu, E["NMI_UNBLOCK"], (rip + 2,)))
     return out
 
 

@@ -23,11 +23,13 @@ Exit 0 when every input decodes identically, 1 otherwise, 2 on bad usage.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import random
 import sys
 import time
 import zlib
+from itertools import chain
 from multiprocessing import Pool
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -36,7 +38,7 @@ from decoder import cwire
 from decoder.defs import EVENTS
 from decoder.frame_loss import MAX_PIECE
 from decoder.fuzz import apply, duplicate, random_mutations
-from decoder.reader import StreamDecoder, iter_pieces
+from decoder.reader import c_batches, python_batches
 from decoder.records import TEXT_ID, Item, Record
 from decoder.synth import encode_frame, encode_records
 from decoder.wire import U64, cobs_decode, cobs_encode
@@ -48,36 +50,37 @@ _EVENT_IDS = sorted(EVENTS)
 # ---- the two decoders ----------------------------------------------------------
 
 def python_items(data: bytes, merge: bool, lookahead: int = 64) -> list[Item]:
-    """The reference: the pure-Python reader, whatever HEISEN_DECODER says."""
-    import io
-    dec = StreamDecoder(lookahead, None, merge)
-    out: list[Item] = []
-    for piece in iter_pieces(io.BytesIO(data)):
-        out += dec.feed(*piece)
-    if merge:
-        out += dec.flush()
-    return out
+    """The reference: the reader's pure-Python path, whatever HEISEN_DECODER says."""
+    return list(chain.from_iterable(python_batches(io.BytesIO(data), lookahead, None, merge)))
+
+
+class _Cut(io.RawIOBase):
+    """data, read back in pieces that end at the cuts (sorted offsets)."""
+
+    def __init__(self, data: bytes, cuts: list[int]) -> None:
+        self.data, self.at = data, 0
+        self.ends = [c for c in cuts if 0 < c < len(data)] + [len(data)]
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while self.ends and self.ends[0] <= self.at:
+            self.ends.pop(0)
+        end = self.ends[0] if self.ends else len(self.data)
+        if size >= 0:
+            end = min(end, self.at + size)
+        out, self.at = self.data[self.at:end], end
+        return out
 
 
 def c_items(data: bytes, merge: bool, lookahead: int = 64, cuts: list[int] | None = None) -> list[Item]:
-    """The C decoder fed data split at cuts (sorted offsets), merged as read_batches does."""
+    """The reader's C path, its input read in pieces that end at cuts."""
     cw = cwire.load()
     if cw is None:
         raise cwire.ExtensionMissing("the C decoder is not built (make decoder) or HEISEN_DECODER=python")
-    dec = cw.Decoder(Record, cwire.make_loss)
-    route = StreamDecoder(lookahead, None, merge)
-    out: list[Item] = []
-    bounds = [0, *(cuts or []), len(data)]
-    batches = [dec.feed(data[a:b]) for a, b in zip(bounds, bounds[1:])] + [dec.finish()]
-    for batch in batches:
-        if not merge:
-            out += batch.items()
-            continue
-        for cpu, monotonic, items in batch.runs():
-            out += route.route(cpu, monotonic, items)
-    if merge:
-        out += route.flush()
-    return out
+    stream = _Cut(data, cuts or [])
+    return list(chain.from_iterable(c_batches(cw, stream, lookahead, None, merge)))  # type: ignore[arg-type]
 
 
 def compare(data: bytes, rng: random.Random | None = None) -> str | None:

@@ -170,22 +170,29 @@ def read_batches(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAH
     try:
         cw = cwire.load()
         if cw is not None:
-            yield from _c_batches(cw, stream, lookahead, ncpus, merge)
-            return
-        dec = StreamDecoder(lookahead, ncpus, merge)
-        for offset, piece, first, terminated in iter_pieces(stream):
-            out = dec.feed(offset, piece, first, terminated)
-            if out:
-                yield out
-        if merge:
-            yield dec.flush()
+            yield from c_batches(cw, stream, lookahead, ncpus, merge)
+        else:
+            yield from python_batches(stream, lookahead, ncpus, merge)
     finally:
         if owned:
             stream.close()
 
 
-def _c_batches(cw: ModuleType, stream: BinaryIO, lookahead: int, ncpus: int | None,
-               merge: bool) -> Iterator[list[Item]]:
+def python_batches(stream: BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD, ncpus: int | None = None,
+                   merge: bool = True) -> Iterator[list[Item]]:
+    """read_batches with the Python reader (the reference)."""
+    dec = StreamDecoder(lookahead, ncpus, merge)
+    for offset, piece, first, terminated in iter_pieces(stream):
+        out = dec.feed(offset, piece, first, terminated)
+        if out:
+            yield out
+    if merge:
+        yield dec.flush()
+
+
+def c_batches(cw: ModuleType, stream: BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD, ncpus: int | None = None,
+              merge: bool = True) -> Iterator[list[Item]]:
+    """read_batches with the C reader (cw: cwire.load()); the merge is the Python one."""
     dec = StreamDecoder(lookahead, ncpus, merge)  # its merge only: C did the frames
     cdec = cw.Decoder(Record, cwire.make_loss)
     for batch in _c_feed(cdec, stream):
