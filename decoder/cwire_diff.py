@@ -9,7 +9,7 @@ past it):
   payload   a frame's payload damaged and its CRC and COBS made valid again: unknown
             events, records cut short, TEXT overruns, bad varints, bad headers
   random    random bytes, some zeros among them
-  oversize  pieces longer than MAX_PIECE
+  oversize  pieces longer than MAX_PIECE (one input in OVERSIZE_EVERY)
 Frames carry random TSCs (some going backwards, so dt wraps), shifts 0..63, CPUs
 0..255, every event of trace/events.toml with values of every size, and TEXT of
 high bytes.  Each input is decoded in arrival order and merged (small lookahead),
@@ -44,6 +44,7 @@ from decoder.synth import encode_frame, encode_records
 from decoder.wire import U64, cobs_decode, cobs_encode
 
 FAMILIES = ("corrupt", "frames", "payload", "random", "oversize")
+OVERSIZE_EVERY = 500
 _EVENT_IDS = sorted(EVENTS)
 
 
@@ -226,8 +227,12 @@ def run(seed: int, count: int, families: tuple[str, ...] = FAMILIES,
     decoder/native/test_cwire.c under the sanitizers."""
     rng = random.Random(seed)
     failures = []
+    # An oversize input is ~64 KiB (a corpus of 1 M inputs would be 13 GB at one in
+    # five) and has one path to test: one input in OVERSIZE_EVERY, unless asked alone.
+    common = [f for f in families if f != "oversize"] or list(families)
     for i in range(count):
-        family = families[i % len(families)]
+        rare = "oversize" in families and common != list(families) and i % OVERSIZE_EVERY == OVERSIZE_EVERY - 1
+        family = "oversize" if rare else common[i % len(common)]
         data = make_input(rng, family)
         if corpus is not None:
             corpus.write(len(data).to_bytes(4, "little") + data)
