@@ -35,7 +35,7 @@ ifeq ($(BUGS_WORDS),list)
 all:
 	@$(PYTHON) tools/bugs.py list
 else
-all: bugs-check gen hv guest
+all: bugs-check gen hv guest decoder
 endif
 
 # A misspelt bug name must not silently build the correct hypervisor.  The names
@@ -47,7 +47,7 @@ bugs-check:
 # Debian packages the project needs (tool -> package).  `make deps` installs
 # the missing ones; every target that needs a tool depends on deps.
 DEB_PACKAGES := gcc gcc-multilib binutils make qemu-system-x86 gdb python3 python3-pytest \
-	python3-pyelftools python3-rich python3-hypothesis liblttng-ust-dev \
+	python3-pyelftools python3-rich python3-hypothesis python3-dev liblttng-ust-dev \
 	chromium valgrind cpio graphviz
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -78,7 +78,7 @@ include decoder/decoder.mk
 include harness/harness.mk
 include bench/bench.mk
 
-test: deps all linux test-host test-py
+test: deps all linux test-host test-cwire test-py
 
 test-py: all
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests

@@ -11,6 +11,7 @@ import os
 import sys
 from typing import Callable, Iterable
 
+from decoder import cwire
 from decoder.expr import RuleError
 from decoder.merge import DEFAULT_LOOKAHEAD
 from decoder.records import Item
@@ -111,6 +112,11 @@ def main(argv: list[str]) -> int:
         ap.error("table --violation: the checker judges the whole trace; --from/--to/--cpu do not apply")
     if a.view == "table" and a.around is not None:
         a.around, a.context = window.around, window.context
+    try:
+        cwire.load()  # HEISEN_DECODER=c without the extension: say so before any output
+    except cwire.ExtensionMissing as e:
+        print(f"decoder: {e}", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         if a.view == "check" or (a.view == "table" and a.violation):
             from decoder.check import Checker

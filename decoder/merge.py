@@ -34,8 +34,11 @@ class Merger:
         self.order: list[int] = []  # pending's CPUs, sorted: ties go to the lower CPU
 
     def expect_cpus(self, ncpus: int) -> None:
-        """CPUs the watermark waits for even before they say anything (BOOT ncpus)."""
-        self.expected = set(range(ncpus))
+        """CPUs the watermark waits for even before they say anything (BOOT ncpus).
+
+        A frame's CPU is one byte: past 256, one CPU that can never speak stands for
+        all the rest (a BOOT record saying 2^64 CPUs must not fill memory)."""
+        self.expected = set(range(min(ncpus, 257)))
 
     def push(self, cpu: int, items: list[Item]) -> list[Item]:
         """Add one CPU's next items (ring order); returns what can be released."""

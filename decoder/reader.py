@@ -8,18 +8,19 @@ from __future__ import annotations
 import io
 from itertools import chain
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator
+from types import ModuleType
+from typing import Any, BinaryIO, Iterator, Sized
 
+from decoder import cwire
 from decoder.defs import EVENT_IDS
+from decoder.frame_loss import (MAX_PIECE, PREVIEW, SEQ_WINDOW, duplicate_loss, gap_loss, oversize_detail,
+                                partial_loss, piece_loss, retransmit_loss)
 from decoder.merge import DEFAULT_LOOKAHEAD, Merger
-from decoder.records import Item, Loss, Record
+from decoder.records import Item, Record
 from decoder.wire import FrameError, PartialFrame, cobs_decode, parse_payload
 
 CHUNK = 1 << 20
 BOOT_ID = EVENT_IDS["BOOT"]
-_PREVIEW = 48
-# Frames this far behind their CPU's newest are taken for duplicates unseen.
-SEQ_WINDOW = 1024
 
 
 def iter_pieces(stream: BinaryIO, chunk: int = CHUNK) -> Iterator[tuple[int, bytes, bool, bool]]:
@@ -49,11 +50,6 @@ class ReaderStats:
     losses: dict[str, int] = field(default_factory=dict)
 
 
-def _preview(piece: bytes) -> str:
-    text = piece[:_PREVIEW]
-    return f"starts {text!r}" + ("..." if len(piece) > _PREVIEW else "")
-
-
 class FrameReader:
     """Turns delimiter-separated pieces into per-CPU item runs (no merging)."""
 
@@ -68,18 +64,16 @@ class FrameReader:
         self.stats.bytes += len(piece) + terminated
         if not piece:
             return None, []
+        if len(piece) > MAX_PIECE:
+            return None, [piece_loss(offset, piece[:PREVIEW], len(piece), first, terminated, "garbage",
+                                     oversize_detail(len(piece)))]
         try:
             cpu, seq, items, monotonic = parse_payload(cobs_decode(piece), offset)
             bad: PartialFrame | None = None
         except PartialFrame as e:
             cpu, seq, items, monotonic, bad = e.cpu, e.seq, e.records, e.monotonic, e
         except FrameError as e:
-            kind = e.kind
-            if not terminated or first:
-                kind = "truncated"
-            where = "start of input" if first else "end of input" if not terminated else ""
-            detail = f"{e.detail}; {where}; {_preview(piece)}" if where else f"{e.detail}; {_preview(piece)}"
-            return None, [Loss(0, None, kind, len(piece), "bytes", offset, detail)]
+            return None, [piece_loss(offset, piece[:PREVIEW], len(piece), first, terminated, e.kind, e.detail)]
         self.stats.frames += 1
         self.last_monotonic = monotonic
         expect = self.next_seq.get(cpu, 0)
@@ -98,11 +92,9 @@ class FrameReader:
         self.stats.records += len(items)
         if seq > expect:
             tsc = items[0][0] if items else (bad.tsc if bad else 0)
-            items.insert(0, Loss(tsc, cpu, "seq_gap", seq - expect, "frames", offset,
-                                 f"frames {expect}..{seq - 1} of cpu {cpu} missing"))
+            items.insert(0, gap_loss(tsc, cpu, expect, seq, offset))
         if bad is not None:
-            items.append(Loss(items[-1][0] if items else bad.tsc, cpu, bad.kind, 1, "frames", offset,
-                              f"{bad.detail}; rest of frame {seq} skipped"))
+            items.append(partial_loss(items[-1][0] if items else bad.tsc, cpu, bad.kind, bad.detail, seq, offset))
         return cpu, items
 
     def _duplicate(self, cpu: int, seq: int, expect: int, items: list[Item], offset: int,
@@ -116,12 +108,8 @@ class FrameReader:
         if had is not None and len(items) > had:
             self.seen[cpu][seq] = len(items)
             self.stats.records += len(items) - had
-            note = Loss(items[had][0], cpu, "duplicate", 1, "frames", offset,
-                        f"frame seq {seq} of cpu {cpu} sent again (panic flush): {had} records repeated, "
-                        f"{len(items) - had} new kept")
-            return [note] + items[had:]
-        return [Loss(tsc, cpu, "duplicate", 1, "frames", offset,
-                     f"frame seq {seq} of cpu {cpu} already seen (next expected {expect}); skipped")]
+            return [retransmit_loss(items[had][0], cpu, seq, had, len(items), offset)] + items[had:]
+        return [duplicate_loss(tsc, cpu, seq, expect, offset)]
 
 
 def _open(source: str | bytes | bytearray | memoryview | BinaryIO) -> BinaryIO:
@@ -148,6 +136,10 @@ class StreamDecoder:
 
     def feed(self, offset: int, piece: bytes, first: bool, terminated: bool) -> list[Item]:
         cpu, items = self.frames.decode(offset, piece, first, terminated)
+        return self.route(cpu, self.frames.last_monotonic, items)
+
+    def route(self, cpu: int | None, monotonic: bool, items: list[Item]) -> list[Item]:
+        """One piece's items (cpu None: one unattributable loss) into the merge."""
         if not items or not self.merge:
             return items
         if not self.booted:
@@ -158,7 +150,7 @@ class StreamDecoder:
                     break
         if cpu is None:
             return self.merger.push_unattributed(items[0])  # type: ignore[arg-type]
-        if not self.frames.last_monotonic:
+        if not monotonic:
             return self.merger.push_in_order(cpu, items)
         return self.merger.push(cpu, items)
 
@@ -168,19 +160,91 @@ class StreamDecoder:
 
 def read_batches(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD,
                  ncpus: int | None = None, merge: bool = True) -> Iterator[list[Item]]:
-    """Lists of items, concatenating to the TSC-ordered stream (see read_items)."""
+    """Lists of items, concatenating to the TSC-ordered stream (see read_items).
+
+    The C wire decoder does the decoding when it is built (decoder/cwire.py); its
+    items are the Python reader's, item for item (tests/decoder/test_cwire_diff.py).
+    """
     stream = _open(source)
     owned = isinstance(source, str)
     try:
-        dec = StreamDecoder(lookahead, ncpus, merge)
-        for offset, piece, first, terminated in iter_pieces(stream):
-            out = dec.feed(offset, piece, first, terminated)
-            if out:
-                yield out
-        if merge:
-            yield dec.flush()
+        cw = cwire.load()
+        if cw is not None:
+            yield from c_batches(cw, stream, lookahead, ncpus, merge)
+        else:
+            yield from python_batches(stream, lookahead, ncpus, merge)
     finally:
         if owned:
+            stream.close()
+
+
+def python_batches(stream: BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD, ncpus: int | None = None,
+                   merge: bool = True) -> Iterator[list[Item]]:
+    """read_batches with the Python reader (the reference)."""
+    dec = StreamDecoder(lookahead, ncpus, merge)
+    for offset, piece, first, terminated in iter_pieces(stream):
+        out = dec.feed(offset, piece, first, terminated)
+        if out:
+            yield out
+    if merge:
+        yield dec.flush()
+
+
+def c_batches(cw: ModuleType, stream: BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD, ncpus: int | None = None,
+              merge: bool = True) -> Iterator[list[Item]]:
+    """read_batches with the C reader (cw: cwire.load()); the merge is the Python one."""
+    dec = StreamDecoder(lookahead, ncpus, merge)  # its merge only: C did the frames
+    cdec = cw.Decoder(Record, cwire.make_loss)
+    for batch in _c_feed(cdec, stream):
+        if not merge:
+            yield batch.items()
+            continue
+        out: list[Item] = []
+        for cpu, monotonic, items in batch.runs():
+            out += dec.route(cpu, monotonic, items)
+        if out:
+            yield out
+    if merge:
+        yield dec.flush()
+
+
+# Bytes per C batch.  A batch's items live together until the caller drops them: at
+# 8 KiB (~1200 records) they fit in the allocator's warm arenas; at 1 MiB each batch
+# faulted in ~40 MB of fresh pages and records/s fell from ~5.4 M to ~0.6 M
+# (decoder/bench.py, fresh 1 M trace).  Counting needs no objects: larger slices.
+FEED_ITEMS = 8 << 10
+FEED_COUNTS = 64 << 10
+
+
+def _c_feed(cdec: Any, stream: BinaryIO, feed: int = FEED_ITEMS) -> Iterator[Any]:
+    """The C decoder's non-empty batches for the whole stream."""
+    while True:
+        data = stream.read(CHUNK)
+        if not data:
+            break
+        view = memoryview(data)
+        for at in range(0, len(data), feed):
+            batch = cdec.feed(view[at:at + feed])
+            if len(batch):
+                yield batch
+    batch = cdec.finish()
+    if len(batch):
+        yield batch
+
+
+def read_wire_batches(source: str | bytes | BinaryIO) -> Iterator[Sized]:
+    """Arrival-order batches whose len() is their item count, for a caller that wants
+    counts, not items (the wire benchmark): with the C decoder no item becomes a
+    Python object; without it, the lists read_batches(merge=False) gives."""
+    cw = cwire.load()
+    if cw is None:
+        yield from read_batches(source, merge=False)
+        return
+    stream = _open(source)
+    try:
+        yield from _c_feed(cw.Decoder(Record, cwire.make_loss), stream, FEED_COUNTS)
+    finally:
+        if isinstance(source, str):
             stream.close()
 
 

@@ -12,12 +12,13 @@
 
 TRACE_SRCS    := trace/ring.c trace/replay_stop.c trace/printf.c trace/frame.c trace/wire_codec.c trace/crc32.c trace/drain.c trace/memlog.c
 HV_TRACE_SRCS := $(TRACE_SRCS)
-TRACE_HDRS    := $(wildcard trace/*.h trace/tests/*.h) include/heisen/defs.h
+TRACE_HDRS    := $(wildcard trace/*.h trace/tests/*.h) include/heisen/defs.h decoder/native/wire.h
 TRACE_BUILD   := $(BUILD)/trace
-TRACE_SUPPORT := trace/tests/host_platform.c trace/tests/wire_decode.c
+# wire_decode.c reads frames with the decoder's C code (decoder/native/wire.c).
+TRACE_SUPPORT := trace/tests/host_platform.c trace/tests/wire_decode.c decoder/native/wire.c
 TRACE_TESTS   := test_frame test_ring_interleave test_drain test_ring_nmi test_memlog test_replay_stop
 TRACE_CC      := gcc
-TRACE_CFLAGS  := -std=gnu11 -g -Wall -Wextra -Werror -Iinclude -Itrace -Itrace/tests -pthread
+TRACE_CFLAGS  := -std=gnu11 -g -Wall -Wextra -Werror -Iinclude -Itrace -Itrace/tests -Idecoder/native -pthread
 TRACE_ASAN    := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 TRACE_TSAN    := -O1 -fsanitize=thread
 # Iterations per producer in the signal-storm test (TSan runs ~10x slower).

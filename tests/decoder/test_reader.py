@@ -137,3 +137,34 @@ def test_panic_retransmission_keeps_only_the_new_records() -> None:
     # The usual case: the first copy was cut off (CRC fails), the resend is the only valid one.
     items = list(read_records(first[:-9] + b"\0" + again))
     assert [r.args[0] for r in items if type(r) is Record] == [0, 1, 2, 3, 4]
+
+
+def test_a_boot_record_claiming_2_64_cpus_does_not_fill_memory() -> None:
+    # A CRC-valid BOOT whose ncpus is garbage (a hypervisor bug) must still decode:
+    # the merge waits for CPUs that cannot speak and releases by lookahead instead.
+    # In a child under a 1 GiB address-space limit: a reader that tries to list 2^64
+    # CPUs fails there at once instead of taking the machine's memory.
+    import resource
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = """
+import sys
+from decoder.defs import EVENT_IDS
+from decoder.reader import read_items
+from decoder.records import Record
+from decoder.synth import encode_frame
+leave = EVENT_IDS["INTERCEPT_LEAVE"]
+data = encode_frame(0, 0, [Record(100, 0, EVENT_IDS["BOOT"], ((1 << 64) - 1, 1_000_000, 1))])
+for k in range(20):
+    data += encode_frame(k % 2, 1 + k // 2 if k % 2 == 0 else k // 2, [Record(200 + 10 * k, k % 2, leave, (k,))])
+items = list(read_items(data, lookahead=4))
+print([it.args[0] for it in items if type(it) is Record and it.type == EVENT_IDS["INTERCEPT_LEAVE"]])
+"""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, preexec_fn=limit,
+                       cwd=Path(__file__).resolve().parents[2])
+    assert r.returncode == 0, r.stderr[-500:]
+    assert r.stdout.strip() == str(list(range(20)))

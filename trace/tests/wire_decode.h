@@ -1,6 +1,8 @@
 /*
- * A reader for the wire format, for tests only (the real decoder is decoder/, in
- * Python).  Written from docs/trace-format.md, not from frame.c's code paths.
+ * The host tests' reader of the wire format: fixed-size structs over the decoder's
+ * own C code (decoder/native/wire.c, which Python uses through _cwire), so the tests
+ * of the encoder and the decoder Python runs read frames the same way.  That code
+ * follows docs/trace-format.md and decoder/wire.py, not frame.c's code paths.
  */
 #ifndef HEISEN_TRACE_WIRE_DECODE_H
 #define HEISEN_TRACE_WIRE_DECODE_H
