@@ -85,9 +85,10 @@ static void boot_milestone(void)
 
 static void __noreturn cpu_run_guest(struct percpu *c)
 {
-	lapic_init_this_cpu();
 	if (guest_is_os())
-		lapic_init_for_os(c->index == 0);
+		lapic_init_for_os(c->index == 0);	/* never LINT1 unmasked on its APs (lapic.c) */
+	else
+		lapic_init_this_cpu();
 	chaos_cpu_init(c);
 	arch_cpu_enable(c);
 	struct vcpu *v = &c->vcpu;
