@@ -67,6 +67,20 @@ def locate(build_dir: Path, guest: int | str, kernel: Path | None = None,
     return build
 
 
+def recorded_guest_files(verdict: dict, build_dir: Path) -> tuple[Path | None, Path | None]:
+    """The guest files a recorded run's build copy holds, as `locate`'s kernel and initrd:
+    a Linux or multiboot run's copies carry snapshot() names (bzImage, a user's kernel
+    name), not the build tree's (linux/vmlinuz, multiboot.elf), so a rerun or replay from
+    the run's own build/ must name them.  By file name inside build_dir, so a run dir
+    that was moved still works; (None, None) for guest/'s own kernels."""
+    recorded = verdict.get("build") or {}
+    kernel, initrd = (recorded.get(role, {}).get("copy") for role in ("guest_elf", "initrd"))
+    guest = (verdict.get("scenario_config") or {}).get("guest")
+    if guest not in ("linux", "multiboot") or not kernel:
+        return None, None
+    return build_dir / Path(kernel).name, build_dir / Path(initrd).name if initrd else None
+
+
 def bug_names(table: Path = BUGS_TABLE) -> list[str]:
     """The bug zoo's names (defs/bugs.toml)."""
     return list(tomllib.loads(table.read_text())["bug"])

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from harness.build import recorded_guest_files
 from harness.replay import first_difference, load_recorded_scenario, replay
 from harness.run import RunOptions, RunResult, run_scenario
 from harness.scenario import Scenario
@@ -176,7 +177,9 @@ def confirm(failure: RunResult, opts: HuntOptions) -> list[Confirmation]:
 
 def _rerun(failure: RunResult, opts: HuntOptions, seed: int) -> RunResult:
     sc = load_recorded_scenario(failure.run_dir, failure.verdict)
+    kernel, initrd = recorded_guest_files(failure.verdict, failure.run_dir / "build")
     return run_scenario(sc, RunOptions(seed=seed, build_dir=failure.run_dir / "build",
+                                       kernel=kernel, initrd=initrd,
                                        results_dir=failure.run_dir / "reruns",
                                        deterministic=False, bugs=opts.bugs,
                                        stop_at_violation=opts.stop_at_violation))

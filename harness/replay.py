@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness import memlog
+from harness.build import recorded_guest_files
 from harness.hv_options import HvOptions, HvOptionsError
 from harness.machine import Machine, MachineConfig
 from harness.run import RunOptions, RunResult, run_scenario
@@ -163,7 +164,8 @@ def replay(run_dir: Path, results_dir: Path | None = None,
            should_stop: Callable[[], bool] | None = None) -> ReplayResult:
     rec = load_recorded(run_dir)
     rr = "replay" if rec.rr_file is not None else None
-    opts = RunOptions(seed=rec.seed, build_dir=rec.run_dir / "build",
+    kernel, initrd = recorded_guest_files(rec.verdict, rec.run_dir / "build")
+    opts = RunOptions(seed=rec.seed, build_dir=rec.run_dir / "build", kernel=kernel, initrd=initrd,
                       results_dir=results_dir or rec.run_dir / "replays",
                       deterministic=rr is None, bugs=rec.verdict.get("bugs"),
                       qemu_args=rec.extra_args, hv_options=rec.hv_options,
