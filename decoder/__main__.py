@@ -56,11 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("text", parents=[common], help="one line per event")
     p.add_argument("--columns", action="store_true", help="one column per CPU instead of a CPU prefix")
     p.add_argument("--elf", action="append", default=[], help="ELF file for RIP symbols (repeatable)")
-    p = sub.add_parser("tokens", parents=[common], help="the seed's compact token strings")
+    p = sub.add_parser("tokens", parents=[common], help="XMHF64's compact token strings")
     p.add_argument("--fields", choices=("compact", "all", "none"), default="compact")
     p.add_argument("--no-text", dest="text", action="store_false", help="leave out TEXT (printf) output")
     p.add_argument("--per-cpu", action="store_true", help="one line per CPU instead of one merged stream")
-    p = sub.add_parser("table", parents=[common], help="the seed's markdown execution-sequence table")
+    p = sub.add_parser("table", parents=[common], help="XMHF64's markdown execution-sequence table")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--around", type=around, metavar="K[:N]",
                    help="item index K (the text view's first column); N overrides --context")

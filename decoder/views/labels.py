@@ -1,4 +1,4 @@
-"""Short human phrases for events, in the words of the seed's tables."""
+"""Short human phrases for events, in the words of XMHF64's tables."""
 from __future__ import annotations
 
 from decoder.defs import DELIVERY_CASES, DELIVERY_FAILS, GUEST_EVENTS, GUEST_FAILS, HYPERCALLS
@@ -9,7 +9,7 @@ _GEV = {v: k for k, v in GUEST_EVENTS.items()}
 _GFAIL = {v: k for k, v in GUEST_FAILS.items()}
 _CASE = {v: k for k, v in DELIVERY_CASES.items()}
 _DFAIL = {v: k for k, v in DELIVERY_FAILS.items()}
-# The seed's words for trace/events.toml's names of HOST_NMI's kind and where.
+# XMHF64's words for trace/events.toml's names of HOST_NMI's kind and where.
 _NMI_KIND_WORDS = {"quiesce": "quiesce signal", "guest": "for guest", "none": "dropped"}
 _NMI_WHERE_WORDS = {"exit": "at VM exit", "hv": "host IDT", "nested": "nested in NMI handler"}
 

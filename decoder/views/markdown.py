@@ -1,4 +1,4 @@
-"""The seed's markdown execution-sequence table for rows of (index, item): what the
+"""XMHF64's markdown execution-sequence table for rows of (index, item): what the
 table view prints and what the checker shows around a violation (decoder/check.py).
 Its own module so that neither of those two imports the other."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ def _cell(text: str) -> str:
 
 
 def markdown_table(rows: list[tuple[int, Item]], ncpus: int = 0, mark: int | None = None) -> str:
-    """The seed's table for (index, item) rows; the row with index == mark is flagged '>'."""
+    """XMHF64's table for (index, item) rows; the row with index == mark is flagged '>'."""
     cpus = max([ncpus - 1] + [it[1] for _, it in rows if it[1] is not None])
     cols: list[object] = list(range(cpus + 1))
     if any(it[1] is None for _, it in rows):

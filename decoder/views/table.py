@@ -1,4 +1,4 @@
-"""table view: the seed's markdown execution-sequence tables, one column per CPU.
+"""table view: XMHF64's markdown execution-sequence tables, one column per CPU.
 
     |Index|CPU 0|CPU 1|
     |-|-|-|

@@ -1,10 +1,10 @@
-"""tokens view: the seed's compact token strings, e.g. {0,i,129}{0,I,129}{1,p,3}.
+"""tokens view: XMHF64's compact token strings, e.g. {0,i,129}{0,I,129}{1,p,3}.
 
 Each token is {cpu,code,fields...} with the event's `token` code from
-trace/events.toml.  fields="compact" shows numeric fields except RIPs (the
-seed's strings carry the reason or vector, not addresses), "all" adds RIPs in
+trace/events.toml.  fields="compact" shows numeric fields except RIPs (XMHF64's
+strings carry the reason or vector, not addresses), "all" adds RIPs in
 hex, "none" shows only cpu and code.  TEXT records are printed inline as
-text, as the seed's logs interleaved printf output with tokens.  Loss is
+text, as XMHF64's logs interleaved printf output with tokens.  Loss is
 {cpu,!kind,count}.  Streams: one line is written every `wrap` characters.
 """
 from __future__ import annotations

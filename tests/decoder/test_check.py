@@ -230,7 +230,7 @@ def test_nmi_accounting_end_allows_one_latched_not_two() -> None:
 
 
 def test_merge_recorded_after_its_host_nmi_is_fine_mid_flight() -> None:
-    # The seed's flood: HOST_NMI then NMI_MERGED, several times, then one inject.
+    # XMHF64's flood: HOST_NMI then NMI_MERGED, several times, then one inject.
     b = good_run(finish=False)
     b.ev(0, "HOST_NMI", 2, 1, 1)
     for _ in range(3):
@@ -399,7 +399,7 @@ def test_cut_off_last_frame_makes_end_verdicts_unjudged() -> None:
 
 
 def test_quiesce_epoch_before_the_other_cpus_are_up_is_not_a_crash() -> None:
-    # The seed's method cut a trace where CPU 0 ran a whole epoch before CPU 1's CPU_UP
+    # XMHF64's method cut a trace where CPU 0 ran a whole epoch before CPU 1's CPU_UP
     # was in the stream (a frame lost at the cut): the epoch has nobody to wait for, so
     # its ACK/RESUME steps are empty; ordering them once crashed the checker (and the
     # live check with it).
