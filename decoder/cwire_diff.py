@@ -30,11 +30,11 @@ import sys
 import time
 import zlib
 from itertools import chain
-from multiprocessing import Pool
 from pathlib import Path
 from typing import BinaryIO, Callable
 
 from decoder import cwire
+from decoder.batch_pool import run_batches
 from decoder.defs import EVENTS
 from decoder.frame_loss import MAX_PIECE
 from decoder.fuzz import apply, duplicate, random_mutations
@@ -290,13 +290,8 @@ def main(argv: list[str]) -> int:
     if a.corpus:
         for old in Path(a.corpus).parent.glob(Path(a.corpus).name + ".*"):
             old.unlink()  # a smaller run must not leave a bigger one's files behind
-    done = 0
-    with Pool(a.jobs) as pool:
-        for n, fails in pool.imap_unordered(_worker, tasks):
-            done += n
-            failures += fails
-            if done % 100000 < batch:
-                print(f"cwire_diff: {done} inputs, {len(failures)} differences, {time.time() - t0:.0f} s", flush=True)
+    done, more, _ = run_batches(_worker, tasks, a.jobs, batch, "cwire_diff", "differences")
+    failures += more
     for f in failures[:20]:
         print(f)
     print(f"cwire_diff: {done} generated inputs ({', '.join(FAMILIES)}) and {len(a.files)} files through the C "

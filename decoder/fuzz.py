@@ -20,11 +20,10 @@ import argparse
 import os
 import random
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass
-from multiprocessing import Pool
 
+from decoder.batch_pool import run_batches
 from decoder.reader import read_items
 from decoder.records import Loss, Record
 from decoder.synth import TraceBuilder
@@ -194,19 +193,11 @@ def main(argv: list[str]) -> int:
     a = ap.parse_args(argv)
     batch = 5000
     tasks = [(a.seed * 100000 + k, min(batch, a.inputs - k * batch)) for k in range((a.inputs + batch - 1) // batch)]
-    t0 = time.time()
-    done = 0
-    failures: list[str] = []
-    with Pool(a.jobs) as pool:
-        for n, fails in pool.imap_unordered(_worker, tasks):
-            done += n
-            failures += fails
-            if done % 100000 < batch:
-                print(f"fuzz-decoder: {done} inputs, {len(failures)} failures, {time.time() - t0:.0f} s", flush=True)
+    done, failures, secs = run_batches(_worker, tasks, a.jobs, batch, "fuzz-decoder", "failures")
     for f in failures[:20]:
         print(f)
     print(f"fuzz-decoder: {done} corrupt inputs, {len(failures)} invariant failures "
-          f"(crashes included), {time.time() - t0:.0f} s on {a.jobs} processes")
+          f"(crashes included), {secs:.0f} s on {a.jobs} processes")
     return 1 if failures else 0
 
 
