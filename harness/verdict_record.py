@@ -128,8 +128,10 @@ class Verdict:
 
 
 def keys() -> dict[str, tuple[str, ...]]:
-    """Every top-level key the writer can emit, with the JSON types its value may have."""
-    return {f.name: f.metadata["json"] for f in dataclasses.fields(Verdict) if f.name != "unknown"}
+    """Every top-level key the writer can emit, in the file's order (`version` first, as
+    as_dict puts it), with the JSON types its value may have."""
+    fields = {f.name: f.metadata["json"] for f in dataclasses.fields(Verdict) if f.name != "unknown"}
+    return {"version": fields.pop("version"), **fields}
 
 
 def _type_ok(value: Any, json_types: tuple[str, ...]) -> bool:
