@@ -652,8 +652,8 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path
         verdict.guest_exit = guest_exit
         verdict.guest_exit_code = guest_exit["code"]
     verdict.hv_options, options_error = check_echo(ran["ran"], decoded.items)
-    verdict.outcome, verdict.reason, verdict.passed, verdict.rule = _judge(
-        sc, watch, trace, console, programs, options_error)
+    outcome, reason, passed, rule = _judge(sc, watch, trace, console, programs, options_error)
+    verdict.outcome, verdict.reason, verdict.passed, verdict.rule = outcome, reason, passed, rule
     verdict.counts = (trace.get("check") or {}).get("counts")
     verdict.evidence = evidence(watch, trace)
     verdict.durations = {"total": round(time.monotonic() - t0, 3),
