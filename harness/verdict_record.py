@@ -56,7 +56,8 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 
 def _key(*json_types: str, required: bool = False) -> Any:
     """A field of verdict.json: the JSON types its value may have; without `required`
-    it may be absent (the default)."""
+    it may be absent (the default).  Returns Any, as dataclasses.field does for its
+    callers, so the annotation on the field stays the type checkers see."""
     meta = {"json": json_types}
     return field(metadata=meta) if required else field(default=ABSENT, metadata=meta)
 
@@ -136,7 +137,7 @@ def keys() -> dict[str, tuple[str, ...]]:
 
 def _type_ok(value: Any, json_types: tuple[str, ...]) -> bool:
     for name in json_types:
-        if name in ("integer",) and isinstance(value, bool):
+        if name == "integer" and isinstance(value, bool):
             continue      # JSON true is not a seed
         if isinstance(value, _JSON_TYPES[name]):
             return True
