@@ -10,7 +10,6 @@ but file and socket paths.  Identity is judged on serial.bin, byte for byte.
 from __future__ import annotations
 
 import dataclasses
-import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from harness.hv_options import HvOptions, HvOptionsError
 from harness.machine import Machine, MachineConfig
 from harness.run import RunOptions, RunResult, run_scenario
 from harness.scenario import Scenario, ScenarioError, parse
+from harness.verdict_record import VerdictError, read_verdict
 
 # QEMU options whose value is a path that legitimately differs between runs.
 PATH_OPTIONS = ("-kernel", "-initrd", "-serial", "-qmp", "-gdb")
@@ -69,9 +69,9 @@ def load_recorded_scenario(run_dir: Path, verdict: dict[str, Any]) -> Scenario:
 def load_recorded(run_dir: Path) -> Recorded:
     run_dir = Path(run_dir)
     try:
-        verdict = json.loads((run_dir / "verdict.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ReplayError(f"{run_dir}: no readable verdict.json ({exc})") from exc
+        verdict = read_verdict(run_dir).as_dict()
+    except VerdictError as exc:
+        raise ReplayError(f"{run_dir}: no readable verdict.json ({exc})") from None
     argv = verdict.get("qemu", {}).get("command_line")
     if not isinstance(argv, list) or "-append" not in argv:
         raise ReplayError(f"{run_dir}: verdict.json has no QEMU command line (run never started?)")
@@ -189,7 +189,7 @@ def replay(run_dir: Path, results_dir: Path | None = None,
             diff = n  # the same bytes, but not the same violation
     else:
         diff = first_difference(rec.serial, data)
-    result.verdict["replay_of"] = {"run_dir": str(rec.run_dir), "identical": diff is None,
-                                   "first_diff": diff}
-    (result.run_dir / "verdict.json").write_text(json.dumps(result.verdict, indent=2) + "\n")
+    result.record.replay_of = {"run_dir": str(rec.run_dir), "identical": diff is None,
+                               "first_diff": diff}
+    result.record.write(result.run_dir)
     return ReplayResult(rec, result, identical=diff is None, first_diff=diff)

@@ -6,7 +6,6 @@ Everything lands in a fresh run directory; verdict.json is written first as
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import shutil
@@ -34,6 +33,7 @@ from harness.rr import Com2NmiSink, StallReinjector
 from harness.scenario import Scenario, ScenarioError
 from harness.schedule import ICOUNT_SHIFT, Schedule, derive
 from harness.verdict import classify_exit
+from harness.verdict_record import Verdict
 
 POLL = 0.05
 QMP_CONNECT_WINDOW = 10.0
@@ -101,16 +101,22 @@ class _Plan:
 @dataclass
 class RunResult:
     run_dir: Path
-    verdict: dict[str, Any]
+    record: Verdict               # what verdict.json holds; written only by record.write
     interrupted: bool = False
 
     @property
+    def verdict(self) -> dict[str, Any]:
+        """verdict.json's object, for the many readers that index it by key; a view:
+        change `record` (and write it), not this."""
+        return self.record.as_dict()
+
+    @property
     def passed(self) -> bool:
-        return bool(self.verdict.get("passed"))
+        return self.record.passed
 
     @property
     def outcome(self) -> str:
-        return str(self.verdict.get("outcome"))
+        return self.record.outcome
 
 
 @dataclass
@@ -145,12 +151,6 @@ def make_run_dir(results_dir: Path, scenario: str, seed: int) -> Path:
         except FileExistsError:
             n += 1
             path = base.with_name(f"{base.name}.{n}")
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)
 
 
 async def _connect_qmp(qmp: QMPClient, machine: Machine) -> str | None:
@@ -444,15 +444,16 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         raise buildmod.BuildError(f"{MachineConfig.qemu_binary} not found on PATH (run `make deps`)")
     schedule = derive(sc, opts.seed) if opts.deterministic and opts.rr is None else None
     run_dir = make_run_dir(opts.results_dir, sc.name, opts.seed)
-    verdict: dict[str, Any] = {
-        "scenario": sc.name, "seed": opts.seed, "passed": False, "outcome": "incomplete",
-        "reason": "the harness did not finish this run", "expected_outcome": sc.expect_outcome,
-        "bugs": opts.bugs, "deterministic": schedule is not None, "scenario_config": sc.as_dict()}
+    verdict = Verdict(
+        scenario=sc.name, seed=opts.seed, passed=False, outcome="incomplete",
+        reason="the harness did not finish this run", expected_outcome=sc.expect_outcome,
+        bugs=opts.bugs, deterministic=schedule is not None, scenario_config=sc.as_dict())
     options = sc.hv_options()
+    sched: dict[str, Any] | None = None
     if schedule is not None:
         options = opts.hv_options or schedule.hv_options
-        verdict["schedule"] = {**schedule.as_dict(), "hv_cmdline": options.render(),
-                               "derived_hv_cmdline": schedule.hv_cmdline}
+        verdict.schedule = sched = {**schedule.as_dict(), "hv_cmdline": options.render(),
+                                    "derived_hv_cmdline": schedule.hv_cmdline}
     elif opts.hv_options is not None:
         options = opts.hv_options
     if opts.rr == "record" and sc.nmi.kind != "none":
@@ -462,17 +463,17 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     rr_file = None
     if opts.rr is not None:
         rr_file = (opts.rr_file or run_dir / "replay.bin").resolve()
-        verdict["rr"] = {"mode": opts.rr, "file": str(rr_file), "hv_cmdline": options.render()}
-    write_json(run_dir / "verdict.json", verdict)
+        verdict.rr = {"mode": opts.rr, "file": str(rr_file), "hv_cmdline": options.render()}
+    verdict.write(run_dir)
     shutil.copy2(sc.path, run_dir / "scenario.toml")
 
     try:
         build, manifest = buildmod.snapshot(located, run_dir / "build")
     except (buildmod.BuildError, OSError) as exc:
-        verdict.update(outcome="error", reason=str(exc))
-        write_json(run_dir / "verdict.json", verdict)
+        verdict.outcome, verdict.reason = "error", str(exc)
+        verdict.write(run_dir)
         return RunResult(run_dir, verdict)
-    verdict["build"] = manifest
+    verdict.build = manifest
 
     if opts.transport not in TRANSPORTS:
         raise ValueError(f"transport must be one of {TRANSPORTS}, got {opts.transport!r}")
@@ -481,15 +482,15 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     try:
         mem = _MemTransport(run_dir, build.hv_elf) if use_mem else None
     except memlog.MemlogError as exc:
-        verdict.update(outcome="error", reason=str(exc))
-        write_json(run_dir / "verdict.json", verdict)
+        verdict.outcome, verdict.reason = "error", str(exc)
+        verdict.write(run_dir)
         return RunResult(run_dir, verdict)
     if mem is not None:
         if options.trace is None:   # trace=record ends in the memory log too (trace_glue.c)
             options = options.with_(trace=memlog.HV_TRACE_MODE)
-        verdict["transport"] = {"kind": "mem", "ram_file": str(mem.ram_file)}
-        if "schedule" in verdict:
-            verdict["schedule"]["hv_cmdline"] = options.render()
+        verdict.transport = {"kind": "mem", "ram_file": str(mem.ram_file)}
+        if sched is not None:
+            sched["hv_cmdline"] = options.render()
     append = options.render()
     try:
         return _run_machine(sc, opts, verdict, run_dir, build, append, schedule, rr_file, nmi_com2, mem, t0)
@@ -531,7 +532,7 @@ def _progress_counter(mem: _MemTransport | None, console: Path | None) -> Callab
     return count
 
 
-def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_dir: Path,
+def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path,
                  build: buildmod.Build, append: str, schedule: Schedule | None, rr_file: Path | None,
                  nmi_com2: bool, mem: _MemTransport | None, t0: float) -> RunResult:
     config = MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=append,
@@ -546,11 +547,11 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
     try:
         (run_dir / "cmdline.txt").write_text(machine.command_line_text() + "\n")
     except MachineError as exc:
-        verdict.update(outcome="error", reason=str(exc))
-        write_json(run_dir / "verdict.json", verdict)
+        verdict.outcome, verdict.reason = "error", str(exc)
+        verdict.write(run_dir)
         return RunResult(run_dir, verdict)
-    verdict["qemu"] = {"command_line": machine.command_line(), "extra_args": list(opts.qemu_args)}
-    verdict["hv_cmdline"] = ran = hv_cmdline_ran(append, opts.qemu_args)
+    verdict.qemu = qemu = {"command_line": machine.command_line(), "extra_args": list(opts.qemu_args)}
+    verdict.hv_cmdline = ran = hv_cmdline_ran(append, opts.qemu_args)
     icount_mode = schedule is not None or opts.rr is not None
     plan = _Plan(host_nmis=schedule is None and opts.rr != "replay",
                  hang=HangWatch(sc.hang_timeout, ICOUNT_SHIFT if icount_mode else None),
@@ -563,63 +564,65 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
                  console_sampler=ConsoleSampler(config.serial_path, config.console_path)
                  if config.console_path is not None and mem is None else None)
     if opts.stop_at_violation and mem is not None:
-        verdict["live_check_error"] = "no live check with the memory transport (its log is read after the run)"
+        verdict.live_check_error = "no live check with the memory transport (its log is read after the run)"
     watch = _Watch()
     launched = False
     try:
         with machine:
             launched = True
-            verdict["qemu"]["pid"] = machine.pid
+            qemu["pid"] = machine.pid
             watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir, plan,
                                            opts.on_tick, opts.should_stop))
     except MachineError as exc:
         if launched:
             raise
-        verdict.update(outcome="error", reason=f"QEMU not started: {exc}")
-        write_json(run_dir / "verdict.json", verdict)
+        verdict.outcome, verdict.reason = "error", f"QEMU not started: {exc}"
+        verdict.write(run_dir)
         return RunResult(run_dir, verdict)
     stopped_by_harness = watch.outcome in ("hang", "timeout", "interrupted") or watch.stopped_by_live_check
-    verdict["qemu"].update(exit_status=machine.exit_status, wall_seconds=round(machine.wall_time, 3),
+    qemu.update(exit_status=machine.exit_status, wall_seconds=round(machine.wall_time, 3),
                            ended_by="harness" if stopped_by_harness else "itself")
     log = machine.log_text().strip()
     if log:
-        verdict["qemu"]["log_tail"] = log[-1000:]
+        qemu["log_tail"] = log[-1000:]
         if watch.outcome == "qemu died":
             watch.reason += f"; QEMU said: {log.splitlines()[-1]}"
-    verdict["nmi"] = watch.nmi or {"pattern": sc.nmi.as_dict(), "sent": 0}
+    verdict.nmi = nmi = watch.nmi or {"pattern": sc.nmi.as_dict(), "sent": 0}
     if schedule is not None:
-        verdict["nmi"]["in_machine"] = {"nmi_every": schedule.nmi_every,
+        nmi["in_machine"] = {"nmi_every": schedule.nmi_every,
                                         "basis": schedule.nmi_basis}
-    verdict["hang_watch"] = plan.hang.stats()
+    verdict.hang_watch = plan.hang.stats()
     if icount_mode:
-        verdict["qemu"]["icount_last"] = watch.icount
-        verdict["hang_detection"] = ("virtual time: serial silence over icount "
+        qemu["icount_last"] = watch.icount
+        verdict.hang_detection = ("virtual time: serial silence over icount "
                                      f"(shift {ICOUNT_SHIFT}), backstops in harness/hangwatch.py")
     if watch.rr is not None:
-        verdict.setdefault("rr", {}).update(watch.rr)
+        rr = verdict.rr if isinstance(verdict.rr, dict) else {}
+        verdict.rr = {**rr, **watch.rr}
     lost_tail = None
     if mem is not None:
-        verdict["transport"].update(mem.collect(run_dir / "serial.bin"))
-        dropped = verdict["transport"].get("dropped_bytes", 0)
+        transport = verdict.transport if isinstance(verdict.transport, dict) else {}
+        verdict.transport = transport = {**transport, **mem.collect(run_dir / "serial.bin")}
+        dropped = transport.get("dropped_bytes", 0)
         if dropped:
             lost_tail = (dropped, f"the memory log was full: {dropped} bytes of frames dropped after it")
     if opts.stop_at_violation:
-        verdict["live_violation"] = watch.violation
-        verdict["stopped_at_violation"] = watch.violation if watch.stopped_by_live_check else None
+        verdict.live_violation = watch.violation
+        verdict.stopped_at_violation = watch.violation if watch.stopped_by_live_check else None
         if plan.live_check is not None and plan.live_check.error:
-            verdict["live_check_error"] = plan.live_check.error
-    verdict["serial_bytes"] = (run_dir / "serial.bin").stat().st_size \
+            verdict.live_check_error = plan.live_check.error
+    verdict.serial_bytes = (run_dir / "serial.bin").stat().st_size \
         if (run_dir / "serial.bin").exists() else 0
     if watch.qmp_error:
-        verdict["qmp_error"] = watch.qmp_error
+        verdict.qmp_error = watch.qmp_error
     if watch.capture is not None:
-        verdict["capture"] = watch.capture
+        verdict.capture = watch.capture
 
     t_decode = time.monotonic()
     decoded = decode_serial(run_dir / "serial.bin", sc.rules, run_dir, lost_tail, views=opts.views,
                             time_bounds=icount_mode)
     trace = decoded.as_dict()
-    verdict["trace"] = trace
+    verdict.trace = trace
     nmis_sent = sc.nmi.kind != "none" or programs_send_nmis(sc.programs)
     console = judge_console(config.console_path, nmis_sent=nmis_sent) \
         if config.console_path is not None and sc.is_linux else None
@@ -631,30 +634,32 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: dict[str, Any], run_di
         except (OSError, ValueError) as exc:
             trace.setdefault("view_errors", {})["console"] = f"{type(exc).__name__}: {exc}"
     if console is not None:
-        verdict["console"] = {"path": str(config.console_path), **console.as_dict()}
+        verdict.console = {"path": str(config.console_path), **console.as_dict()}
     elif config.console_path is not None:
         # A multiboot kernel's console is its own business: kept, not judged.
-        verdict["console"] = {"path": str(config.console_path),
-                              "bytes": config.console_path.stat().st_size if config.console_path.exists() else 0}
+        verdict.console = {"path": str(config.console_path),
+                           "bytes": config.console_path.stat().st_size if config.console_path.exists() else 0}
     programs = judge_programs(sc.programs, sc.smp, guest_events(decoded.items)) if sc.programs else None
     if programs is not None:
-        verdict["programs"] = programs.as_dict()
+        verdict.programs = programs.as_dict()
     if sc.is_multiboot:
         exit_outcome = watch.outcome
-        watch.outcome, watch.reason, verdict["guest_exit"] = multiboot.judge_guest_exit(
+        watch.outcome, watch.reason, guest_exit = multiboot.judge_guest_exit(
             machine.exit_status if not stopped_by_harness else None, guest_exits(decoded.items),
             sc.guest_exit_code if sc.guest_exit_code is not None else multiboot.DEFAULT_EXIT_CODE,
             watch.outcome or "error", watch.reason)
-        verdict["guest_exit"]["exit_outcome"] = exit_outcome   # what the status alone said
-        verdict["guest_exit_code"] = verdict["guest_exit"]["code"]
-    verdict["hv_options"], options_error = check_echo(ran["ran"], decoded.items)
+        guest_exit["exit_outcome"] = exit_outcome   # what the status alone said
+        verdict.guest_exit = guest_exit
+        verdict.guest_exit_code = guest_exit["code"]
+    verdict.hv_options, options_error = check_echo(ran["ran"], decoded.items)
     outcome, reason, passed, rule = _judge(sc, watch, trace, console, programs, options_error)
-    verdict.update(outcome=outcome, reason=reason, passed=passed, rule=rule,
-                   counts=(trace.get("check") or {}).get("counts"), evidence=evidence(watch, trace))
-    verdict["durations"] = {"total": round(time.monotonic() - t0, 3),
-                            "qemu": verdict["qemu"]["wall_seconds"],
-                            "decode": round(time.monotonic() - t_decode, 3),
-                            "capture": (watch.capture or {}).get("seconds")}
-    verdict["html_timeline"] = trace.get("views", {}).get("html")
-    write_json(run_dir / "verdict.json", verdict)
+    verdict.outcome, verdict.reason, verdict.passed, verdict.rule = outcome, reason, passed, rule
+    verdict.counts = (trace.get("check") or {}).get("counts")
+    verdict.evidence = evidence(watch, trace)
+    verdict.durations = {"total": round(time.monotonic() - t0, 3),
+                         "qemu": qemu["wall_seconds"],
+                         "decode": round(time.monotonic() - t_decode, 3),
+                         "capture": (watch.capture or {}).get("seconds")}
+    verdict.html_timeline = trace.get("views", {}).get("html")
+    verdict.write(run_dir)
     return RunResult(run_dir, verdict, interrupted=watch.interrupted)

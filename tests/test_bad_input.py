@@ -286,6 +286,21 @@ def test_a_qemu_that_cannot_start_is_an_error_verdict(fake_build: Callable[[str]
     assert v["outcome"] == "error" and not v["passed"] and "QEMU not started" in v["reason"], v
 
 
+@pytest.mark.parametrize("text, words", [
+    ("{\"scenario\": ", ["no readable verdict.json", "Expecting"]),
+    (json.dumps(["not", "a", "verdict"]), ["no readable verdict.json", "not a JSON object"]),
+    # before verdict.json was read into a type, this one was an AttributeError traceback
+    (json.dumps({"scenario": "s", "seed": 1, "passed": False, "outcome": "pass", "reason": "r",
+                 "qemu": "qemu-system-x86_64 -append x"}), ["no readable verdict.json", "'qemu'", "object"]),
+])
+def test_replay_of_an_unreadable_verdict_is_exit_2(tmp_path: Path, text: str, words: list[str]) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "verdict.json").write_text(text)
+    assert_usage_error(cli("harness", "replay", str(run_dir), "--results", str(tmp_path / "r")), *words)
+    assert not (tmp_path / "r").exists()
+
+
 # --- bug names never reach a shell --------------------------------------------------------
 
 INJECTIONS = ["a'`touch {marker}`'", "$(touch {marker})", "x;touch {marker}", "red-zone,`touch {marker}`",
