@@ -91,7 +91,8 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=10000,
                     help="TEST calls per run (default 10000: 3 records each must fit the record build's "
                          "32768-slot ring)")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=9,
+                    help="runs per figure, the median taken (a row at 10,000 calls wobbles +-20 %%)")
     ap.add_argument("--build", type=Path, default=ROOT / "build")
     ap.add_argument("--build-trace-off", type=Path, default=ROOT / "build/trace-off")
     ap.add_argument("--build-record", type=Path, default=ROOT / "build/trace-record",
