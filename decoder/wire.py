@@ -112,6 +112,24 @@ for _b in range(0x80):
 _memo = _VarintMemo(_SHORT)
 _value_of = _memo.__getitem__
 
+
+def _values(toks: list[bytes]) -> list[int]:
+    """The tokens' values up to the first that is no 64-bit varint (over 10 bytes, or
+    above 2^64-1).  The tokens run over the whole rest of the frame, TEXT bytes
+    included, so a bad one may sit where no varint is read: only a walk that reaches
+    it finds the frame cut short there.  (Failing the frame at once dropped a valid
+    frame whose TEXT held ten high bytes in a row: tests/decoder, trace/tests/test_frame.c.)"""
+    try:
+        return list(map(_value_of, toks))
+    except FrameError:
+        out: list[int] = []
+        for tok in toks:
+            try:
+                out.append(_value_of(tok))
+            except FrameError:
+                break
+        return out
+
 # ---- COBS -------------------------------------------------------------------
 
 def cobs_encode(data: bytes) -> bytes:
@@ -217,7 +235,7 @@ def parse_payload(p: bytes, offset: int = -1) -> tuple[int, int, list[Item], boo
     if sh > 63:
         raise FrameError("malformed", f"timestamp unit 2^{sh} cycles")
     toks = _VARINT.findall(p, 3, end)
-    vals = list(map(_value_of, toks))
+    vals = _values(toks)
     if len(vals) < 2:
         raise FrameError("malformed", "frame header lacks seq/tsc_base")
     seq, tsc = vals[0], vals[1]  # tsc in units of 2^sh cycles until it goes into a record
@@ -287,7 +305,7 @@ def parse_payload(p: bytes, offset: int = -1) -> tuple[int, int, list[Item], boo
                 append(_new(Record, (tsc << sh, cpu, t, (p[off + 1:off + 1 + ln],), seq)))
                 base = off + 1 + ln
                 toks = _VARINT.findall(p, base, end)
-                vals = list(map(_value_of, toks))
+                vals = _values(toks)
                 i, m = 0, len(vals)
             else:
                 raise IndexError(t)

@@ -41,8 +41,9 @@ static int adds_dt_early(unsigned t)
 
 /* ---- one piece ------------------------------------------------------------------ */
 
-/* One complete LEB128 token at *pos (all tokens were validated by scan_tokens);
- * 0 when only continuation bytes (or nothing) remain: the regex finds no token. */
+/* One complete 64-bit LEB128 token at *pos; 0 when only continuation bytes (or
+ * nothing) remain, or the token is no 64-bit varint (scan_tokens): the walk stops
+ * there, as wire.py's does at the end of its values. */
 static inline int next_token(const uint8_t *p, size_t end, size_t *pos, uint64_t *v)
 {
 	size_t i = *pos;
@@ -53,6 +54,9 @@ static inline int next_token(const uint8_t *p, size_t end, size_t *pos, uint64_t
 		x |= shift < 64 ? (uint64_t)(b & 0x7F) << shift : 0;
 		shift += 7;
 		if (!(b & 0x80)) {
+			size_t len = i - *pos;
+			if (len > 10 || (len == 10 && b > 1))
+				return 0;
 			*pos = i;
 			*v = x;
 			return 1;
@@ -72,26 +76,20 @@ static size_t tokens_ahead(const uint8_t *p, size_t end, size_t pos, size_t want
 }
 
 /*
- * wire.py maps every varint token of p[from, end) to its value before it walks the
- * records (and again after each TEXT): the first token longer than 10 bytes or above
- * 2^64-1 fails the whole frame, wherever it sits.  Returns the token count.
+ * Valid varint tokens of p[from, end) before the first that is none (longer than 10
+ * bytes or above 2^64-1), as wire.py's _values counts them.  A bad token ends the
+ * frame only where the walk reaches it (next_token), not wherever it sits: TEXT bytes
+ * are tokenised too, and ten high bytes in a valid TEXT are no error.
  */
-static size_t scan_tokens(const uint8_t *p, size_t from, size_t end, struct hw_frame *f)
+static size_t scan_tokens(const uint8_t *p, size_t from, size_t end)
 {
 	size_t n = 0, start = from;
 	for (size_t i = from; i < end; i++) {
 		if (p[i] & 0x80)
 			continue;
 		size_t len = i + 1 - start;
-		if (len > 10) {
-			f->err = HW_E_VARINT_LONG;
-			f->x[0] = len;
+		if (len > 10 || (len == 10 && p[i] > 1))
 			return n;
-		}
-		if (len == 10 && p[i] > 1) {
-			f->err = HW_E_VARINT_BIG;
-			return n;
-		}
 		n++;
 		start = i + 1;
 	}
@@ -191,10 +189,8 @@ enum hw_error hw_parse_piece(const uint8_t *enc, size_t n, uint8_t *p, struct hw
 		f->x[0] = f->tsc_shift;
 		return f->err = HW_E_SHIFT;
 	}
-	if (scan_tokens(p, 3, end, f) < 2)
-		return f->err = f->err ? f->err : HW_E_HEADER;
-	if (f->err)
-		return f->err;
+	if (scan_tokens(p, 3, end) < 2)
+		return f->err = HW_E_HEADER;
 	struct tsc_acc tsc = { 0, f->tsc_shift, 0 };
 	pos = 3;
 	next_token(p, end, &pos, &f->seq);
@@ -228,11 +224,6 @@ enum hw_error hw_parse_piece(const uint8_t *enc, size_t n, uint8_t *p, struct hw
 			pos += 1 + ln;
 			r->wire_size = (uint16_t)(pos - rec_start);
 			nrec++;
-			/* wire.py re-tokenises the rest of the frame after a TEXT: a bad varint
-			 * there fails the whole frame, records before it included. */
-			scan_tokens(p, pos, end, f);
-			if (f->err)
-				return f->err;
 			continue;
 		}
 		if (adds_dt_early((unsigned)t)) {

@@ -175,3 +175,25 @@ def test_a_frame_whose_tsc_goes_backwards_keeps_ring_order_in_the_merge() -> Non
     want = python_items(data, merge=True)
     assert c_items(data, merge=True) == want
     assert [i.args[0] for i in want if type(i) is Record] == [1, 2, 3, 4]
+
+
+def test_a_text_of_high_bytes_is_no_bad_varint() -> None:
+    # TEXT bytes are tokenised with the rest of the frame; twelve bytes >= 0x80 in a
+    # row are no 64-bit varint, but no varint is read there: the frame decodes whole,
+    # in both readers (they once failed it as malformed).
+    import os
+    from decoder.reader import read_items
+    from decoder.records import Record
+    from decoder.synth import TraceBuilder
+    b = TraceBuilder(1)
+    b.ev(0, "TEXT", "cmdline 'é€éééé'".encode())
+    b.ev(0, "HYPERCALL", 1, 2, 3)
+    data = b.serial()
+    for reader in ("python", "c"):
+        os.environ["HEISEN_DECODER"] = reader
+        try:
+            items = list(read_items(data))
+        finally:
+            del os.environ["HEISEN_DECODER"]
+        assert all(type(i) is Record for i in items), (reader, items)
+        assert [i.args for i in items][-2:] == [("cmdline 'é€éééé'".encode(),), (1, 2, 3)], reader
