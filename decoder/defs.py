@@ -159,6 +159,8 @@ DEBUG_EXIT: dict[str, int] = {
 DEBUG_EXIT_PORT = 0xf4
 GUEST_MAGIC = 0x48454953
 GUEST_LOAD_MIN = 0x2000000
+ACPI_PM1A_CNT_PORT = 0xb004
+ACPI_PM1A_S5 = 0x2000
 # arch -> exit code -> name (ranges expanded, e.g. EXCP+14)
 EXIT_REASONS: dict[str, dict[int, str]] = {
     'svm': {
@@ -209,6 +211,38 @@ EXIT_REASONS: dict[str, dict[int, str]] = {
         0x81: 'VMMCALL',
         0x400: 'NPF',
         0xffffffff: 'INVALID',
+    },
+    'vmx': {
+        0x0: 'EXCEPTION_NMI',
+        0x1: 'EXTERNAL_INTERRUPT',
+        0x2: 'TRIPLE_FAULT',
+        0x3: 'INIT',
+        0x4: 'SIPI',
+        0x7: 'INTERRUPT_WINDOW',
+        0x8: 'NMI_WINDOW',
+        0xa: 'CPUID',
+        0xc: 'HLT',
+        0x12: 'VMCALL',
+        0x13: 'VMCLEAR',
+        0x14: 'VMLAUNCH',
+        0x15: 'VMPTRLD',
+        0x16: 'VMPTRST',
+        0x17: 'VMREAD',
+        0x18: 'VMRESUME',
+        0x19: 'VMWRITE',
+        0x1a: 'VMXOFF',
+        0x1b: 'VMXON',
+        0x1c: 'CR_ACCESS',
+        0x1e: 'IO',
+        0x1f: 'RDMSR',
+        0x20: 'WRMSR',
+        0x21: 'INVALID_GUEST_STATE',
+        0x25: 'MTF',
+        0x30: 'EPT_VIOLATION',
+        0x31: 'EPT_MISCONFIG',
+        0x32: 'INVEPT',
+        0x35: 'INVVPID',
+        0x37: 'XSETBV',
     },
 }
 # workload name -> its argument: none, count or number? (defs/workloads.toml)

@@ -19,7 +19,17 @@
 #   -fno-strict-aliasing  VMCB/page-table code type-puns raw memory.
 #   -O2 -g          fast exits, and symbols for gdb and the decoder.
 comma      := ,
-HV_BUILD   := $(BUILD)/hv
+# ARCH: the virtualization backend, hv/arch/<ARCH>/.  svm (AMD SVM, QEMU TCG) is the
+# default and builds $(BUILD)/hv.elf32; vmx (Intel VMX, Bochs) builds $(BUILD)/vmx/hv.elf32
+# from its own objects, so both images can exist side by side.
+ARCH       ?= svm
+$(if $(filter $(value ARCH),svm vmx),,$(error ARCH must be svm or vmx))
+ifeq ($(ARCH),svm)
+HV_OUT     := $(BUILD)
+else
+HV_OUT     := $(BUILD)/$(ARCH)
+endif
+HV_BUILD   := $(HV_OUT)/hv
 HV_CC      := gcc
 HV_REDZONE := -mno-red-zone
 ifneq ($(filter red-zone,$(subst $(comma), ,$(BUGS))),)
@@ -38,7 +48,7 @@ HV_TRACEFLAGS := $(if $(filter off,$(TRACE)),-DTRACE_OFF=1,) -DTRACE_NSLOTS=$(TR
 HV_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdlib \
 	$(HV_REDZONE) -mgeneral-regs-only -mcmodel=small -fno-pic -fno-pie \
 	-fno-stack-protector -fno-omit-frame-pointer -fno-strict-aliasing \
-	-fno-asynchronous-unwind-tables -m64 -Iinclude -Ihv -Itrace \
+	-fno-asynchronous-unwind-tables -m64 -Iinclude -Ihv -Itrace -DHV_ARCH_$(ARCH) \
 	$(HV_BUGFLAGS) $(HV_TRACEFLAGS)
 HV_ASFLAGS := -m64 -Wa,--noexecstack -Iinclude -Ihv -D__ASSEMBLY__
 # One RWX load segment on purpose: the boot page tables map all of it RWX
@@ -46,33 +56,33 @@ HV_ASFLAGS := -m64 -Wa,--noexecstack -Iinclude -Ihv -D__ASSEMBLY__
 HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -Wl,--build-id=none \
 	-Wl,--no-warn-rwx-segments -T hv/hv.ld
 
-HV_C_SRCS  := $(wildcard hv/core/*.c hv/arch/svm/*.c hv/hypapps/*.c) $(HV_TRACE_SRCS)
-HV_S_SRCS  := $(wildcard hv/boot/*.S hv/core/*.S hv/arch/svm/*.S)
+HV_C_SRCS  := $(wildcard hv/core/*.c hv/arch/$(ARCH)/*.c hv/hypapps/*.c) $(HV_TRACE_SRCS)
+HV_S_SRCS  := $(wildcard hv/boot/*.S hv/core/*.S hv/arch/$(ARCH)/*.S)
 HV_OBJS    := $(patsubst %.c,$(HV_BUILD)/%.o,$(HV_C_SRCS)) $(patsubst %.S,$(HV_BUILD)/%.o,$(HV_S_SRCS))
 HV_DEPS    := $(HV_OBJS:.o=.d)
 
 .PHONY: hv
-hv: $(BUILD)/hv.elf32
+hv: $(HV_OUT)/hv.elf32
 
-$(HV_BUILD)/%.o: %.c include/heisen/defs.h $(BUILD)/hv-flags
+$(HV_BUILD)/%.o: %.c include/heisen/defs.h $(HV_OUT)/hv-flags
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(HV_CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
 
-$(HV_BUILD)/%.o: %.S $(BUILD)/hv-flags
+$(HV_BUILD)/%.o: %.S $(HV_OUT)/hv-flags
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
 	@$(HV_CC) $(HV_ASFLAGS) -MMD -MP -c $< -o $@
 
 # Rebuild everything when BUGS, TRACE or the trace sizes change.
-$(BUILD)/hv-flags: FORCE
-	@mkdir -p $(BUILD)
+$(HV_OUT)/hv-flags: FORCE
+	@mkdir -p $(HV_OUT)
 	@echo '$(HV_CFLAGS) $(HV_ASFLAGS)' | cmp -s - $@ || echo '$(HV_CFLAGS) $(HV_ASFLAGS)' > $@
 
-$(BUILD)/hv.elf: $(HV_OBJS) hv/hv.ld
+$(HV_OUT)/hv.elf: $(HV_OBJS) hv/hv.ld
 	$(HV_CC) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
 
-$(BUILD)/hv.elf32: $(BUILD)/hv.elf
+$(HV_OUT)/hv.elf32: $(HV_OUT)/hv.elf
 	objcopy -I elf64-x86-64 -O elf32-i386 $< $@
 
 .PHONY: FORCE

@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = [ROOT / "defs/hypercalls.toml", ROOT / "defs/machine.toml", ROOT / "trace/events.toml",
-          ROOT / "defs/exits_svm.toml", ROOT / "defs/workloads.toml"]
+          ROOT / "defs/exits_svm.toml", ROOT / "defs/workloads.toml", ROOT / "defs/exits_vmx.toml"]
 C_OUT = ROOT / "include/heisen/defs.h"
 PY_OUT = ROOT / "decoder/defs.py"
 ENCODINGS = {"u", "d", "rip", "text"}
@@ -31,11 +31,12 @@ def load() -> dict:
     events = tomllib.loads(INPUTS[2].read_text())
     exits_svm = tomllib.loads(INPUTS[3].read_text())["exit"]
     workloads = tomllib.loads(INPUTS[4].read_text())["workload"]
+    exits_vmx = tomllib.loads(INPUTS[5].read_text())["exit"]
     for name, w in workloads.items():
         if w["arg"] not in WORKLOAD_ARGS:
             raise SystemExit(f"defs/workloads.toml: workload {name}: arg {w['arg']!r} not in {WORKLOAD_ARGS}")
     validate(hc, events)
-    return {"hc": hc, "machine": machine, "events": events["event"], "exits": {"svm": exits_svm},
+    return {"hc": hc, "machine": machine, "events": events["event"], "exits": {"svm": exits_svm, "vmx": exits_vmx},
             "workloads": workloads}
 
 
@@ -126,6 +127,9 @@ def c_header(d: dict) -> str:
     out += ["", "/* AMD SVM exit codes (defs/exits_svm.toml). */"]
     for name, ex in d["exits"]["svm"].items():
         out.append(f"#define SVM_EXIT_{name} {ex['code']:#x}")
+    out += ["", "/* Intel VMX basic exit reasons (defs/exits_vmx.toml). */"]
+    for name, ex in d["exits"]["vmx"].items():
+        out.append(f"#define VMX_EXIT_{name} {ex['code']:#x}")
     out += ["", "/* Guest workloads (defs/workloads.toml): X(name, arg rule, function). */",
             "#define HEISEN_WORKLOADS(X) \\"]
     for name, w in d["workloads"].items():

@@ -64,6 +64,12 @@ hv_entry32:
 	cmp $2048, %ecx
 	jne 2b
 
+	/* Our own GDT before any segment load: the multiboot spec leaves the
+	 * loader's GDT undefined, and it differs (QEMU's -kernel: 0x10 is data;
+	 * GRUB, the Bochs path: 0x10 is code, so MOV SS faults). */
+	lgdt boot_gdt_ptr
+	ljmp $0x18, $ap_pm32
+
 	.globl ap_pm32
 ap_pm32:				/* APs join here from the trampoline */
 	mov $0x10, %ax

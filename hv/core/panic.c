@@ -9,7 +9,11 @@ void __noreturn machine_exit(u32 code)
 {
 	trace_flush_all();
 	outl(DEBUG_EXIT_PORT, code);
-	halt_forever();	/* not reached under QEMU with isa-debug-exit */
+	/* Not reached under QEMU (isa-debug-exit ended it).  Bochs has no such
+	 * device: ACPI S5 ends it, and its exit status says nothing, so the
+	 * harness judges the trace (harness/bochs.py). */
+	outw(ACPI_PM1A_CNT_PORT, ACPI_PM1A_S5);
+	halt_forever();
 	__builtin_unreachable();
 }
 

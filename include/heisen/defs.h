@@ -147,6 +147,8 @@
 #define DEBUG_EXIT_PANIC 0x12
 #define GUEST_MAGIC 0x48454953
 #define GUEST_LOAD_MIN 0x2000000
+#define ACPI_PM1A_CNT_PORT 0xb004
+#define ACPI_PM1A_S5 0x2000
 
 /* AMD SVM exit codes (defs/exits_svm.toml). */
 #define SVM_EXIT_EXCP 0x40
@@ -165,6 +167,38 @@
 #define SVM_EXIT_VMMCALL 0x81
 #define SVM_EXIT_NPF 0x400
 #define SVM_EXIT_INVALID 0xffffffff
+
+/* Intel VMX basic exit reasons (defs/exits_vmx.toml). */
+#define VMX_EXIT_EXCEPTION_NMI 0x0
+#define VMX_EXIT_EXTERNAL_INTERRUPT 0x1
+#define VMX_EXIT_TRIPLE_FAULT 0x2
+#define VMX_EXIT_INIT 0x3
+#define VMX_EXIT_SIPI 0x4
+#define VMX_EXIT_INTERRUPT_WINDOW 0x7
+#define VMX_EXIT_NMI_WINDOW 0x8
+#define VMX_EXIT_CPUID 0xa
+#define VMX_EXIT_HLT 0xc
+#define VMX_EXIT_VMCALL 0x12
+#define VMX_EXIT_VMCLEAR 0x13
+#define VMX_EXIT_VMLAUNCH 0x14
+#define VMX_EXIT_VMPTRLD 0x15
+#define VMX_EXIT_VMPTRST 0x16
+#define VMX_EXIT_VMREAD 0x17
+#define VMX_EXIT_VMRESUME 0x18
+#define VMX_EXIT_VMWRITE 0x19
+#define VMX_EXIT_VMXOFF 0x1a
+#define VMX_EXIT_VMXON 0x1b
+#define VMX_EXIT_CR_ACCESS 0x1c
+#define VMX_EXIT_IO 0x1e
+#define VMX_EXIT_RDMSR 0x1f
+#define VMX_EXIT_WRMSR 0x20
+#define VMX_EXIT_INVALID_GUEST_STATE 0x21
+#define VMX_EXIT_MTF 0x25
+#define VMX_EXIT_EPT_VIOLATION 0x30
+#define VMX_EXIT_EPT_MISCONFIG 0x31
+#define VMX_EXIT_INVEPT 0x32
+#define VMX_EXIT_INVVPID 0x35
+#define VMX_EXIT_XSETBV 0x37
 
 /* Guest workloads (defs/workloads.toml): X(name, arg rule, function). */
 #define HEISEN_WORKLOADS(X) \
