@@ -15,7 +15,7 @@ def test_generated_definitions_are_fresh() -> None:
 def test_stale_output_is_detected(tmp_path: Path) -> None:
     # Copy the tree's inputs and a tampered output; --check must notice.
     import shutil
-    for rel in ("tools/gendefs.py", "defs/hypercalls.toml", "defs/machine.toml", "defs/exits_svm.toml", "defs/workloads.toml",
+    for rel in ("tools/gendefs.py", "defs/hypercalls.toml", "defs/machine.toml", "defs/exits_svm.toml", "defs/exits_vmx.toml", "defs/workloads.toml",
                 "trace/events.toml", "include/heisen/defs.h", "decoder/defs.py"):
         dst = tmp_path / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
