@@ -48,7 +48,8 @@ bugs-check:
 # the missing ones; every target that needs a tool depends on deps.
 DEB_PACKAGES := gcc gcc-multilib binutils make qemu-system-x86 gdb python3 python3-pytest \
 	python3-pyelftools python3-rich python3-hypothesis python3-dev liblttng-ust-dev \
-	chromium valgrind cpio graphviz
+	chromium valgrind cpio graphviz \
+	bochs bochsbios vgabios grub-pc-bin grub-common xorriso mtools
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \

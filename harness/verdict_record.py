@@ -80,6 +80,7 @@ class Verdict:
     build: Maybe[Obj] = _key("object")
     transport: Maybe[Obj] = _key("object")
     qemu: Maybe[Obj] = _key("object")
+    platform: Maybe[Obj] = _key("object")
     hv_cmdline: Maybe[Obj] = _key("object")
     live_check_error: Maybe[str] = _key("string")
     nmi: Maybe[Obj] = _key("object")

@@ -4,6 +4,7 @@
 #include "core/x86.h"
 #include "core/percpu.h"
 #include "core/trace_glue.h"
+#include "core/serial.h"
 
 void __noreturn machine_exit(u32 code)
 {
@@ -12,6 +13,7 @@ void __noreturn machine_exit(u32 code)
 	/* Not reached under QEMU (isa-debug-exit ended it).  Bochs has no such
 	 * device: ACPI S5 ends it, and its exit status says nothing, so the
 	 * harness judges the trace (harness/bochs.py). */
+	serial_drain();
 	outw(ACPI_PM1A_CNT_PORT, ACPI_PM1A_S5);
 	halt_forever();
 	__builtin_unreachable();

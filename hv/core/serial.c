@@ -9,6 +9,7 @@
 
 #define COM1 0x3f8
 #define LSR_THR_EMPTY 0x20
+#define LSR_TX_EMPTY 0x40	/* FIFO and shift register both empty: the last byte is out */
 
 void serial_init(void)
 {
@@ -40,4 +41,14 @@ void serial_putc(u8 c)
 	}
 	outb(COM1, c);
 	fifo_room--;
+}
+
+/* Before the machine powers off (core/panic.c): Bochs' UART sends at its baud
+ * rate, and a power-off with bytes still in the FIFO cut the last frame of a
+ * run short (a CRC-failed tail).  Bounded: a UART that never drains must not
+ * keep a dying machine alive. */
+void serial_drain(void)
+{
+	for (u32 i = 0; i < 10000000 && !(inb(COM1 + 5) & LSR_TX_EMPTY); i++)
+		;
 }

@@ -3,4 +3,5 @@
 #include "core/types.h"
 void serial_init(void);
 void serial_putc(u8 c);
+void serial_drain(void);
 #endif
