@@ -104,6 +104,12 @@ void arch_single_step_for(struct vcpu *v, u32 owner, bool on);
  * LAPIC step, an interrupt's EOI would land in the shadow page. */
 void arch_hold_interrupts(struct vcpu *v, bool on);
 
+/* Every host NMI, from host_nmi() with the interrupted RIP (which it may change):
+ * a backend whose entry path NMIs can interrupt (VMX has no GIF) learns of an NMI
+ * latched after its last look and restarts the entry.  SVM: nothing (GIF=0 holds
+ * NMIs from the loop's CLGI to VMRUN). */
+void arch_host_nmi(struct percpu *c, u64 *rip);
+
 /* Print guest state for a report (panic, unknown exit). */
 void arch_dump_guest(struct vcpu *v);
 

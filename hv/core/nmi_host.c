@@ -17,6 +17,7 @@
 #include "core/quiesce.h"
 #include "core/chaos.h"
 #include "core/halt.h"
+#include "arch/arch.h"
 #include <heisen/defs.h>
 
 
@@ -34,6 +35,7 @@ void host_nmi(struct trap_frame *f)
 	}
 	c->last_exit_was_nmi = 0;
 	c->vcpu.nmi.host_nmis++;
+	arch_host_nmi(c, &f->rip);
 
 	chaos_spin(c);
 	enum nmi_class cls = quiesce_classify_nmi(c, where == TRACE_HOST_NMI_WHERE_HV ||

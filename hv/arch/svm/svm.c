@@ -202,6 +202,9 @@ void __noreturn arch_vcpu_run(struct percpu *c)
 	}
 }
 
+/* CLGI..VMRUN holds every NMI (GIF=0): no entry to restart. */
+void arch_host_nmi(struct percpu *c, u64 *rip) { (void)c, (void)rip; }
+
 void svm_skip_instruction(struct vmcb *vmcb, u32 len)
 {
 	/* No NRIPS under TCG (next_rip stays 0, docs/platform.md P2): lengths are known

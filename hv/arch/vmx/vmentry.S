@@ -1,12 +1,22 @@
 /*
- * u32 vmx_enter(struct guest_regs *gpr, u32 launched)
+ * u32 vmx_enter(struct guest_regs *gpr, u32 launched, const u32 *nmi_seen)
  *
  * VM entry and exit switch RSP/RIP, segments, CRs and (by our controls)
  * EFER/PAT, but no other GPR (SDM vol. 3, 27.5, 28.5): load all of them
  * from *gpr, VMLAUNCH (first entry of this VMCS) or VMRESUME; the exit
  * lands at vmx_exit_point (HOST_RIP) with HOST_RSP as written here, the
  * guest's GPRs still in the registers.  Returns 0 after an exit, 1 if the
- * entry instruction itself failed (VMfail: VM_INSTRUCTION_ERROR says why).
+ * entry instruction itself failed (VMfail: VM_INSTRUCTION_ERROR says why), 2 if
+ * an NMI reached the hypervisor after the loop's NMI look (no entry made).
+ *
+ * The entry window: VMX has no GIF, so an NMI can land between the loop's
+ * nmi_virt_before_entry() and VMRESUME; latched then, it would wait for the
+ * guest's next exit, and a guest that spins waiting for it makes none (an
+ * nmi-all round at -smp 4 hung so).  *nmi_seen is set by every host NMI
+ * since the loop's top (vmx.c, arch_host_nmi); checked at the window's
+ * start, and an NMI inside [vmx_window_start, vmx_window_end) -- up to and
+ * including VMLAUNCH/VMRESUME, before it executes -- returns to
+ * vmx_window_abort instead.  Either way the loop runs its NMI look again.
  */
 #include "arch/vmx/guest_regs.h"
 
@@ -27,6 +37,10 @@ vmx_enter:
 	vmwrite %rsp, %rax
 	jbe 3f
 
+	.globl vmx_window_start
+vmx_window_start:
+	cmpl $0, (%rdx)
+	jne vmx_window_abort
 	test %esi, %esi			/* flags survive the MOVs below */
 	mov GPR_RAX(%rdi), %rax
 	mov GPR_RBX(%rdi), %rbx
@@ -47,8 +61,15 @@ vmx_enter:
 	vmlaunch
 	jmp 3f
 1:	vmresume
+	.globl vmx_window_end
+vmx_window_end:
 3:	/* VMfail: the guest's registers are loaded, ours are on the stack. */
 	mov $1, %eax
+	jmp 4f
+
+	.globl vmx_window_abort
+vmx_window_abort:
+	mov $2, %eax
 	jmp 4f
 
 	.globl vmx_exit_point

@@ -103,7 +103,7 @@ static u8 io_bitmap[2][4096] __aligned(4096);	/* A: ports 0-0x7fff, B: 0x8000-0x
 static bool io_intercepts;
 static u64 ept_root_shared;
 
-extern const u8 vmx_exit_point[];
+extern const u8 vmx_exit_point[], vmx_window_start[], vmx_window_end[], vmx_window_abort[];
 
 void vmx_access_failed(u32 field, bool write)
 {
@@ -418,14 +418,20 @@ void __noreturn arch_vcpu_run(struct percpu *c)
 	struct vcpu *v = &c->vcpu;
 	struct vmx_cpu *x = vmx_of(c);
 	for (;;) {
-		/* No GIF on VMX: an NMI taken between here and the entry is
-		 * latched by host_nmi() and injected at the next exit. */
+		/* No GIF on VMX: an NMI from here to the entry restarts it
+		 * (vmentry.S, arch_host_nmi), so a latched NMI never waits for
+		 * an exit the guest may not make. */
+		__atomic_store_n(&x->nmi_seen, 0, __ATOMIC_RELAXED);
+		barrier();
 		nmi_virt_before_entry(v);
 		if (__atomic_exchange_n(&x->flush, 0, __ATOMIC_ACQ_REL))
 			invalidate_all();
 		pending_debug_fixup();
 		ia32e_fixup();
-		if (vmx_enter(&v->gpr, x->launched)) {
+		u32 r = vmx_enter(&v->gpr, x->launched, &x->nmi_seen);
+		if (r == 2)
+			continue;	/* an NMI in the entry window: look again */
+		if (r) {
 			u32 err = vmcs_read(INSTRUCTION_ERROR);
 			arch_dump_guest(v);
 			hv_panic(err, x->launched, vmcs_read(GUEST_RIP),
@@ -447,6 +453,14 @@ void __noreturn arch_vcpu_run(struct percpu *c)
 		trace_drain_point();
 		chaos_exit_point(c);
 	}
+}
+
+/* Host NMI context (core/nmi_host.c), on this CPU's NMI stack. */
+void arch_host_nmi(struct percpu *c, u64 *rip)
+{
+	__atomic_store_n(&vmx_of(c)->nmi_seen, 1, __ATOMIC_RELAXED);
+	if (*rip >= (u64)vmx_window_start && *rip < (u64)vmx_window_end)
+		*rip = (u64)vmx_window_abort;
 }
 
 void vmx_skip_instruction(u32 len)

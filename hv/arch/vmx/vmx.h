@@ -13,7 +13,7 @@
 struct vmx_cpu {
 	u32 launched;		/* VMLAUNCH done: the next entry is VMRESUME */
 	u32 flush;		/* INVEPT + INVVPID before the next entry (another CPU asks) */
-	u32 ud_hypercall;	/* this exit is a VMMCALL taken as #UD (exits.c) */
+	u32 nmi_seen;		/* a host NMI since the loop's top (vmentry.S's window) */
 	u64 ept_root;		/* the EPT this vCPU runs on when no PAL's is set */
 };
 
@@ -42,7 +42,7 @@ static inline struct vmx_cpu *vmx_of(struct percpu *c) { return (struct vmx_cpu 
 /* Processor-based controls used at run time. */
 #define PROC_NMI_WINDOW (1u << 22)
 
-u32 vmx_enter(struct guest_regs *gpr, u32 launched);
+u32 vmx_enter(struct guest_regs *gpr, u32 launched, const u32 *nmi_seen);
 void vmx_handle_exit(struct percpu *c, u32 reason);
 void vmx_skip_instruction(u32 len);
 void vmx_set_exception_intercept(u32 vector, bool on);
