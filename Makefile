@@ -35,8 +35,13 @@ ifeq ($(BUGS_WORDS),list)
 all:
 	@$(PYTHON) tools/bugs.py list
 else
-all: bugs-check gen hv guest decoder
+all: bugs-check gen hv hv-vmx guest decoder
 endif
+
+# The VMX hypervisor for the bochs platform (build/vmx/hv.elf32, hv/hv.mk), beside the SVM one.
+.PHONY: hv-vmx
+hv-vmx: gen
+	@$(MAKE) --no-print-directory hv ARCH=vmx
 
 # A misspelt bug name must not silently build the correct hypervisor.  The names
 # reach tools/bugs.py through the environment, never inside a recipe's quotes.
@@ -82,7 +87,13 @@ include bench/bench.mk
 test: deps all linux test-host test-cwire test-py
 
 test-py: all
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests --ignore=tests/bochs
+
+# The VMX hypervisor's boots under Bochs beyond make test's one smoke (tests/bochs/):
+# own guests at -smp 1, 2, 4, protection, NMIs.  Minutes, not in make test.
+.PHONY: test-vmx
+test-vmx: deps all
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/test_vmx_bochs.py tests/bochs
 
 clean:
 	rm -rf $(BUILD) results
