@@ -7,6 +7,9 @@
 #include "core/halt.h"
 #include "core/lapic.h"
 #include "core/panic.h"
+#include "core/percpu.h"
+
+#define ICR_HI ((volatile u32 *)0xfee00310ul)
 
 /* noinline: one copy of the halt_hlt label. */
 __attribute__((noinline)) void halt_for(u32 ticks, bool nmi_in_shadow)
@@ -23,7 +26,13 @@ __attribute__((noinline)) void halt_for(u32 ticks, bool nmi_in_shadow)
 	 * NMI_IN_YIELD_SHADOW case, which uses nmi_in_shadow: a self-NMI by the
 	 * ICR store right before STI.  Without icount TCG ends a translation
 	 * block at STI, not at the store, and checks interrupts between blocks:
-	 * the NMI is taken with RIP on the HLT, exactly the race. */
+	 * the NMI is taken with RIP on the HLT, exactly the race.  The NMI is
+	 * addressed to this CPU's APIC ID, not by the "self" shorthand: that
+	 * shorthand is for fixed interrupts only (SDM vol. 3, 11.6.1), and
+	 * Bochs drops a self-NMI sent with it (docs/platform.md B6). */
+	u32 hi = *ICR_HI;
+	if (nmi_in_shadow)
+		*ICR_HI = this_cpu()->apic_id << 24;
 	__asm__ __volatile__("test %0, %0\n\t"
 			     "jz 1f\n\t"
 			     "movl %1, (%2)\n"
@@ -31,7 +40,8 @@ __attribute__((noinline)) void halt_for(u32 ticks, bool nmi_in_shadow)
 			     ".globl halt_hlt\n"
 			     "halt_hlt: hlt\n\t"
 			     "cli"
-			     :: "r"((u32)nmi_in_shadow), "r"(0x44400u), "r"(0xfee00300ul) : "memory");
+			     :: "r"((u32)nmi_in_shadow), "r"(0x4400u), "r"(0xfee00300ul) : "memory");
+	*ICR_HI = hi;	/* the guest's, as icr_send leaves it (lapic.c) */
 	halt_cancel_wakeup();
 }
 

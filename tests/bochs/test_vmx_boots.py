@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from decoder.defs import GUEST_EVENTS, GUEST_FAILS, HV_REGIONS, INFO
+from decoder.defs import DELIVERY_CASES, DELIVERY_FAILS, GUEST_EVENTS, GUEST_FAILS, HV_REGIONS, INFO
 from tests.boot_util import PASS, Boot
 from tests.bochs_util import boot_bochs
 
@@ -84,3 +84,18 @@ def test_same_seed_gives_a_byte_identical_trace(tmp_path: Path) -> None:
         assert_every_cpu_passed(b, 2, 200)
     a, c = ((tmp_path / str(i) / "bochs-2-64" / "serial.bin").read_bytes() for i in range(2))
     assert a == c, f"{len(a)} vs {len(c)} bytes, first difference at {next(i for i, (x, y) in enumerate(zip(a, c)) if x != y) if a[:len(c)] != c[:len(a)] else min(len(a), len(c))}"
+
+
+@pytest.mark.parametrize("guest", [32, 64])
+def test_event_delivery_conformance_suite(tmp_path: Path, guest: int) -> None:
+    """tests/test_conformance.py's workload on VMX: IDT-vectoring re-delivery after EPT
+    violations on the IDT, stack and GDT, NMIs against in-flight events, in MOV SS and STI
+    shadows, at the handler's IRET (virtual-NMI blocking + NMI-window exiting)."""
+    b = boot_bochs(tmp_path, 1, guest, "wl=delivery testhc=1", timeout=240)
+    results = {r.args[1]: r.args[2] for r in b.events("GUEST_EVENT") if r.args[0] == GUEST_EVENTS["DELIVERY_CASE"]}
+    names = {v: k for k, v in DELIVERY_CASES.items()}
+    failed = {names.get(c, c): (r & 0xff, r >> 8) for c, r in results.items()
+              if r not in (0, DELIVERY_FAILS["SKIPPED"])}
+    assert not failed, f"cases failed (DELIVERY_FAIL_*, observed): {failed}"
+    assert sorted(results) == sorted(DELIVERY_CASES.values()), sorted(results)
+    assert_every_cpu_passed(b, 1)

@@ -116,10 +116,21 @@ static void handle_cpuid(struct percpu *c)
 	vmx_skip_instruction(vmcs_read(EXIT_INSTR_LEN));
 }
 
-/* The NMI blocking the guest's IRET lifted: its NMI handler is done (vmx.c,
- * arch_watch_iret).  The core's IRET hook then sees the next exit at another
- * RIP and unblocks. */
-static void handle_nmi_window(struct percpu *c) { nmi_virt_on_iret(&c->vcpu); }
+/* No virtual-NMI blocking and no STI/MOV SS shadow any more (vmx.c): for a
+ * step out of a shadow, the step is done (as its #DB would say); for the IRET
+ * watch, the guest's NMI handler has returned, and the core's IRET hook then
+ * sees the next exit at another RIP and unblocks.  One exit may end both. */
+static void handle_nmi_window(struct percpu *c)
+{
+	struct vmx_cpu *x = vmx_of(c);
+	bool iret = x->window_iret;
+	if (x->window_step) {
+		sipi_after_step(&c->vcpu);
+		nmi_virt_on_single_step(&c->vcpu);
+	}
+	if (iret)
+		nmi_virt_on_iret(&c->vcpu);
+}
 
 static void handle_vmx_instruction(struct percpu *c) { arch_inject_exception(&c->vcpu, UD_VECTOR, false, 0); }
 

@@ -14,6 +14,8 @@ struct vmx_cpu {
 	u32 launched;		/* VMLAUNCH done: the next entry is VMRESUME */
 	u32 flush;		/* INVEPT + INVVPID before the next entry (another CPU asks) */
 	u32 nmi_seen;		/* a host NMI since the loop's top (vmentry.S's window) */
+	u32 window_iret;	/* NMI-window exiting for the core's IRET watch */
+	u32 window_step;	/* NMI-window exiting for a step out of an STI/MOV SS shadow */
 	u64 ept_root;		/* the EPT this vCPU runs on when no PAL's is set */
 };
 
@@ -46,5 +48,6 @@ u32 vmx_enter(struct guest_regs *gpr, u32 launched, const u32 *nmi_seen);
 void vmx_handle_exit(struct percpu *c, u32 reason);
 void vmx_skip_instruction(u32 len);
 void vmx_set_exception_intercept(u32 vector, bool on);
+void vmx_update_nmi_window(struct vmx_cpu *x);
 u64 ept_build(u64 prot_start, u64 prot_end);
 #endif
