@@ -77,6 +77,25 @@ void nmi_virt_on_iret(struct vcpu *v)
 	}
 }
 
+/*
+ * A backend that sees the IRET retire (VMX: virtual NMIs keep the guest's NMI
+ * blocking in the CPU, and NMI-window exiting exits the moment the handler's
+ * IRET ends it, SDM vol. 3 26.7.6) unblocks at once: no RIP comparison, no
+ * single step -- which would wait forever when the IRET returns onto a HLT
+ * (an idle guest's loop: the step completes only when the HLT is woken).
+ */
+void nmi_virt_iret_retired(struct vcpu *v)
+{
+	arch_watch_iret(v, false);
+	v->nmi.awaiting_iret = 0;
+	v->nmi.blocked = 0;
+	trace_nmi_unblock(arch_guest_rip(v));
+	if (v->nmi.singlestep) {
+		v->nmi.singlestep = 0;
+		arch_single_step(v, false);
+	}
+}
+
 bool nmi_virt_on_single_step(struct vcpu *v)
 {
 	/* Runs before nmi_virt_on_exit() for the same exit: the #DB is ours

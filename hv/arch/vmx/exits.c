@@ -43,9 +43,9 @@ static bool read_guest_pte(void *ctx, u64 gpa, u64 *val)
 	return true;
 }
 
-/* The guest's three bytes at RIP, read through its own paging (none, or
+/* The guest's n (<= 3) bytes at RIP, read through its own paging (none, or
  * long mode's 4 levels; 32-bit paging guests do not use VMMCALL here). */
-static bool guest_code_bytes(u8 out[3])
+bool vmx_guest_code(u8 *out, u32 n)
 {
 	u64 la = vmcs_read(GUEST_CS_BASE) + vmcs_read(GUEST_RIP);
 	u64 pa = la;
@@ -56,12 +56,12 @@ static bool guest_code_bytes(u8 out[3])
 		if (gpt_walk(vmcs_read(GUEST_CR3), la, read_guest_pte, NULL, &r) != GPT_OK)
 			return false;
 		pa = r.pa;
-		if ((pa & 4095) > 4093)
+		if ((pa & 4095) > 4096 - n)
 			return false;	/* split across pages: not a VMMCALL of ours */
 	}
-	if (!guest_range_ok(pa, 3))
+	if (!guest_range_ok(pa, n))
 		return false;
-	for (int i = 0; i < 3; i++)
+	for (u32 i = 0; i < n; i++)
 		out[i] = *(volatile u8 *)(pa + i);
 	return true;
 }
@@ -78,7 +78,7 @@ static void handle_exception_nmi(struct percpu *c)
 		return;
 	if (vector == UD_VECTOR) {
 		u8 b[3];
-		if (guest_code_bytes(b) && b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd9) {
+		if (vmx_guest_code(b, 3) && b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd9) {
 			handle_hypercall(c, 3);
 			return;
 		}
@@ -118,8 +118,8 @@ static void handle_cpuid(struct percpu *c)
 
 /* No virtual-NMI blocking and no STI/MOV SS shadow any more (vmx.c): for a
  * step out of a shadow, the step is done (as its #DB would say); for the IRET
- * watch, the guest's NMI handler has returned, and the core's IRET hook then
- * sees the next exit at another RIP and unblocks.  One exit may end both. */
+ * watch, the guest's NMI handler's IRET has retired, and the core unblocks
+ * now.  One exit may end both. */
 static void handle_nmi_window(struct percpu *c)
 {
 	struct vmx_cpu *x = vmx_of(c);
@@ -129,7 +129,7 @@ static void handle_nmi_window(struct percpu *c)
 		nmi_virt_on_single_step(&c->vcpu);
 	}
 	if (iret)
-		nmi_virt_on_iret(&c->vcpu);
+		nmi_virt_iret_retired(&c->vcpu);
 }
 
 static void handle_vmx_instruction(struct percpu *c) { arch_inject_exception(&c->vcpu, UD_VECTOR, false, 0); }
@@ -208,7 +208,7 @@ static void redeliver(struct percpu *c)
 	u32 err = info & INTR_INFO_HAS_ERROR ? vmcs_read(IDT_VECTORING_ERROR) : 0;
 	trace_event_redeliver(info & 0xff, type, err);
 	c->vcpu.redelivered++;
-	vmcs_write(ENTRY_INTR_INFO, info & ~(1u << 12));	/* bit 12 is undefined there, reserved here */
+	vmx_inject(info & ~(1u << 12));	/* bit 12 is undefined there, reserved here */
 	vmcs_write(ENTRY_EXCEPTION_ERROR, err);
 	if (type == 4 || type == 5 || type == 6)
 		vmcs_write(ENTRY_INSTR_LEN, vmcs_read(EXIT_INSTR_LEN));

@@ -394,7 +394,7 @@ static void pending_debug_fixup(void)
 {
 	u32 intr = vmcs_read(GUEST_INTERRUPTIBILITY);
 	u32 act = vmcs_read(GUEST_ACTIVITY);
-	if (!(intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) && act != 1)
+	if (!(intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) && act != GUEST_ACTIVITY_HLT)
 		return;
 	u64 pd = vmcs_read(GUEST_PENDING_DBG) & ~PENDING_DBG_BS;
 	if (vmcs_read(GUEST_RFLAGS) & RFLAGS_TF)
@@ -511,11 +511,32 @@ bool arch_guest_syscall(struct vcpu *v, bool on)
 	return efer & EFER_SCE;
 }
 
+/*
+ * An event injected into a guest halted by HLT (activity state HLT, which an
+ * exit from HLT saves) must wake it, as the event would on hardware: leave
+ * the activity state HLT and Bochs delivers the event but keeps the CPU
+ * halted, so its handler never runs (a target of nmi-all halted after its
+ * NMI_COUNTS never counted the NMI, and the sender waited for it).  KVM's
+ * vmx_clear_hlt relies on RIP being past the HLT already; Bochs saves the
+ * HLT's own address, so the handler would return onto the HLT and halt again
+ * -- and a single step armed at its IRET (core/nmi_virt.c) would wait for
+ * the next interrupt to complete that HLT.  A HLT at RIP is skipped.
+ */
+void vmx_inject(u32 info)
+{
+	vmcs_write(ENTRY_INTR_INFO, info);
+	if (vmcs_read(GUEST_ACTIVITY) != GUEST_ACTIVITY_HLT)
+		return;
+	vmcs_write(GUEST_ACTIVITY, (u32)GUEST_ACTIVITY_ACTIVE);
+	u8 op;
+	if (vmx_guest_code(&op, 1) && op == 0xf4)
+		vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) + 1);
+}
+
 void arch_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
 	vcpu_own(v);
-	vmcs_write(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
-				    (has_error ? INTR_INFO_HAS_ERROR : 0));
+	vmx_inject(INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector | (has_error ? INTR_INFO_HAS_ERROR : 0));
 	vmcs_write(ENTRY_EXCEPTION_ERROR, error);
 	trace_guest_fault_inject(vector, error);
 }
@@ -535,7 +556,7 @@ bool arch_guest_interrupt_shadow(struct vcpu *v)
 void arch_inject_nmi(struct vcpu *v)
 {
 	vcpu_own(v);
-	vmcs_write(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2u);
+	vmx_inject(INTR_INFO_VALID | INTR_TYPE_NMI | 2u);
 }
 
 /*
@@ -553,10 +574,25 @@ void arch_watch_iret(struct vcpu *v, bool on)
 
 void vmx_update_nmi_window(struct vmx_cpu *x)
 {
+#ifdef BUG_field_width
+	/* Zoo: XMHF64's field-width bug ("Comparing VCPU dump") as it was written
+	 * there: a software copy of the controls, the 32-bit processor-based field
+	 * read by a VMREAD whose memory operand is 64 bits wide (its width in
+	 * 64-bit mode, SDM vol. 3 30.3) -- the upper half, zero, lands on the
+	 * neighbouring copy of the exception bitmap, which is then written back:
+	 * #UD (the guests' VMMCALL) is no longer intercepted.  It bypasses
+	 * vmcs.h's typed accessors, which make this unwritable by accident. */
+	struct { u32 proc, exceptions; } copy = { 0, vmcs_read(EXCEPTION_BITMAP) };
+	__asm__ __volatile__("vmread %1, %0" : "=m"(*(u64 *)&copy) : "r"((u64)VMCS_PROC_CONTROLS) : "cc");
+	copy.proc = x->window_iret || x->window_step ? copy.proc | PROC_NMI_WINDOW : copy.proc & ~PROC_NMI_WINDOW;
+	vmcs_write(PROC_CONTROLS, copy.proc);
+	vmcs_write(EXCEPTION_BITMAP, copy.exceptions);
+#else
 	u32 p = vmcs_read(PROC_CONTROLS);
 	u32 want = x->window_iret || x->window_step ? p | PROC_NMI_WINDOW : p & ~PROC_NMI_WINDOW;
 	if (want != p)
 		vmcs_write(PROC_CONTROLS, want);
+#endif
 }
 
 void arch_single_step(struct vcpu *v, bool on) { arch_single_step_for(v, STEP_NMI, on); }

@@ -41,12 +41,18 @@ static inline struct vmx_cpu *vmx_of(struct percpu *c) { return (struct vmx_cpu 
 #define INTERRUPTIBILITY_MOV_SS 2u
 #define INTERRUPTIBILITY_NMI 8u
 
+/* Guest activity state (SDM vol. 3, 25.4.2). */
+#define GUEST_ACTIVITY_ACTIVE 0u
+#define GUEST_ACTIVITY_HLT 1u
+
 /* Processor-based controls used at run time. */
 #define PROC_NMI_WINDOW (1u << 22)
 
 u32 vmx_enter(struct guest_regs *gpr, u32 launched, const u32 *nmi_seen);
 void vmx_handle_exit(struct percpu *c, u32 reason);
 void vmx_skip_instruction(u32 len);
+void vmx_inject(u32 info);
+bool vmx_guest_code(u8 *out, u32 n);
 void vmx_set_exception_intercept(u32 vector, bool on);
 void vmx_update_nmi_window(struct vmx_cpu *x);
 u64 ept_build(u64 prot_start, u64 prot_end);
