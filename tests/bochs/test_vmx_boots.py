@@ -3,13 +3,17 @@ and 4 with every CPU's workload passing, NMIs between CPUs, guest accesses to hy
 memory refused through the EPT, and the same seed giving the same trace byte for byte."""
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from decoder.defs import DELIVERY_CASES, DELIVERY_FAILS, GUEST_EVENTS, GUEST_FAILS, HV_REGIONS, INFO
-from tests.boot_util import PASS, Boot
-from tests.bochs_util import boot_bochs
+from decoder.defs import (DEBUG_EXIT, DELIVERY_CASES, DELIVERY_FAILS, EVENT_IDS, GUEST_EVENTS, GUEST_FAILS,
+                          HV_REGIONS, INFO)
+from harness import bochs
+from tests.boot_util import PASS, ROOT, Boot, decode_serial
+from tests.bochs_util import BUILD, boot_bochs
 
 PAGE = 4096
 
@@ -103,3 +107,25 @@ def test_event_delivery_conformance_suite(tmp_path: Path, guest: int) -> None:
     assert not failed, f"cases failed (DELIVERY_FAIL_*, observed): {failed}"
     assert sorted(results) == sorted(DELIVERY_CASES.values()), sorted(results)
     assert_every_cpu_passed(b, 1)
+
+
+def test_zoo_field_width_is_caught_on_vmx(tmp_path: Path) -> None:
+    """The zoo's field-width bug on VMX (`make hv ARCH=vmx BUGS=field-width`): XMHF64's
+    64-bit VMREAD into a 32-bit copy of a VMCS field, clobbering its neighbour (the
+    exception bitmap, so #UD and the guests' VMMCALL go unintercepted).  The smoke run that
+    passes on the correct build (tests/test_vmx_bochs.py) must not pass on this one."""
+    build = tmp_path / "bugs-field-width"
+    r = subprocess.run(["make", "-C", str(ROOT), "-s", "hv", "ARCH=vmx", "BUGS=field-width", f"BUILD={build}"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    shutil.copy2(BUILD / "guest64.elf", build / "guest64.elf")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    cfg = bochs.BochsConfig(hv_elf32=build / "vmx" / "hv.elf32", guest=build / "guest64.elf",
+                            append="wl=test:300 seed=7 nmi_every=40", guest_args="", run_dir=run_dir, smp=2)
+    ran = bochs.run(cfg, timeout_s=120, hang_s=30)
+    records, _, text = decode_serial(cfg.serial_path.read_bytes())
+    verdicts = [x.args[0] for x in records if x.type == EVENT_IDS["VERDICT"]]
+    assert verdicts != [DEBUG_EXIT["PASS"]], "the field-width build passed: the bug went unnoticed"
+    # How it shows: the guest's VMMCALL raises #UD in the guest, which never exits again.
+    assert ran.why == "hang" or DEBUG_EXIT["FAIL"] in verdicts, (ran.why, verdicts, text[-1500:])
