@@ -1,12 +1,20 @@
 # Benchmarks (not part of make test).
 #   make bench-exit     VMMCALL round trip vs guest-only loop, TRACE=on vs TRACE=off
+#                       (PLATFORM=bochs: the VMX hypervisor under Bochs, TRACE=on)
 #   make bench-quiesce  quiesce round trip at -smp 2, 4, 8
+PLATFORM ?= qemu
+$(if $(filter $(value PLATFORM),qemu bochs),,$(error PLATFORM must be qemu or bochs))
 .PHONY: bench-exit
+ifeq ($(PLATFORM),bochs)
+bench-exit: deps all
+	$(PYTHON) bench/bench_exit_bochs.py --build $(BUILD)
+else
 bench-exit: deps all
 	$(MAKE) --no-print-directory TRACE=off BUILD=$(BUILD)/trace-off hv guest
 	$(MAKE) --no-print-directory TRACE_SLOTS=32768 TRACE_MEMLOG_MB=1 BUILD=$(BUILD)/trace-record hv guest
 	$(PYTHON) bench/bench_exit.py --build $(BUILD) --build-trace-off $(BUILD)/trace-off \
 		--build-record $(BUILD)/trace-record
+endif
 
 #   make bench-quiesce  stop-the-world latency at -smp 2, 4, 8 (a curve)
 .PHONY: bench-quiesce

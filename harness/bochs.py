@@ -1,6 +1,6 @@
 """The `bochs` platform: one run of the VMX hypervisor (build/vmx/hv.elf32) under Bochs 2.7.
 
-QEMU's TCG has no VMX; Bochs emulates it (../shared/notes/platform-vmx-bochs.md).  A run:
+QEMU's TCG has no VMX; Bochs emulates it (docs/platform.md B1-B7).  A run:
 a GRUB rescue ISO holding the hypervisor and the guest as multiboot modules with the
 command lines the QEMU path gives them (`-kernel hv.elf32 -append A -initrd "guest ARGS"`
 becomes `multiboot /boot/hv.elf32 hv.elf32 A` + `module /boot/guest guest ARGS`), an rc

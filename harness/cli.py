@@ -25,6 +25,7 @@ from harness.argtypes import SEED, bug_names, int_in, int_list_of
 from harness.machine import MachineConfig
 from harness.matrix import print_matrix, run_matrix
 from harness.report import print_repeats, print_run
+from harness.bochs_run import run_scenario_bochs
 from harness.run import TRANSPORTS, RunOptions, RunResult, random_seed, run_scenario
 from harness.scenario import MAX_SMP, ScenarioError, all_scenarios, load, load_named
 from harness.schedule import ScheduleError
@@ -155,7 +156,9 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
                       bugs=args.bugs, qemu_args=args.qemu_args,
                       deterministic=deterministic and not args.rr, rr=args.rr, transport=args.transport,
                       stop_at_violation=args.stop_at_violation, kernel=args.kernel or args.multiboot,
-                      initrd=args.initrd, platform=args.platform)
+                      initrd=args.initrd)
+    # The bochs platform: the VMX hypervisor under Bochs (harness/bochs_run.py).
+    run_one = run_scenario_bochs if args.platform == "bochs" else run_scenario
     results: list[RunResult] = []
     if args.repeat == 1:
         with console.status(f"{sc.name}: starting QEMU") as status:
@@ -163,7 +166,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
                 f"{sc.name}: {t['elapsed']:.1f}s, serial {t['serial_bytes']} bytes, "
                 f"NMIs {t['nmis']}, quiet for {t['idle']:.1f}s"
                 + (f", icount {t['icount']}" if t.get("icount") is not None else ""))
-            results.append(run_scenario(sc, opts))
+            results.append(run_one(sc, opts))
         print_run(results[0], console)
     else:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -172,7 +175,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
             task = progress.add_task(sc.name, total=args.repeat, status="")
             for i in range(args.repeat):
                 opts.seed = base_seed + i
-                result = run_scenario(sc, opts)
+                result = run_one(sc, opts)
                 results.append(result)
                 failed = sum(not r.passed for r in results)
                 progress.update(task, advance=1, status=f"{failed} failed")

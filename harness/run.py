@@ -78,9 +78,6 @@ class RunOptions:
     # optional module `--initrd`).
     kernel: Path | None = None
     initrd: Path | None = None
-    # Where the machine runs: "qemu" (the SVM hypervisor under TCG) or "bochs" (the VMX
-    # hypervisor, build/vmx/, under Bochs: harness/bochs_run.py).
-    platform: str = "qemu"
 
 
 TRANSPORTS = ("uart", "mem")
@@ -430,9 +427,6 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
 
     A missing build raises BuildError before any run dir exists.
     """
-    if opts.platform == "bochs":
-        from harness.bochs_run import run_scenario_bochs   # it imports this module's helpers
-        return run_scenario_bochs(sc, opts)
     t0 = time.monotonic()
     if sc.is_linux and sc.smp > 1 and (opts.deterministic or opts.rr):
         # Measured (docs/linux-guest.md): under one TCG thread and a fixed icount,

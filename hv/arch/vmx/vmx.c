@@ -2,7 +2,7 @@
  * Intel VMX backend: VMXON per CPU, one VMCS per vCPU, the entry/exit loop
  * and the accessors the core uses (hv/arch/arch.h).  Runs under Bochs 2.7
  * (corei7_skylake_x: EPT, unrestricted guest, virtual NMIs, NMI-window
- * exiting, VPID; ../shared/notes/platform-vmx-bochs.md).
+ * exiting, VPID; docs/platform.md B3).
  *
  * Every VMCS access goes through vmcs.h's typed table.  VMREAD/VMWRITE act on
  * the *current* VMCS, which is the running CPU's own: the accessors below
