@@ -67,8 +67,11 @@ def print_run(result: RunResult, console: Console | None = None) -> None:
                       f" (expected {hex(gexit.get('expected') or 0)})")
     qemu = v.get("qemu", {})
     nmi = v.get("nmi", {})
-    console.print(f"  qemu exit {qemu.get('exit_status')}, {qemu.get('wall_seconds')} s;"
-                  f" serial {v.get('serial_bytes')} bytes; NMIs sent {nmi.get('sent', 0)}")
+    platform = v.get("platform")
+    machine = (f"bochs {platform.get('why')} after {platform.get('wall_seconds')} s (its exit status says "
+               f"nothing)" if isinstance(platform, dict) else
+               f"qemu exit {qemu.get('exit_status')}, {qemu.get('wall_seconds')} s")
+    console.print(f"  {machine}; serial {v.get('serial_bytes')} bytes; NMIs sent {nmi.get('sent', 0)}")
     trace = v.get("trace", {})
     if trace.get("decoded"):
         check = trace.get("check")
