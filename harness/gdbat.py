@@ -40,6 +40,7 @@ from harness.machine import Machine, MachineConfig
 from harness.qmp import QMPClient
 from harness.replay import ReplayError, load_recorded
 from harness.run import make_run_dir
+from harness.schedule import icount_shift_for
 
 TEXT_CHUNK = 24
 
@@ -224,6 +225,7 @@ def gdb_at_event(run_dir: Path, k: int, script: Path | None, console: Console,
     config = MachineConfig(kernel=machine_build / "hv.elf32", initrd=machine_build / guest,
                            append=rec.hv_cmdline, serial_path=(out_dir / "serial.bin").resolve(),
                            smp=rec.scenario.smp, memory_mb=rec.scenario.memory, deterministic=True,
+                           icount_shift=icount_shift_for(rec.scenario),
                            start_paused=True, log_path=out_dir / "qemu.log",
                            extra_args=rec.extra_args)
     with Machine(config) as machine:

@@ -23,10 +23,20 @@ from types import TracebackType
 
 PR_SET_PDEATHSIG = 1
 
-# From /work/shared/notes/determinism-and-replay.md: the only settings that
-# gave byte-identical SMP runs (deterministic mode builds on this).
-DETERMINISTIC_ARGS = ["-accel", "tcg,thread=single", "-icount", "shift=7,sleep=off",
-                      "-rtc", "base=2020-01-01T00:00:00,clock=vm"]
+# docs/determinism.md: one TCG thread, a fixed icount and a virtual RTC are the
+# only settings that gave byte-identical SMP runs (deterministic mode builds on
+# this).  Shift 7: an instruction is 128 ns of virtual time, 7.8 M instructions
+# per virtual second for the whole machine (harness/schedule.py icount_shift_for
+# picks 5 for OS guests).
+ICOUNT_SHIFT = 7
+RTC_ARGS = ["-rtc", "base=2020-01-01T00:00:00,clock=vm"]
+
+
+def deterministic_args(shift: int = ICOUNT_SHIFT) -> list[str]:
+    return ["-accel", "tcg,thread=single", "-icount", f"shift={shift},sleep=off", *RTC_ARGS]
+
+
+DETERMINISTIC_ARGS = deterministic_args()
 
 
 class MachineError(Exception):
@@ -38,14 +48,13 @@ class MachineError(Exception):
 RR_MODES = ("record", "replay")
 
 
-def rr_args(mode: str, rrfile: Path, smp: int) -> list[str]:
+def rr_args(mode: str, rrfile: Path, smp: int, shift: int = ICOUNT_SHIFT) -> list[str]:
     if mode not in RR_MODES:
         raise MachineError(f"record/replay mode must be one of {', '.join(RR_MODES)}, got {mode!r}")
     if smp != 1:
         raise MachineError(f"QEMU record/replay needs -smp 1 (QEMU refuses it for SMP), got smp={smp}")
-    shift = next(a for a in DETERMINISTIC_ARGS if a.startswith("shift=")).split(",")[0]
-    return ["-accel", "tcg,thread=single", "-icount", f"{shift},rr={mode},rrfile={rrfile}",
-            *DETERMINISTIC_ARGS[-2:]]
+    return ["-accel", "tcg,thread=single", "-icount", f"shift={shift},rr={mode},rrfile={rrfile}",
+            *RTC_ARGS]
 
 
 @dataclass
@@ -61,6 +70,7 @@ class MachineConfig:
     memory_mb: int = 256
     gdbstub: bool = True      # cheap to have, and hang capture needs it
     deterministic: bool = False
+    icount_shift: int = ICOUNT_SHIFT  # deterministic and rr runs: 2**shift ns per instruction
     start_paused: bool = False
     rr: str | None = None     # "record" | "replay": QEMU record/replay into/from rr_file
     rr_file: Path | None = None
@@ -135,11 +145,11 @@ class Machine:
 
     def command_line(self) -> list[str]:
         c = self.config
-        accel = DETERMINISTIC_ARGS if c.deterministic else ["-accel", "tcg"]
+        accel = deterministic_args(c.icount_shift) if c.deterministic else ["-accel", "tcg"]
         if c.rr is not None:
             if c.rr_file is None:
                 raise MachineError("record/replay needs rr_file")
-            accel = rr_args(c.rr, Path(c.rr_file).resolve(), c.smp)
+            accel = rr_args(c.rr, Path(c.rr_file).resolve(), c.smp, c.icount_shift)
         machine = ["-machine", "pc"]
         if c.ram_file is not None:
             machine = ["-object", f"memory-backend-file,id=ram0,size={c.memory_mb}M,"

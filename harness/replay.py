@@ -21,6 +21,7 @@ from harness.hv_options import HvOptions, HvOptionsError
 from harness.machine import Machine, MachineConfig
 from harness.run import RunOptions, RunResult, run_scenario
 from harness.scenario import Scenario, ScenarioError, parse
+from harness.schedule import icount_shift_for
 from harness.verdict_record import VerdictError, read_verdict
 
 # QEMU options whose value is a path that legitimately differs between runs.
@@ -146,7 +147,8 @@ def check_argv(rec: Recorded, opts: RunOptions) -> None:
     sc = rec.scenario
     probe = Machine(MachineConfig(
         kernel=Path("k"), initrd=Path("i"), append=rec.hv_cmdline, serial_path=Path("s"),
-        smp=sc.smp, memory_mb=sc.memory, deterministic=opts.deterministic, rr=opts.rr,
+        smp=sc.smp, memory_mb=sc.memory, deterministic=opts.deterministic,
+        icount_shift=icount_shift_for(sc), rr=opts.rr,
         rr_file=opts.rr_file, extra_args=rec.extra_args,
         ram_file=Path("r") if rec.hv_options.trace == memlog.HV_TRACE_MODE else None,
         nmi_com2=opts.rr is not None and bool(rec.hv_options.nmi_com2)))

@@ -30,8 +30,8 @@ from harness.nmi import NmiInjector
 from harness.qmp import QMPClient, QMPConnectionError, QMPError
 from harness.hv_options import HvOptions, check_echo
 from harness.rr import Com2NmiSink, StallReinjector
-from harness.scenario import Scenario, ScenarioError
-from harness.schedule import ICOUNT_SHIFT, Schedule, derive
+from harness.scenario import Scenario
+from harness.schedule import Schedule, derive, icount_shift_for, needs_tsc_yield
 from harness.verdict import classify_exit
 from harness.verdict_record import Verdict
 
@@ -428,12 +428,6 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     A missing build raises BuildError before any run dir exists.
     """
     t0 = time.monotonic()
-    if sc.is_linux and sc.smp > 1 and (opts.deterministic or opts.rr):
-        # Measured (docs/linux-guest.md): under one TCG thread and a fixed icount,
-        # QEMU 7.2 does not bring up Linux's second CPU even without the hypervisor.
-        raise ScenarioError(sc.path, "smp", "1 for a deterministic Linux run (QEMU's one-thread icount "
-                            "mode does not bring up Linux's APs); run SMP Linux with --no-deterministic",
-                            sc.smp)
     located = buildmod.locate(opts.build_dir, sc.guest, opts.kernel, opts.initrd)
     if sc.is_multiboot:
         try:
@@ -458,6 +452,8 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         options = opts.hv_options
     if opts.rr == "record" and sc.nmi.kind != "none":
         options = options.with_(nmi_com2=True)   # host NMIs as COM2 bytes (harness/rr.py)
+    if opts.rr == "record" and needs_tsc_yield(sc):
+        options = options.with_(tsc_yield=True)  # virtual time, as derive() does
     # A replay's recorded options already say whether NMIs came over COM2.
     nmi_com2 = opts.rr is not None and bool(options.nmi_com2)
     rr_file = None
@@ -541,7 +537,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path
                            serial_path=(run_dir / ("uart.bin" if mem else "serial.bin")).resolve(), smp=sc.smp,
                            ram_file=mem.ram_file if mem else None,
                            memory_mb=sc.memory, deterministic=schedule is not None,
-                           rr=opts.rr, rr_file=rr_file, nmi_com2=nmi_com2,
+                           icount_shift=icount_shift_for(sc), rr=opts.rr, rr_file=rr_file, nmi_com2=nmi_com2,
                            log_path=run_dir / "qemu.log", extra_args=list(opts.qemu_args))
     machine = Machine(config)
     try:
@@ -554,7 +550,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path
     verdict.hv_cmdline = ran = hv_cmdline_ran(append, opts.qemu_args)
     icount_mode = schedule is not None or opts.rr is not None
     plan = _Plan(host_nmis=schedule is None and opts.rr != "replay",
-                 hang=HangWatch(sc.hang_timeout, ICOUNT_SHIFT if icount_mode else None),
+                 hang=HangWatch(sc.hang_timeout, icount_shift_for(sc) if icount_mode else None),
                  timeout=schedule.wall_timeout_s if schedule else sc.timeout,
                  read_icount=icount_mode, rr=opts.rr, rr_nmi_icounts=opts.rr_nmi_icounts,
                  nmi_com2=nmi_com2,
@@ -595,7 +591,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path
     if icount_mode:
         qemu["icount_last"] = watch.icount
         verdict.hang_detection = ("virtual time: serial silence over icount "
-                                     f"(shift {ICOUNT_SHIFT}), backstops in harness/hangwatch.py")
+                                     f"(shift {icount_shift_for(sc)}), backstops in harness/hangwatch.py")
     if watch.rr is not None:
         rr = verdict.rr if isinstance(verdict.rr, dict) else {}
         verdict.rr = {**rr, **watch.rr}
