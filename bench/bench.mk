@@ -27,11 +27,11 @@ bench-determinism: deps all
 bench-linux: deps all linux
 	$(PYTHON) bench/bench_linux.py $(BENCH_LINUX_ARGS)
 
-#   make bench-tsc-yield  a deterministic Linux boot at -smp 1 with and without tsc_yield=1
+#   make bench-rdtsc-exit  a deterministic Linux boot at -smp 1 with and without rdtsc_exit=1
 #                         (the RDTSC intercept SMP Linux needs): instructions, virtual and wall time
-.PHONY: bench-tsc-yield
-bench-tsc-yield: deps all linux
-	$(PYTHON) bench/bench_tsc_yield.py $(BENCH_TSC_YIELD_ARGS)
+.PHONY: bench-rdtsc-exit
+bench-rdtsc-exit: deps all linux
+	$(PYTHON) bench/bench_rdtsc_exit.py $(BENCH_RDTSC_EXIT_ARGS)
 
 #   make soak   the correct build over 1000 deterministic stress-all seeds and 200 of each
 #               XMHF64 test 1-5, every run to its end; prints every failing seed and the

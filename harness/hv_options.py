@@ -24,8 +24,8 @@ _NUMBER = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+)\Z")
 _WL_CPU = re.compile(r"wl([1-9][0-9]?|0)\Z")   # wlN, N decimal without a leading zero (< 100)
 # Render order: the order the harness has always written the words in, so a line
 # it renders today is the line it rendered before (replays compare QEMU argv).
-KEYS = ("wl", "seed", "nmi_every", "nmi_com2", "testhc", "trace", "tsc_yield")
-SWITCHES = ("nmi_com2", "testhc", "tsc_yield")   # 0 or 1 on the line, bools here
+KEYS = ("wl", "seed", "nmi_every", "nmi_com2", "testhc", "trace", "rdtsc_exit")
+SWITCHES = ("nmi_com2", "testhc", "rdtsc_exit")   # 0 or 1 on the line, bools here
 
 
 class HvOptionsError(ValueError):
@@ -62,7 +62,7 @@ class HvOptions:
     nmi_com2: bool | None = None
     testhc: bool | None = None
     trace: str | None = None                      # "record" | "mem" | None
-    tsc_yield: bool | None = None                 # guest RDTSC exits and yields (deterministic SMP OS guests)
+    rdtsc_exit: bool | None = None                 # guest RDTSC exits and yields (deterministic SMP OS guests)
 
     def __post_init__(self) -> None:
         for name in ("seed", "nmi_every"):
@@ -115,7 +115,7 @@ class HvOptions:
                 cpu_wl[int(cpu.group(1))] = _workload(word, value)
             else:
                 raise HvOptionsError(f"{word!r}: unknown option (wl, wlN, seed, nmi_every, nmi_com2, "
-                                     "trace, testhc, tsc_yield)")
+                                     "trace, testhc, rdtsc_exit)")
         return cls(cpu_wl=tuple(sorted(cpu_wl.items())), **fields)
 
     def render(self) -> str:
@@ -133,8 +133,8 @@ class HvOptions:
                 words.append(f"{name}={int(getattr(self, name))}")
         if self.trace is not None:
             words.append(f"trace={self.trace}")
-        if self.tsc_yield is not None:
-            words.append(f"tsc_yield={int(self.tsc_yield)}")
+        if self.rdtsc_exit is not None:
+            words.append(f"rdtsc_exit={int(self.rdtsc_exit)}")
         return " ".join(words)
 
     def with_(self, **changes: Any) -> "HvOptions":
@@ -148,7 +148,7 @@ class HvOptions:
         `parsed_from_record` returns): what it acts on, defaults filled in."""
         return {"seed": self.seed or 0, "seed_given": self.seed is not None,
                 "nmi_every": self.nmi_every or 0, "nmi_com2": bool(self.nmi_com2),
-                "testhc": bool(self.testhc), "trace": self.trace or "stream", "tsc_yield": bool(self.tsc_yield)}
+                "testhc": bool(self.testhc), "trace": self.trace or "stream", "rdtsc_exit": bool(self.rdtsc_exit)}
 
 
 def parsed_from_record(seed: int, nmi_every: int, flags: int) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def parsed_from_record(seed: int, nmi_every: int, flags: int) -> dict[str, Any]:
     mem = bits["trace_mem"] & flags
     out: dict[str, Any] = {"seed": seed, "seed_given": bool(flags & bits["seed_given"]), "nmi_every": nmi_every,
                            "nmi_com2": bool(flags & bits["nmi_com2"]), "testhc": bool(flags & bits["testhc"]),
-                           "tsc_yield": bool(flags & bits["tsc_yield"]),
+                           "rdtsc_exit": bool(flags & bits["rdtsc_exit"]),
                            "trace": "record" if record and not mem else "mem" if mem and not record
                            else "stream" if not (record or mem) else "record+mem"}
     unknown = flags & ~sum(bits.values())

@@ -31,7 +31,7 @@ from harness.qmp import QMPClient, QMPConnectionError, QMPError
 from harness.hv_options import HvOptions, check_echo
 from harness.rr import Com2NmiSink, StallReinjector
 from harness.scenario import Scenario
-from harness.schedule import Schedule, derive, icount_shift_for, needs_tsc_yield
+from harness.schedule import Schedule, derive, icount_shift_for, needs_rdtsc_exit
 from harness.verdict import classify_exit
 from harness.verdict_record import Verdict
 
@@ -452,8 +452,8 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         options = opts.hv_options
     if opts.rr == "record" and sc.nmi.kind != "none":
         options = options.with_(nmi_com2=True)   # host NMIs as COM2 bytes (harness/rr.py)
-    if opts.rr == "record" and needs_tsc_yield(sc):
-        options = options.with_(tsc_yield=True)  # virtual time, as derive() does
+    if opts.rr == "record" and needs_rdtsc_exit(sc):
+        options = options.with_(rdtsc_exit=True)  # virtual time, as derive() does
     # A replay's recorded options already say whether NMIs came over COM2.
     nmi_com2 = opts.rr is not None and bool(options.nmi_com2)
     rr_file = None

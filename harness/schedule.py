@@ -116,8 +116,8 @@ def icount_shift_for(sc: Scenario) -> int:
     return OS_ICOUNT_SHIFT if sc.is_os else ICOUNT_SHIFT
 
 
-def needs_tsc_yield(sc: Scenario) -> bool:
-    """Whether a run in virtual time needs the hypervisor's tsc_yield=1.
+def needs_rdtsc_exit(sc: Scenario) -> bool:
+    """Whether a run in virtual time needs the hypervisor's rdtsc_exit=1.
 
     An OS starting its APs spins on the TSC without PAUSE (Linux's BSP in
     native_cpu_up), and QEMU's one-thread icount round robin then gives the
@@ -133,7 +133,7 @@ def derive(sc: Scenario, seed: int) -> Schedule:
     k, basis = nmi_every_for(sc.nmi, sc.smp, seed)
     if sc.nmi.count is not None and k:
         basis += f"; nmi.count={sc.nmi.count} is not enforced in-machine"
-    options = sc.hv_options().with_(seed=seed, nmi_every=k or None, tsc_yield=needs_tsc_yield(sc) or None)
+    options = sc.hv_options().with_(seed=seed, nmi_every=k or None, rdtsc_exit=needs_rdtsc_exit(sc) or None)
     return Schedule(seed=seed, nmi_every=k, nmi_basis=basis, hv_options=options,
                     icount_shift=icount_shift_for(sc), qemu_args=tuple(deterministic_args(icount_shift_for(sc))),
                     hang_virtual_s=sc.hang_timeout, wall_timeout_s=sc.timeout * WALL_SLOWDOWN)

@@ -87,7 +87,7 @@ def test_qmp_nmis_during_a_linux_boot_at_smp4_are_all_accounted(tmp_path: Path) 
 
 @pytest.mark.parametrize("smp", [1, 2, 4])
 def test_deterministic_linux_is_byte_identical(tmp_path: Path, smp: int) -> None:
-    # At -smp > 1 this needs tsc_yield=1 (docs/linux-guest.md "Determinism"): without it
+    # At -smp > 1 this needs rdtsc_exit=1 (docs/linux-guest.md "Determinism"): without it
     # the BSP's TSC loop starves the AP until a host-timed QMP poll ends its turn.
     a = run_linux(tmp_path / "a", smp, seed=5, deterministic=True)
     b = run_linux(tmp_path / "b", smp, seed=5, deterministic=True)
@@ -97,7 +97,7 @@ def test_deterministic_linux_is_byte_identical(tmp_path: Path, smp: int) -> None
     online = "0" if smp == 1 else f"0-{smp - 1}"
     assert f"HEISEN-LINUX: cpus online {online} count {smp}" in console(a)
     parsed = a.verdict["hv_options"]["parsed"]
-    assert parsed["tsc_yield"] == (smp > 1) and parsed == a.verdict["hv_options"]["sent"], parsed
+    assert parsed["rdtsc_exit"] == (smp > 1) and parsed == a.verdict["hv_options"]["sent"], parsed
 
 
 def test_a_users_own_kernel_initrd_and_command_line(tmp_path: Path) -> None:

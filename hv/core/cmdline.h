@@ -43,10 +43,10 @@ struct hv_options {
 	bool seed_given;	/* `seed=0` and no seed act alike, but the harness sent one or the other */
 	bool nmi_com2;
 	bool testhc;
-	/* The guest's RDTSC exits and the CPU executes a PAUSE (arch_tsc_yield):
-	 * what makes SMP Linux deterministic under QEMU's one-thread icount
-	 * round robin (docs/linux-guest.md "Determinism"). */
-	bool tsc_yield;
+	/* Every guest RDTSC exits (arch_rdtsc_exit): what makes SMP Linux
+	 * deterministic under QEMU's one-thread icount round robin
+	 * (docs/linux-guest.md "Determinism"). */
+	bool rdtsc_exit;
 	enum trace_mode trace;
 };
 

@@ -256,7 +256,7 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_OPTIONS_FLAGS_TESTHC 0x4
 #define TRACE_OPTIONS_FLAGS_TRACE_RECORD 0x8
 #define TRACE_OPTIONS_FLAGS_TRACE_MEM 0x10
-#define TRACE_OPTIONS_FLAGS_TSC_YIELD 0x20
+#define TRACE_OPTIONS_FLAGS_RDTSC_EXIT 0x20
 
 /* Wire encodings of event fields (docs/trace-format.md). */
 #define TRACE_ENC_U 0

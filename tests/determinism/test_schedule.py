@@ -56,16 +56,16 @@ def test_bad_seed_is_refused(tmp_path: Path, bad: object) -> None:
         derive(scenario(tmp_path, 'pattern = "none"'), bad)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("name,smp,tsc_yield,shift", [
+@pytest.mark.parametrize("name,smp,rdtsc_exit,shift", [
     ("linux-smoke", 1, False, 5), ("linux-smoke", 2, True, 5), ("linux-smoke", 4, True, 5),
     ("multiboot-smp4", 4, True, 5), ("smoke", 4, False, 7),
 ])
-def test_an_os_guest_at_smp_above_1_gets_tsc_yield_and_every_os_guest_the_faster_clock(
-        name: str, smp: int, tsc_yield: bool, shift: int) -> None:
+def test_an_os_guest_at_smp_above_1_gets_rdtsc_exit_and_every_os_guest_the_faster_clock(
+        name: str, smp: int, rdtsc_exit: bool, shift: int) -> None:
     # docs/linux-guest.md "Determinism": an OS's BSP spinning on the TSC starves the
     # AP it waits for unless RDTSC yields; Linux at -smp 4 needs more than 7.8 M
     # instructions per virtual second not to call its own boot a soft lockup.
     sc = load_named(name).with_overrides(smp=smp)
     sched = derive(sc, 3)
-    assert ("tsc_yield=1" in sched.hv_cmdline.split()) == tsc_yield, sched.hv_cmdline
+    assert ("rdtsc_exit=1" in sched.hv_cmdline.split()) == rdtsc_exit, sched.hv_cmdline
     assert sched.icount_shift == shift and f"shift={shift},sleep=off" in sched.qemu_args

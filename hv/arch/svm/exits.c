@@ -71,12 +71,12 @@ static void handle_msr(struct percpu *c, struct vmcb *vmcb)
 }
 
 /*
- * Intercepted only with tsc_yield=1 (arch_tsc_yield).  The guest reads what it
+ * Intercepted only with rdtsc_exit=1 (arch_rdtsc_exit).  The guest reads what it
  * would have read: RDTSC returns TSC + TSC_OFFSET in EDX:EAX with the upper
- * halves of RAX and RDX cleared (AMD APM vol. 3, RDTSC).  The PAUSE is the
- * point: QEMU's TCG ends the vCPU's turn there, at an instruction count
- * fixed by the guest's code, not by the host's clock.  2 bytes: 0F 31 (no
- * NRIPS under TCG; Linux issues it without prefixes).
+ * halves of RAX and RDX cleared (AMD APM vol. 3, RDTSC).  The exit itself is
+ * what a deterministic SMP Linux needs (arch.h arch_rdtsc_exit); a PAUSE here
+ * changed nothing, byte for byte (docs/linux-guest.md "Determinism").  2 bytes:
+ * 0F 31 (no NRIPS under TCG; Linux issues it without prefixes).
  */
 static void handle_rdtsc(struct percpu *c, struct vmcb *vmcb)
 {
@@ -84,7 +84,6 @@ static void handle_rdtsc(struct percpu *c, struct vmcb *vmcb)
 	vmcb->save.rax = (u32)t;
 	c->vcpu.gpr.rdx = (u32)(t >> 32);
 	svm_skip_instruction(vmcb, 2);
-	cpu_relax();
 }
 
 static void handle_vmmcall(struct percpu *c, struct vmcb *vmcb)

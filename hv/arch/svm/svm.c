@@ -41,7 +41,7 @@ static u8 msr_bitmap[8192] __aligned(4096);
 /* I/O permission map (APM vol. 2 15.10.1): one bit per port, 12 KiB. */
 static u8 io_bitmap[3 * 4096] __aligned(4096);
 static bool io_intercepts;
-static bool tsc_yield;		/* arch_tsc_yield: RDTSC intercepted */
+static bool rdtsc_exit;		/* arch_rdtsc_exit: RDTSC intercepted */
 static u64 npt_root;
 static bool per_cpu_npt;	/* INIT/SIPI virtualized: each CPU its own root */
 
@@ -79,9 +79,9 @@ void arch_io_intercept(u16 port, u16 count)
 	io_intercepts = true;
 }
 
-void arch_tsc_yield(bool on)
+void arch_rdtsc_exit(bool on)
 {
-	tsc_yield = on;
+	rdtsc_exit = on;
 }
 
 void arch_global_init(u64 prot_start, u64 prot_end)
@@ -117,7 +117,7 @@ static struct vmcb *vmcb_reset(struct percpu *c)
 	ctl->misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
 		     INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
 	ctl->msrpm_pa = (u64)msr_bitmap;
-	if (tsc_yield)
+	if (rdtsc_exit)
 		ctl->misc1 |= INTERCEPT_RDTSC;
 	if (io_intercepts) {
 		ctl->misc1 |= INTERCEPT_IOIO_PROT;

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""make bench-tsc-yield: what `tsc_yield=1` costs a deterministic Linux boot.
+"""make bench-rdtsc-exit: what `rdtsc_exit=1` costs a deterministic Linux boot.
 
 The hypervisor's RDTSC intercept (docs/hypervisor.md, "RDTSC and virtual time") is
 what lets a deterministic SMP Linux bring up its APs; it costs an exit per TSC read.
 Measured where it is optional, -smp 1: linux-smoke in deterministic mode, the
-schedule's own options with and without tsc_yield=1, alternating, ROUNDS of each.
+schedule's own options with and without rdtsc_exit=1, alternating, ROUNDS of each.
 Per boot:
   icount   instructions the machine ran to its exit (QMP query-replay, the hang
            watch's last read): host-independent
@@ -33,20 +33,20 @@ from harness.schedule import derive  # noqa: E402
 STAMP = re.compile(r"^\[\s*([0-9]+\.[0-9]+)\]", re.M)
 
 
-def boot(tsc_yield: bool, seed: int, work: Path) -> dict[str, float]:
+def boot(rdtsc_exit: bool, seed: int, work: Path) -> dict[str, float]:
     sc = load_named("linux-smoke").with_overrides(smp=1)
-    options = derive(sc, seed).hv_options.with_(tsc_yield=tsc_yield or None)
+    options = derive(sc, seed).hv_options.with_(rdtsc_exit=rdtsc_exit or None)
     t0 = time.monotonic()
     res = run_scenario(sc, RunOptions(seed=seed, deterministic=True, build_dir=ROOT / "build",
                                       results_dir=work, views=False, hv_options=options))
     wall = time.monotonic() - t0
     if not res.passed:
-        raise SystemExit(f"bench-tsc-yield: a boot with tsc_yield={int(tsc_yield)} did not pass "
+        raise SystemExit(f"bench-rdtsc-exit: a boot with rdtsc_exit={int(rdtsc_exit)} did not pass "
                          f"({res.verdict.get('reason')}); see {res.run_dir}")
     stamps = STAMP.findall((res.run_dir / "console.txt").read_text(errors="replace"))
     icount = res.verdict["qemu"].get("icount_last")
     if not stamps or not isinstance(icount, int):
-        raise SystemExit(f"bench-tsc-yield: no console stamp or icount in {res.run_dir}")
+        raise SystemExit(f"bench-rdtsc-exit: no console stamp or icount in {res.run_dir}")
     return {"icount": float(icount), "stamp": float(stamps[-1]), "wall": wall}
 
 
@@ -58,11 +58,11 @@ def main(argv: list[str]) -> int:
     if args.rounds < 1:
         ap.error("--rounds must be at least 1")
     runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
-    with tempfile.TemporaryDirectory(prefix="bench-tsc-yield-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-rdtsc-exit-") as tmp:
         for i in range(args.rounds):
             for side in ((False, True) if i % 2 == 0 else (True, False)):
                 runs[side].append(boot(side, args.seed, Path(tmp) / f"{i}-{int(side)}"))
-    print(f"bench-tsc-yield: linux-smoke -smp 1, deterministic, seed {args.seed}, median of {args.rounds}")
+    print(f"bench-rdtsc-exit: linux-smoke -smp 1, deterministic, seed {args.seed}, median of {args.rounds}")
     print(f"{'':8}{'without':>14}{'with':>14}{'with/without':>14}")
     for key, unit in (("icount", "M instr"), ("stamp", "s virtual"), ("wall", "s wall")):
         scale = 1e6 if key == "icount" else 1.0
