@@ -39,7 +39,7 @@ bench-rdtsc-exit: deps all linux
 #               SOAK_ARGS="--plan stress-all=50 --base-seed 7" for a shorter one.
 #   make soak GUEST=linux RUNS=N
 #               XMHF64's tests inside Linux instead: every scenarios/linux-test*.toml,
-#               N runs each (default 20), host-timed (SMP Linux cannot run deterministic).
+#               N runs each (default 20), host-timed (XMHF64's method: QMP NMIs).
 .PHONY: soak
 # GUEST and RUNS reach soak.py through the environment, never a shell command line.
 soak: export SOAK_GUEST = $(value GUEST)

@@ -112,9 +112,10 @@ def take_figures(soak: ScenarioSoak, result: RunResult) -> None:
 
 
 def deterministic(name: str) -> bool:
-    """SMP Linux cannot run deterministic (QEMU's one-thread icount mode does not bring
-    up its APs: docs/linux-guest.md): its runs are host-timed, a seed only a run's label,
-    and a failure's confirmation a rerun (XMHF64's own method)."""
+    """The Linux soak runs SMP Linux host-timed, XMHF64's own method (QMP NMIs from
+    the host, multi-threaded TCG): a seed is only a run's label and a failure's
+    confirmation a rerun.  Deterministic SMP Linux runs exist (docs/linux-guest.md,
+    "Determinism"); this soak measures the method XMHF64 used."""
     sc = load_named(name)
     return not (sc.is_linux and sc.smp > 1)
 

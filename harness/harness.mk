@@ -25,6 +25,9 @@ BENCH_REPLAYS ?= 10
 BENCH_REPEATS ?= 3
 BENCH_ARGS ?=
 .PHONY: bench-detect
-bench-detect: deps all
+# GUEST=linux: each bug's linux_scenario (XMHF64's test as a Linux program).  GUEST
+# is only compared here: its text never reaches the shell, `--guest linux` is literal.
+bench-detect: deps all $(if $(filter linux,$(GUEST)),linux)
 	$(PYTHON) -m harness.bench --budget $(BENCH_BUDGET) --runs $(BENCH_RUNS) \
-		--replays $(BENCH_REPLAYS) --repeats $(BENCH_REPEATS) $(BENCH_ARGS)
+		--replays $(BENCH_REPLAYS) --repeats $(BENCH_REPEATS) \
+		$(if $(filter linux,$(GUEST)),--guest linux) $(BENCH_ARGS)
