@@ -123,7 +123,8 @@ def deterministic(name: str) -> bool:
 def soak_slice(name: str, base: int, seeds: int, build: Path, results: Path, budget_s: float) -> ScenarioSoak:
     """Seeds base..base+seeds-1 of one scenario, one QEMU at a time, in this process."""
     sc = load_named(name)
-    soak = ScenarioSoak(name, seeds, base, hang_timeout_s=sc.hang_timeout)
+    hang_timeout = sc.virtual_hang_timeout if deterministic(name) else sc.hang_timeout
+    soak = ScenarioSoak(name, seeds, base, hang_timeout_s=hang_timeout)
     opts = HuntOptions(budget_s=budget_s, jobs=1, base_seed=base, build_dir=build,
                        results_dir=results, max_seeds=seeds, stop_on_failure=False, confirm=1,
                        stop_at_violation=False, views=False, deterministic=deterministic(name))

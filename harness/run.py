@@ -550,7 +550,8 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path
     verdict.hv_cmdline = ran = hv_cmdline_ran(append, opts.qemu_args)
     icount_mode = schedule is not None or opts.rr is not None
     plan = _Plan(host_nmis=schedule is None and opts.rr != "replay",
-                 hang=HangWatch(sc.hang_timeout, icount_shift_for(sc) if icount_mode else None),
+                 hang=HangWatch(sc.virtual_hang_timeout if icount_mode else sc.hang_timeout,
+                                icount_shift_for(sc) if icount_mode else None),
                  timeout=schedule.wall_timeout_s if schedule else sc.timeout,
                  read_icount=icount_mode, rr=opts.rr, rr_nmi_icounts=opts.rr_nmi_icounts,
                  nmi_com2=nmi_com2,

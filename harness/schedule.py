@@ -136,4 +136,4 @@ def derive(sc: Scenario, seed: int) -> Schedule:
     options = sc.hv_options().with_(seed=seed, nmi_every=k or None, rdtsc_exit=needs_rdtsc_exit(sc) or None)
     return Schedule(seed=seed, nmi_every=k, nmi_basis=basis, hv_options=options,
                     icount_shift=icount_shift_for(sc), qemu_args=tuple(deterministic_args(icount_shift_for(sc))),
-                    hang_virtual_s=sc.hang_timeout, wall_timeout_s=sc.timeout * WALL_SLOWDOWN)
+                    hang_virtual_s=sc.virtual_hang_timeout, wall_timeout_s=sc.timeout * WALL_SLOWDOWN)

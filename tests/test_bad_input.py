@@ -167,6 +167,8 @@ def test_decoder_bad_arguments_are_exit_2(tmp_path: Path, args: list[str], words
     ("timeout = inf\n", "timeout"),
     ("hang_timeout = nan\n", "hang_timeout"),
     ("hang_timeout = -inf\n", "hang_timeout"),
+    ("hang_timeout_virtual = nan\n", "hang_timeout_virtual"),
+    ("hang_timeout_virtual = 0\n", "hang_timeout_virtual"),
     ("timeout = 1e300\n", "timeout"),
     ('[nmi]\npattern = "interval"\ninterval = nan\n', "nmi.interval"),
     ('[nmi]\npattern = "interval"\ninterval = inf\n', "nmi.interval"),

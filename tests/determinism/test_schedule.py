@@ -69,3 +69,15 @@ def test_an_os_guest_at_smp_above_1_gets_rdtsc_exit_and_every_os_guest_the_faste
     sched = derive(sc, 3)
     assert ("rdtsc_exit=1" in sched.hv_cmdline.split()) == rdtsc_exit, sched.hv_cmdline
     assert sched.icount_shift == shift and f"shift={shift},sleep=off" in sched.qemu_args
+
+
+def test_a_virtual_hang_timeout_applies_to_runs_in_virtual_time_only(tmp_path: Path) -> None:
+    # A host-timed run's quiet stretches follow the host's load, a virtual-time run's only
+    # the guest's work: a scenario may set the second apart (hang_timeout_virtual).
+    path = tmp_path / "v.toml"
+    path.write_text('smp = 2\nhang_timeout = 30\nhang_timeout_virtual = 10\ntimeout = 60\n'
+                    '[workloads]\ndefault = "test:100"\n')
+    sc = load(path)
+    assert sc.hang_timeout == 30 and sc.virtual_hang_timeout == 10
+    assert derive(sc, 1).hang_virtual_s == 10
+    assert load_named("linux-zoo-quiesce").virtual_hang_timeout == load_named("linux-zoo-quiesce").hang_timeout
