@@ -80,6 +80,83 @@ class MachineConfig:
     extra_args: list[str] = field(default_factory=list)
 
 
+def socket_paths(sockdir: Path) -> dict[str, Path]:
+    """The unix sockets QEMU listens on (QMP, gdb) or reads from (COM2's NMI
+    bytes), all inside one private directory."""
+    return {"qmp": sockdir / "qmp.sock", "gdb": sockdir / "gdb.sock", "nmi": sockdir / "nmi.sock"}
+
+
+def machine_cwd(config: MachineConfig) -> Path:
+    """QEMU runs here, so -kernel/-initrd are short relative names.
+
+    QEMU passes the kernel's path to the hypervisor as the first word of
+    its multiboot command line (and the module's path as the module's),
+    and parsing a longer path costs instructions: with absolute paths a
+    run in another directory is not byte-identical under icount.
+    """
+    return Path(config.kernel).resolve().parent
+
+
+def modules_arg(config: MachineConfig) -> str:
+    """-initrd's value: "module0 args,module1".  QEMU splits it at commas and
+    reads ",," as one comma (get_opt_value), so commas in paths and in the
+    guest's command line are doubled; the module string is "path args",
+    exactly what a multiboot loader hands the kernel."""
+    cwd = machine_cwd(config)
+
+    def rel(path: Path) -> str:
+        return os.path.relpath(Path(path).resolve(), cwd).replace(",", ",,")
+    first = rel(config.initrd) + (f" {config.initrd_args.replace(',', ',,')}" if config.initrd_args else "")
+    return ",".join([first] + ([rel(config.second_module)] if config.second_module is not None else []))
+
+
+def qemu_argv(config: MachineConfig, sockdir: Path) -> list[str]:
+    """QEMU's argv for `config`, its sockets in `sockdir`: a pure function (it
+    creates nothing, reads no file), so a replay can compute the argv a run
+    would use and compare it with the recorded one without launching or
+    making a directory.  Raises MachineError for a config QEMU cannot run."""
+    c = config
+    sockets = socket_paths(sockdir)
+    accel = DETERMINISTIC_ARGS if c.deterministic else ["-accel", "tcg"]
+    if c.rr is not None:
+        if c.rr_file is None:
+            raise MachineError("record/replay needs rr_file")
+        accel = rr_args(c.rr, Path(c.rr_file).resolve(), c.smp)
+    machine = ["-machine", "pc"]
+    if c.ram_file is not None:
+        machine = ["-object", f"memory-backend-file,id=ram0,size={c.memory_mb}M,"
+                              f"mem-path={Path(c.ram_file).resolve()},share=on",
+                   "-machine", "pc,memory-backend=ram0"]
+    # -nodefaults: the default VGA, NIC, IDE CD-ROM and floppy make SeaBIOS's
+    # boot last a host-timing-dependent span of *virtual* time, so even
+    # under icount the hypervisor started 4-7 ms of TSC later in about 1 run
+    # in 20 and every later interleaving shifted with it (docs/determinism.md,
+    # "QEMU: one thread, fixed icount, no default devices"; measured by
+    # `make bench-determinism`).
+    devices = [] if c.default_devices else ["-nodefaults"]
+    args = [c.qemu_binary, *devices, *machine, *accel, "-cpu", "qemu64,+svm,+npt",
+            "-smp", str(c.smp), "-m", str(c.memory_mb),
+            "-kernel", Path(c.kernel).name,
+            "-initrd", modules_arg(c),
+            "-append", c.append,
+            "-display", "none", "-monitor", "none", "-no-reboot",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-name", "heisenvisor,debug-threads=on",
+            "-serial", f"file:{Path(c.serial_path).resolve()}"]
+    if c.nmi_com2:
+        args += ["-serial", f"unix:{sockets['nmi']},server=on,wait=off"]
+    if c.console_path is not None:
+        # -serial fills COM1, COM2, COM3 in order: COM2 must exist to reach COM3.
+        args += ([] if c.nmi_com2 else ["-serial", "null"]) + \
+                ["-serial", f"file:{Path(c.console_path).resolve()}"]
+    args += ["-qmp", f"unix:{sockets['qmp']},server,nowait"]
+    if c.gdbstub:
+        args += ["-gdb", f"unix:{sockets['gdb']},server,nowait"]
+    if c.start_paused:
+        args.append("-S")
+    return args + list(c.extra_args)
+
+
 def _die_with_parent() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -111,80 +188,23 @@ class Machine:
 
     @property
     def qmp_socket(self) -> Path:
-        return self.sockdir / "qmp.sock"
+        return socket_paths(self.sockdir)["qmp"]
 
     @property
     def gdb_socket(self) -> Path:
-        return self.sockdir / "gdb.sock"
+        return socket_paths(self.sockdir)["gdb"]
 
     @property
     def nmi_socket(self) -> Path:
-        return self.sockdir / "nmi.sock"
+        return socket_paths(self.sockdir)["nmi"]
 
     # --- command line --------------------------------------------------------
     @property
     def cwd(self) -> Path:
-        """QEMU runs here, so -kernel/-initrd are short relative names.
-
-        QEMU passes the kernel's path to the hypervisor as the first word of
-        its multiboot command line (and the module's path as the module's),
-        and parsing a longer path costs instructions: with absolute paths a
-        run in another directory is not byte-identical under icount.
-        """
-        return Path(self.config.kernel).resolve().parent
+        return machine_cwd(self.config)
 
     def command_line(self) -> list[str]:
-        c = self.config
-        accel = DETERMINISTIC_ARGS if c.deterministic else ["-accel", "tcg"]
-        if c.rr is not None:
-            if c.rr_file is None:
-                raise MachineError("record/replay needs rr_file")
-            accel = rr_args(c.rr, Path(c.rr_file).resolve(), c.smp)
-        machine = ["-machine", "pc"]
-        if c.ram_file is not None:
-            machine = ["-object", f"memory-backend-file,id=ram0,size={c.memory_mb}M,"
-                                  f"mem-path={Path(c.ram_file).resolve()},share=on",
-                       "-machine", "pc,memory-backend=ram0"]
-        # -nodefaults: the default VGA, NIC, IDE CD-ROM and floppy make SeaBIOS's
-        # boot last a host-timing-dependent span of *virtual* time, so even
-        # under icount the hypervisor started 4-7 ms of TSC later in about 1 run
-        # in 20 and every later interleaving shifted with it (docs/determinism.md,
-        # "QEMU: one thread, fixed icount, no default devices"; measured by
-        # `make bench-determinism`).
-        devices = [] if c.default_devices else ["-nodefaults"]
-        args = [c.qemu_binary, *devices, *machine, *accel, "-cpu", "qemu64,+svm,+npt",
-                "-smp", str(c.smp), "-m", str(c.memory_mb),
-                "-kernel", Path(c.kernel).name,
-                "-initrd", self.modules_arg(),
-                "-append", c.append,
-                "-display", "none", "-monitor", "none", "-no-reboot",
-                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                "-name", "heisenvisor,debug-threads=on",
-                "-serial", f"file:{Path(c.serial_path).resolve()}"]
-        if c.nmi_com2:
-            args += ["-serial", f"unix:{self.nmi_socket},server=on,wait=off"]
-        if c.console_path is not None:
-            # -serial fills COM1, COM2, COM3 in order: COM2 must exist to reach COM3.
-            args += ([] if c.nmi_com2 else ["-serial", "null"]) + \
-                    ["-serial", f"file:{Path(c.console_path).resolve()}"]
-        args += ["-qmp", f"unix:{self.qmp_socket},server,nowait"]
-        if c.gdbstub:
-            args += ["-gdb", f"unix:{self.gdb_socket},server,nowait"]
-        if c.start_paused:
-            args.append("-S")
-        return args + list(c.extra_args)
-
-    def modules_arg(self) -> str:
-        """-initrd's value: "module0 args,module1".  QEMU splits it at commas and
-        reads ",," as one comma (get_opt_value), so commas in paths and in the
-        guest's command line are doubled; the module string is "path args",
-        exactly what a multiboot loader hands the kernel."""
-        c = self.config
-
-        def rel(path: Path) -> str:
-            return os.path.relpath(Path(path).resolve(), self.cwd).replace(",", ",,")
-        first = rel(c.initrd) + (f" {c.initrd_args.replace(',', ',,')}" if c.initrd_args else "")
-        return ",".join([first] + ([rel(c.second_module)] if c.second_module is not None else []))
+        return qemu_argv(self.config, self.sockdir)
 
     def command_line_text(self) -> str:
         return f"cd {shlex.quote(str(self.cwd))} && {shlex.join(self.command_line())}"

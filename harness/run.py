@@ -532,17 +532,27 @@ def _progress_counter(mem: _MemTransport | None, console: Path | None) -> Callab
     return count
 
 
+def machine_config(sc: Scenario, build: buildmod.Build, run_dir: Path, append: str, *,
+                   deterministic: bool, rr: str | None, rr_file: Path | None, nmi_com2: bool,
+                   ram_file: Path | None, qemu_args: list[str]) -> MachineConfig:
+    """The machine a run of `sc` launches: a pure function of the run's facts, so a
+    replay computes the same config (and, through machine.qemu_argv, the same argv)
+    that its run will launch, and compares it with the recorded one before running."""
+    return MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=append,
+                         initrd_args=sc.kernel_cmdline(), second_module=build.initrd,
+                         console_path=(run_dir / "console.txt").resolve() if sc.is_os else None,
+                         serial_path=(run_dir / ("uart.bin" if ram_file else "serial.bin")).resolve(),
+                         smp=sc.smp, ram_file=ram_file, memory_mb=sc.memory, deterministic=deterministic,
+                         rr=rr, rr_file=rr_file, nmi_com2=nmi_com2,
+                         log_path=run_dir / "qemu.log", extra_args=list(qemu_args))
+
+
 def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path,
                  build: buildmod.Build, append: str, schedule: Schedule | None, rr_file: Path | None,
                  nmi_com2: bool, mem: _MemTransport | None, t0: float) -> RunResult:
-    config = MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=append,
-                           initrd_args=sc.kernel_cmdline(), second_module=build.initrd,
-                           console_path=(run_dir / "console.txt").resolve() if sc.is_os else None,
-                           serial_path=(run_dir / ("uart.bin" if mem else "serial.bin")).resolve(), smp=sc.smp,
-                           ram_file=mem.ram_file if mem else None,
-                           memory_mb=sc.memory, deterministic=schedule is not None,
-                           rr=opts.rr, rr_file=rr_file, nmi_com2=nmi_com2,
-                           log_path=run_dir / "qemu.log", extra_args=list(opts.qemu_args))
+    config = machine_config(sc, build, run_dir, append, deterministic=schedule is not None, rr=opts.rr,
+                            rr_file=rr_file, nmi_com2=nmi_com2, ram_file=mem.ram_file if mem else None,
+                            qemu_args=opts.qemu_args)
     machine = Machine(config)
     try:
         (run_dir / "cmdline.txt").write_text(machine.command_line_text() + "\n")
