@@ -1,14 +1,18 @@
 """Launch one QEMU for a Heisenvisor run and always clean it up.
 
-The shape follows QEMU's python/qemu/machine (launch, sockets in a private
-temp dir, graceful then forced shutdown) but is synchronous and small: the
-harness drives QMP itself.  QEMU runs in its own session so a terminal Ctrl-C
+The shape follows QEMU's python/qemu/machine: sockets in a private temp dir,
+the machine owns its QMP connection (`async with Machine(cfg) as m:` launches,
+connects QMP and hands out `m.qmp`; leaving the block says `quit` over QMP,
+closes the connection, then stops QEMU by signal if it is still there).  The
+plain `with Machine(cfg) as m:` launches without QMP, for callers that only
+wait for an exit.  QEMU runs in its own session so a terminal Ctrl-C
 reaches only the harness, which then stops QEMU *after* recording what it
 needs; PR_SET_PDEATHSIG kills QEMU if the harness itself is killed outright,
 so no QEMU outlives its harness.
 """
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import shlex
@@ -21,7 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from harness.qmp import QMPClient, QMPConnectionError, QMPError
+
 PR_SET_PDEATHSIG = 1
+# Seconds a freshly launched QEMU gets to open its QMP socket (a loaded 2-core
+# host with three other QEMUs starts one in well under a second).
+QMP_CONNECT_WINDOW = 10.0
 
 # From /work/shared/notes/determinism-and-replay.md: the only settings that
 # gave byte-identical SMP runs (deterministic mode builds on this).
@@ -174,6 +183,8 @@ class Machine:
         self._ended: float | None = None
         self._log_text: str | None = None
         self._closed = False
+        self._qmp: QMPClient | None = None
+        self.qmp_error: str | None = None   # why QMP is not connected, once connect_qmp failed
 
     # --- paths -------------------------------------------------------------
     @property
@@ -232,6 +243,86 @@ class Machine:
         except OSError as exc:
             self._cleanup_files()
             raise MachineError(f"cannot start {argv[0]}: {exc}") from exc
+
+    # --- QMP -----------------------------------------------------------------
+    @property
+    def qmp(self) -> QMPClient:
+        """The machine's QMP connection; MachineError when it has none."""
+        if self._qmp is None or not self._qmp.connected:
+            raise MachineError(f"no QMP connection to this machine ({self.qmp_error or 'not connected'})")
+        return self._qmp
+
+    @property
+    def qmp_connected(self) -> bool:
+        return self._qmp is not None and self._qmp.connected
+
+    async def connect_qmp(self, window: float = QMP_CONNECT_WINDOW) -> str | None:
+        """Connect QMP while QEMU lives: None once connected, else why not (also kept
+        in `qmp_error`).  A QEMU that exits first -- a guest that finished before its
+        QMP socket was up -- is not waited on for the whole window."""
+        if self._proc is None:
+            raise MachineError("connect_qmp before launch")
+        if self.qmp_connected:
+            return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + window
+        client = QMPClient(str(self.qmp_socket))
+        while True:
+            if self.poll() is not None:
+                self.qmp_error = "QEMU exited before QMP was up"
+                break
+            try:
+                await client.connect(retry_for=0.1)
+                self._qmp, self.qmp_error = client, None
+                return None
+            except QMPConnectionError as exc:
+                if loop.time() > deadline:
+                    self.qmp_error = str(exc)
+                    break
+        await client.close()
+        return self.qmp_error
+
+    async def close_qmp(self, quit: bool = True) -> None:
+        """`quit` over QMP while QEMU runs (the graceful way out, as QEMU's own
+        machine.py takes; `quit=False` leaves QEMU running), then close the
+        connection.  Idempotent."""
+        if self._qmp is None:
+            return
+        qmp, self._qmp = self._qmp, None
+        if quit and self.running and qmp.connected:
+            try:
+                await qmp.execute("quit", timeout=2.0)
+            except (QMPError, QMPConnectionError):
+                pass  # QEMU is already on its way out; shutdown() makes sure
+        await qmp.close()
+
+    async def start(self, require_qmp: bool = True) -> "Machine":
+        """launch(), then connect QMP.  Without QMP the machine is stopped and
+        MachineError raised, unless `require_qmp` is False: then the run goes on
+        without it and `qmp_error` says why."""
+        try:
+            self.launch()
+            why = await self.connect_qmp()
+            if why is not None and require_qmp:
+                raise MachineError(f"QMP did not come up: {why}")
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def stop(self) -> None:
+        """close_qmp() (QMP `quit`), then shutdown(): whatever state the machine is in."""
+        try:
+            await self.close_qmp()
+        finally:
+            self.shutdown()
+
+    async def __aenter__(self) -> "Machine":
+        return await self.start()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()
 
     def __enter__(self) -> "Machine":
         try:
@@ -293,7 +384,10 @@ class Machine:
             return ""
 
     def shutdown(self, grace: float = 3.0) -> None:
-        """SIGTERM, then SIGKILL after `grace` seconds; reap; remove sockets. Idempotent."""
+        """SIGTERM, then SIGKILL after `grace` seconds; reap; remove sockets. Idempotent.
+        A QMP connection still open is dropped: closing it needs its event loop,
+        which a synchronous caller may already have ended (stop() closes it first)."""
+        self._qmp = None
         if self._proc is not None and self._proc.poll() is None:
             try:
                 self._proc.send_signal(signal.SIGTERM)

@@ -36,7 +36,6 @@ from harness.verdict import classify_exit
 from harness.verdict_record import Verdict
 
 POLL = 0.05
-QMP_CONNECT_WINDOW = 10.0
 
 
 @dataclass
@@ -153,21 +152,6 @@ def make_run_dir(results_dir: Path, scenario: str, seed: int) -> Path:
             path = base.with_name(f"{base.name}.{n}")
 
 
-async def _connect_qmp(qmp: QMPClient, machine: Machine) -> str | None:
-    """Connect while QEMU lives; None on success, else why not."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + QMP_CONNECT_WINDOW
-    while True:
-        if machine.poll() is not None:
-            return "QEMU exited before QMP was up"
-        try:
-            await qmp.connect(retry_for=0.1)
-            return None
-        except QMPConnectionError as exc:
-            if loop.time() > deadline:
-                return str(exc)
-
-
 async def _read_icount(qmp: QMPClient) -> int | None:
     try:
         reply = await qmp.execute("query-replay", timeout=2.0)
@@ -202,22 +186,25 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                      should_stop: Callable[[], bool] | None = None) -> _Watch:
     watch = _Watch()
     serial = machine.config.serial_path
-    qmp = QMPClient(str(machine.qmp_socket))
     injector_task: asyncio.Task[None] | None = None
     injector: NmiInjector | None = None
     sink: Com2NmiSink | None = None
     reinjector: StallReinjector | None = None
     loop = asyncio.get_running_loop()
     try:
-        watch.qmp_error = await _connect_qmp(qmp, machine)
+        # QEMU up and QMP connected; a run whose QMP never came up goes on without
+        # it (no host NMIs, no icount, no capture) and says so in qmp_error.
+        await machine.start(require_qmp=False)
+        watch.qmp_error = machine.qmp_error
+        qmp = machine.qmp if machine.qmp_connected else None
         alive = asyncio.Event()
-        if watch.qmp_error is None and plan.host_nmis and sc.nmi.kind != "none":
+        if qmp is not None and plan.host_nmis and sc.nmi.kind != "none":
             # Under rr=record an NMI is a byte on COM2 that the hypervisor turns
             # into a self-NMI: QEMU records that, not QMP inject-nmi (harness/rr.py).
             sink = Com2NmiSink(qmp, machine.nmi_socket) if plan.nmi_com2 else None
             injector = NmiInjector(sink or qmp, sc.nmi, seed, ready=alive)
             injector_task = asyncio.create_task(injector.run(), name="nmi-injector")
-        if watch.qmp_error is None and plan.rr == "replay" and plan.rr_nmi_icounts:
+        if qmp is not None and plan.rr == "replay" and plan.rr_nmi_icounts:
             # Only a run recorded with QMP NMIs needs them sent again; COM2
             # bytes come back from QEMU's own log.
             reinjector = StallReinjector(qmp, plan.rr_nmi_icounts)
@@ -236,7 +223,8 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                     # the violation: read the rest, so the verdict and a replay know it.
                     watch.violation = _violation(plan.live_check.poll_all())
                 break
-            icount, size = await sample_progress(qmp if plan.read_icount and qmp.connected else None,
+            icount, size = await sample_progress(machine.qmp if plan.read_icount and machine.qmp_connected
+                                                 else None,
                                                  serial, plan.trace_bytes)
             now = loop.time()
             if icount is not None:
@@ -283,9 +271,9 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
         if injector_task is not None:
             injector_task.cancel()
             await asyncio.gather(injector_task, return_exceptions=True)
-        if watch.outcome in ("hang", "timeout") and qmp.connected:
+        if watch.outcome in ("hang", "timeout") and machine.qmp_connected:
             watch.capture = await capture(
-                qmp, machine.gdb_socket if machine.config.gdbstub else None,
+                machine.qmp, machine.gdb_socket if machine.config.gdbstub else None,
                 build.hv_elf, sc.smp, run_dir / "hang", build.guest_elf)
     except asyncio.CancelledError:
         watch.interrupted = True
@@ -301,12 +289,7 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
             await sink.close()
         if reinjector is not None:
             watch.rr = reinjector.stats()
-        if machine.running and qmp.connected:
-            try:
-                await qmp.execute("quit", timeout=2.0)
-            except (QMPError, QMPConnectionError):
-                pass
-        await qmp.close()
+        await machine.stop()
     return watch
 
 
@@ -576,19 +559,18 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path
     if opts.stop_at_violation and mem is not None:
         verdict.live_check_error = "no live check with the memory transport (its log is read after the run)"
     watch = _Watch()
-    launched = False
     try:
-        with machine:
-            launched = True
-            qemu["pid"] = machine.pid
-            watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir, plan,
-                                           opts.on_tick, opts.should_stop))
+        watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir, plan,
+                                       opts.on_tick, opts.should_stop))
     except MachineError as exc:
-        if launched:
+        if machine.pid is not None:
             raise
         verdict.outcome, verdict.reason = "error", f"QEMU not started: {exc}"
         verdict.write(run_dir)
         return RunResult(run_dir, verdict)
+    finally:
+        machine.shutdown()   # _supervise stops it; this covers what escaped asyncio.run
+    qemu["pid"] = machine.pid
     stopped_by_harness = watch.outcome in ("hang", "timeout", "interrupted") or watch.stopped_by_live_check
     qemu.update(exit_status=machine.exit_status, wall_seconds=round(machine.wall_time, 3),
                            ended_by="harness" if stopped_by_harness else "itself")
