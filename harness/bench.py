@@ -49,7 +49,7 @@ def zoo() -> dict[str, dict[str, str]]:
 def _cell(out: HuntResult) -> dict[str, Any]:
     f = out.failure
     return {"caught": f is not None, "outcome": f.outcome if f else None,
-            "ttf_s": out.time_to_failure_s, "seed": f.verdict.get("seed") if f else None,
+            "ttf_s": out.time_to_failure_s, "seed": f.seed if f else None,
             "reproduced": out.reproduced, "replays": len(out.confirmations),
             "seeds_run": out.seeds_run, "run_dir": str(f.run_dir) if f else None}
 

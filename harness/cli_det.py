@@ -103,8 +103,8 @@ def _print_hunt(out: HuntResult, console: Console, bisectable: bool = False) -> 
         console.print("  no failure within the budget")
         return
     f = out.failure
-    console.print(f"  [bold red]first failure[/]: seed {f.verdict.get('seed')} -> {f.outcome} "
-                  f"after {out.time_to_failure_s:.1f}s: {f.verdict.get('reason')}", highlight=False)
+    console.print(f"  [bold red]first failure[/]: seed {f.seed} -> {f.outcome} "
+                  f"after {out.time_to_failure_s:.1f}s: {f.reason}", highlight=False)
     console.print(f"  run dir: {f.run_dir}", highlight=False)
     for c in out.confirmations:
         same = {True: "byte-identical", False: f"DIFFERS at byte {c.first_diff}",
@@ -131,7 +131,7 @@ def cmd_hunt(args: argparse.Namespace, console: Console, build_dir: Path) -> int
     with console.status("hunting") as status:
         def tick(result: RunResult, so_far: HuntResult) -> None:
             status.update(f"{so_far.seeds_run} seeds, {so_far.seeds_run - so_far.passed} failed; "
-                          f"last: seed {result.verdict.get('seed')} {result.outcome}")
+                          f"last: seed {result.seed} {result.outcome}")
         out = hunt(sc, opts, on_result=tick)
     summary = {**out.as_dict(), "base_seed": base, "budget_s": args.budget, "jobs": args.jobs,
                "bugs": args.bugs}

@@ -80,8 +80,8 @@ class HuntResult:
                 "elapsed_s": round(self.elapsed_s, 2), "outcomes": self.outcomes,
                 "failing_seeds": sorted(self.failing_seeds),
                 "failure": None if f is None else {
-                    "seed": f.verdict.get("seed"), "outcome": f.outcome,
-                    "reason": f.verdict.get("reason"), "rule": f.verdict.get("rule"),
+                    "seed": f.seed, "outcome": f.outcome,
+                    "reason": f.reason, "rule": f.rule,
                     "run_dir": str(f.run_dir)},
                 "time_to_failure_s": None if self.time_to_failure_s is None
                 else round(self.time_to_failure_s, 2),
@@ -131,13 +131,13 @@ def hunt(sc: Scenario, opts: HuntOptions,
                     continue  # stopped by us (budget, another failure): says nothing
                 if result.outcome == "error":
                     stop.set()
-                    raise HuntError(f"the harness could not run seed {result.verdict.get('seed')}: "
-                                    f"{result.verdict.get('reason')} ({result.run_dir})")
+                    raise HuntError(f"the harness could not run seed {result.seed}: "
+                                    f"{result.reason} ({result.run_dir})")
                 out.seeds_run += 1
                 out.outcomes[result.outcome] = out.outcomes.get(result.outcome, 0) + 1
                 out.passed += result.passed
                 if _is_failure(result):
-                    out.failing_seeds.append(int(result.verdict["seed"]))
+                    out.failing_seeds.append(result.seed)
                     if out.failure is None:
                         out.failure = result
                         out.time_to_failure_s = time.monotonic() - started
@@ -167,7 +167,7 @@ def confirm(failure: RunResult, opts: HuntOptions) -> list[Confirmation]:
             found.append(Confirmation(rep.result.run_dir, rep.result.outcome, rep.identical,
                                       rep.first_diff))
             continue
-        result = _rerun(failure, opts, int(failure.verdict["seed"]))
+        result = _rerun(failure, opts, failure.seed)
         diff = first_difference((failure.run_dir / "serial.bin").read_bytes(),
                                 (result.run_dir / "serial.bin").read_bytes()
                                 if (result.run_dir / "serial.bin").exists() else b"")

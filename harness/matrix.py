@@ -48,7 +48,7 @@ def cell_text(result: RunResult | None) -> str:
         return "n/a"
     if result.passed:
         return "pass"
-    rule = result.verdict.get("rule")
+    rule = result.rule
     return f"fail ({result.outcome}{', ' + str(rule) if rule else ''})"
 
 

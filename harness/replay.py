@@ -223,7 +223,7 @@ def replay(run_dir: Path, results_dir: Path | None = None,
     if stopped:
         n = min(len(rec.serial), len(data))
         diff = first_difference(rec.serial[:n], data[:n])
-        again = result.verdict.get("live_violation") or {}
+        again = result.record.live_violation or {}
         if diff is None and (again.get("rule"), again.get("index")) != (stopped.get("rule"), stopped.get("index")):
             diff = n  # the same bytes, but not the same violation
     else:

@@ -110,4 +110,4 @@ def print_repeats(results: Iterable[RunResult], console: Console | None = None) 
     console.print(f"[bold]{passed}/{len(results)} passed[/] ({detail})")
     for r in results:
         if not r.passed:
-            console.print(f"  {r.outcome}: seed {r.verdict.get('seed')} -> {r.run_dir}")
+            console.print(f"  {r.outcome}: seed {r.seed} -> {r.run_dir}")

@@ -117,6 +117,19 @@ class RunResult:
     def outcome(self) -> str:
         return self.record.outcome
 
+    @property
+    def seed(self) -> int:
+        return self.record.seed
+
+    @property
+    def reason(self) -> str:
+        return self.record.reason
+
+    @property
+    def rule(self) -> str | None:
+        """The checker's rule that failed; None when none did (or the run never got that far)."""
+        return self.record.rule or None
+
 
 @dataclass
 class _Watch:
@@ -474,9 +487,10 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         verdict.transport = {"kind": "mem", "ram_file": str(mem.ram_file)}
         if sched is not None:
             sched["hv_cmdline"] = options.render()
-    append = options.render()
     try:
-        return _run_machine(sc, opts, verdict, run_dir, build, append, schedule, rr_file, nmi_com2, mem, t0)
+        return _run_machine(_Launch(sc=sc, opts=opts, verdict=verdict, run_dir=run_dir, build=build,
+                                    options=options, schedule=schedule, rr_file=rr_file,
+                                    nmi_com2=nmi_com2, mem=mem, started=t0))
     finally:
         if mem is not None:
             mem.ram_file.unlink(missing_ok=True)  # whatever ended the run, never leave guest RAM in /dev/shm
@@ -530,12 +544,39 @@ def machine_config(sc: Scenario, build: buildmod.Build, run_dir: Path, append: s
                          log_path=run_dir / "qemu.log", extra_args=list(qemu_args))
 
 
-def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path,
-                 build: buildmod.Build, append: str, schedule: Schedule | None, rr_file: Path | None,
-                 nmi_com2: bool, mem: _MemTransport | None, t0: float) -> RunResult:
-    config = machine_config(sc, build, run_dir, append, deterministic=schedule is not None, rr=opts.rr,
-                            rr_file=rr_file, nmi_com2=nmi_com2, ram_file=mem.ram_file if mem else None,
-                            qemu_args=opts.qemu_args)
+@dataclass(frozen=True)
+class _Launch:
+    """What run_scenario settled before the machine starts, handed to _run_machine
+    as one value: the run's scenario and options, its record so far, the build
+    copy it runs, the hypervisor options it sends and how the machine is driven."""
+    sc: Scenario
+    opts: RunOptions
+    verdict: Verdict              # written as the run goes (the one writer: Verdict.write)
+    run_dir: Path
+    build: buildmod.Build         # the run dir's copies
+    options: HvOptions            # rendered into -append
+    schedule: Schedule | None     # a deterministic run's derived schedule
+    rr_file: Path | None          # QEMU record/replay log
+    nmi_com2: bool                # rr: host NMIs go as bytes on COM2
+    mem: _MemTransport | None     # the `trace=mem` transport
+    started: float                # time.monotonic() when run_scenario began
+
+    @property
+    def append(self) -> str:
+        return self.options.render()
+
+    def machine_config(self) -> MachineConfig:
+        return machine_config(self.sc, self.build, self.run_dir, self.append,
+                              deterministic=self.schedule is not None, rr=self.opts.rr,
+                              rr_file=self.rr_file, nmi_com2=self.nmi_com2,
+                              ram_file=self.mem.ram_file if self.mem else None,
+                              qemu_args=self.opts.qemu_args)
+
+
+def _run_machine(launch: _Launch) -> RunResult:
+    sc, opts, verdict, run_dir, build = launch.sc, launch.opts, launch.verdict, launch.run_dir, launch.build
+    append, schedule, nmi_com2, mem, t0 = launch.append, launch.schedule, launch.nmi_com2, launch.mem, launch.started
+    config = launch.machine_config()
     machine = Machine(config)
     try:
         (run_dir / "cmdline.txt").write_text(machine.command_line_text() + "\n")
