@@ -10,7 +10,7 @@ import pytest
 
 from rich.console import Console
 
-from harness.bench import (main, median_speed_up, print_report, speed_up, speed_up_ceiling,
+from bench.bench_detect import (main, median_speed_up, print_report, speed_up, speed_up_ceiling,
                            summarise)
 
 
@@ -163,7 +163,7 @@ def test_the_same_nmis_hunt_has_its_own_columns_and_median() -> None:
 def test_each_hunt_gets_its_nmi_pattern(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # deterministic and "same NMIs" hunt the scenario's own pattern; the reference
     # method gets XMHF64's QMP NMIs every 0.1 s; host-timed for both reference hunts.
-    import harness.bench as bench
+    import bench.bench_detect as bench
     from harness.hunt import HuntResult
 
     seen: list[tuple[bool, str, float]] = []

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from decoder.api import read_records
-from decoder.synth import TraceBuilder
-from decoder.synth import encode_frame
+from tests.support.synth import TraceBuilder
+from tests.support.synth import encode_frame
 from harness.console_timeline import ConsoleSampler, load_samples, place_lines, tsc_at_offsets, write_views
 
 

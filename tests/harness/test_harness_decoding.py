@@ -5,7 +5,7 @@ from pathlib import Path
 
 from decoder.defs import EVENT_IDS
 from decoder.records import Record
-from decoder.synth import encode_frame
+from tests.support.synth import encode_frame
 from harness.decoding import decode_serial
 from harness.run import _judge, _Watch
 from harness.scenario import load_named

@@ -9,7 +9,7 @@ from pathlib import Path
 from decoder.api import check, read_records
 from decoder.check import run_check
 from decoder.defs import HYPERCALLS
-from decoder.synth import TraceBuilder
+from tests.support.synth import TraceBuilder
 from harness.livecheck import LiveCheck
 from harness.run import _violation, live_check_outcome
 from tests.decoder.traces import good_run

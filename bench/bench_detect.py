@@ -307,7 +307,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python3 -m harness.bench", description=__doc__)
+    p = argparse.ArgumentParser(prog="python3 -m bench.bench_detect", description=__doc__)
     p.add_argument("--budget", type=float, default=60.0, help="seconds per bug and method")
     p.add_argument("--runs", type=int, default=200, help="runs of the correct build")
     p.add_argument("--replays", type=int, default=10, help="replays of each first failure")
