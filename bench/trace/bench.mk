@@ -52,8 +52,10 @@ $(TRACE_BUILD)/bench-trace: bench/trace/bench_trace.c bench/trace/lttng_tp.c ben
 	$(TRACE_CC) $(TRACE_BENCH_CFLAGS) -o $@ bench/trace/bench_trace.c bench/trace/lttng_tp.c trace/ring.c trace/replay_stop.c \
 		trace/tests/host_platform.c -llttng-ust -ldl
 
-$(TRACE_BUILD)/trace-wire-stats: bench/trace/wire_stats.c trace/tests/wire_decode.c trace/frame.c trace/wire_codec.c \
-		trace/crc32.c $(TRACE_HDRS)
+# wire_decode.c reads frames with the decoder's C code (decoder/native/wire.c), as the
+# host tests do (trace/trace.mk's TRACE_SUPPORT).
+$(TRACE_BUILD)/trace-wire-stats: bench/trace/wire_stats.c trace/tests/wire_decode.c decoder/native/wire.c \
+		decoder/native/wire.h trace/frame.c trace/wire_codec.c trace/crc32.c $(TRACE_HDRS)
 	@mkdir -p $(dir $@)
-	$(TRACE_CC) $(TRACE_BENCH_CFLAGS) -o $@ bench/trace/wire_stats.c trace/tests/wire_decode.c trace/frame.c \
-		trace/wire_codec.c trace/crc32.c
+	$(TRACE_CC) $(TRACE_BENCH_CFLAGS) -Idecoder/native -o $@ bench/trace/wire_stats.c trace/tests/wire_decode.c \
+		decoder/native/wire.c trace/frame.c trace/wire_codec.c trace/crc32.c
