@@ -33,10 +33,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.build import REPO, build_bugs
-from harness.hunt import HuntOptions, HuntResult, hunt
-from harness.nmi import NmiPattern
-from harness.run import make_run_dir
+from harness.launch.build import REPO, build_bugs
+from harness.det.hunt import HuntOptions, HuntResult, hunt
+from harness.launch.nmi import NmiPattern
+from harness.judge.run import make_run_dir
 from harness.scenario import ScenarioError, load_named
 
 BUGS_TABLE = REPO / "defs" / "bugs.toml"

@@ -123,7 +123,7 @@ def _open(source: str | bytes | bytearray | memoryview | BinaryIO) -> BinaryIO:
 class StreamDecoder:
     """Pieces in, TSC-merged items out, one piece at a time: what read_batches does to
     a whole capture, for a caller that gets the bytes while the machine still runs
-    (harness/livecheck.py).  The same pieces in the same order give the same items,
+    (harness/judge/livecheck.py).  The same pieces in the same order give the same items,
     however the bytes were chunked."""
 
     def __init__(self, lookahead: int = DEFAULT_LOOKAHEAD, ncpus: int | None = None, merge: bool = True) -> None:

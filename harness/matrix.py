@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import Scenario
 
 

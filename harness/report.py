@@ -6,7 +6,7 @@ from typing import Any, Iterable
 from rich.console import Console
 from rich.table import Table
 
-from harness.run import RunResult
+from harness.judge.run import RunResult
 
 STYLE = {"pass": "bold green", "fail": "bold red", "panic": "bold red", "hang": "bold magenta",
          "reset": "bold red", "timeout": "bold yellow", "qemu died": "bold red",

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass, fields
 
 from harness.hv_options import HvOptions
-from harness.machine import DETERMINISTIC_ARGS
-from harness.nmi import NmiPattern
+from harness.launch.machine import DETERMINISTIC_ARGS
+from harness.launch.nmi import NmiPattern
 from harness.scenario import Scenario
 
 # One instruction = 2**shift ns of virtual time; read from the QEMU flags so

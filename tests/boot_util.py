@@ -15,8 +15,8 @@ from pathlib import Path
 
 from decoder.api import Loss, Record, read_records
 from decoder.defs import DEBUG_EXIT, EVENT_IDS
-from harness.machine import Machine, MachineConfig
-from harness.qmp import QMPConnectionError, QMPError
+from harness.launch.machine import Machine, MachineConfig
+from harness.launch.qmp import QMPConnectionError, QMPError
 
 ROOT = Path(__file__).resolve().parent.parent
 # HEISEN_BUILD: boot another build (a mutant's: tests/mutants.toml) with the same tests.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.replay import ReplayError, argv_difference, check_argv, load_recorded, replay_options
-from harness.verdict_record import Verdict
+from harness.det.replay import ReplayError, argv_difference, check_argv, load_recorded, replay_options
+from harness.judge.verdict_record import Verdict
 
 REPO = Path(__file__).resolve().parents[2]
 

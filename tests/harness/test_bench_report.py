@@ -164,7 +164,7 @@ def test_each_hunt_gets_its_nmi_pattern(monkeypatch: pytest.MonkeyPatch, tmp_pat
     # deterministic and "same NMIs" hunt the scenario's own pattern; the reference
     # method gets XMHF64's QMP NMIs every 0.1 s; host-timed for both reference hunts.
     import bench.bench_detect as bench
-    from harness.hunt import HuntResult
+    from harness.det.hunt import HuntResult
 
     seen: list[tuple[bool, str, float]] = []
 

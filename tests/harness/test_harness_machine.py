@@ -13,7 +13,7 @@ from typing import Callable
 
 import pytest
 
-from harness.machine import Machine, MachineConfig, MachineError
+from harness.launch.machine import Machine, MachineConfig, MachineError
 from harness_testutil import alive, fakehv_serial, qemu_children
 
 PY = "/usr/bin/python3"
@@ -104,7 +104,7 @@ def test_qemu_dies_with_a_harness_killed_outright(fake_build: Callable[[str], Pa
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from harness.machine import Machine, MachineConfig\n"
+        "from harness.launch.machine import Machine, MachineConfig\n"
         f"b = Path({str(fake_build('hang'))!r}); t = Path({str(tmp_path)!r})\n"
         "m = Machine(MachineConfig(kernel=b/'hv.elf32', initrd=b/'guest64.elf', append='',\n"
         "            serial_path=t/'serial.bin', smp=1))\n"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.run import RunResult
-from harness.verdict_record import Verdict
+from harness.judge.run import RunResult
+from harness.judge.verdict_record import Verdict
 
 
 def test_a_failed_runs_result_names_its_seed_reason_and_rule(tmp_path: Path) -> None:

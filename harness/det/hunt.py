@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.build import recorded_guest_files
-from harness.replay import first_difference, load_recorded_scenario, replay
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.launch.build import recorded_guest_files
+from harness.det.replay import first_difference, load_recorded_scenario, replay
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import Scenario
 
 
@@ -39,7 +39,7 @@ class HuntOptions:
     confirm: int = 1          # replays of the failing seed
     max_seeds: int | None = None
     stop_on_failure: bool = True  # False: count failures over max_seeds runs (bench)
-    stop_at_violation: bool = True  # each run stops at its first broken rule (harness/livecheck.py)
+    stop_at_violation: bool = True  # each run stops at its first broken rule (harness/judge/livecheck.py)
     views: bool = True        # each run writes its timeline views (RunOptions.views)
 
 

@@ -35,10 +35,10 @@ from rich.console import Console
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-from harness.decoding import describe, is_record, trace_items
-from harness.machine import Machine, MachineConfig
-from harness.replay import ReplayError, load_recorded
-from harness.run import make_run_dir
+from harness.judge.decoding import describe, is_record, trace_items
+from harness.launch.machine import Machine, MachineConfig
+from harness.det.replay import ReplayError, load_recorded
+from harness.judge.run import make_run_dir
 
 TEXT_CHUNK = 24
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from harness.qmp import QMPClient, QMPConnectionError, QMPError
+from harness.launch.qmp import QMPClient, QMPConnectionError, QMPError
 
 PR_SET_PDEATHSIG = 1
 # Seconds a freshly launched QEMU gets to open its QMP socket (a loaded 2-core
@@ -75,11 +75,11 @@ class MachineConfig:
     rr_file: Path | None = None
     log_path: Path | None = None  # QEMU's own stdout/stderr
     # Back guest RAM with this file, shared, so the host reads guest memory (the
-    # `trace=mem` log, harness/memlog.py) while the machine runs and after it exits.
+    # `trace=mem` log, harness/launch/memlog.py) while the machine runs and after it exits.
     ram_file: Path | None = None
     # A second serial port (COM2) fed from a unix socket the harness writes to:
     # under rr its bytes are recorded input, and the hypervisor (nmi_com2=1)
-    # turns each into a self-NMI (harness/rr.py).
+    # turns each into a self-NMI (harness/launch/rr.py).
     nmi_com2: bool = False
     # QEMU's default devices (VGA, NIC, IDE CD-ROM, floppy) are left out: they
     # cost determinism (command_line).  True puts them back, for

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.build import REPO, BuildError
-from harness.hunt import HuntError, HuntOptions, hunt
-from harness.run import RunResult, make_run_dir
+from harness.launch.build import REPO, BuildError
+from harness.det.hunt import HuntError, HuntOptions, hunt
+from harness.judge.run import RunResult, make_run_dir
 from harness.scenario import load
 from harness.schedule import ScheduleError, check_seed
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from harness import memlog
-from harness.build import BuildError, locate, recorded_guest_files
+from harness.launch import memlog
+from harness.launch.build import BuildError, locate, recorded_guest_files
 from harness.hv_options import HvOptions, HvOptionsError
-from harness.machine import MachineError, qemu_argv
-from harness.run import RunOptions, RunResult, machine_config, run_scenario
+from harness.launch.machine import MachineError, qemu_argv
+from harness.judge.run import RunOptions, RunResult, machine_config, run_scenario
 from harness.scenario import Scenario, ScenarioError, parse
-from harness.verdict_record import VerdictError, read_verdict
+from harness.judge.verdict_record import VerdictError, read_verdict
 
 # QEMU options whose value is a path that legitimately differs between runs.
 PATH_OPTIONS = ("-kernel", "-initrd", "-serial", "-qmp", "-gdb")

@@ -15,25 +15,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from harness import build as buildmod
-from harness import memlog
-from harness.capture import capture
-from harness.decoding import decode_serial
-from harness.hangwatch import HangWatch
-from harness.livecheck import CheckResult, LiveCheck
-from harness.console_timeline import ConsoleSampler, write_views as write_console_views
-from harness.linux import (ConsoleVerdict, ProgramsVerdict, VerdictWatch, judge_console, judge_programs,
+from harness.launch import build as buildmod
+from harness.launch import memlog
+from harness.judge.capture import capture
+from harness.judge.decoding import decode_serial
+from harness.judge.hangwatch import HangWatch
+from harness.judge.livecheck import CheckResult, LiveCheck
+from harness.judge.console_timeline import ConsoleSampler, write_views as write_console_views
+from harness.judge.linux import (ConsoleVerdict, ProgramsVerdict, VerdictWatch, judge_console, judge_programs,
                            programs_send_nmis)
-from harness import multiboot
-from harness.machine import Machine, MachineConfig, MachineError
-from harness.nmi import NmiInjector
-from harness.qmp import QMPClient, QMPConnectionError, QMPError
+from harness.judge import multiboot
+from harness.launch.machine import Machine, MachineConfig, MachineError
+from harness.launch.nmi import NmiInjector
+from harness.launch.qmp import QMPClient, QMPConnectionError, QMPError
 from harness.hv_options import HvOptions, check_echo
-from harness.rr import Com2NmiSink, StallReinjector
+from harness.launch.rr import Com2NmiSink, StallReinjector
 from harness.scenario import Scenario, ScenarioError
 from harness.schedule import ICOUNT_SHIFT, Schedule, derive
-from harness.verdict import classify_exit
-from harness.verdict_record import Verdict
+from harness.judge.verdict import classify_exit
+from harness.judge.verdict_record import Verdict
 
 POLL = 0.05
 
@@ -58,14 +58,14 @@ class RunOptions:
     rr: str | None = None
     rr_file: Path | None = None
     # replay of a run recorded with QMP inject-nmi (before NMIs went over COM2,
-    # harness/rr.py): the icounts it logged, for the legacy stall re-injection.
+    # harness/launch/rr.py): the icounts it logged, for the legacy stall re-injection.
     rr_nmi_icounts: list[int | None] | None = None
     # How frames leave the machine: "uart" (the 16550, live in serial.bin) or "mem"
     # (hv `trace=mem`: a log in guest RAM read through a shared RAM file; serial.bin
     # then holds the UART's bytes followed by the log's, the same frames either way).
     transport: str = "uart"
     # Check the trace while the machine runs and stop it at the first broken rule
-    # (harness/livecheck.py): hunts want the first failure, not the end of the run.
+    # (harness/judge/livecheck.py): hunts want the first failure, not the end of the run.
     # Needs the UART transport (the memory log is read after the run).
     stop_at_violation: bool = False
     # Write the timeline views (text, tokens, HTML) into the run dir.  The soak turns
@@ -91,7 +91,7 @@ class _Plan:
     read_icount: bool             # poll query-replay (icount) every tick
     rr: str | None = None
     rr_nmi_icounts: list[int | None] | None = None
-    nmi_com2: bool = False        # rr: host NMIs are bytes on COM2 (harness/rr.py)
+    nmi_com2: bool = False        # rr: host NMIs are bytes on COM2 (harness/launch/rr.py)
     trace_bytes: Callable[[], int] | None = None  # progress when frames do not go to serial
     live_check: LiveCheck | None = None
     console_sampler: ConsoleSampler | None = None   # an OS guest's console against the trace
@@ -213,7 +213,7 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
         alive = asyncio.Event()
         if qmp is not None and plan.host_nmis and sc.nmi.kind != "none":
             # Under rr=record an NMI is a byte on COM2 that the hypervisor turns
-            # into a self-NMI: QEMU records that, not QMP inject-nmi (harness/rr.py).
+            # into a self-NMI: QEMU records that, not QMP inject-nmi (harness/launch/rr.py).
             sink = Com2NmiSink(qmp, machine.nmi_socket) if plan.nmi_com2 else None
             injector = NmiInjector(sink or qmp, sc.nmi, seed, ready=alive)
             injector_task = asyncio.create_task(injector.run(), name="nmi-injector")
@@ -453,7 +453,7 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     elif opts.hv_options is not None:
         options = opts.hv_options
     if opts.rr == "record" and sc.nmi.kind != "none":
-        options = options.with_(nmi_com2=True)   # host NMIs as COM2 bytes (harness/rr.py)
+        options = options.with_(nmi_com2=True)   # host NMIs as COM2 bytes (harness/launch/rr.py)
     # A replay's recorded options already say whether NMIs came over COM2.
     nmi_com2 = opts.rr is not None and bool(options.nmi_com2)
     rr_file = None
@@ -628,7 +628,7 @@ def _run_machine(launch: _Launch) -> RunResult:
     if icount_mode:
         qemu["icount_last"] = watch.icount
         verdict.hang_detection = ("virtual time: serial silence over icount "
-                                     f"(shift {ICOUNT_SHIFT}), backstops in harness/hangwatch.py")
+                                     f"(shift {ICOUNT_SHIFT}), backstops in harness/judge/hangwatch.py")
     if watch.rr is not None:
         rr = verdict.rr if isinstance(verdict.rr, dict) else {}
         verdict.rr = {**rr, **watch.rr}
