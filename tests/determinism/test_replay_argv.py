@@ -3,11 +3,13 @@ computed (run.machine_config + machine.qemu_argv) and held against the recorded 
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from harness.det.replay import ReplayError, argv_difference, check_argv, load_recorded, replay_options
+from harness.det.replay import (UNMADE_SOCKDIR, ReplayError, argv_difference, check_argv, load_recorded,
+                                 replay_argv, replay_options)
 from harness.judge.verdict_record import Verdict
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,3 +69,17 @@ def test_argv_difference_names_an_argument_only_one_side_has() -> None:
     # lined up by a diff, not by position: no "'-qmp' vs recorded '-serial'"
     assert argv_difference(now, then) == "recorded '-serial null' missing"
     assert argv_difference(then, now) == "'-serial null' not in the recorded one"
+
+
+def test_the_replays_argv_is_computed_without_a_machine_or_a_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_dir = tmp_path / "run"
+    rec = load_recorded(recorded_linux_run(run_dir, linux_argv(run_dir)))
+    before = sorted(tmp_path.rglob("*"))
+
+    def no_temp_dir(*args: object, **kw: object) -> str:
+        raise AssertionError("the replay's argv made a temp dir")
+    monkeypatch.setattr(tempfile, "mkdtemp", no_temp_dir)
+    argv = replay_argv(rec, replay_options(rec, tmp_path / "replays"))
+    assert argv[argv.index("-qmp") + 1] == f"unix:{UNMADE_SOCKDIR}/qmp.sock,server,nowait"
+    assert not UNMADE_SOCKDIR.exists() and sorted(tmp_path.rglob("*")) == before
