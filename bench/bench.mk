@@ -46,3 +46,34 @@ soak: export SOAK_GUEST = $(value GUEST)
 soak: export SOAK_RUNS = $(value RUNS)
 soak: deps all $(if $(filter linux,$(GUEST)),linux)
 	$(PYTHON) bench/soak.py --from-env $(SOAK_ARGS)
+
+# Deterministic hunting vs XMHF64's method for every zoo bug (bench/bench_detect.py).
+# Long: NOT part of `make test`.  make bench-detect BENCH_BUDGET=20 BENCH_RUNS=20 BENCH_REPEATS=1
+BENCH_BUDGET ?= 60
+BENCH_RUNS ?= 200
+BENCH_REPLAYS ?= 10
+BENCH_REPEATS ?= 3
+BENCH_ARGS ?=
+.PHONY: bench-detect
+# GUEST=linux: each bug's linux_scenario (XMHF64's test as a Linux program).  GUEST
+# is only compared here: its text never reaches the shell, `--guest linux` is literal.
+bench-detect: deps all $(if $(filter linux,$(GUEST)),linux)
+	$(PYTHON) -m bench.bench_detect --budget $(BENCH_BUDGET) --runs $(BENCH_RUNS) \
+		--replays $(BENCH_REPLAYS) --repeats $(BENCH_REPEATS) \
+		$(if $(filter linux,$(GUEST)),--guest linux) $(BENCH_ARGS)
+
+#   make bench-decoder   records/s and peak RSS decoding generated 1 M / 10 M-record traces
+#                        on one core (per view, each in its own process; C and Python
+#                        wire layers side by side)
+#   make bench-timeline  html --dir on a generated 10 M-record trace: build cost, and
+#                        time to the first screen and to a zoomed window in headless Chromium
+DECODER_BENCH_RECORDS ?= 10000000
+.PHONY: bench-decoder bench-timeline
+bench-decoder: $(CWIRE_SO)
+	$(PYTHON) -m bench.bench_decoder --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench
+
+bench-timeline:
+	$(PYTHON) -m bench.bench_timeline --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench
+
+#   make bench-trace    the trace ring's cost per record (bench/trace/bench.mk)
+include bench/trace/bench.mk

@@ -6,7 +6,7 @@ and accel, side by side in one run at -smp 1, 2, 4 (the goal: hv <= 1.5x plain, 
 
   plain  QEMU boots build/linux/vmlinuz itself (`heisen.plain=1`: the init ends
          the machine through isa-debug-exit, status 33 for PASS)
-  hv     the product path: harness.run.run_scenario on the linux-smoke scenario
+  hv     the product path: harness.judge.run.run_scenario on the linux-smoke scenario
          (QEMU loads build/hv.elf32; the hypervisor loads the kernel and the
          initramfs as multiboot modules); a boot counts only if its verdict passed
 
@@ -65,11 +65,11 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.build import BuildError, locate  # noqa: E402
-from harness.linux import judge_console  # noqa: E402
-from harness.verdict import debug_exit_status  # noqa: E402
-from harness.machine import Machine, MachineConfig, MachineError, deterministic_args  # noqa: E402
-from harness.run import RunOptions, run_scenario  # noqa: E402
+from harness.launch.build import BuildError, locate  # noqa: E402
+from harness.judge.linux import judge_console  # noqa: E402
+from harness.judge.verdict import debug_exit_status  # noqa: E402
+from harness.launch.machine import Machine, MachineConfig, MachineError, deterministic_args  # noqa: E402
+from harness.judge.run import RunOptions, run_scenario  # noqa: E402
 from harness.scenario import Scenario, ScenarioError, load_named  # noqa: E402
 from harness.schedule import WALL_SLOWDOWN, icount_shift_for  # noqa: E402
 

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.run import RunOptions, run_scenario  # noqa: E402
+from harness.judge.run import RunOptions, run_scenario  # noqa: E402
 from harness.scenario import load_named  # noqa: E402
 from harness.schedule import derive  # noqa: E402
 

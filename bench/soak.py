@@ -4,7 +4,7 @@
 `make soak GUEST=linux RUNS=N` soaks XMHF64's tests on Linux instead (every
 scenarios/linux-test*.toml, N runs each, host-timed: see deterministic()).
 
-Hunts each scenario with --keep-going (harness/hunt.py): SEEDS consecutive seeds
+Hunts each scenario with --keep-going (harness/det/hunt.py): SEEDS consecutive seeds
 from BASE, split into JOBS slices hunted by JOBS processes, every run judged by its exit status and the
 checker (decoder/rules.toml, including quiesce_epoch's bound on a stop-the-world).
 Prints, per scenario, the seeds run, the outcomes, every failing seed and the
@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.hunt import HuntError, HuntOptions, HuntResult, hunt  # noqa: E402
-from harness.run import RunResult, make_run_dir  # noqa: E402
+from harness.det.hunt import HuntError, HuntOptions, HuntResult, hunt  # noqa: E402
+from harness.judge.run import RunResult, make_run_dir  # noqa: E402
 from harness.scenario import ScenarioError, load_named  # noqa: E402
 
 DEFAULT_PLAN = "stress-all=1000,test1=200,test2=200,test3=200,test4=200,test5=200"

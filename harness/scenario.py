@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.hv_options import VALUE_MAX, HvOptions
-from harness.linux import DEFAULT_APPEND, AppendError, check_append, check_program_list, programs_cmdline
-from harness.nmi import PATTERNS, NmiPattern
+from harness.judge.linux import DEFAULT_APPEND, AppendError, check_append, check_program_list, programs_cmdline
+from harness.launch.nmi import PATTERNS, NmiPattern
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 OUTCOMES = ("pass", "fail", "panic", "hang", "reset")
@@ -220,7 +220,7 @@ def _check_has_count(path: Path, key: str, workload: str, iterations: int | None
 
 def _programs(path: Path, data: dict[str, Any], guest: Any, smp: int) -> dict[str, str]:
     """[programs] of a Linux scenario: key default, cpuN (N < smp) or any, value
-    NAME[:ARG]+... (harness/linux.py)."""
+    NAME[:ARG]+... (harness/judge/linux.py)."""
     if "programs" not in data:
         return {}
     if guest != "linux":

@@ -16,8 +16,8 @@ import random
 from dataclasses import dataclass, fields
 
 from harness.hv_options import HvOptions
-from harness.machine import ICOUNT_SHIFT, deterministic_args
-from harness.nmi import NmiPattern
+from harness.launch.machine import ICOUNT_SHIFT, deterministic_args
+from harness.launch.nmi import NmiPattern
 from harness.scenario import Scenario
 
 # An OS guest's machine runs at 2**-5 instructions per ns, 31 M per virtual

@@ -12,9 +12,9 @@ import pytest
 
 from tests.host_c import build_driver
 
-from harness.build import REPO
+from harness.launch.build import REPO
 from harness.hv_options import HvOptions
-from harness.run import RunOptions, run_scenario
+from harness.judge.run import RunOptions, run_scenario
 from harness.scenario import load_named
 from tests.boot_util import decode_serial
 

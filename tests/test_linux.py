@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from decoder.defs import EVENT_IDS, FIELD_NAMES
-from harness.build import REPO
+from harness.launch.build import REPO
 from tests.boot_util import decode_serial, parse_reports
-from harness.decoding import event_records
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.judge.decoding import event_records
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import load_named
 
 LINUX = REPO / "build" / "linux"

@@ -22,7 +22,7 @@
  * Each CPU has two streams, one for normal context and one for its NMI
  * handler, so an NMI landing in the middle of a draw cannot tear a state.
  *
- * `nmi_com2=1` (QEMU record/replay, harness/rr.py) takes host NMI *requests*
+ * `nmi_com2=1` (QEMU record/replay, harness/launch/rr.py) takes host NMI *requests*
  * as bytes on COM2: at an exit tail CPU 0 consumes a waiting byte and sends
  * itself an NMI.  QEMU 7.2 records serial input and replays LAPIC self-NMIs,
  * but not QMP inject-nmi, and an NMI that arrives in SVM guest mode (taken

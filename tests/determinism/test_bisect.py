@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.bisect import BisectError, bisect
+from harness.det.bisect import BisectError, bisect
 
 FIXTURES = Path(__file__).resolve().parents[1] / "harness" / "fixtures"
 MAKEFILE = f"""\

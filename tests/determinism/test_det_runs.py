@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from decoder.api import Record, read_records
-from harness.build import REPO
-from harness.replay import first_difference
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.launch.build import REPO
+from harness.det.replay import first_difference
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import load
 
 BUILD = REPO / "build"

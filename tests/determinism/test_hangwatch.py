@@ -1,7 +1,7 @@
 """Hang decisions: wall silence by default, virtual-time silence under icount."""
 from __future__ import annotations
 
-from harness.hangwatch import BACKSTOP, HangWatch
+from harness.judge.hangwatch import BACKSTOP, HangWatch
 
 ONE_VIRTUAL_S = 10**9 >> 7  # instructions per virtual second at shift 7
 

@@ -10,16 +10,16 @@ from typing import Callable
 
 import pytest
 
-from harness.build import REPO
+from harness.launch.build import REPO
 from harness.cli_det import parse_duration
 from decoder.defs import EVENT_IDS
 from decoder.records import Loss, Record
-from harness.decoding import event_records, is_record, trace_items
-from harness.gdbat import locate
-from harness.hunt import HuntOptions, hunt
-from harness.nextsteps import next_steps
-from harness.replay import ReplayError, first_difference, replay
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.judge.decoding import event_records, is_record, trace_items
+from harness.det.gdbat import locate
+from harness.det.hunt import HuntOptions, hunt
+from harness.det.nextsteps import next_steps
+from harness.det.replay import ReplayError, first_difference, replay
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import load
 
 BUILD = REPO / "build"

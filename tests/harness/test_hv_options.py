@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from decoder.defs import EVENT_IDS
 from decoder.records import Record
-from harness import run as runmod
-from harness.build import REPO
+from harness.judge import run as runmod
+from harness.launch.build import REPO
 from harness.hv_options import (U64_MAX, HvOptions, HvOptionsError, check_echo, mismatch,
                                 parsed_from_record)
-from harness.run import RunOptions, _judge, _Watch, run_scenario
+from harness.judge.run import RunOptions, _judge, _Watch, run_scenario
 from harness.scenario import load, load_named
 from tests.host_c import build_driver
 

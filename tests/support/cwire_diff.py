@@ -15,7 +15,7 @@ Frames carry random TSCs (some going backwards, so dt wraps), shifts 0..63, CPUs
 high bytes.  Each input is decoded in arrival order and merged (small lookahead),
 and the C decoder is fed it in random chunks.
 
-    python3 -m decoder.cwire_diff --inputs N [--jobs J] [--seed S] [FILE ...]
+    python3 -m tests.support.cwire_diff --inputs N [--jobs J] [--seed S] [FILE ...]
 
 FILEs (serial captures) are compared whole, as they are, besides the N inputs.
 Exit 0 when every input decodes identically, 1 otherwise, 2 on bad usage.
@@ -34,13 +34,13 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from decoder import cwire
-from decoder.batch_pool import run_batches
+from tests.support.batch_pool import run_batches
 from decoder.defs import EVENTS
 from decoder.frame_loss import MAX_PIECE
-from decoder.fuzz import apply, duplicate, random_mutations
+from tests.support.fuzz import apply, duplicate, random_mutations
 from decoder.reader import c_batches, python_batches
 from decoder.records import TEXT_ID, Item, Record
-from decoder.synth import encode_frame, encode_records
+from tests.support.synth import encode_frame, encode_records
 from decoder.wire import U64, cobs_decode, cobs_encode
 
 FAMILIES = ("corrupt", "frames", "payload", "random", "oversize")
@@ -224,7 +224,7 @@ def run(seed: int, count: int, families: tuple[str, ...] = FAMILIES,
         report: Callable[[str], None] | None = None, corpus: BinaryIO | None = None) -> list[str]:
     """Compares count inputs; returns the failures (each reproducible from its seed).
     corpus: every input is also written there (u32 little-endian length, bytes), for
-    decoder/native/test_cwire.c under the sanitizers."""
+    tests/support/test_cwire.c under the sanitizers."""
     rng = random.Random(seed)
     failures = []
     # An oversize input is ~64 KiB (a corpus of 1 M inputs would be 13 GB at one in
@@ -253,7 +253,7 @@ def _worker(args: tuple[int, int, str | None]) -> tuple[int, list[str]]:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python3 -m decoder.cwire_diff")
+    ap = argparse.ArgumentParser(prog="python3 -m tests.support.cwire_diff")
     ap.add_argument("--inputs", type=int, default=1_000_000)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=1)

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.build import REPO, BuildError
-from harness.hunt import HuntError, HuntOptions, hunt
-from harness.run import RunResult, make_run_dir
+from harness.launch.build import REPO, BuildError
+from harness.det.hunt import HuntError, HuntOptions, hunt
+from harness.judge.run import RunResult, make_run_dir
 from harness.scenario import load
 from harness.schedule import ScheduleError, check_seed
 
@@ -85,7 +85,7 @@ def _run_seeds(build_dir: Path, scenario: Path, seeds: range, results_dir: Path,
     runs: list[dict[str, Any]] = []
 
     def note(result: RunResult, _so_far: object) -> None:
-        runs.append({"seed": result.verdict.get("seed"), "outcome": result.outcome,
+        runs.append({"seed": result.seed, "outcome": result.outcome,
                      "run_dir": str(result.run_dir)})
 
     opts = HuntOptions(budget_s=math.inf, jobs=min(len(seeds), os.cpu_count() or 1),
@@ -110,8 +110,8 @@ def _run_seeds(build_dir: Path, scenario: Path, seeds: range, results_dir: Path,
         record.update(result="good", outcome="pass", run_dir=record["runs"][0]["run_dir"])
         return EXIT_GOOD
     f = out.failure
-    record.update(result="bad", outcome=f.outcome, seed=f.verdict.get("seed"),
-                  reason=f.verdict.get("reason"), run_dir=str(f.run_dir))
+    record.update(result="bad", outcome=f.outcome, seed=f.seed,
+                  reason=f.reason, run_dir=str(f.run_dir))
     return EXIT_BAD
 
 

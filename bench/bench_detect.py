@@ -33,10 +33,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.build import REPO, build_bugs
-from harness.hunt import HuntOptions, HuntResult, hunt
-from harness.nmi import NmiPattern
-from harness.run import make_run_dir
+from harness.launch.build import REPO, build_bugs
+from harness.det.hunt import HuntOptions, HuntResult, hunt
+from harness.launch.nmi import NmiPattern
+from harness.judge.run import make_run_dir
 from harness.scenario import ScenarioError, load_named
 
 BUGS_TABLE = REPO / "defs" / "bugs.toml"
@@ -49,7 +49,7 @@ def zoo() -> dict[str, dict[str, str]]:
 def _cell(out: HuntResult) -> dict[str, Any]:
     f = out.failure
     return {"caught": f is not None, "outcome": f.outcome if f else None,
-            "ttf_s": out.time_to_failure_s, "seed": f.verdict.get("seed") if f else None,
+            "ttf_s": out.time_to_failure_s, "seed": f.seed if f else None,
             "reproduced": out.reproduced, "replays": len(out.confirmations),
             "seeds_run": out.seeds_run, "run_dir": str(f.run_dir) if f else None}
 
@@ -315,7 +315,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python3 -m harness.bench", description=__doc__)
+    p = argparse.ArgumentParser(prog="python3 -m bench.bench_detect", description=__doc__)
     p.add_argument("--budget", type=float, default=60.0, help="seconds per bug and method")
     p.add_argument("--runs", type=int, default=200, help="runs of the correct build")
     p.add_argument("--replays", type=int, default=10, help="replays of each first failure")

@@ -35,11 +35,10 @@ from rich.console import Console
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-from harness.decoding import describe, is_record, trace_items
-from harness.machine import Machine, MachineConfig
-from harness.qmp import QMPClient
-from harness.replay import ReplayError, load_recorded
-from harness.run import make_run_dir
+from harness.judge.decoding import describe, is_record, trace_items
+from harness.launch.machine import Machine, MachineConfig
+from harness.det.replay import ReplayError, load_recorded
+from harness.judge.run import make_run_dir
 from harness.schedule import icount_shift_for
 
 TEXT_CHUNK = 24
@@ -196,11 +195,13 @@ def gdb_commands(target: Target, hv_elf: Path, socket: Path, script: Path | None
     return "\n".join(lines) + "\n"
 
 
-async def _cont_when_ready(machine: Machine) -> None:
-    # gdb's `continue` resumes the VM; QMP is only used to see that QEMU is up.
-    qmp = QMPClient(str(machine.qmp_socket))
-    await qmp.connect(retry_for=10.0)
-    await qmp.close()
+async def _wait_until_up(machine: Machine) -> None:
+    # gdb's `continue` resumes the VM; QMP is only used to see that QEMU is up
+    # (its gdb socket listening) before gdb connects.
+    why = await machine.connect_qmp()
+    if why is not None:
+        raise ReplayError(f"QEMU did not come up for gdb: {why}")
+    await machine.close_qmp(quit=False)
 
 
 def gdb_at_event(run_dir: Path, k: int, script: Path | None, console: Console,
@@ -229,7 +230,7 @@ def gdb_at_event(run_dir: Path, k: int, script: Path | None, console: Console,
                            start_paused=True, log_path=out_dir / "qemu.log",
                            extra_args=rec.extra_args)
     with Machine(config) as machine:
-        asyncio.run(_cont_when_ready(machine))
+        asyncio.run(_wait_until_up(machine))
         with tempfile.NamedTemporaryFile("w", suffix=".gdb", dir=out_dir, delete=False) as f:
             f.write(gdb_commands(target, build / "hv.elf", machine.gdb_socket, script,
                                  replay_stop=patched is not None))
