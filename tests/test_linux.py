@@ -1,7 +1,7 @@
 """Unmodified Linux under the hypervisor (docs/linux-guest.md): the Debian kernel and
 the project's initramfs (`make linux`) boot at -smp 1, 2 and 4, the guest starts its
 own APs through the hypervisor's INIT/SIPI virtualization, init sees every CPU online
-and reports each one; a deterministic run is byte-identical; a user's own kernel and
+and reports each one; a deterministic run is byte-identical, and so is its replay; a user's own kernel and
 initramfs run through `--kernel/--initrd/--append`; a kernel the loader must refuse
 is refused with its reason."""
 from __future__ import annotations
@@ -18,6 +18,7 @@ from decoder.defs import EVENT_IDS, FIELD_NAMES
 from harness.launch.build import REPO
 from tests.boot_util import decode_serial, parse_reports
 from harness.judge.decoding import event_records
+from harness.det.replay import replay
 from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import load_named
 
@@ -89,8 +90,15 @@ def test_qmp_nmis_during_a_linux_boot_at_smp4_are_all_accounted(tmp_path: Path) 
 def test_deterministic_linux_is_byte_identical(tmp_path: Path, smp: int) -> None:
     # At -smp > 1 this needs rdtsc_exit=1 (docs/linux-guest.md "Determinism"): without it
     # the BSP's TSC loop starves the AP until a host-timed QMP poll ends its turn.
+    # At -smp 2 the second run is `harness replay` of the first (its recorded argv
+    # checked, its build copy run), elsewhere a second run of the same seed.
     a = run_linux(tmp_path / "a", smp, seed=5, deterministic=True)
-    b = run_linux(tmp_path / "b", smp, seed=5, deterministic=True)
+    if smp == 2:
+        rep = replay(a.run_dir, tmp_path / "b")
+        assert rep.identical and rep.argv_mismatch is None, rep.as_dict()
+        b = rep.result
+    else:
+        b = run_linux(tmp_path / "b", smp, seed=5, deterministic=True)
     assert a.passed and b.passed, (a.verdict.get("reason"), b.verdict.get("reason"))
     assert (a.run_dir / "serial.bin").read_bytes() == (b.run_dir / "serial.bin").read_bytes()
     assert console(a) == console(b)
