@@ -92,6 +92,7 @@ def test_deterministic_linux_is_byte_identical(tmp_path: Path, smp: int) -> None
     # the BSP's TSC loop starves the AP until a host-timed QMP poll ends its turn.
     # At -smp 2 the second run is `harness replay` of the first (its recorded argv
     # checked, its build copy run), elsewhere a second run of the same seed.
+    (tmp_path / "none.gdb").write_text("")
     a = run_linux(tmp_path / "a", smp, seed=5, deterministic=True)
     if smp == 2:
         rep = replay(a.run_dir, tmp_path / "b")
@@ -106,6 +107,15 @@ def test_deterministic_linux_is_byte_identical(tmp_path: Path, smp: int) -> None
     assert f"HEISEN-LINUX: cpus online {online} count {smp}" in console(a)
     parsed = a.verdict["hv_options"]["parsed"]
     assert parsed["rdtsc_exit"] == (smp > 1) and parsed == a.verdict["hv_options"]["sent"], parsed
+    if smp == 2:
+        # gdb-at-event on the AP: its run, its console port, its modules, paused at record K.
+        records = event_records(a.run_dir / "serial.bin")
+        k = [i for i, r in enumerate(records, 1) if r.cpu == 1][-20]
+        proc = subprocess.run([sys.executable, "-m", "harness", "replay", str(a.run_dir), "--gdb-at-event",
+                               str(k), "--gdb-script", str(tmp_path / "none.gdb")], cwd=REPO,
+                              capture_output=True, text=True, timeout=900)
+        out = " ".join(proc.stdout.split())
+        assert proc.returncode == 0 and "exact: the registers match" in out, out[-3000:]
 
 
 def test_a_users_own_kernel_initrd_and_command_line(tmp_path: Path) -> None:
