@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.launch.build import recorded_guest_files
-from harness.det.replay import first_difference, load_recorded_scenario, replay
+from harness.det.replay import ReplayError, first_difference, load_recorded_scenario, replay
 from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import Scenario
 
@@ -49,6 +49,7 @@ class Confirmation:
     outcome: str
     identical: bool | None    # None: not a deterministic replay
     first_diff: int | None
+    error: str | None = None  # the replay could not run (outcome "error"): why
 
 
 @dataclass
@@ -86,7 +87,8 @@ class HuntResult:
                 "time_to_failure_s": None if self.time_to_failure_s is None
                 else round(self.time_to_failure_s, 2),
                 "confirmations": [{"run_dir": str(c.run_dir), "outcome": c.outcome,
-                                   "identical": c.identical, "first_diff": c.first_diff}
+                                   "identical": c.identical, "first_diff": c.first_diff,
+                                   **({"error": c.error} if c.error else {})}
                                   for c in self.confirmations],
                 "reproduced": self.reproduced, "interrupted": self.interrupted}
 
@@ -163,7 +165,13 @@ def confirm(failure: RunResult, opts: HuntOptions) -> list[Confirmation]:
     found: list[Confirmation] = []
     for _ in range(opts.confirm):
         if opts.deterministic:
-            rep = replay(failure.run_dir)
+            # A replay that cannot run (a run dir it refuses) is a confirmation that
+            # failed, with its reason: not a crash of the hunt or of a bench around it.
+            try:
+                rep = replay(failure.run_dir)
+            except ReplayError as exc:
+                found.append(Confirmation(failure.run_dir, "error", False, None, str(exc)))
+                continue
             found.append(Confirmation(rep.result.run_dir, rep.result.outcome, rep.identical,
                                       rep.first_diff))
             continue
