@@ -22,6 +22,7 @@ import math
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -120,6 +121,35 @@ def step(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path, bugs: s
     return _step(worktree, scenario, seeds, bisect_dir, bugs)[0]
 
 
+# What a Linux guest's build takes from packages, not from the revision's sources
+# (guest/linux/linux.mk: `apt-get download`ed, never compiled): each step's build
+# starts from the main build's copies, so a step does not download them again.
+# heisen, the test programs and the initramfs are the revision's own, built by
+# its `make linux`.
+LINUX_DOWNLOADS = ("vmlinuz", "kernel.json", "busybox", "busybox.json")
+
+
+def seed_linux_downloads(build_dir: Path, shared: Path = REPO / "build" / "linux") -> list[str]:
+    """Copy the downloaded Linux artifacts into build_dir/linux, times kept (so make
+    sees them up to date); returns the names copied.  Missing ones are left to the
+    revision's make to download."""
+    target = build_dir / "linux"
+    copied = []
+    for name in LINUX_DOWNLOADS:
+        if (shared / name).is_file() and not (target / name).exists():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(shared / name, target / name)
+            copied.append(name)
+    return copied
+
+
+def build_command(worktree: Path, build_dir: Path, bugs: str | None, linux: bool) -> list[str]:
+    """make's argv for one revision: the default goal, and for a Linux scenario the
+    revision's Linux guest too (its initramfs holds the revision's programs)."""
+    return (["make", "-C", str(worktree), f"BUILD={build_dir}"] + ([f"BUGS={bugs}"] if bugs else [])
+            + (["all", "linux"] if linux else []))
+
+
 def _step(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path, bugs: str | None,
           end: str | None = None) -> tuple[int, dict[str, Any]]:
     """step()'s exit code and the record it appends to steps.jsonl.  `end` names the
@@ -128,7 +158,10 @@ def _step(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path, bugs: 
     steps = bisect_dir / "steps"
     steps.mkdir(parents=True, exist_ok=True)
     build_dir = bisect_dir / "builds" / sha[:12]
-    cmd = ["make", "-C", str(worktree), f"BUILD={build_dir}"] + ([f"BUGS={bugs}"] if bugs else [])
+    linux = load(scenario).is_linux
+    if linux:
+        seed_linux_downloads(build_dir)
+    cmd = build_command(worktree, build_dir, bugs, linux)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     record: dict[str, Any] = {"commit": sha, "subject": git(worktree, "log", "-1", "--format=%s"),
                               "build": " ".join(shlex.quote(c) for c in cmd),
