@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from decoder.api import read_records  # noqa: E402
 from decoder.defs import DEBUG_EXIT, EVENT_IDS, HYPERCALLS  # noqa: E402
 from decoder.records import Record  # noqa: E402
-from harness import bochs  # noqa: E402
+from harness.launch import bochs  # noqa: E402
 from harness.hv_options import HvOptions  # noqa: E402
 
 SPIN_SCALE = 100   # Bochs runs the guest-only loop ~10^7 iterations/s, not TCG's ~10^9

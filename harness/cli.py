@@ -15,18 +15,18 @@ from typing import Callable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness import build as buildmod
+from harness.launch import build as buildmod
 from harness import cli_det
-from harness.bisect import BisectError
-from harness.hunt import HuntError
+from harness.det.bisect import BisectError
+from harness.det.hunt import HuntError
 from harness.hv_options import HvOptionsError
-from harness.replay import ReplayError
+from harness.det.replay import ReplayError
 from harness.argtypes import SEED, bug_names, int_in, int_list_of
-from harness.machine import MachineConfig
+from harness.launch.machine import MachineConfig
 from harness.matrix import print_matrix, run_matrix
 from harness.report import print_repeats, print_run
-from harness.bochs_run import run_scenario_bochs
-from harness.run import TRANSPORTS, RunOptions, RunResult, random_seed, run_scenario
+from harness.judge.bochs_run import run_scenario_bochs
+from harness.judge.run import TRANSPORTS, RunOptions, RunResult, random_seed, run_scenario
 from harness.scenario import MAX_SMP, ScenarioError, all_scenarios, load, load_named
 from harness.schedule import ScheduleError
 
@@ -157,7 +157,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
                       deterministic=deterministic and not args.rr, rr=args.rr, transport=args.transport,
                       stop_at_violation=args.stop_at_violation, kernel=args.kernel or args.multiboot,
                       initrd=args.initrd)
-    # The bochs platform: the VMX hypervisor under Bochs (harness/bochs_run.py).
+    # The bochs platform: the VMX hypervisor under Bochs (harness/judge/bochs_run.py).
     run_one = run_scenario_bochs if args.platform == "bochs" else run_scenario
     results: list[RunResult] = []
     if args.repeat == 1:

@@ -1,5 +1,5 @@
 """Boot the VMX hypervisor (build/vmx/) under Bochs for a test, through the harness's
-Bochs platform (harness/bochs.py), and collect what it reported as tests/boot_util.py
+Bochs platform (harness/launch/bochs.py), and collect what it reported as tests/boot_util.py
 does for QEMU.  Bochs' exit status says nothing, so `status` is the debug-exit status
 QEMU would have exited with for the trace's VERDICT or PANIC record (0: neither).
 """
@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from decoder.defs import DEBUG_EXIT
-from harness import bochs
+from harness.launch import bochs
 from tests.boot_util import ROOT, Boot, decode_serial, parse_reports
 
 BUILD = Path(os.environ.get("HEISEN_BUILD", ROOT / "build")).resolve()

@@ -11,9 +11,9 @@ import pytest
 
 from decoder.defs import (DEBUG_EXIT, DELIVERY_CASES, DELIVERY_FAILS, EVENT_IDS, GUEST_EVENTS, GUEST_FAILS,
                           HV_REGIONS, INFO)
-from harness import bochs
-from harness.bochs_run import run_scenario_bochs
-from harness.run import RunOptions
+from harness.judge.bochs_run import run_scenario_bochs
+from harness.judge.run import RunOptions
+from harness.launch import bochs
 from harness.scenario import load_named
 from tests.boot_util import PASS, ROOT, Boot, decode_serial
 from tests.bochs_util import BUILD, boot_bochs

@@ -10,7 +10,7 @@ import pytest
 from decoder.api import check, read_records
 from decoder.check import run_check
 from decoder.expr import RuleError
-from decoder.synth import TraceBuilder
+from tests.support.synth import TraceBuilder
 from tests.decoder.traces import NMI_EXIT, VMMCALL, checksum, finish_run, good_run, hypercall_exit
 
 ROOT = Path(__file__).resolve().parents[2]

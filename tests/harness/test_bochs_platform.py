@@ -1,4 +1,4 @@
-"""The bochs platform's pure parts (harness/bochs.py) and its refusals, without running
+"""The bochs platform's pure parts (harness/launch/bochs.py) and its refusals, without running
 Bochs: the GRUB configuration carries the hypervisor's and the guest's command lines as
 the QEMU path passes them, a word GRUB would interpret is refused, the outcome comes from
 the trace's VERDICT/PANIC records and never from Bochs' exit status, and options the
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from decoder.defs import DEBUG_EXIT, EVENT_IDS
-from harness import bochs
+from harness.launch import bochs
 
 REPO = Path(__file__).resolve().parent.parent.parent
 

@@ -93,6 +93,17 @@ static void handle_exception_nmi(struct percpu *c)
 	arch_inject_exception(&c->vcpu, (u8)vector, info & INTR_INFO_HAS_ERROR, vmcs_read(EXIT_INTR_ERROR));
 }
 
+/* Exits only with rdtsc_exit=1 (vmx.c arch_rdtsc_exit): the guest reads what it
+ * would have read (no TSC offsetting: the TSC itself) in EDX:EAX, the upper
+ * halves cleared (SDM vol. 2, RDTSC). */
+static void handle_rdtsc(struct percpu *c)
+{
+	u64 t = rdtsc();
+	c->vcpu.gpr.rax = (u32)t;
+	c->vcpu.gpr.rdx = (u32)(t >> 32);
+	vmx_skip_instruction(vmcs_read(EXIT_INSTR_LEN));
+}
+
 static void handle_vmcall(struct percpu *c) { handle_hypercall(c, vmcs_read(EXIT_INSTR_LEN)); }
 
 static const char signature[12] = "Heisenvisor";
@@ -181,6 +192,7 @@ static const exit_handler handlers[VMX_EXIT_INVVPID + 1] = {
 	[VMX_EXIT_TRIPLE_FAULT] = handle_triple_fault,
 	[VMX_EXIT_NMI_WINDOW] = handle_nmi_window,
 	[VMX_EXIT_CPUID] = handle_cpuid,
+	[VMX_EXIT_RDTSC] = handle_rdtsc,
 	[VMX_EXIT_VMCALL] = handle_vmcall,
 	[VMX_EXIT_VMCLEAR ... VMX_EXIT_VMXON] = handle_vmx_instruction,
 	[VMX_EXIT_IO] = handle_io,

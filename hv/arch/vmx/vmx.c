@@ -75,6 +75,7 @@ _Static_assert(sizeof(struct vmx_cpu) <= 4096, "struct vmx_cpu fits its arch pag
 #define PIN_NMI_EXITING (1u << 3)
 #define PIN_VIRTUAL_NMIS (1u << 5)
 /* Processor-based (25.6.2). */
+#define PROC_RDTSC_EXITING (1u << 12)
 #define PROC_USE_IO_BITMAPS (1u << 25)
 #define PROC_USE_MSR_BITMAPS (1u << 28)
 #define PROC_SECONDARY (1u << 31)
@@ -181,6 +182,12 @@ void arch_io_intercept(u16 port, u16 count)
 	for (u32 p = port; p < (u32)port + count; p++)
 		io_bitmap[p >> 15][(p & 0x7fff) / 8] |= (u8)(1u << (p % 8));
 	io_intercepts = true;
+}
+
+/* Before arch_global_init (core/main.c), as arch_io_intercept. */
+void arch_rdtsc_exit(bool on)
+{
+	ctl.proc = on ? ctl.proc | PROC_RDTSC_EXITING : ctl.proc & ~PROC_RDTSC_EXITING;
 }
 
 void arch_global_init(u64 prot_start, u64 prot_end)
