@@ -248,10 +248,29 @@ def read_wire_batches(source: str | bytes | BinaryIO) -> Iterator[Sized]:
             stream.close()
 
 
+class ItemStream:
+    """The items of read_batches, one at a time (an iterator), or, for a consumer
+    that works a list at a time (the text view's C formatter), batches().  Use one
+    or the other: both draw on the same batches."""
+
+    def __init__(self, batches: Iterator[list[Item]]) -> None:
+        self._batches = batches
+        self._items = chain.from_iterable(batches)
+
+    def __iter__(self) -> Iterator[Item]:
+        return self._items
+
+    def __next__(self) -> Item:
+        return next(self._items)
+
+    def batches(self) -> Iterator[list[Item]]:
+        return self._batches
+
+
 def read_items(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD,
-               ncpus: int | None = None, merge: bool = True) -> Iterator[Item]:
+               ncpus: int | None = None, merge: bool = True) -> ItemStream:
     """Every record and loss item of a serial capture, ordered by TSC.
 
     merge=False yields items in arrival order (per CPU still in ring order).
     """
-    return chain.from_iterable(read_batches(source, lookahead, ncpus, merge))
+    return ItemStream(read_batches(source, lookahead, ncpus, merge))

@@ -1,0 +1,487 @@
+/*
+ * _cwire.TextFormat: the text view's lines (decoder/views/text.py) written in C for a
+ * list of merged items at a time, so printing a big trace costs no Python work per
+ * line.  decoder/views/fast_text.py builds it from decoder/records.py's field_shows()
+ * and decoder/defs.py (the generated tables), never from a copy, and is the only caller.
+ *
+ *   TextFormat(record_type, boot_id, events, exits)
+ *       events: {id: (name, ((field, show, flags, ((name, value), ...)), ...))}
+ *       exits:  ((name, code), ...)   EXIT_REASONS["svm"], in dict order
+ *   .lines(items, start, k, origin, khz) -> (text, stop, origin, khz)
+ *
+ * lines() writes items[start:stop] and stops at the first item it does not format
+ * exactly as the Python view would: a Loss, a TEXT record, a record whose values are
+ * not plain 64-bit ints, a time it cannot compute exactly.  The caller prints that one
+ * with the Python view (the reference) and calls again past it.  origin/khz are the
+ * view's Timebase (None or int) before and after the items written.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "textfmt.h"
+
+#define TF_MAX_FIELDS 8
+/* Differences of TSCs up to 2^53 convert to double exactly, so the C quotient is
+ * Python's (tsc - origin) / (khz * 1000.0) bit for bit; larger ones go to Python. */
+#define TF_EXACT (1ull << 53)
+
+enum tf_show { TF_NUMBER, TF_HEX, TF_EXIT, TF_NAMED, TF_FLAGS };
+
+struct tf_name {
+	uint64_t value;
+	char *name;
+};
+
+struct tf_table {
+	struct tf_name *e;
+	size_t n;
+	uint64_t mask;          /* flags: sum of the values, as records.value_name takes it */
+};
+
+struct tf_field {
+	char *label;            /* " field=" */
+	enum tf_show show;
+	struct tf_table tab;
+};
+
+struct tf_event {
+	char *name;             /* NULL: not formatted here (TEXT, an id no table names) */
+	unsigned nfields;
+	struct tf_field f[TF_MAX_FIELDS];
+};
+
+typedef struct {
+	PyObject_HEAD
+	PyTypeObject *record_type;
+	long boot_id;
+	struct tf_table exits;
+	struct tf_event ev[256];
+} TextFormatObject;
+
+struct tf_buf {
+	char *p;
+	size_t n, cap;
+};
+
+static int buf_reserve(struct tf_buf *b, size_t more)
+{
+	if (b->n + more <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 1 << 16;
+	while (cap < b->n + more)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (!p)
+		return -1;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static int buf_put(struct tf_buf *b, const char *s, size_t len)
+{
+	if (buf_reserve(b, len) < 0)
+		return -1;
+	memcpy(b->p + b->n, s, len);
+	b->n += len;
+	return 0;
+}
+
+static int buf_str(struct tf_buf *b, const char *s)
+{
+	return buf_put(b, s, strlen(s));
+}
+
+/* records._u: numbers below 0x10000 in decimal, others as hex() writes them */
+static int put_number(struct tf_buf *b, uint64_t v)
+{
+	char t[24];
+	int n = v < 0x10000 ? snprintf(t, sizeof t, "%" PRIu64, v) : snprintf(t, sizeof t, "0x%" PRIx64, v);
+	return buf_put(b, t, (size_t)n);
+}
+
+/* Python's f"{v:#x}": "0x0" for zero, where C's %#x would print "0" */
+static int put_hex(struct tf_buf *b, uint64_t v)
+{
+	char t[24];
+	int n = snprintf(t, sizeof t, "0x%" PRIx64, v);
+	return buf_put(b, t, (size_t)n);
+}
+
+/* records.value_name, then `or _u(v)`: the first name with this value; flags: the
+ * names of the bits set joined by '+', "none" for 0, the number when a bit has no
+ * name (v & ~sum) or the name is empty (falsy in Python). */
+static int put_named(struct tf_buf *b, const struct tf_field *f, uint64_t v)
+{
+	const struct tf_table *t = &f->tab;
+	if (f->show == TF_NAMED) {
+		for (size_t i = 0; i < t->n; i++)
+			if (t->e[i].value == v)
+				return t->e[i].name[0] ? buf_str(b, t->e[i].name) : put_number(b, v);
+		return put_number(b, v);
+	}
+	if (v == 0)
+		return buf_str(b, "none");
+	if (v & ~t->mask)
+		return put_number(b, v);
+	size_t at = b->n;
+	int any = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		if (!(v & t->e[i].value))
+			continue;
+		if ((any && buf_put(b, "+", 1) < 0) || buf_str(b, t->e[i].name) < 0)
+			return -1;
+		any = 1;
+	}
+	if (b->n == at)
+		return put_number(b, v);
+	return 0;
+}
+
+/* records.exit_name: the SVM exit's name, else the reason in hex */
+static int put_exit(struct tf_buf *b, const struct tf_table *exits, uint64_t v)
+{
+	if (put_hex(b, v) < 0 || buf_put(b, "(", 1) < 0)
+		return -1;
+	size_t i;
+	for (i = 0; i < exits->n && exits->e[i].value != v; i++)
+		;
+	if ((i < exits->n ? buf_str(b, exits->e[i].name) : put_hex(b, v)) < 0)
+		return -1;
+	return buf_put(b, ")", 1);
+}
+
+/* A Python int in [0, 2^64) (bool excluded: f"{True}" is "True"), or -1. */
+static int as_u64(PyObject *o, uint64_t *v)
+{
+	if (!PyLong_CheckExact(o))
+		return -1;
+	unsigned long long x = PyLong_AsUnsignedLongLong(o);
+	if (x == (unsigned long long)-1 && PyErr_Occurred()) {
+		PyErr_Clear();
+		return -1;
+	}
+	*v = x;
+	return 0;
+}
+
+/* ---- construction ------------------------------------------------------------------ */
+
+static char *dup_utf8(PyObject *s, const char *prefix, const char *suffix)
+{
+	Py_ssize_t n;
+	const char *u = PyUnicode_Check(s) ? PyUnicode_AsUTF8AndSize(s, &n) : NULL;
+	if (!u) {
+		if (!PyErr_Occurred())
+			PyErr_SetString(PyExc_TypeError, "TextFormat: expected a str");
+		return NULL;
+	}
+	size_t lp = strlen(prefix), ls = strlen(suffix);
+	char *d = malloc(lp + (size_t)n + ls + 1);
+	if (!d) {
+		PyErr_NoMemory();
+		return NULL;
+	}
+	memcpy(d, prefix, lp);
+	memcpy(d + lp, u, (size_t)n);
+	memcpy(d + lp + (size_t)n, suffix, ls + 1);
+	return d;
+}
+
+static void free_table(struct tf_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->e[i].name);
+	free(t->e);
+	t->e = NULL;
+	t->n = 0;
+}
+
+/* ((name, value), ...) -> table.  Returns 1 when a value is no u64 (the event is then
+ * left to Python), -1 on error. */
+static int read_table(PyObject *seq, struct tf_table *t, int flags)
+{
+	PyObject *fast = PySequence_Fast(seq, "TextFormat: a table is a sequence of (name, value)");
+	if (!fast)
+		return -1;
+	Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+	t->e = calloc((size_t)n + 1, sizeof *t->e);
+	if (!t->e) {
+		Py_DECREF(fast);
+		PyErr_NoMemory();
+		return -1;
+	}
+	int rc = 0;
+	PyObject *sum = PyLong_FromLong(0);
+	for (Py_ssize_t i = 0; i < n && rc == 0 && sum; i++) {
+		PyObject *pair = PySequence_Fast_GET_ITEM(fast, i);
+		if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+			PyErr_SetString(PyExc_TypeError, "TextFormat: a table entry is (name, value)");
+			rc = -1;
+			break;
+		}
+		uint64_t v;
+		if (as_u64(PyTuple_GET_ITEM(pair, 1), &v) < 0) {
+			rc = 1;
+			break;
+		}
+		char *name = dup_utf8(PyTuple_GET_ITEM(pair, 0), "", "");
+		if (!name) {
+			rc = -1;
+			break;
+		}
+		t->e[t->n].value = v;
+		t->e[t->n++].name = name;
+		PyObject *s2 = PyNumber_Add(sum, PyTuple_GET_ITEM(pair, 1));
+		Py_DECREF(sum);
+		sum = s2;
+	}
+	if (!sum && rc == 0)
+		rc = -1;
+	if (rc == 0 && flags && as_u64(sum, &t->mask) < 0)
+		rc = 1;         /* a sum past 2^64: value & ~sum differs in 64 bits */
+	Py_XDECREF(sum);
+	Py_DECREF(fast);
+	return rc;
+}
+
+static void free_event(struct tf_event *e)
+{
+	free(e->name);
+	e->name = NULL;
+	for (unsigned i = 0; i < e->nfields; i++) {
+		free(e->f[i].label);
+		free_table(&e->f[i].tab);
+	}
+	e->nfields = 0;
+}
+
+static const char *const show_names[] = { "number", "hex", "exit", "named" };
+
+static int read_event(struct tf_event *e, PyObject *spec)
+{
+	PyObject *name, *fields;
+	if (!PyArg_ParseTuple(spec, "UO!;TextFormat: an event is (name, fields)", &name, &PyTuple_Type, &fields))
+		return -1;
+	if (PyTuple_GET_SIZE(fields) > TF_MAX_FIELDS)
+		return 0;       /* left to Python */
+	e->name = dup_utf8(name, "", "");
+	if (!e->name)
+		return -1;
+	for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(fields); i++) {
+		PyObject *fname, *table;
+		const char *show;
+		int flags;
+		if (!PyArg_ParseTuple(PyTuple_GET_ITEM(fields, i), "UspO;TextFormat: a field is (name, show, flags, table)",
+				      &fname, &show, &flags, &table))
+			return -1;
+		struct tf_field *f = &e->f[e->nfields++];
+		f->label = dup_utf8(fname, " ", "=");
+		if (!f->label)
+			return -1;
+		int s;
+		for (s = 0; s < 4 && strcmp(show, show_names[s]); s++)
+			;
+		if (s == 4) {
+			PyErr_Format(PyExc_ValueError, "TextFormat: unknown show %s", show);
+			return -1;
+		}
+		f->show = s == TF_NAMED && flags ? TF_FLAGS : (enum tf_show)s;
+		if (f->show == TF_NAMED || f->show == TF_FLAGS) {
+			int rc = read_table(table, &f->tab, flags);
+			if (rc)
+				return rc < 0 ? -1 : 1;
+		}
+	}
+	return 0;
+}
+
+static void tf_clear(TextFormatObject *t)
+{
+	for (int i = 0; i < 256; i++)
+		free_event(&t->ev[i]);
+	free_table(&t->exits);
+	Py_CLEAR(t->record_type);
+}
+
+static int tf_init(TextFormatObject *t, PyObject *args, PyObject *kwds)
+{
+	PyObject *rt, *events, *exits;
+	long boot;
+	static char *kw[] = { "record_type", "boot_id", "events", "exits", NULL };
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!lO!O:TextFormat", kw, &PyType_Type, &rt, &boot,
+					 &PyDict_Type, &events, &exits))
+		return -1;
+	tf_clear(t);
+	t->record_type = (PyTypeObject *)Py_NewRef(rt);
+	t->boot_id = boot;
+	int rc = read_table(exits, &t->exits, 0);
+	if (rc)
+		return rc < 0 ? -1 : (PyErr_SetString(PyExc_ValueError, "TextFormat: an exit code is no u64"), -1);
+	PyObject *key, *spec;
+	Py_ssize_t pos = 0;
+	while (PyDict_Next(events, &pos, &key, &spec)) {
+		long id = PyLong_AsLong(key);
+		if (id == -1 && PyErr_Occurred())
+			return -1;
+		if (id < 0 || id > 255) {
+			PyErr_Format(PyExc_ValueError, "TextFormat: event id %ld is not one byte", id);
+			return -1;
+		}
+		rc = read_event(&t->ev[id], spec);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			free_event(&t->ev[id]);   /* a table value past 64 bits: Python shows it */
+	}
+	return 0;
+}
+
+static void tf_dealloc(TextFormatObject *t)
+{
+	tf_clear(t);
+	Py_TYPE(t)->tp_free((PyObject *)t);
+}
+
+/* ---- lines ------------------------------------------------------------------------- */
+
+/* None or a u64: 0 ok, -1 not representable here (the caller then uses Python). */
+static int opt_u64(PyObject *o, int *set, uint64_t *v)
+{
+	*set = o != Py_None;
+	return *set ? as_u64(o, v) : 0;
+}
+
+static PyObject *opt_obj(int set, uint64_t v)
+{
+	return set ? PyLong_FromUnsignedLongLong(v) : Py_NewRef(Py_None);
+}
+
+/* One record's line, or 1 when it must be left to Python; state is committed only
+ * for a line written. */
+static int one_line(TextFormatObject *t, struct tf_buf *b, PyObject *it, long long k, int *oset, uint64_t *origin,
+		    int *kset, uint64_t *khz)
+{
+	if (Py_TYPE(it) != t->record_type || PyTuple_GET_SIZE(it) != 5)
+		return 1;
+	uint64_t tsc, type, a[TF_MAX_FIELDS];
+	PyObject *cpu = PyTuple_GET_ITEM(it, 1), *args = PyTuple_GET_ITEM(it, 3);
+	if (as_u64(PyTuple_GET_ITEM(it, 0), &tsc) < 0 || as_u64(PyTuple_GET_ITEM(it, 2), &type) < 0 || type > 255 ||
+	    !PyLong_CheckExact(cpu) || !PyTuple_CheckExact(args))
+		return 1;
+	const struct tf_event *e = &t->ev[type];
+	if (!e->name || (size_t)PyTuple_GET_SIZE(args) != e->nfields)
+		return 1;
+	for (unsigned i = 0; i < e->nfields; i++)
+		if (as_u64(PyTuple_GET_ITEM(args, i), &a[i]) < 0)
+			return 1;
+	int overflow;
+	long long c = PyLong_AsLongLongAndOverflow(cpu, &overflow);
+	if (overflow || (c == -1 && PyErr_Occurred())) {
+		PyErr_Clear();
+		return 1;
+	}
+	/* Timebase.observe: the first item is the origin until a BOOT record with a
+	 * tsc_khz; then that BOOT record is. */
+	int os = *oset, ks = *kset;
+	uint64_t o = os ? *origin : tsc, kh = *khz;
+	os = 1;
+	if ((long)type == t->boot_id && e->nfields >= 2 && a[1] && !ks) {
+		if (a[1] >= TF_EXACT)
+			return 1;
+		ks = 1;
+		kh = a[1];
+		o = tsc;
+	}
+	char stamp[64];
+	if (ks) {
+		__int128 d = (__int128)tsc - (__int128)o;
+		if (d > (__int128)TF_EXACT || d < -(__int128)TF_EXACT)
+			return 1;
+		snprintf(stamp, sizeof stamp, "%14.9f", (double)(int64_t)d / ((double)kh * 1000.0));
+	} else {
+		snprintf(stamp, sizeof stamp, "%14" PRIu64, tsc);
+	}
+	char head[128];
+	int hn = snprintf(head, sizeof head, "%8lld %s [%2lld] ", k, stamp, c);
+	if (buf_put(b, head, (size_t)hn) < 0 || buf_str(b, e->name) < 0)
+		return -1;
+	for (unsigned i = 0; i < e->nfields; i++) {
+		const struct tf_field *f = &e->f[i];
+		int rc = buf_str(b, f->label);
+		if (rc == 0) {
+			switch (f->show) {
+			case TF_NUMBER: rc = put_number(b, a[i]); break;
+			case TF_HEX: rc = put_hex(b, a[i]); break;
+			case TF_EXIT: rc = put_exit(b, &t->exits, a[i]); break;
+			default: rc = put_named(b, f, a[i]); break;
+			}
+		}
+		if (rc < 0)
+			return -1;
+	}
+	if (buf_put(b, "\n", 1) < 0)
+		return -1;
+	*oset = os;
+	*origin = o;
+	*kset = ks;
+	*khz = kh;
+	return 0;
+}
+
+static PyObject *tf_lines(TextFormatObject *t, PyObject *args)
+{
+	PyObject *items, *po, *pk;
+	Py_ssize_t start;
+	long long k;
+	if (!PyArg_ParseTuple(args, "O!nLOO:lines", &PyList_Type, &items, &start, &k, &po, &pk))
+		return NULL;
+	if (!t->record_type) {
+		PyErr_SetString(PyExc_ValueError, "TextFormat: not initialised");
+		return NULL;
+	}
+	int oset, kset;
+	uint64_t origin = 0, khz = 0;
+	int usable = opt_u64(po, &oset, &origin) == 0 && opt_u64(pk, &kset, &khz) == 0 && (!kset || (khz && khz < TF_EXACT));
+	struct tf_buf b = { 0 };
+	Py_ssize_t i = start < 0 ? 0 : start, n = PyList_GET_SIZE(items);
+	for (; usable && i < n; i++, k++) {
+		int rc = one_line(t, &b, PyList_GET_ITEM(items, i), k, &oset, &origin, &kset, &khz);
+		if (rc < 0) {
+			free(b.p);
+			return PyErr_NoMemory();
+		}
+		if (rc > 0)
+			break;
+	}
+	PyObject *text = PyUnicode_DecodeUTF8(b.p ? b.p : "", (Py_ssize_t)b.n, NULL);
+	free(b.p);
+	if (!text)
+		return NULL;
+	if (!usable)
+		return Py_BuildValue("(NnOO)", text, i, po, pk);
+	return Py_BuildValue("(NnNN)", text, i, opt_obj(oset, origin), opt_obj(kset, khz));
+}
+
+static PyMethodDef tf_methods[] = {
+	{ "lines", (PyCFunction)tf_lines, METH_VARARGS,
+	  "lines(items, start, k, origin, khz) -> (text, stop, origin, khz)" },
+	{ NULL, NULL, 0, NULL },
+};
+
+PyTypeObject TextFormatType = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "_cwire.TextFormat",
+	.tp_basicsize = sizeof(TextFormatObject),
+	.tp_dealloc = (destructor)tf_dealloc,
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_doc = "The text view's lines in C (decoder/views/fast_text.py).",
+	.tp_methods = tf_methods,
+	.tp_init = (initproc)tf_init,
+	.tp_new = PyType_GenericNew,
+};
