@@ -1,4 +1,5 @@
-"""Differential check: the C wire decoder against the Python reference, item for item.
+"""Differential check: the C wire decoder against the Python reference, item for item,
+and the text view's C lines (decoder/views/fast_text.py) against its Python lines.
 
 Inputs are damaged versions of valid captures, in families that reach every branch
 of the decoder (random corruption alone almost always fails the CRC and never gets
@@ -38,8 +39,10 @@ from decoder.batch_pool import run_batches
 from decoder.defs import EVENTS
 from decoder.frame_loss import MAX_PIECE
 from decoder.fuzz import apply, duplicate, random_mutations
-from decoder.reader import c_batches, python_batches
+from decoder.reader import ItemStream, c_batches, python_batches
 from decoder.records import TEXT_ID, Item, Record
+from decoder.views import fast_text
+from decoder.views.text import render_text
 from decoder.synth import encode_frame, encode_records
 from decoder.wire import U64, cobs_decode, cobs_encode
 
@@ -84,8 +87,36 @@ def c_items(data: bytes, merge: bool, lookahead: int = 64, cuts: list[int] | Non
     return list(chain.from_iterable(c_batches(cw, stream, lookahead, None, merge)))  # type: ignore[arg-type]
 
 
+def python_text(items: list[Item]) -> str:
+    """The text view of items, every line by the Python view (the reference)."""
+    out = io.StringIO()
+    render_text(iter(items), out)
+    return out.getvalue()
+
+
+def c_text(data: bytes, lookahead: int = 64, cuts: list[int] | None = None) -> str:
+    """The text view over the C reader's batches, its lines written in C (decoder/views/fast_text.py)."""
+    cw = cwire.load()
+    if cw is None or fast_text.formatter() is None:
+        raise cwire.ExtensionMissing("the C decoder is not built (make decoder) or HEISEN_DECODER=python")
+    out = io.StringIO()
+    render_text(ItemStream(c_batches(cw, _Cut(data, cuts or []), lookahead, None, True)), out)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def text_difference(want: str, got: str) -> str | None:
+    if got == want:
+        return None
+    a, b = want.splitlines(keepends=True), got.splitlines(keepends=True)
+    k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return (f"text: {len(a)} python lines, {len(b)} C lines; first difference at line {k}: "
+            f"python {a[k] if k < len(a) else None!r} C {b[k] if k < len(b) else None!r}")
+
+
 def compare(data: bytes, rng: random.Random | None = None) -> str | None:
-    """None when both decoders give the same items, else the first difference."""
+    """None when both decoders give the same items, and the text view the same text
+    (C lines over the C reader, Python lines over the Python reader), else the first
+    difference."""
     rng = rng or random.Random(len(data))
     cuts = sorted(rng.randrange(len(data) + 1) for _ in range(rng.randrange(0, 4))) if data else []
     for merge in (False, True):
@@ -101,7 +132,10 @@ def compare(data: bytes, rng: random.Random | None = None) -> str | None:
             k = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
             return (f"merge={merge}: {len(want)} python items, {len(got)} C items; first difference at "
                     f"item {k}: python {want[k] if k < len(want) else None!r} C {got[k] if k < len(got) else None!r}")
-    return None
+    try:
+        return text_difference(python_text(want), c_text(data, cuts=cuts))
+    except Exception as e:  # noqa: BLE001
+        return f"text view raised {type(e).__name__}: {e}"
 
 
 # ---- inputs ------------------------------------------------------------------------
