@@ -19,6 +19,7 @@
 #include <Python.h>
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,20 +98,96 @@ static int buf_str(struct tf_buf *b, const char *s)
 	return buf_put(b, s, strlen(s));
 }
 
+/* Digits of v, right-aligned in at least width columns (Python's f"{v:>{width}d}"). */
+static int put_dec(struct tf_buf *b, uint64_t v, int neg, unsigned width)
+{
+	char t[24];
+	char *p = t + sizeof t;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (neg)
+		*--p = '-';
+	size_t len = (size_t)(t + sizeof t - p);
+	if (buf_reserve(b, len + width) < 0)
+		return -1;
+	for (; len < width; width--)
+		b->p[b->n++] = ' ';
+	memcpy(b->p + b->n, p, len);
+	b->n += len;
+	return 0;
+}
+
+/* Python's f"{v:#x}" and hex(v): "0x0" for zero, where C's %#x would print "0" */
+static int put_hex(struct tf_buf *b, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char t[20];
+	char *p = t + sizeof t;
+	do {
+		*--p = digits[v & 15];
+		v >>= 4;
+	} while (v);
+	*--p = 'x';
+	*--p = '0';
+	return buf_put(b, p, (size_t)(t + sizeof t - p));
+}
+
 /* records._u: numbers below 0x10000 in decimal, others as hex() writes them */
 static int put_number(struct tf_buf *b, uint64_t v)
 {
-	char t[24];
-	int n = v < 0x10000 ? snprintf(t, sizeof t, "%" PRIu64, v) : snprintf(t, sizeof t, "0x%" PRIx64, v);
-	return buf_put(b, t, (size_t)n);
+	return v < 0x10000 ? put_dec(b, v, 0, 0) : put_hex(b, v);
 }
 
-/* Python's f"{v:#x}": "0x0" for zero, where C's %#x would print "0" */
-static int put_hex(struct tf_buf *b, uint64_t v)
+/* f"{x:14.9f}" for a finite double: x * 10^9 rounded to an integer, half to even on an
+ * exact tie, as Python's correctly rounded formatting does.  x = m * 2^e exactly with
+ * m < 2^53; for |x| < 2^33 the product m * 10^9 < 2^83 fits in 128 bits, larger |x|
+ * return 1 (the caller then leaves the line to Python). */
+static int put_seconds(struct tf_buf *b, double x)
 {
-	char t[24];
-	int n = snprintf(t, sizeof t, "0x%" PRIx64, v);
-	return buf_put(b, t, (size_t)n);
+	int neg = signbit(x) != 0;
+	double ax = fabs(x);
+	if (!(ax < 8589934592.0))
+		return 1;
+	int e;
+	double frac = frexp(ax, &e);
+	uint64_t m = (uint64_t)ldexp(frac, 53);
+	e -= 53;
+	unsigned __int128 p = (unsigned __int128)m * 1000000000u, q;
+	if (e >= 0) {
+		q = p << e;
+	} else if (-e >= 120) {
+		q = 0;          /* p < 2^83: below half of 2^-e, rounds to 0 */
+	} else {
+		unsigned sh = (unsigned)-e;
+		unsigned __int128 r = p & (((unsigned __int128)1 << sh) - 1), half = (unsigned __int128)1 << (sh - 1);
+		q = p >> sh;
+		if (r > half || (r == half && (q & 1)))
+			q++;
+	}
+	uint64_t whole = (uint64_t)(q / 1000000000u), part = (uint64_t)(q % 1000000000u);
+	char t[48];
+	char *w = t + sizeof t;
+	for (int i = 0; i < 9; i++) {
+		*--w = (char)('0' + part % 10);
+		part /= 10;
+	}
+	*--w = '.';
+	do {
+		*--w = (char)('0' + whole % 10);
+		whole /= 10;
+	} while (whole);
+	if (neg)
+		*--w = '-';
+	size_t len = (size_t)(t + sizeof t - w);
+	if (buf_reserve(b, len + 14) < 0)
+		return -1;
+	for (size_t pad = len; pad < 14; pad++)
+		b->p[b->n++] = ' ';
+	memcpy(b->p + b->n, w, len);
+	b->n += len;
+	return 0;
 }
 
 /* records.value_name, then `or _u(v)`: the first name with this value; flags: the
@@ -398,18 +475,23 @@ static int one_line(TextFormatObject *t, struct tf_buf *b, PyObject *it, long lo
 		kh = a[1];
 		o = tsc;
 	}
-	char stamp[64];
+	/* f"{k:>8d} {stamp} [{cpu:>2}] ", the stamp f"{s:14.9f}" or f"{tsc:>14d}" */
+	size_t at = b->n;
+	if (put_dec(b, (uint64_t)k, 0, 8) < 0 || buf_put(b, " ", 1) < 0)
+		return -1;
 	if (ks) {
 		__int128 d = (__int128)tsc - (__int128)o;
-		if (d > (__int128)TF_EXACT || d < -(__int128)TF_EXACT)
-			return 1;
-		snprintf(stamp, sizeof stamp, "%14.9f", (double)(int64_t)d / ((double)kh * 1000.0));
-	} else {
-		snprintf(stamp, sizeof stamp, "%14" PRIu64, tsc);
+		int rc = d > (__int128)TF_EXACT || d < -(__int128)TF_EXACT ? 1 :
+			 put_seconds(b, (double)(int64_t)d / ((double)kh * 1000.0));
+		if (rc) {
+			b->n = at;
+			return rc;
+		}
+	} else if (put_dec(b, tsc, 0, 14) < 0) {
+		return -1;
 	}
-	char head[128];
-	int hn = snprintf(head, sizeof head, "%8lld %s [%2lld] ", k, stamp, c);
-	if (buf_put(b, head, (size_t)hn) < 0 || buf_str(b, e->name) < 0)
+	if (buf_put(b, " [", 2) < 0 || put_dec(b, c < 0 ? 0 - (uint64_t)c : (uint64_t)c, c < 0, 2) < 0 ||
+	    buf_put(b, "] ", 2) < 0 || buf_str(b, e->name) < 0)
 		return -1;
 	for (unsigned i = 0; i < e->nfields; i++) {
 		const struct tf_field *f = &e->f[i];
@@ -439,10 +521,11 @@ static PyObject *tf_lines(TextFormatObject *t, PyObject *args)
 	PyObject *items, *po, *pk;
 	Py_ssize_t start;
 	long long k;
+	/* k >= 0: put_dec writes it unsigned */
 	if (!PyArg_ParseTuple(args, "O!nLOO:lines", &PyList_Type, &items, &start, &k, &po, &pk))
 		return NULL;
-	if (!t->record_type) {
-		PyErr_SetString(PyExc_ValueError, "TextFormat: not initialised");
+	if (!t->record_type || k < 0) {
+		PyErr_SetString(PyExc_ValueError, "TextFormat: not initialised, or a negative index");
 		return NULL;
 	}
 	int oset, kset;

@@ -123,3 +123,38 @@ def test_the_cli_prints_the_same_with_either_path(tmp_path: Path) -> None:
                            env=env, cwd=ROOT, check=True)
         out[mode] = r.stdout
     assert out["c"] == out["python"] and out["c"].count(b"\n") > 50
+
+
+def test_times_round_as_python_formats_them() -> None:
+    # f"{s:14.9f}" rounds the exact binary value half to even; C computes the digits
+    # itself (textfmt.c put_seconds), so every kind of quotient is compared here.
+    import random
+    rng = random.Random(19)
+    items: list = []
+    left_to_python = 0
+    for i in range(3000):
+        khz = rng.choice((1, 3, 7, 1000, 999_983, 2_500_000, 3_000_000_007, rng.randrange(1, 1 << 40)))
+        base = rng.randrange(1 << 62)
+        items.append(Record(base, 0, E["BOOT"], (1, khz, 1)))
+        for _ in range(3):
+            d = rng.choice((rng.randrange(-(1 << 20), 1 << 20), rng.randrange(-(1 << 53), 1 << 53),
+                            khz * rng.randrange(1 << 12) // 2, rng.randrange(1 << 34)))
+            items.append(Record(base + d, 1, E["NMI_INJECT"], (i,)))
+        text, left = _fast(items)
+        assert text == _reference(items), f"khz {khz}"
+        left_to_python += len(left)   # only times of 2^33 s and more, or TSC steps past 2^53
+        items.clear()
+    assert left_to_python < 12000 // 10
+
+
+def test_a_time_exactly_halfway_rounds_to_even_as_python_does() -> None:
+    # (2^24 + odd/1024) s is exact in binary and its tenth decimal is a 5: a true tie
+    # (16777216.0009765625 -> ...062, 16777216.0029296875 -> ...688)
+    items: list = [BOOT._replace(args=(2, 1024, 1))]
+    for base in (1 << 24, 1 << 25, 12345):
+        for odd in (1, 3, 5, 7):
+            d = (base * 1024 + odd) * 1000
+            items += [Record(BOOT.tsc + d, 0, E["NMI_INJECT"], (0,)), Record(BOOT.tsc - d, 1, E["NMI_INJECT"], (0,))]
+    text, left = _fast(items)
+    assert left == [] and text == _reference(items)
+    assert "16777216.000976562" in text and "16777216.002929688" in text and "-16777216.000976562" in text
