@@ -150,11 +150,12 @@ def test_times_round_as_python_formats_them() -> None:
 def test_a_time_exactly_halfway_rounds_to_even_as_python_does() -> None:
     # (2^24 + odd/1024) s is exact in binary and its tenth decimal is a 5: a true tie
     # (16777216.0009765625 -> ...062, 16777216.0029296875 -> ...688)
-    items: list = [BOOT._replace(args=(2, 1024, 1))]
+    boot = BOOT._replace(tsc=1 << 50, args=(2, 1024, 1))
+    items: list = [boot]
     for base in (1 << 24, 1 << 25, 12345):
         for odd in (1, 3, 5, 7):
             d = (base * 1024 + odd) * 1000
-            items += [Record(BOOT.tsc + d, 0, E["NMI_INJECT"], (0,)), Record(BOOT.tsc - d, 1, E["NMI_INJECT"], (0,))]
+            items += [Record(boot.tsc + d, 0, E["NMI_INJECT"], (0,)), Record(boot.tsc - d, 1, E["NMI_INJECT"], (0,))]
     text, left = _fast(items)
     assert left == [] and text == _reference(items)
     assert "16777216.000976562" in text and "16777216.002929688" in text and "-16777216.000976562" in text
