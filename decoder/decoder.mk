@@ -16,8 +16,8 @@
 # The decoder's pytest tests (tests/decoder/) run in `make test` via test-py.
 DECODER_BENCH_RECORDS ?= 10000000
 DECODER_FUZZ_INPUTS   ?= 1000000
-CWIRE_SRCS   := decoder/native/wire.c decoder/native/cwire_module.c decoder/native/textfmt.c trace/crc32.c
-CWIRE_HDRS   := decoder/native/wire.h decoder/native/textfmt.h trace/frame.h trace/ring.h include/heisen/defs.h
+CWIRE_SRCS   := decoder/native/wire.c decoder/native/cwire_module.c decoder/native/textfmt.c decoder/native/check.c trace/crc32.c
+CWIRE_HDRS   := decoder/native/wire.h decoder/native/textfmt.h decoder/native/check.h trace/frame.h trace/ring.h include/heisen/defs.h
 CWIRE_SUFFIX := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
 CWIRE_PYINC  := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_paths()['include'])")
 CWIRE_SO     := $(BUILD)/decoder/_cwire$(CWIRE_SUFFIX)
