@@ -11,6 +11,10 @@ past it):
             events, records cut short, TEXT overruns, bad varints, bad headers
   random    random bytes, some zeros among them
   oversize  pieces longer than MAX_PIECE (one input in OVERSIZE_EVERY)
+  clean     the valid frames alone (no LOST record): no Loss unless the merge reports
+            late records, so the C merge and checker (decoder/native/check.c) run
+  passing   a run of TEST-hypercall exits with guest NMIs on a few CPUs (decoder/bench.py's
+            workload), its frames interleaved at random: a trace the checker passes
 Frames carry random TSCs (some going backwards, so dt wraps), shifts 0..63, CPUs
 0..255, every event of trace/events.toml with values of every size, and TEXT of
 high bytes.  Each input is decoded in arrival order and merged (small lookahead),
@@ -36,19 +40,23 @@ from typing import BinaryIO, Callable
 
 from decoder import cwire
 from decoder.batch_pool import run_batches
-from decoder.defs import EVENTS
+from decoder.defs import EVENT_IDS, EVENTS
 from decoder.frame_loss import MAX_PIECE
 from decoder.fuzz import apply, duplicate, random_mutations
 from decoder.reader import ItemStream, c_batches, python_batches
-from decoder.records import TEXT_ID, Item, Record
+from decoder.check import Checker, run_check
+from decoder.fast_check import c_check
+from decoder.records import TEXT_ID, Item, Loss, Record
 from decoder.views import fast_text
 from decoder.views.text import render_text
 from decoder.synth import encode_frame, encode_records
 from decoder.wire import U64, cobs_decode, cobs_encode
 
-FAMILIES = ("corrupt", "frames", "payload", "random", "oversize")
+FAMILIES = ("corrupt", "frames", "payload", "random", "oversize", "clean", "passing")
 OVERSIZE_EVERY = 500
 _EVENT_IDS = sorted(EVENTS)
+_BOOT = EVENT_IDS["BOOT"]
+_CLEAN_EVENTS = [e for e in _EVENT_IDS if EVENTS[e].name != "LOST"]
 
 
 # ---- the two decoders ----------------------------------------------------------
@@ -133,9 +141,46 @@ def compare(data: bytes, rng: random.Random | None = None) -> str | None:
             return (f"merge={merge}: {len(want)} python items, {len(got)} C items; first difference at "
                     f"item {k}: python {want[k] if k < len(want) else None!r} C {got[k] if k < len(got) else None!r}")
     try:
-        return text_difference(python_text(want), c_text(data, cuts=cuts))
+        err = text_difference(python_text(want), c_text(data, cuts=cuts))
     except Exception as e:  # noqa: BLE001
         return f"text view raised {type(e).__name__}: {e}"
+    return err or check_difference(data, want)
+
+
+def _plain(it: Record) -> tuple:
+    """A record as check.c's merge hands it out (TEXT: its length)."""
+    args = (len(it.args[0]),) if it.type == TEXT_ID else it.args
+    return (it.tsc, it.cpu, it.type, args)
+
+
+def check_difference(data: bytes, merged: list[Item], lookahead: int = 64) -> str | None:
+    """The C merge (decoder/native/check.c) and the C checker against the Python ones:
+    None when they agree, else how they differ.  The C merge gives up exactly where the
+    Python one reports a Loss; the C checker may give up anywhere, but a verdict it
+    gives must be the Python checker's, field for field."""
+    cw = cwire.load()
+    assert cw is not None
+    got = cw.Check((), lookahead, 0).merged(data)
+    clean = not any(type(it) is Loss for it in merged)
+    if clean != (got is not None):
+        return f"C merge {'gave up on' if clean else 'went past a Loss in'} a capture"
+    if got is not None:
+        want = [_plain(it) for it in merged]  # type: ignore[arg-type]
+        if got != want:
+            k = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
+            return (f"C merge: {len(want)} python records, {len(got)} C records; first difference at {k}: "
+                    f"python {want[k] if k < len(want) else None!r} C {got[k] if k < len(got) else None!r}")
+    if any(type(it) is Record and it.type == _BOOT and it.args[0] > 256 for it in merged):
+        # The Python checker builds the set of a BOOT record's CPUs (rule_kinds.Context.
+        # others): 2^32 of them take gigabytes before a MemoryError.  C gives up there.
+        return None
+    ref = run_check(merged)
+    fast = c_check(data, Checker(), lookahead)
+    if fast is not None and fast != ref:
+        return f"C checker: {fast.summary()} {fast.counts}; python: {ref.summary()} {ref.counts}"
+    if fast is None and ref.passed and clean:
+        return "C checker gave up on a loss-free pass"
+    return None
 
 
 # ---- inputs ------------------------------------------------------------------------
@@ -145,10 +190,11 @@ def _value(rng: random.Random) -> int:
                        rng.randrange(1 << 64), U64, U64 - rng.randrange(4)))
 
 
-def _records(rng: random.Random, cpu: int, n: int, tsc: int, shift: int) -> list[Record]:
+def _records(rng: random.Random, cpu: int, n: int, tsc: int, shift: int,
+             events: list[int] = _EVENT_IDS) -> list[Record]:
     recs = []
     for _ in range(n):
-        t = rng.choice(_EVENT_IDS)
+        t = rng.choice(events)
         step = rng.choice((rng.randrange(1, 5000), rng.randrange(1 << 20), 0))
         if rng.random() < 0.03:
             step = -rng.randrange(1, 1 << 40)  # the TSC went backwards: dt wraps
@@ -162,7 +208,7 @@ def _records(rng: random.Random, cpu: int, n: int, tsc: int, shift: int) -> list
     return recs
 
 
-def _frames(rng: random.Random) -> list[bytes]:
+def _frames(rng: random.Random, events: list[int] = _EVENT_IDS) -> list[bytes]:
     """Valid frames of a few CPUs, each CPU's seq counting from 0 (or near 2^64)."""
     frames: list[bytes] = []
     ncpus = rng.randrange(1, 4)
@@ -173,7 +219,7 @@ def _frames(rng: random.Random) -> list[bytes]:
     tsc = {c: rng.randrange(1 << 40) for c in cpus}
     for _ in range(rng.randrange(1, 10)):
         c = rng.choice(cpus)
-        recs = _records(rng, c, rng.randrange(0, 8), tsc[c], shift)
+        recs = _records(rng, c, rng.randrange(0, 8), tsc[c], shift, events)
         if recs:
             tsc[c] = recs[-1].tsc
         frames.append(encode_frame(c, (seq0[c] + made[c]) & U64, recs, shift))
@@ -203,8 +249,36 @@ def _payload_damage(rng: random.Random, frame: bytes) -> bytes:
     return cobs_encode(body + zlib.crc32(body).to_bytes(4, "little")) + b"\0"
 
 
+def _passing(rng: random.Random) -> bytes:
+    """BOOT, then per CPU frames of whole TEST-hypercall exits (decoder/bench.py), the
+    CPUs' clocks apart by up to a few frames, the frames sent in a random CPU order."""
+    from decoder.bench import _frame_records
+    ncpus = rng.randrange(1, 5)
+    tsc0 = rng.randrange(1 << 40)
+    boot = Record(tsc0, 0, EVENT_IDS["BOOT"], (ncpus, rng.choice((1_000_000, 2_000_000)), 1))
+    per_cpu: dict[int, list[bytes]] = {c: [] for c in range(ncpus)}
+    per_cpu[0].append(encode_frame(0, 0, [boot]))
+    k = 0
+    for c in range(ncpus):
+        tsc = tsc0 + rng.randrange(0, 200_000)
+        for _ in range(rng.randrange(1, 6)):
+            recs, k = _frame_records(rng, c, tsc, k, rng.randrange(3, 20))
+            if recs:
+                per_cpu[c].append(encode_frame(c, len(per_cpu[c]), recs))
+                tsc = recs[-1].tsc
+    out = []
+    while any(per_cpu.values()):
+        c = rng.choice([c for c, fs in per_cpu.items() if fs])
+        out.append(per_cpu[c].pop(0))
+    return b"".join(out)
+
+
 def make_input(rng: random.Random, family: str) -> bytes:
-    frames = _frames(rng)
+    if family == "passing":
+        return _passing(rng)
+    frames = _frames(rng, _CLEAN_EVENTS if family == "clean" else _EVENT_IDS)
+    if family == "clean":
+        return b"".join(frames)
     data = b"".join(frames)
     if family == "corrupt":
         muts = random_mutations(rng, len(data))

@@ -213,18 +213,23 @@ def compile_rules(rules: list[Rule]) -> tuple | None:
         return None
 
 
-def c_check(path: str | Path, checker: Checker, lookahead: int = DEFAULT_LOOKAHEAD,
+def c_check(source: str | Path | bytes, checker: Checker, lookahead: int = DEFAULT_LOOKAHEAD,
             ncpus: int | None = None) -> CheckResult | None:
-    """The C engine's pass over the capture, or None: it gave up (or is not built)."""
+    """The C engine's pass over the capture (a path, or its bytes), or None: it gave up
+    (or is not built)."""
     cw = cwire.load()
     spec = compile_rules(checker.rules) if cw is not None else None
     if spec is None:
         return None
     engine: Any = cw.Check(spec, lookahead, ncpus or 0)
-    with open(path, "rb") as f:
-        while data := f.read(CHUNK):
-            if not engine.feed(data):
-                return None
+    if isinstance(source, bytes):
+        if not engine.feed(source):
+            return None
+    else:
+        with open(source, "rb") as f:
+            while data := f.read(CHUNK):
+                if not engine.feed(data):
+                    return None
     got = engine.finish()
     if got is None:
         return None
