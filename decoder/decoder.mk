@@ -12,7 +12,8 @@
 #                        broken invariant (decoder/fuzz.py), then >= 1 M through both the
 #                        C and the Python reader, failing on any difference (decoder/cwire_diff.py),
 #                        then the same inputs through the C decoder under ASan+UBSan
-#   make test-cwire      the same on a few thousand inputs (part of make test)
+#   make test-cwire      the same on a few thousand inputs, then the whole extension under
+#                        ASan+UBSan through the differential tests (part of make test)
 # The decoder's pytest tests (tests/decoder/) run in `make test` via test-py.
 DECODER_BENCH_RECORDS ?= 10000000
 DECODER_FUZZ_INPUTS   ?= 1000000
@@ -39,11 +40,27 @@ $(CWIRE_TEST): decoder/native/test_cwire.c decoder/native/wire.c trace/crc32.c $
 	@mkdir -p $(dir $@)
 	gcc $(TRACE_CFLAGS) $(TRACE_ASAN) -o $@ decoder/native/test_cwire.c decoder/native/wire.c trace/crc32.c
 
+# The whole extension (wire decoder, text formatter, checker) under ASan+UBSan, loaded
+# into Debian's Python with the sanitizer runtimes preloaded (leaks off: CPython keeps
+# its objects at exit by design).
+CWIRE_ASAN_DIR := $(BUILD)/decoder/asan-ext
+CWIRE_ASAN_SO  := $(CWIRE_ASAN_DIR)/_cwire$(CWIRE_SUFFIX)
+CWIRE_ASAN_RUN  = LD_PRELOAD=$(shell gcc -print-file-name=libasan.so):$(shell gcc -print-file-name=libubsan.so) \
+	ASAN_OPTIONS=detect_leaks=0 HEISEN_CWIRE_DIR=$(CWIRE_ASAN_DIR)
+CWIRE_ASAN_QUICK ?= 1000
+
+$(CWIRE_ASAN_SO): $(CWIRE_SRCS) $(CWIRE_HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(CWIRE_CFLAGS) $(TRACE_ASAN) -o $@ $(CWIRE_SRCS)
+
 # Part of `make test`: a few thousand inputs through both readers, then through the
-# sanitized C decoder.
-test-cwire: $(CWIRE_SO) $(CWIRE_TEST)
+# sanitized C decoder; then the differential tests of the text view and the checker
+# with the sanitized extension.
+test-cwire: $(CWIRE_SO) $(CWIRE_TEST) $(CWIRE_ASAN_SO)
 	$(PYTHON) -m decoder.cwire_diff --inputs $(CWIRE_QUICK) --jobs 1 --corpus $(BUILD)/decoder/corpus-quick
 	$(CWIRE_TEST) $(BUILD)/decoder/corpus-quick.*
+	$(CWIRE_ASAN_RUN) $(PYTHON) -m decoder.cwire_diff --inputs $(CWIRE_ASAN_QUICK) --jobs 1
+	$(CWIRE_ASAN_RUN) $(PYTHON) -m pytest -q -p no:cacheprovider tests/decoder/test_fast_text.py tests/decoder/test_check.py
 
 bench-decoder: $(CWIRE_SO)
 	$(PYTHON) -m decoder.bench --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench
