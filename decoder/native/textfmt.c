@@ -62,6 +62,8 @@ typedef struct {
 	long boot_id;
 	struct tf_table exits;
 	struct tf_event ev[256];
+	char *buf;              /* kept between calls: lines() writes ~100 KB each time */
+	size_t bufcap;
 } TextFormatObject;
 
 struct tf_buf {
@@ -166,7 +168,15 @@ static int put_seconds(struct tf_buf *b, double x)
 		if (r > half || (r == half && (q & 1)))
 			q++;
 	}
-	uint64_t whole = (uint64_t)(q / 1000000000u), part = (uint64_t)(q % 1000000000u);
+	/* q < 2^64 for |x| < 1.8e10 s: the 64-bit division, not the slower 128-bit one */
+	uint64_t whole, part;
+	if (q >> 64) {
+		whole = (uint64_t)(q / 1000000000u);
+		part = (uint64_t)(q % 1000000000u);
+	} else {
+		whole = (uint64_t)q / 1000000000u;
+		part = (uint64_t)q % 1000000000u;
+	}
 	char t[48];
 	char *w = t + sizeof t;
 	for (int i = 0; i < 9; i++) {
@@ -384,6 +394,9 @@ static void tf_clear(TextFormatObject *t)
 		free_event(&t->ev[i]);
 	free_table(&t->exits);
 	Py_CLEAR(t->record_type);
+	free(t->buf);
+	t->buf = NULL;
+	t->bufcap = 0;
 }
 
 static int tf_init(TextFormatObject *t, PyObject *args, PyObject *kwds)
@@ -528,22 +541,22 @@ static PyObject *tf_lines(TextFormatObject *t, PyObject *args)
 		PyErr_SetString(PyExc_ValueError, "TextFormat: not initialised, or a negative index");
 		return NULL;
 	}
-	int oset, kset;
+	int oset = 0, kset = 0;
 	uint64_t origin = 0, khz = 0;
 	int usable = opt_u64(po, &oset, &origin) == 0 && opt_u64(pk, &kset, &khz) == 0 && (!kset || (khz && khz < TF_EXACT));
-	struct tf_buf b = { 0 };
+	struct tf_buf b = { t->buf, 0, t->bufcap };
 	Py_ssize_t i = start < 0 ? 0 : start, n = PyList_GET_SIZE(items);
+	int rc = 0;
 	for (; usable && i < n; i++, k++) {
-		int rc = one_line(t, &b, PyList_GET_ITEM(items, i), k, &oset, &origin, &kset, &khz);
-		if (rc < 0) {
-			free(b.p);
-			return PyErr_NoMemory();
-		}
-		if (rc > 0)
+		rc = one_line(t, &b, PyList_GET_ITEM(items, i), k, &oset, &origin, &kset, &khz);
+		if (rc)
 			break;
 	}
+	t->buf = b.p;
+	t->bufcap = b.cap;
+	if (rc < 0)
+		return PyErr_NoMemory();
 	PyObject *text = PyUnicode_DecodeUTF8(b.p ? b.p : "", (Py_ssize_t)b.n, NULL);
-	free(b.p);
 	if (!text)
 		return NULL;
 	if (!usable)
