@@ -18,6 +18,12 @@ from tests.decoder.traces import NMI_EXIT, VMMCALL, checksum, finish_run, good_r
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def built() -> None:
+    # both() holds the C checker to the Python one: it must be the current sources'
+    subprocess.run(["make", "-s", "-C", str(ROOT), "decoder"], check=True, capture_output=True)
+
+
 def verdict(b: TraceBuilder, **kw):  # type: ignore[no-untyped-def]
     return both(b.serial(**kw))
 
