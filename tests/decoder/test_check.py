@@ -449,3 +449,13 @@ def test_violation_after_unattributed_damage_says_so() -> None:
     res = run_check(items)
     assert res.rule == "no_panic"
     assert "1 damaged stretch(es) no CPU could be named for" in res.message
+
+
+def test_a_boot_record_claiming_2_64_cpus_gives_a_verdict() -> None:
+    # Context.others lists the CPUs an epoch waits for: all 2^64 of them once filled memory.
+    b = TraceBuilder(2, boot=False)
+    b.ev(0, "BOOT", (1 << 64) - 1, 1_000_000, 1)
+    b.ev(0, "QUIESCE_REQUEST", 1)
+    b.ev(1, "QUIESCE_ACK", 1)
+    r = both(b.serial())
+    assert r.rule == "quiesce_epoch" and "never finished" in r.message and "256" in r.message, r.message
