@@ -43,7 +43,7 @@ from decoder.batch_pool import run_batches
 from decoder.defs import EVENT_IDS, EVENTS
 from decoder.frame_loss import MAX_PIECE
 from decoder.fuzz import apply, duplicate, random_mutations
-from decoder.reader import ItemStream, c_batches, python_batches
+from decoder.reader import ItemStream, c_batches, python_batches, read_items
 from decoder.check import Checker, run_check
 from decoder.fast_check import c_check
 from decoder.records import TEXT_ID, Item, Loss, Record
@@ -101,13 +101,18 @@ def python_text(items: list[Item]) -> str:
     return out.getvalue()
 
 
-def c_text(data: bytes, lookahead: int = 64, cuts: list[int] | None = None) -> str:
-    """The text view over the C reader's batches, its lines written in C (decoder/views/fast_text.py)."""
+def c_text(data: bytes, lookahead: int = 64, cuts: list[int] | None = None, whole: bool = False) -> str:
+    """The text view with its lines written in C (decoder/views/fast_text.py): over the
+    C reader's batches (fed in pieces that end at cuts), or (whole) the capture decoded,
+    merged and written in C up to its first Loss, then by the batches."""
     cw = cwire.load()
     if cw is None or fast_text.formatter() is None:
         raise cwire.ExtensionMissing("the C decoder is not built (make decoder) or HEISEN_DECODER=python")
     out = io.StringIO()
-    render_text(ItemStream(c_batches(cw, _Cut(data, cuts or []), lookahead, None, True)), out)  # type: ignore[arg-type]
+    if whole:
+        render_text(read_items(data, lookahead=lookahead), out)
+    else:
+        render_text(ItemStream(c_batches(cw, _Cut(data, cuts or []), lookahead, None, True)), out)  # type: ignore[arg-type]
     return out.getvalue()
 
 
@@ -140,7 +145,8 @@ def compare(data: bytes, rng: random.Random | None = None) -> str | None:
             return (f"merge={merge}: {len(want)} python items, {len(got)} C items; first difference at "
                     f"item {k}: python {want[k] if k < len(want) else None!r} C {got[k] if k < len(got) else None!r}")
     try:
-        err = text_difference(python_text(want), c_text(data, cuts=cuts))
+        ref = python_text(want)
+        err = text_difference(ref, c_text(data, cuts=cuts)) or text_difference(ref, c_text(data, whole=True))
     except Exception as e:  # noqa: BLE001
         return f"text view raised {type(e).__name__}: {e}"
     return err or check_difference(data, want)

@@ -253,9 +253,13 @@ class ItemStream:
     that works a list at a time (the text view's C formatter), batches().  Use one
     or the other: both draw on the same batches."""
 
-    def __init__(self, batches: Iterator[list[Item]]) -> None:
+    def __init__(self, batches: Iterator[list[Item]], source: str | bytes | None = None,
+                 lookahead: int = DEFAULT_LOOKAHEAD, ncpus: int | None = None) -> None:
         self._batches = batches
         self._items = chain.from_iterable(batches)
+        # A capture that can be read again from its start (a path, or bytes), for a
+        # consumer that decodes it in C itself (the text view: decoder/views/fast_text.py)
+        self.source, self.lookahead, self.ncpus = source, lookahead, ncpus
 
     def __iter__(self) -> Iterator[Item]:
         return self._items
@@ -273,4 +277,5 @@ def read_items(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAHEA
 
     merge=False yields items in arrival order (per CPU still in ring order).
     """
-    return ItemStream(read_batches(source, lookahead, ncpus, merge))
+    again = source if merge and isinstance(source, (str, bytes)) else None
+    return ItemStream(read_batches(source, lookahead, ncpus, merge), again, lookahead, ncpus)

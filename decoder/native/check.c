@@ -26,6 +26,7 @@
 #include "heisen/defs.h"
 #include "wire.h"
 #include "check.h"
+#include "textfmt.h"
 
 #define NCPU 256
 
@@ -34,6 +35,8 @@
 struct ck_rec {
 	uint64_t tsc;
 	uint64_t a[3];
+	uint64_t frame;         /* the frame's sequence number (Record.frame) */
+	uint8_t *text;          /* text mode, TEXT records: its bytes (a[0] long), owned */
 	int16_t cpu;
 	uint8_t type, nargs;
 };
@@ -339,6 +342,11 @@ typedef struct {
 	uint64_t ncpus, tsc_khz;
 	/* test hook: keep the merged records instead of checking them */
 	PyObject *keep;
+	/* text mode (decoder/views/fast_text.py): write the text view's lines instead */
+	TextFormatObject *fmt;
+	PyObject *record_type, *describe, *fallback;
+	struct tf_buf text;
+	struct tf_state tb;
 } CheckObject;
 
 static int vec_push(struct ck_vec *v, const struct ck_rec *r)
@@ -808,11 +816,113 @@ static int check_record(CheckObject *c, const struct ck_rec *r)
 	return 0;
 }
 
+/* A released record as a decoder.records.Record (text mode's Python calls) */
+static PyObject *make_rec(CheckObject *c, const struct ck_rec *r)
+{
+	PyObject *args = r->text ? Py_BuildValue("(N)", PyBytes_FromStringAndSize((const char *)r->text,
+										   (Py_ssize_t)r->a[0])) :
+		PyTuple_New(r->nargs);
+	if (!args)
+		return NULL;
+	if (!r->text)
+		for (unsigned i = 0; i < r->nargs; i++) {
+			PyObject *x = PyLong_FromUnsignedLongLong(r->a[i]);
+			if (!x) {
+				Py_DECREF(args);
+				return NULL;
+			}
+			PyTuple_SET_ITEM(args, i, x);
+		}
+	return PyObject_CallFunction(c->record_type, "KiiNK", (unsigned long long)r->tsc, r->cpu, r->type, args,
+				     (unsigned long long)r->frame);
+}
+
+static int tb_from(PyObject *o, int *set, uint64_t *v)
+{
+	*set = o != Py_None;
+	if (!*set)
+		return 0;
+	unsigned long long x = PyLong_AsUnsignedLongLong(o);
+	if (x == (unsigned long long)-1 && PyErr_Occurred())
+		return -1;
+	*v = x;
+	return 0;
+}
+
+static PyObject *tb_obj(int set, uint64_t v)
+{
+	return set ? PyLong_FromUnsignedLongLong(v) : Py_NewRef(Py_None);
+}
+
+/* Text mode: the record's line.  TEXT bodies are records.describe()'s; a line C cannot
+ * write exactly is fallback(k, record, origin, khz) -> (line, origin, khz): the Python
+ * view's line function (decoder/views/fast_text.py). */
+static int text_record(CheckObject *c, const struct ck_rec *r)
+{
+	long long k = (long long)c->k;
+	int rc = 1;
+	if (r->text) {
+		PyObject *rec = make_rec(c, r);
+		PyObject *body = rec ? PyObject_CallOneArg(c->describe, rec) : NULL;
+		Py_XDECREF(rec);
+		Py_ssize_t n;
+		const char *u = body && PyUnicode_Check(body) ? PyUnicode_AsUTF8AndSize(body, &n) : NULL;
+		rc = u ? tf_line(c->fmt, &c->text, k, r->tsc, r->cpu, r->type, r->a, r->nargs, u, (size_t)n, &c->tb) : -1;
+		Py_XDECREF(body);
+		if (rc < 0)
+			return -1;
+	} else {
+		rc = tf_line(c->fmt, &c->text, k, r->tsc, r->cpu, r->type, r->a, r->nargs, NULL, 0, &c->tb);
+		if (rc < 0)
+			return -1;
+	}
+	if (rc > 0) {
+		PyObject *rec = make_rec(c, r);
+		PyObject *got = rec ? PyObject_CallFunction(c->fallback, "LONN", k, rec, tb_obj(c->tb.oset, c->tb.origin),
+							    tb_obj(c->tb.kset, c->tb.khz)) : NULL;
+		Py_XDECREF(rec);
+		PyObject *line, *po, *pk;
+		Py_ssize_t n;
+		const char *u;
+		if (!got || !PyArg_ParseTuple(got, "UOO", &line, &po, &pk) || !(u = PyUnicode_AsUTF8AndSize(line, &n)) ||
+		    tb_from(po, &c->tb.oset, &c->tb.origin) < 0 || tb_from(pk, &c->tb.kset, &c->tb.khz) < 0) {
+			Py_XDECREF(got);
+			return -1;
+		}
+		int bad = 0;
+		size_t need = c->text.n + (size_t)n;
+		if (need > c->text.cap) {
+			size_t cap = c->text.cap ? c->text.cap : 1 << 16;
+			while (cap < need)
+				cap *= 2;
+			char *p = realloc(c->text.p, cap);
+			if (p) {
+				c->text.p = p;
+				c->text.cap = cap;
+			} else {
+				bad = 1;
+			}
+		}
+		if (!bad) {
+			memcpy(c->text.p + c->text.n, u, (size_t)n);
+			c->text.n += (size_t)n;
+		}
+		Py_DECREF(got);
+		if (bad) {
+			PyErr_NoMemory();
+			return -1;
+		}
+	}
+	c->k++;
+	return 0;
+}
+
 /* Judges (or, for the test hook, keeps) what the merge released */
 static int drain(CheckObject *c)
 {
 	int rc = 0;
-	for (size_t i = 0; i < c->out.n && !rc; i++) {
+	size_t i;
+	for (i = 0; i < c->out.n && !rc; i++) {
 		const struct ck_rec *r = &c->out.v[i];
 		if (c->keep) {
 			PyObject *t = Py_BuildValue("(KiiN)", (unsigned long long)r->tsc, r->cpu, r->type,
@@ -825,10 +935,15 @@ static int drain(CheckObject *c)
 			if (!t || PyList_Append(c->keep, t) < 0)
 				rc = -1;
 			Py_XDECREF(t);
+		} else if (c->fmt) {
+			rc = text_record(c, r);
+			free(r->text);
 		} else {
 			rc = check_record(c, r);
 		}
 	}
+	for (; i < c->out.n; i++)       /* not written (the loop frees what it wrote) */
+		free(c->out.v[i].text);
 	c->out.n = 0;
 	return rc;
 }
@@ -843,29 +958,51 @@ static int route(CheckObject *c)
 		const struct hw_run *run = &o->runs[ri];
 		if (run->n == 0)
 			continue;
-		if (run->cpu < 0)
-			return 1;
+		if (run->cpu < 0) {
+			rc = 1;
+			break;
+		}
 		const struct hw_item *it = &o->items[run->start];
 		struct ck_rec *v = run->n <= 64 ? buf : malloc(run->n * sizeof *v);
-		if (!v)
-			return -1;
-		for (size_t i = 0; i < run->n; i++) {
-			if (it[i].kind != HW_RECORD) {
-				rc = 1;         /* a Loss item: the Python checker's case */
+		if (!v) {
+			rc = -1;
+			break;
+		}
+		size_t filled = 0;
+		for (; filled < run->n; filled++) {
+			const struct hw_item *x = &it[filled];
+			struct ck_rec *r = &v[filled];
+			if (x->kind != HW_RECORD) {
+				rc = 1;         /* a Loss item: the Python checker's (and merge's) case */
 				break;
 			}
-			v[i].tsc = it[i].tsc;
-			memcpy(v[i].a, it[i].x, sizeof v[i].a);
-			v[i].cpu = it[i].cpu;
-			v[i].type = it[i].type;
-			v[i].nargs = it[i].nargs;
-			if (!c->booted && v[i].type == TRACE_EV_BOOT) {
-				c->nexpected = v[i].a[0] > 257 ? 257 : (int)v[i].a[0];
+			r->tsc = x->tsc;
+			memcpy(r->a, x->x, sizeof r->a);
+			r->frame = x->x[3];
+			r->text = NULL;
+			r->cpu = x->cpu;
+			r->type = x->type;
+			r->nargs = x->nargs;
+			if (c->fmt && r->type == TRACE_EV_TEXT) {
+				/* the bytes live in o->bytes until this route returns; the record
+				 * may wait in the merge longer */
+				r->text = malloc(r->a[0] + 1);
+				if (!r->text) {
+					rc = -1;
+					break;
+				}
+				memcpy(r->text, o->bytes + x->aux, r->a[0]);
+			}
+			if (!c->booted && r->type == TRACE_EV_BOOT) {
+				c->nexpected = r->a[0] > 257 ? 257 : (int)r->a[0];
 				c->booted = 1;
 			}
 		}
 		if (!rc)
 			rc = run->monotonic ? push(c, run->cpu, v, run->n) : push_in_order(c, run->cpu, v, run->n);
+		else
+			for (size_t j = 0; j < filled; j++)
+				free(v[j].text);
 		if (v != buf)
 			free(v);
 		if (!rc)
@@ -1173,10 +1310,19 @@ static void check_clear(CheckObject *c)
 		hw_stream_free(&c->s);
 	c->stream_ok = 0;
 	for (int q = 0; q < NCPU; q++) {
+		for (size_t i = c->pend[q].head; i < c->pend[q].n; i++)
+			free(c->pend[q].v[i].text);
 		free(c->pend[q].v);
 		memset(&c->pend[q], 0, sizeof c->pend[q]);
 	}
+	for (size_t i = 0; i < c->out.n; i++)
+		free(c->out.v[i].text);
 	free(c->out.v);
+	free(c->text.p);
+	Py_CLEAR(c->fmt);
+	Py_CLEAR(c->record_type);
+	Py_CLEAR(c->describe);
+	Py_CLEAR(c->fallback);
 	free(c->all.v);
 	memset(&c->out, 0, sizeof c->out);
 	memset(&c->all, 0, sizeof c->all);
@@ -1186,10 +1332,11 @@ static void check_clear(CheckObject *c)
 
 static int check_init(CheckObject *c, PyObject *args, PyObject *kwds)
 {
-	PyObject *rules;
+	PyObject *rules, *text = Py_None;
 	Py_ssize_t lookahead, ncpus;
-	static char *kw[] = { "rules", "lookahead", "ncpus", NULL };
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!nn:Check", kw, &PyTuple_Type, &rules, &lookahead, &ncpus))
+	static char *kw[] = { "rules", "lookahead", "ncpus", "text", NULL };
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!nn|O:Check", kw, &PyTuple_Type, &rules, &lookahead, &ncpus,
+					 &text))
 		return -1;
 	if (lookahead < 2 || ncpus < 0) {
 		PyErr_SetString(PyExc_ValueError, "Check: lookahead >= 2 and ncpus >= 0");
@@ -1206,6 +1353,16 @@ static int check_init(CheckObject *c, PyObject *args, PyObject *kwds)
 	}
 	c->stream_ok = 1;
 	c->lookahead = (size_t)lookahead;
+	if (text != Py_None) {
+		PyObject *fmt, *rt, *describe, *fallback;
+		if (!PyArg_ParseTuple(text, "O!OOO;Check: text is (TextFormat, Record, describe, fallback)",
+				      &TextFormatType, &fmt, &rt, &describe, &fallback))
+			return -1;
+		c->fmt = (TextFormatObject *)Py_NewRef(fmt);
+		c->record_type = Py_NewRef(rt);
+		c->describe = Py_NewRef(describe);
+		c->fallback = Py_NewRef(fallback);
+	}
 	if (ncpus) {
 		c->nexpected = ncpus > 257 ? 257 : (int)ncpus;
 		c->booted = 1;
@@ -1370,7 +1527,39 @@ static PyObject *check_merged(CheckObject *c, PyObject *arg)
 	return out;
 }
 
+/* Text mode: the lines written since the last call */
+static PyObject *check_take_text(CheckObject *c, PyObject *Py_UNUSED(ignored))
+{
+	PyObject *s = PyUnicode_DecodeUTF8(c->text.p ? c->text.p : "", (Py_ssize_t)c->text.n, NULL);
+	c->text.n = 0;
+	return s;
+}
+
+/* Text mode: (items written, origin, tsc_khz): where the Python view takes over */
+static PyObject *check_written(CheckObject *c, PyObject *Py_UNUSED(ignored))
+{
+	return Py_BuildValue("(KNN)", (unsigned long long)c->k, tb_obj(c->tb.oset, c->tb.origin),
+			     tb_obj(c->tb.kset, c->tb.khz));
+}
+
+/* Text mode's end of input: the last piece and everything the merge still holds */
+static PyObject *check_end(CheckObject *c, PyObject *Py_UNUSED(ignored))
+{
+	if (!check_ready(c))
+		return NULL;
+	int rc = 0;
+	if (!c->gave_up) {
+		rc = hw_stream_finish(&c->s) ? -1 : route(c);
+		if (!rc && (rc = release_all(c)) == 0)
+			rc = drain(c);
+	}
+	return verdict_of(c, rc);
+}
+
 static PyMethodDef check_methods[] = {
+	{ "take_text", (PyCFunction)check_take_text, METH_NOARGS, "text mode: the lines written since the last call" },
+	{ "written", (PyCFunction)check_written, METH_NOARGS, "text mode: (items written, origin, tsc_khz)" },
+	{ "end", (PyCFunction)check_end, METH_NOARGS, "text mode: end of input -> False if it gave up" },
 	{ "feed", (PyCFunction)check_feed, METH_O, "feed(bytes) -> False once the C engine gave up" },
 	{ "finish", (PyCFunction)check_finish, METH_NOARGS, "finish() -> (items, records, tsc_khz, rules) or None" },
 	{ "merged", (PyCFunction)check_merged, METH_O, "merged(bytes) -> [(tsc, cpu, type, args)] or None" },

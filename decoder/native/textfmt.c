@@ -26,51 +26,6 @@
 
 #include "textfmt.h"
 
-#define TF_MAX_FIELDS 8
-/* Differences of TSCs up to 2^53 convert to double exactly, so the C quotient is
- * Python's (tsc - origin) / (khz * 1000.0) bit for bit; larger ones go to Python. */
-#define TF_EXACT (1ull << 53)
-
-enum tf_show { TF_NUMBER, TF_HEX, TF_EXIT, TF_NAMED, TF_FLAGS };
-
-struct tf_name {
-	uint64_t value;
-	char *name;
-};
-
-struct tf_table {
-	struct tf_name *e;
-	size_t n;
-	uint64_t mask;          /* flags: sum of the values, as records.value_name takes it */
-};
-
-struct tf_field {
-	char *label;            /* " field=" */
-	enum tf_show show;
-	struct tf_table tab;
-};
-
-struct tf_event {
-	char *name;             /* NULL: not formatted here (TEXT, an id no table names) */
-	unsigned nfields;
-	struct tf_field f[TF_MAX_FIELDS];
-};
-
-typedef struct {
-	PyObject_HEAD
-	PyTypeObject *record_type;
-	long boot_id;
-	struct tf_table exits;
-	struct tf_event ev[256];
-	char *buf;              /* kept between calls: lines() writes ~100 KB each time */
-	size_t bufcap;
-} TextFormatObject;
-
-struct tf_buf {
-	char *p;
-	size_t n, cap;
-};
-
 static int buf_reserve(struct tf_buf *b, size_t more)
 {
 	if (b->n + more <= b->cap)
@@ -452,36 +407,21 @@ static PyObject *opt_obj(int set, uint64_t v)
 	return set ? PyLong_FromUnsignedLongLong(v) : Py_NewRef(Py_None);
 }
 
-/* One record's line, or 1 when it must be left to Python; state is committed only
- * for a line written. */
-static int one_line(TextFormatObject *t, struct tf_buf *b, PyObject *it, long long k, int *oset, uint64_t *origin,
-		    int *kset, uint64_t *khz)
+/* One record's line from its values: 0 written, 1 left to Python (nothing written, state
+ * unchanged), -1 no memory.  body: the event's text instead of its fields (the TEXT
+ * record's describe(), which Python writes); NULL for the fields.  The state is
+ * Timebase's, committed only for a line written. */
+int tf_line(TextFormatObject *t, struct tf_buf *b, long long k, uint64_t tsc, long long c, unsigned type,
+	    const uint64_t *a, unsigned nargs, const char *body, size_t blen, struct tf_state *st)
 {
-	if (Py_TYPE(it) != t->record_type || PyTuple_GET_SIZE(it) != 5)
+	const struct tf_event *e = &t->ev[type & 255];
+	if (type > 255 || (!body && (!e->name || nargs != e->nfields)) || k < 0)
 		return 1;
-	uint64_t tsc, type, a[TF_MAX_FIELDS];
-	PyObject *cpu = PyTuple_GET_ITEM(it, 1), *args = PyTuple_GET_ITEM(it, 3);
-	if (as_u64(PyTuple_GET_ITEM(it, 0), &tsc) < 0 || as_u64(PyTuple_GET_ITEM(it, 2), &type) < 0 || type > 255 ||
-	    !PyLong_CheckExact(cpu) || !PyTuple_CheckExact(args))
-		return 1;
-	const struct tf_event *e = &t->ev[type];
-	if (!e->name || (size_t)PyTuple_GET_SIZE(args) != e->nfields)
-		return 1;
-	for (unsigned i = 0; i < e->nfields; i++)
-		if (as_u64(PyTuple_GET_ITEM(args, i), &a[i]) < 0)
-			return 1;
-	int overflow;
-	long long c = PyLong_AsLongLongAndOverflow(cpu, &overflow);
-	if (overflow || (c == -1 && PyErr_Occurred())) {
-		PyErr_Clear();
-		return 1;
-	}
 	/* Timebase.observe: the first item is the origin until a BOOT record with a
 	 * tsc_khz; then that BOOT record is. */
-	int os = *oset, ks = *kset;
-	uint64_t o = os ? *origin : tsc, kh = *khz;
-	os = 1;
-	if ((long)type == t->boot_id && e->nfields >= 2 && a[1] && !ks) {
+	int ks = st->kset;
+	uint64_t o = st->oset ? st->origin : tsc, kh = st->khz;
+	if (!body && (long)type == t->boot_id && e->nfields >= 2 && a[1] && !ks) {
 		if (a[1] >= TF_EXACT)
 			return 1;
 		ks = 1;
@@ -504,29 +444,61 @@ static int one_line(TextFormatObject *t, struct tf_buf *b, PyObject *it, long lo
 		return -1;
 	}
 	if (buf_put(b, " [", 2) < 0 || put_dec(b, c < 0 ? 0 - (uint64_t)c : (uint64_t)c, c < 0, 2) < 0 ||
-	    buf_put(b, "] ", 2) < 0 || buf_str(b, e->name) < 0)
+	    buf_put(b, "] ", 2) < 0)
 		return -1;
-	for (unsigned i = 0; i < e->nfields; i++) {
-		const struct tf_field *f = &e->f[i];
-		int rc = buf_str(b, f->label);
-		if (rc == 0) {
-			switch (f->show) {
-			case TF_NUMBER: rc = put_number(b, a[i]); break;
-			case TF_HEX: rc = put_hex(b, a[i]); break;
-			case TF_EXIT: rc = put_exit(b, &t->exits, a[i]); break;
-			default: rc = put_named(b, f, a[i]); break;
-			}
-		}
-		if (rc < 0)
+	if (body) {
+		if (buf_put(b, body, blen) < 0)
 			return -1;
+	} else {
+		if (buf_str(b, e->name) < 0)
+			return -1;
+		for (unsigned i = 0; i < e->nfields; i++) {
+			const struct tf_field *f = &e->f[i];
+			int rc = buf_str(b, f->label);
+			if (rc == 0) {
+				switch (f->show) {
+				case TF_NUMBER: rc = put_number(b, a[i]); break;
+				case TF_HEX: rc = put_hex(b, a[i]); break;
+				case TF_EXIT: rc = put_exit(b, &t->exits, a[i]); break;
+				default: rc = put_named(b, f, a[i]); break;
+				}
+			}
+			if (rc < 0)
+				return -1;
+		}
 	}
 	if (buf_put(b, "\n", 1) < 0)
 		return -1;
-	*oset = os;
-	*origin = o;
-	*kset = ks;
-	*khz = kh;
+	st->oset = 1;
+	st->origin = o;
+	st->kset = ks;
+	st->khz = kh;
 	return 0;
+}
+
+/* One item of a list: a Record of plain ints, else 1 (left to Python). */
+static int one_line(TextFormatObject *t, struct tf_buf *b, PyObject *it, long long k, struct tf_state *st)
+{
+	if (Py_TYPE(it) != t->record_type || PyTuple_GET_SIZE(it) != 5)
+		return 1;
+	uint64_t tsc, type, a[TF_MAX_FIELDS];
+	PyObject *cpu = PyTuple_GET_ITEM(it, 1), *args = PyTuple_GET_ITEM(it, 3);
+	if (as_u64(PyTuple_GET_ITEM(it, 0), &tsc) < 0 || as_u64(PyTuple_GET_ITEM(it, 2), &type) < 0 || type > 255 ||
+	    !PyLong_CheckExact(cpu) || !PyTuple_CheckExact(args))
+		return 1;
+	const struct tf_event *e = &t->ev[type];
+	if (!e->name || (size_t)PyTuple_GET_SIZE(args) != e->nfields)
+		return 1;
+	for (unsigned i = 0; i < e->nfields; i++)
+		if (as_u64(PyTuple_GET_ITEM(args, i), &a[i]) < 0)
+			return 1;
+	int overflow;
+	long long c = PyLong_AsLongLongAndOverflow(cpu, &overflow);
+	if (overflow || (c == -1 && PyErr_Occurred())) {
+		PyErr_Clear();
+		return 1;
+	}
+	return tf_line(t, b, k, tsc, c, (unsigned)type, a, e->nfields, NULL, 0, st);
 }
 
 static PyObject *tf_lines(TextFormatObject *t, PyObject *args)
@@ -541,14 +513,14 @@ static PyObject *tf_lines(TextFormatObject *t, PyObject *args)
 		PyErr_SetString(PyExc_ValueError, "TextFormat: not initialised, or a negative index");
 		return NULL;
 	}
-	int oset = 0, kset = 0;
-	uint64_t origin = 0, khz = 0;
-	int usable = opt_u64(po, &oset, &origin) == 0 && opt_u64(pk, &kset, &khz) == 0 && (!kset || (khz && khz < TF_EXACT));
+	struct tf_state st = { 0 };
+	int usable = opt_u64(po, &st.oset, &st.origin) == 0 && opt_u64(pk, &st.kset, &st.khz) == 0 &&
+		     (!st.kset || (st.khz && st.khz < TF_EXACT));
 	struct tf_buf b = { t->buf, 0, t->bufcap };
 	Py_ssize_t i = start < 0 ? 0 : start, n = PyList_GET_SIZE(items);
 	int rc = 0;
 	for (; usable && i < n; i++, k++) {
-		rc = one_line(t, &b, PyList_GET_ITEM(items, i), k, &oset, &origin, &kset, &khz);
+		rc = one_line(t, &b, PyList_GET_ITEM(items, i), k, &st);
 		if (rc)
 			break;
 	}
@@ -561,7 +533,7 @@ static PyObject *tf_lines(TextFormatObject *t, PyObject *args)
 		return NULL;
 	if (!usable)
 		return Py_BuildValue("(NnOO)", text, i, po, pk);
-	return Py_BuildValue("(NnNN)", text, i, opt_obj(oset, origin), opt_obj(kset, khz));
+	return Py_BuildValue("(NnNN)", text, i, opt_obj(st.oset, st.origin), opt_obj(st.kset, st.khz));
 }
 
 static PyMethodDef tf_methods[] = {

@@ -10,11 +10,12 @@ Python view's, byte for byte (tests/decoder/test_fast_text.py).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from decoder import cwire
 from decoder.defs import EVENT_IDS, EVENTS, EXIT_REASONS, FIELD_NAMES
-from decoder.records import SHOW_NAMED, TEXT_ID, Item, Record, field_shows
+from decoder.reader import CHUNK
+from decoder.records import SHOW_NAMED, TEXT_ID, Item, Record, describe, field_shows
 from decoder.views.timebase import Timebase
 
 _formatter: Any = None
@@ -54,10 +55,50 @@ def batches_of(items: Iterable[Item]) -> Iterable[list[Item]] | None:
     return own() if callable(own) else None
 
 
+def write_capture(stream: Any, write: Callable[[str], object], tb: Timebase,
+                  python_line: Callable[[int, Item, Timebase], str], fmt: Any) -> None:
+    """The text of a whole capture that can be read again (reader.ItemStream with a
+    source): decoded, merged and written in C (_cwire.Check in text mode), with no
+    Python object per record.  The C merge stops at the first Loss item (its words are
+    the Python merge's); from there the capture is decoded again by the stream's own
+    batches, the items C wrote skipped, and the rest written by write_batches."""
+    cw = cwire.load()
+    assert cw is not None
+
+    def fallback(k: int, rec: Item, origin: int | None, khz: int | None) -> tuple[str, int | None, int | None]:
+        own = Timebase(khz, origin)
+        return python_line(k, rec, own), own.origin, own.tsc_khz
+
+    engine = cw.Check((), stream.lookahead, stream.ncpus or 0, (fmt, Record, describe, fallback))
+    source = stream.source
+    done = True
+    if isinstance(source, bytes):
+        done = engine.feed(source)
+    else:
+        with open(source, "rb") as f:
+            while done and (data := f.read(CHUNK)):
+                done = engine.feed(data)
+                write(engine.take_text())
+    done = done and engine.end()
+    write(engine.take_text())
+    written, tb.origin, tb.tsc_khz = engine.written()
+    if not done:
+        write_batches(_skip(stream.batches(), written), write, tb, python_line, fmt, written)
+
+
+def _skip(batches: Iterable[list[Item]], n: int) -> Iterator[list[Item]]:
+    """The batches without their first n items."""
+    for items in batches:
+        if n >= len(items):
+            n -= len(items)
+            continue
+        yield items[n:] if n else items
+        n = 0
+
+
 def write_batches(batches: Iterable[list[Item]], write: Callable[[str], object], tb: Timebase,
-                  python_line: Callable[[int, Item, Timebase], str], fmt: Any) -> int:
-    """Write the lines of every item of the batches (numbered from 0); returns the count."""
-    k = 0
+                  python_line: Callable[[int, Item, Timebase], str], fmt: Any, k: int = 0) -> int:
+    """Write the lines of every item of the batches, numbered from k; returns the count."""
     for items in batches:
         i, n = 0, len(items)
         while i < n:

@@ -34,11 +34,16 @@ def render_text(items: Iterable[Item], out: TextIO, columns: bool = False, width
     """Lines 'index time cpu event'; columns=True indents each CPU into its own column."""
     syms = Symbolizer(elf or [])
     tb = timebase_for(items)
-    batches = fast_text.batches_of(items) if not columns and not len(syms) else None
-    fmt = fast_text.formatter() if batches is not None else None
-    if fmt is not None and batches is not None:
-        # A whole unfiltered stream: C writes the lines (decoder/views/fast_text.py)
-        fast_text.write_batches(batches, out.write, tb, lambda k, it, t: _line(k, it, t, syms, False, width), fmt)
+    fmt = fast_text.formatter() if not columns and not len(syms) else None
+    line = lambda k, it, t: _line(k, it, t, syms, False, width)  # noqa: E731
+    if fmt is not None and getattr(items, "source", None) is not None:
+        # A whole capture: decoded, merged and written in C (decoder/views/fast_text.py)
+        fast_text.write_capture(items, out.write, tb, line, fmt)
+        return
+    batches = fast_text.batches_of(items) if fmt is not None else None
+    if batches is not None:
+        # A whole unfiltered stream: C writes the lines of the merged batches
+        fast_text.write_batches(batches, out.write, tb, line, fmt)
         return
     write = out.write
     for k, it in numbered(items):

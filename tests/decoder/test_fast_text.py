@@ -41,6 +41,7 @@ def test_every_fixture_prints_identically(name: str) -> None:
     want = python_text(python_items(data, merge=True, lookahead=64))
     assert want.count("\n") > 10
     assert c_text(data) == want
+    assert c_text(data, whole=True) == want
 
 
 def _fast(items: list) -> tuple[str, list]:
@@ -159,3 +160,25 @@ def test_a_time_exactly_halfway_rounds_to_even_as_python_does() -> None:
     text, left = _fast(items)
     assert left == [] and text == _reference(items)
     assert "16777216.000976562" in text and "16777216.002929688" in text and "-16777216.000976562" in text
+
+
+def test_a_capture_is_written_in_c_until_its_first_loss_then_by_the_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    b = good_run(ncpus=2, rounds=6)
+    frames = [f + b"\0" for f in b.serial(per_frame=3).split(b"\0")[:-1]]   # as sent: in TSC order
+    cut = len(frames) - 3
+    data = b"".join(frames[:cut] + frames[cut + 1:])   # one frame lost on the wire: a seq_gap
+    want = python_text(python_items(data, merge=True, lookahead=64))
+    handed: list[int] = []
+    real = fast_text.write_batches
+
+    def spy(batches, write, tb, line, fmt, k=0):  # type: ignore[no-untyped-def]
+        handed.append(k)
+        return real(batches, write, tb, line, fmt, k)
+
+    monkeypatch.setattr(fast_text, "write_batches", spy)
+    assert c_text(data, whole=True) == want and "LOSS seq_gap" in want
+    assert len(handed) == 1 and 0 < handed[0] < want.count("\n")   # C wrote the lines before the loss
+    handed.clear()
+    clean = b"".join(frames)
+    assert c_text(clean, whole=True) == python_text(python_items(clean, merge=True, lookahead=64))
+    assert handed == []                                 # no loss: all of it in C
