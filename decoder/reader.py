@@ -262,12 +262,20 @@ class ItemStream:
         self.source, self.lookahead, self.ncpus = source, lookahead, ncpus
 
     def __iter__(self) -> Iterator[Item]:
+        self.source = None      # read from here on: no longer to be read again from its start
+        self._drawn = True
         return self._items
 
     def __next__(self) -> Item:
+        self.source = None
+        self._drawn = True
         return next(self._items)
 
     def batches(self) -> Iterator[list[Item]]:
+        self.source = None
+        if getattr(self, "_drawn", False):
+            # the chain may hold the rest of a batch: the items one by one, none lost
+            return ([it] for it in self._items)
         return self._batches
 
 

@@ -182,3 +182,17 @@ def test_a_capture_is_written_in_c_until_its_first_loss_then_by_the_batches(monk
     clean = b"".join(frames)
     assert c_text(clean, whole=True) == python_text(python_items(clean, merge=True, lookahead=64))
     assert handed == []                                 # no loss: all of it in C
+
+
+def test_a_stream_read_in_part_prints_the_rest_as_the_python_view_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from decoder.api import read_records
+    data = good_run(ncpus=3).serial(per_frame=4)
+    out = {}
+    for mode in ("c", "python"):
+        monkeypatch.setenv(cwire.ENV, mode)
+        s = read_records(data)
+        next(s)
+        buf = io.StringIO()
+        render_text(s, buf)
+        out[mode] = buf.getvalue()
+    assert out["c"] == out["python"] and out["c"].count("\n") > 50
