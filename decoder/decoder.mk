@@ -60,7 +60,8 @@ test-cwire: $(CWIRE_SO) $(CWIRE_TEST) $(CWIRE_ASAN_SO)
 	$(PYTHON) -m decoder.cwire_diff --inputs $(CWIRE_QUICK) --jobs 1 --corpus $(BUILD)/decoder/corpus-quick
 	$(CWIRE_TEST) $(BUILD)/decoder/corpus-quick.*
 	$(CWIRE_ASAN_RUN) $(PYTHON) -m decoder.cwire_diff --inputs $(CWIRE_ASAN_QUICK) --jobs 1
-	$(CWIRE_ASAN_RUN) $(PYTHON) -m pytest -q -p no:cacheprovider tests/decoder/test_fast_text.py tests/decoder/test_check.py
+	$(CWIRE_ASAN_RUN) $(PYTHON) -m pytest -q -p no:cacheprovider tests/decoder/test_fast_text.py tests/decoder/test_check.py \
+		tests/decoder/test_fast_check.py
 
 bench-decoder: $(CWIRE_SO)
 	$(PYTHON) -m decoder.bench --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench

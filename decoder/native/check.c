@@ -991,7 +991,8 @@ static int route(CheckObject *c)
 					rc = -1;
 					break;
 				}
-				memcpy(r->text, o->bytes + x->aux, r->a[0]);
+				if (r->a[0])    /* an empty TEXT may have no byte buffer at all */
+					memcpy(r->text, o->bytes + x->aux, r->a[0]);
 			}
 			if (!c->booted && r->type == TRACE_EV_BOOT) {
 				c->nexpected = r->a[0] > 257 ? 257 : (int)r->a[0];
