@@ -2,9 +2,9 @@
 
 Generates serial captures of N/10 and N records (4 CPUs, frames of 32 records,
 a mix like a TEST-hypercall workload with NMIs, every record encoded afresh with
-its own values), then times decoding them on one core with the Python reader and
-the C one (decoder/native/) side by side, and reports items/s (median of --runs)
-and peak RSS per view.  Each run is its own child process, so ru_maxrss belongs to
+its own values), then times decoding them on one core on the Python path and the C
+one (decoder/native/: wire decoder, `check` and `text` on the fast path) side by
+side, and reports items/s (median of --runs) and peak RSS per view.  Each run is its own child process, so ru_maxrss belongs to
 that run alone.
 
     python3 -m decoder.bench [--records N] [--runs R] [--views V,...] [--templated N]

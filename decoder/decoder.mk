@@ -4,8 +4,8 @@
 #                        (decoder/native/; decoder/cwire.py loads it, the reader falls
 #                        back to pure Python without it or with HEISEN_DECODER=python)
 #   make bench-decoder   records/s and peak RSS decoding generated 1 M / 10 M-record traces
-#                        on one core (per view, each in its own process; C and Python
-#                        wire layers side by side)
+#                        on one core (per view, each in its own process): wire, read,
+#                        check and text on the C and the Python path side by side
 #   make bench-timeline  html --dir on a generated 10 M-record trace: build cost, and
 #                        time to the first screen and to a zoomed window in headless Chromium
 #   make fuzz-decoder    >= 1 M corrupt inputs through the reader; fails on any crash or
