@@ -27,16 +27,53 @@ bench-determinism: deps all
 bench-linux: deps all linux
 	$(PYTHON) bench/bench_linux.py $(BENCH_LINUX_ARGS)
 
+#   make bench-rdtsc-exit  a deterministic Linux boot at -smp 1 with and without rdtsc_exit=1
+#                         (the RDTSC intercept SMP Linux needs): instructions, virtual and wall time
+.PHONY: bench-rdtsc-exit
+bench-rdtsc-exit: deps all linux
+	$(PYTHON) bench/bench_rdtsc_exit.py $(BENCH_RDTSC_EXIT_ARGS)
+
 #   make soak   the correct build over 1000 deterministic stress-all seeds and 200 of each
 #               XMHF64 test 1-5, every run to its end; prints every failing seed and the
 #               longest quiesce and serial silence any seed showed (docs/quiesce.md).
 #               SOAK_ARGS="--plan stress-all=50 --base-seed 7" for a shorter one.
 #   make soak GUEST=linux RUNS=N
 #               XMHF64's tests inside Linux instead: every scenarios/linux-test*.toml,
-#               N runs each (default 20), host-timed (SMP Linux cannot run deterministic).
+#               N runs each (default 20), host-timed (XMHF64's method: QMP NMIs).
 .PHONY: soak
 # GUEST and RUNS reach soak.py through the environment, never a shell command line.
 soak: export SOAK_GUEST = $(value GUEST)
 soak: export SOAK_RUNS = $(value RUNS)
 soak: deps all $(if $(filter linux,$(GUEST)),linux)
 	$(PYTHON) bench/soak.py --from-env $(SOAK_ARGS)
+
+# Deterministic hunting vs XMHF64's method for every zoo bug (bench/bench_detect.py).
+# Long: NOT part of `make test`.  make bench-detect BENCH_BUDGET=20 BENCH_RUNS=20 BENCH_REPEATS=1
+BENCH_BUDGET ?= 60
+BENCH_RUNS ?= 200
+BENCH_REPLAYS ?= 10
+BENCH_REPEATS ?= 3
+BENCH_ARGS ?=
+.PHONY: bench-detect
+# GUEST=linux: each bug's linux_scenario (XMHF64's test as a Linux program).  GUEST
+# is only compared here: its text never reaches the shell, `--guest linux` is literal.
+bench-detect: deps all $(if $(filter linux,$(GUEST)),linux)
+	$(PYTHON) -m bench.bench_detect --budget $(BENCH_BUDGET) --runs $(BENCH_RUNS) \
+		--replays $(BENCH_REPLAYS) --repeats $(BENCH_REPEATS) \
+		$(if $(filter linux,$(GUEST)),--guest linux) $(BENCH_ARGS)
+
+#   make bench-decoder   records/s and peak RSS decoding generated 1 M / 10 M-record traces
+#                        on one core (per view, each in its own process): wire, read,
+#                        check and text on the C and the Python path side by side
+#   make bench-timeline  html --dir on a generated 10 M-record trace: build cost, and
+#                        time to the first screen and to a zoomed window in headless Chromium
+DECODER_BENCH_RECORDS ?= 10000000
+.PHONY: bench-decoder bench-timeline
+bench-decoder: $(CWIRE_SO)
+	$(PYTHON) -m bench.bench_decoder --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench
+
+bench-timeline:
+	$(PYTHON) -m bench.bench_timeline --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench
+
+#   make bench-trace    the trace ring's cost per record (bench/trace/bench.mk)
+include bench/trace/bench.mk

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from decoder.api import read_records  # noqa: E402
 from decoder.records import Record  # noqa: E402
-from harness.machine import Machine, MachineConfig  # noqa: E402
+from harness.launch.machine import Machine, MachineConfig  # noqa: E402
 from harness.scenario import load_named  # noqa: E402
 from harness.schedule import derive  # noqa: E402
 

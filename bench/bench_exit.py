@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 from decoder.api import read_records  # noqa: E402
 from decoder.defs import DEBUG_EXIT, EVENT_IDS, HYPERCALLS  # noqa: E402
 from decoder.records import Record  # noqa: E402
-from harness import memlog  # noqa: E402
+from harness.launch import memlog  # noqa: E402
 from harness.hv_options import HvOptions  # noqa: E402
-from harness.machine import Machine, MachineConfig  # noqa: E402
+from harness.launch.machine import Machine, MachineConfig  # noqa: E402
 
 PASS = (DEBUG_EXIT["PASS"] << 1) | 1
 SPIN_SCALE = 10000

@@ -6,7 +6,7 @@ and accel, side by side in one run at -smp 1, 2, 4 (the goal: hv <= 1.5x plain, 
 
   plain  QEMU boots build/linux/vmlinuz itself (`heisen.plain=1`: the init ends
          the machine through isa-debug-exit, status 33 for PASS)
-  hv     the product path: harness.run.run_scenario on the linux-smoke scenario
+  hv     the product path: harness.judge.run.run_scenario on the linux-smoke scenario
          (QEMU loads build/hv.elf32; the hypervisor loads the kernel and the
          initramfs as multiboot modules); a boot counts only if its verdict passed
 
@@ -24,9 +24,9 @@ Reported per -smp: the median of each figure for both, hv/plain as the ratio of 
 medians, and whether the goal holds (judged on to_init).
 
 Wall time wobbles on a shared machine, so each configuration also boots once more
-at -smp 1 under `-icount shift=7,sleep=off -accel tcg,thread=single` (the harness's
-deterministic flags; QEMU's one-thread icount does not bring up Linux's APs, so
--smp 1 only; the hypervisor gets seed=0, i.e. no perturbation).  There two figures
+at -smp 1 under `-icount shift=5,sleep=off -accel tcg,thread=single` (the harness's
+deterministic flags for an OS guest; plain QEMU's one-thread icount does not bring up
+Linux's APs, so -smp 1 only; the hypervisor gets seed=0, i.e. no perturbation).  There two figures
 do not depend on the host's load:
   icount    instructions the emulated CPU ran (the hypervisor's included) from
             QEMU's start to the line, from QMP query-replay polled around it (icount
@@ -35,7 +35,7 @@ do not depend on the host's load:
             reported as the middle, the bracket in the JSON).
             Polling cannot stop the guest at the line, so this is a bracket, a few
             million instructions wide, not an exact count.
-  stamp     virtual time on Linux's clock (2**7 ns per instruction, plus the time
+  stamp     virtual time on Linux's clock (2**5 ns per instruction, plus the time
             skipped while the CPU idles, sleep=off): exactly repeatable.
 
 Every boot must reach the line and pass; one that does not (no line, no PASS, a
@@ -65,13 +65,13 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.build import BuildError, locate  # noqa: E402
-from harness.linux import judge_console  # noqa: E402
-from harness.verdict import debug_exit_status  # noqa: E402
-from harness.machine import DETERMINISTIC_ARGS, Machine, MachineConfig, MachineError  # noqa: E402
-from harness.run import RunOptions, run_scenario  # noqa: E402
+from harness.launch.build import BuildError, locate  # noqa: E402
+from harness.judge.linux import judge_console  # noqa: E402
+from harness.judge.verdict import debug_exit_status  # noqa: E402
+from harness.launch.machine import Machine, MachineConfig, MachineError, deterministic_args  # noqa: E402
+from harness.judge.run import RunOptions, run_scenario  # noqa: E402
 from harness.scenario import Scenario, ScenarioError, load_named  # noqa: E402
-from harness.schedule import WALL_SLOWDOWN  # noqa: E402
+from harness.schedule import WALL_SLOWDOWN, icount_shift_for  # noqa: E402
 
 GOAL = 1.5
 MARKER = b"Run /init as init process"
@@ -335,7 +335,8 @@ def plain_boot(sc: Scenario, build: Path, smp: int, mode: str, work: Path) -> di
     det = mode == "icount"
     cfg = MachineConfig(kernel=linux.guest_elf, initrd=linux.initrd, append=f"{sc.append} {PLAIN_OPTION}",
                         serial_path=work / "com1.bin", console_path=console, smp=smp,
-                        memory_mb=sc.memory, deterministic=det, log_path=work / "qemu.log")
+                        memory_mb=sc.memory, deterministic=det, icount_shift=icount_shift_for(sc),
+                        log_path=work / "qemu.log")
     timeout = sc.timeout * (WALL_SLOWDOWN if det else 1)
     m = Machine(cfg)
     (work / "cmdline.txt").write_text(m.command_line_text() + "\n")
@@ -424,7 +425,7 @@ def conditions(build: Path, sc: Scenario, rounds: int, smps: list[int]) -> dict[
     return {"scenario": sc.name, "kernel": json.loads(kernel.read_text()) if kernel.exists() else None,
             "memory_mb": sc.memory, "kernel_cmdline": sc.append, "plain_extra": PLAIN_OPTION,
             "rounds": rounds, "smp": smps, "wall_accel": "-accel tcg (multi-threaded TCG)",
-            "icount_accel": " ".join(DETERMINISTIC_ARGS), "host_cpus": os.cpu_count(), "goal": GOAL}
+            "icount_accel": " ".join(deterministic_args(icount_shift_for(sc))), "host_cpus": os.cpu_count(), "goal": GOAL}
 
 
 def main(argv: list[str]) -> int:

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from decoder.api import Record, read_records  # noqa: E402
 from decoder.defs import DEBUG_EXIT, EVENT_IDS  # noqa: E402
-from harness.machine import Machine, MachineConfig  # noqa: E402
+from harness.launch.machine import Machine, MachineConfig  # noqa: E402
 
 PASS = (DEBUG_EXIT["PASS"] << 1) | 1
 EV = EVENT_IDS

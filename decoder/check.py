@@ -107,7 +107,7 @@ def _resets_state(loss: Loss) -> bool:
 class Checker:
     """The engine, fed one item at a time: feed() says when a rule broke, finish()
     judges the end and builds the result.  run_check() drives it over a whole trace;
-    harness/livecheck.py drives it while the machine runs, so a run stops at the
+    harness/judge/livecheck.py drives it while the machine runs, so a run stops at the
     first broken rule with the same verdict the final check gives."""
 
     def __init__(self, rules_path: str | Path | None = None, context: int = CONTEXT,

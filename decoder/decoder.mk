@@ -3,19 +3,14 @@
 #   make decoder         build/decoder/_cwire*.so, the C wire decoder for Python
 #                        (decoder/native/; decoder/cwire.py loads it, the reader falls
 #                        back to pure Python without it or with HEISEN_DECODER=python)
-#   make bench-decoder   records/s and peak RSS decoding generated 1 M / 10 M-record traces
-#                        on one core (per view, each in its own process): wire, read,
-#                        check and text on the C and the Python path side by side
-#   make bench-timeline  html --dir on a generated 10 M-record trace: build cost, and
-#                        time to the first screen and to a zoomed window in headless Chromium
+#   (make bench-decoder and bench-timeline: bench/bench.mk)
 #   make fuzz-decoder    >= 1 M corrupt inputs through the reader; fails on any crash or
-#                        broken invariant (decoder/fuzz.py), then >= 1 M through both the
-#                        C and the Python reader, failing on any difference (decoder/cwire_diff.py),
+#                        broken invariant (tests/support/fuzz.py), then >= 1 M through both the
+#                        C and the Python reader, failing on any difference (tests/support/cwire_diff.py),
 #                        then the same inputs through the C decoder under ASan+UBSan
 #   make test-cwire      the same on a few thousand inputs, then the whole extension under
 #                        ASan+UBSan through the differential tests (part of make test)
 # The decoder's pytest tests (tests/decoder/) run in `make test` via test-py.
-DECODER_BENCH_RECORDS ?= 10000000
 DECODER_FUZZ_INPUTS   ?= 1000000
 CWIRE_SRCS   := decoder/native/wire.c decoder/native/cwire_module.c decoder/native/textfmt.c decoder/native/check.c trace/crc32.c
 CWIRE_HDRS   := decoder/native/wire.h decoder/native/textfmt.h decoder/native/check.h trace/frame.h trace/ring.h include/heisen/defs.h
@@ -29,16 +24,16 @@ CWIRE_CFLAGS := -std=gnu11 -O2 -g -fPIC -shared -Wall -Wextra -Werror -Iinclude 
 CWIRE_TEST   := $(BUILD)/decoder/asan/test_cwire
 CWIRE_QUICK  ?= 5000
 
-.PHONY: decoder bench-decoder bench-timeline fuzz-decoder test-cwire
+.PHONY: decoder fuzz-decoder test-cwire
 decoder: $(CWIRE_SO)
 
 $(CWIRE_SO): $(CWIRE_SRCS) $(CWIRE_HDRS)
 	@mkdir -p $(dir $@)
 	gcc $(CWIRE_CFLAGS) -o $@ $(CWIRE_SRCS)
 
-$(CWIRE_TEST): decoder/native/test_cwire.c decoder/native/wire.c trace/crc32.c $(CWIRE_HDRS)
+$(CWIRE_TEST): tests/support/test_cwire.c decoder/native/wire.c trace/crc32.c $(CWIRE_HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(TRACE_CFLAGS) $(TRACE_ASAN) -o $@ decoder/native/test_cwire.c decoder/native/wire.c trace/crc32.c
+	gcc $(TRACE_CFLAGS) $(TRACE_ASAN) -Idecoder/native -o $@ tests/support/test_cwire.c decoder/native/wire.c trace/crc32.c
 
 # The whole extension (wire decoder, text formatter, checker) under ASan+UBSan, loaded
 # into Debian's Python with the sanitizer runtimes preloaded (leaks off: CPython keeps
@@ -57,20 +52,14 @@ $(CWIRE_ASAN_SO): $(CWIRE_SRCS) $(CWIRE_HDRS)
 # sanitized C decoder; then the differential tests of the text view and the checker
 # with the sanitized extension.
 test-cwire: $(CWIRE_SO) $(CWIRE_TEST) $(CWIRE_ASAN_SO)
-	$(PYTHON) -m decoder.cwire_diff --inputs $(CWIRE_QUICK) --jobs 1 --corpus $(BUILD)/decoder/corpus-quick
+	$(PYTHON) -m tests.support.cwire_diff --inputs $(CWIRE_QUICK) --jobs 1 --corpus $(BUILD)/decoder/corpus-quick
 	$(CWIRE_TEST) $(BUILD)/decoder/corpus-quick.*
-	$(CWIRE_ASAN_RUN) $(PYTHON) -m decoder.cwire_diff --inputs $(CWIRE_ASAN_QUICK) --jobs 1
+	$(CWIRE_ASAN_RUN) $(PYTHON) -m tests.support.cwire_diff --inputs $(CWIRE_ASAN_QUICK) --jobs 1
 	$(CWIRE_ASAN_RUN) $(PYTHON) -m pytest -q -p no:cacheprovider tests/decoder/test_fast_text.py tests/decoder/test_check.py \
 		tests/decoder/test_fast_check.py
 
-bench-decoder: $(CWIRE_SO)
-	$(PYTHON) -m decoder.bench --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench
-
-bench-timeline:
-	$(PYTHON) -m decoder.bench_timeline --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench
-
 fuzz-decoder: $(CWIRE_SO) $(CWIRE_TEST)
-	$(PYTHON) -m decoder.fuzz --inputs $(DECODER_FUZZ_INPUTS)
+	$(PYTHON) -m tests.support.fuzz --inputs $(DECODER_FUZZ_INPUTS)
 	HEISEN_HYPOTHESIS=explore $(PYTHON) -m pytest -q tests/decoder/test_fuzz_reader.py
-	$(PYTHON) -m decoder.cwire_diff --inputs $(DECODER_FUZZ_INPUTS) --corpus $(BUILD)/decoder/corpus
+	$(PYTHON) -m tests.support.cwire_diff --inputs $(DECODER_FUZZ_INPUTS) --corpus $(BUILD)/decoder/corpus
 	$(CWIRE_TEST) $(BUILD)/decoder/corpus.*

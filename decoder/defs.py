@@ -199,6 +199,7 @@ EXIT_REASONS: dict[str, dict[int, str]] = {
         0x62: 'SMI',
         0x63: 'INIT',
         0x64: 'VINTR',
+        0x6e: 'RDTSC',
         0x72: 'CPUID',
         0x74: 'IRET',
         0x78: 'HLT',
@@ -318,5 +319,5 @@ FIELD_NAMES: dict[tuple[str, str], tuple[bool, dict[str, int]]] = {
     ('HOST_NMI', 'where'): (False, {'exit': 0, 'hv': 1, 'nested': 2, 'yield_hlt': 3}),
     ('EVENT_REDELIVER', 'type'): (False, {'intr': 0, 'nmi': 2, 'exception': 3, 'soft_int': 4}),
     ('ICR_WRITE', 'action'): (False, {'forwarded': 0, 'init_dropped': 1, 'sipi_started': 2, 'sipi_ignored': 3, 'unsupported': 4}),
-    ('OPTIONS', 'flags'): (True, {'seed_given': 1, 'nmi_com2': 2, 'testhc': 4, 'trace_record': 8, 'trace_mem': 16}),
+    ('OPTIONS', 'flags'): (True, {'seed_given': 1, 'nmi_com2': 2, 'testhc': 4, 'trace_record': 8, 'trace_mem': 16, 'rdtsc_exit': 32}),
 }

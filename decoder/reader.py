@@ -123,7 +123,7 @@ def _open(source: str | bytes | bytearray | memoryview | BinaryIO) -> BinaryIO:
 class StreamDecoder:
     """Pieces in, TSC-merged items out, one piece at a time: what read_batches does to
     a whole capture, for a caller that gets the bytes while the machine still runs
-    (harness/livecheck.py).  The same pieces in the same order give the same items,
+    (harness/judge/livecheck.py).  The same pieces in the same order give the same items,
     however the bytes were chunked."""
 
     def __init__(self, lookahead: int = DEFAULT_LOOKAHEAD, ncpus: int | None = None, merge: bool = True) -> None:
@@ -211,7 +211,7 @@ def c_batches(cw: ModuleType, stream: BinaryIO, lookahead: int = DEFAULT_LOOKAHE
 # Bytes per C batch.  A batch's items live together until the caller drops them: at
 # 8 KiB (~1200 records) they fit in the allocator's warm arenas; at 1 MiB each batch
 # faulted in ~40 MB of fresh pages and records/s fell from ~5.4 M to ~0.6 M
-# (decoder/bench.py, fresh 1 M trace).  Counting needs no objects: larger slices.
+# (bench/bench_decoder.py, fresh 1 M trace).  Counting needs no objects: larger slices.
 FEED_ITEMS = 8 << 10
 FEED_COUNTS = 64 << 10
 

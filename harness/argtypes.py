@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
-from harness import build as buildmod
+from harness.launch import build as buildmod
 
 MAX_SEED = (1 << 63) - 1
 

@@ -15,17 +15,17 @@ from typing import Callable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness import build as buildmod
+from harness.launch import build as buildmod
 from harness import cli_det
-from harness.bisect import BisectError
-from harness.hunt import HuntError
+from harness.det.bisect import BisectError
+from harness.det.hunt import HuntError
 from harness.hv_options import HvOptionsError
-from harness.replay import ReplayError
+from harness.det.replay import ReplayError
 from harness.argtypes import SEED, bug_names, int_in, int_list_of
-from harness.machine import MachineConfig
+from harness.launch.machine import MachineConfig
 from harness.matrix import print_matrix, run_matrix
 from harness.report import print_repeats, print_run
-from harness.run import TRANSPORTS, RunOptions, RunResult, random_seed, run_scenario
+from harness.judge.run import TRANSPORTS, RunOptions, RunResult, random_seed, run_scenario
 from harness.scenario import MAX_SMP, ScenarioError, all_scenarios, load, load_named
 from harness.schedule import ScheduleError
 

@@ -18,13 +18,13 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.argtypes import SEED, bug_names, int_in
-from harness.bisect import DEFAULT_SEEDS, bisect, seed_range, seed_span, step
-from harness.decoding import DecoderUnavailable, describe, event_records
-from harness.hunt import HuntOptions, HuntResult, hunt
-from harness.nextsteps import next_steps
-from harness.replay import ReplayError, ReplayResult, replay
+from harness.det.bisect import DEFAULT_SEEDS, bisect, seed_range, seed_span, step
+from harness.judge.decoding import DecoderUnavailable, describe, event_records
+from harness.det.hunt import HuntOptions, HuntResult, hunt
+from harness.det.nextsteps import next_steps
+from harness.det.replay import ReplayError, ReplayResult, replay
 from harness.report import print_run
-from harness.run import RunResult, make_run_dir, random_seed
+from harness.judge.run import RunResult, make_run_dir, random_seed
 from harness.scenario import load_named
 
 EXIT_NOT_REPRODUCED = 3
@@ -103,8 +103,8 @@ def _print_hunt(out: HuntResult, console: Console, bisectable: bool = False) -> 
         console.print("  no failure within the budget")
         return
     f = out.failure
-    console.print(f"  [bold red]first failure[/]: seed {f.verdict.get('seed')} -> {f.outcome} "
-                  f"after {out.time_to_failure_s:.1f}s: {f.verdict.get('reason')}", highlight=False)
+    console.print(f"  [bold red]first failure[/]: seed {f.seed} -> {f.outcome} "
+                  f"after {out.time_to_failure_s:.1f}s: {f.reason}", highlight=False)
     console.print(f"  run dir: {f.run_dir}", highlight=False)
     for c in out.confirmations:
         same = {True: "byte-identical", False: f"DIFFERS at byte {c.first_diff}",
@@ -131,7 +131,7 @@ def cmd_hunt(args: argparse.Namespace, console: Console, build_dir: Path) -> int
     with console.status("hunting") as status:
         def tick(result: RunResult, so_far: HuntResult) -> None:
             status.update(f"{so_far.seeds_run} seeds, {so_far.seeds_run - so_far.passed} failed; "
-                          f"last: seed {result.verdict.get('seed')} {result.outcome}")
+                          f"last: seed {result.seed} {result.outcome}")
         out = hunt(sc, opts, on_result=tick)
     summary = {**out.as_dict(), "base_seed": base, "budget_s": args.budget, "jobs": args.jobs,
                "bugs": args.bugs}
@@ -165,7 +165,7 @@ def explain_difference(rep: ReplayResult, console: Console) -> None:
 
 def cmd_replay(args: argparse.Namespace, console: Console) -> int:
     if args.gdb_at_event is not None:
-        from harness.gdbat import gdb_at_event
+        from harness.det.gdbat import gdb_at_event
         return gdb_at_event(args.run_dir, args.gdb_at_event, args.gdb_script, console)
     if args.gdb_script is not None:
         raise ReplayError("--gdb-script needs --gdb-at-event K")
@@ -184,7 +184,7 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_bisect(args: argparse.Namespace, console: Console) -> int:
-    from harness.build import REPO
+    from harness.launch.build import REPO
     from harness.scenario import resolve
     console.print(f"bisecting {args.scenario}, {seed_span(seed_range(args.seed, args.seeds))} "
                   f"at each step: good {args.good}, bad {args.bad}", highlight=False)

@@ -24,7 +24,8 @@ _NUMBER = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+)\Z")
 _WL_CPU = re.compile(r"wl([1-9][0-9]?|0)\Z")   # wlN, N decimal without a leading zero (< 100)
 # Render order: the order the harness has always written the words in, so a line
 # it renders today is the line it rendered before (replays compare QEMU argv).
-KEYS = ("wl", "seed", "nmi_every", "nmi_com2", "testhc", "trace")
+KEYS = ("wl", "seed", "nmi_every", "nmi_com2", "testhc", "trace", "rdtsc_exit")
+SWITCHES = ("nmi_com2", "testhc", "rdtsc_exit")   # 0 or 1 on the line, bools here
 
 
 class HvOptionsError(ValueError):
@@ -61,13 +62,14 @@ class HvOptions:
     nmi_com2: bool | None = None
     testhc: bool | None = None
     trace: str | None = None                      # "record" | "mem" | None
+    rdtsc_exit: bool | None = None                 # guest RDTSC exits and yields (deterministic SMP OS guests)
 
     def __post_init__(self) -> None:
         for name in ("seed", "nmi_every"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= U64_MAX):
                 raise HvOptionsError(f"{name}: {v!r} is not an integer from 0 to 2**64-1")
-        for name in ("nmi_com2", "testhc"):
+        for name in SWITCHES:
             if not (getattr(self, name) is None or isinstance(getattr(self, name), bool)):
                 raise HvOptionsError(f"{name}: {getattr(self, name)!r} is not a bool")
         if self.trace not in (None, *TRACE_MODES):
@@ -101,7 +103,7 @@ class HvOptions:
             cpu = _WL_CPU.match(key)
             if key in ("seed", "nmi_every"):
                 fields[key] = _number(word, value)
-            elif key in ("nmi_com2", "testhc"):
+            elif key in SWITCHES:
                 fields[key] = _switch(word, value)
             elif key == "trace":
                 if value not in TRACE_MODES:
@@ -113,7 +115,7 @@ class HvOptions:
                 cpu_wl[int(cpu.group(1))] = _workload(word, value)
             else:
                 raise HvOptionsError(f"{word!r}: unknown option (wl, wlN, seed, nmi_every, nmi_com2, "
-                                     "trace, testhc)")
+                                     "trace, testhc, rdtsc_exit)")
         return cls(cpu_wl=tuple(sorted(cpu_wl.items())), **fields)
 
     def render(self) -> str:
@@ -131,6 +133,8 @@ class HvOptions:
                 words.append(f"{name}={int(getattr(self, name))}")
         if self.trace is not None:
             words.append(f"trace={self.trace}")
+        if self.rdtsc_exit is not None:
+            words.append(f"rdtsc_exit={int(self.rdtsc_exit)}")
         return " ".join(words)
 
     def with_(self, **changes: Any) -> "HvOptions":
@@ -144,7 +148,7 @@ class HvOptions:
         `parsed_from_record` returns): what it acts on, defaults filled in."""
         return {"seed": self.seed or 0, "seed_given": self.seed is not None,
                 "nmi_every": self.nmi_every or 0, "nmi_com2": bool(self.nmi_com2),
-                "testhc": bool(self.testhc), "trace": self.trace or "stream"}
+                "testhc": bool(self.testhc), "trace": self.trace or "stream", "rdtsc_exit": bool(self.rdtsc_exit)}
 
 
 def parsed_from_record(seed: int, nmi_every: int, flags: int) -> dict[str, Any]:
@@ -156,6 +160,7 @@ def parsed_from_record(seed: int, nmi_every: int, flags: int) -> dict[str, Any]:
     mem = bits["trace_mem"] & flags
     out: dict[str, Any] = {"seed": seed, "seed_given": bool(flags & bits["seed_given"]), "nmi_every": nmi_every,
                            "nmi_com2": bool(flags & bits["nmi_com2"]), "testhc": bool(flags & bits["testhc"]),
+                           "rdtsc_exit": bool(flags & bits["rdtsc_exit"]),
                            "trace": "record" if record and not mem else "mem" if mem and not record
                            else "stream" if not (record or mem) else "record+mem"}
     unknown = flags & ~sum(bits.values())
@@ -170,7 +175,7 @@ def _shown(name: str, echo: dict[str, Any]) -> str:
         return f"seed={echo['seed']}" if echo["seed_given"] else "no seed"
     if name == "trace":
         return "no trace=" if echo["trace"] == "stream" else f"trace={echo['trace']}"
-    if name in ("nmi_com2", "testhc"):
+    if name in SWITCHES:
         return f"{name}={int(echo[name])}"
     return f"{name}={echo[name]}"
 
@@ -178,7 +183,7 @@ def _shown(name: str, echo: dict[str, Any]) -> str:
 def mismatch(sent: dict[str, Any], parsed: dict[str, Any]) -> str | None:
     """Why the hypervisor's echo differs from what was sent (echo() forms), or None."""
     diffs = []
-    for name in ("seed", "nmi_every", "nmi_com2", "testhc", "trace"):
+    for name in ("seed", "nmi_every", *SWITCHES, "trace"):
         differs = sent[name] != parsed.get(name) or (name == "seed" and sent["seed_given"] != parsed.get("seed_given"))
         if differs:
             diffs.append(f"the hypervisor parsed {_shown(name, parsed)}, the harness sent {_shown(name, sent)}")

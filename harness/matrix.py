@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import Scenario
 
 
@@ -48,7 +48,7 @@ def cell_text(result: RunResult | None) -> str:
         return "n/a"
     if result.passed:
         return "pass"
-    rule = result.verdict.get("rule")
+    rule = result.rule
     return f"fail ({result.outcome}{', ' + str(rule) if rule else ''})"
 
 

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 from rich.console import Console
 from rich.table import Table
 
-from harness.run import RunResult
+from harness.judge.run import RunResult
 
 STYLE = {"pass": "bold green", "fail": "bold red", "panic": "bold red", "hang": "bold magenta",
          "reset": "bold red", "timeout": "bold yellow", "qemu died": "bold red",
@@ -110,4 +110,4 @@ def print_repeats(results: Iterable[RunResult], console: Console | None = None) 
     console.print(f"[bold]{passed}/{len(results)} passed[/] ({detail})")
     for r in results:
         if not r.passed:
-            console.print(f"  {r.outcome}: seed {r.verdict.get('seed')} -> {r.run_dir}")
+            console.print(f"  {r.outcome}: seed {r.seed} -> {r.run_dir}")

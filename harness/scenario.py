@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.hv_options import VALUE_MAX, HvOptions
-from harness.linux import DEFAULT_APPEND, AppendError, check_append, check_program_list, programs_cmdline
-from harness.nmi import PATTERNS, NmiPattern
+from harness.judge.linux import DEFAULT_APPEND, AppendError, check_append, check_program_list, programs_cmdline
+from harness.launch.nmi import PATTERNS, NmiPattern
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 OUTCOMES = ("pass", "fail", "panic", "hang", "reset")
@@ -32,7 +32,7 @@ MAX_NMI_SECONDS = 3600.0
 from decoder.defs import WORKLOADS  # noqa: E402
 
 TOP_KEYS = {"name", "description", "guest", "smp", "memory", "iterations", "timeout",
-            "hang_timeout", "workloads", "nmi", "expect", "append", "programs"}
+            "hang_timeout", "hang_timeout_virtual", "workloads", "nmi", "expect", "append", "programs"}
 # 32 and 64: guest/'s own kernels; "linux": a bzImage and initramfs (docs/linux-guest.md);
 # "multiboot": a multiboot (v1) kernel, build/multiboot.elf or the user's (docs/multiboot-guest.md).
 GUESTS: tuple[int | str, ...] = (32, 64, "linux", "multiboot")
@@ -65,6 +65,11 @@ class Scenario:
     iterations: int | None = None
     timeout: float = 120.0
     hang_timeout: float = 10.0
+    # The silence that means hung in a run in virtual time (deterministic, record/
+    # replay), when it should differ from hang_timeout: a host-timed run's quiet
+    # stretches follow the host's load, a virtual-time run's only the guest's work
+    # (verdict.json hang_watch.longest_silence_s measures them).  None = hang_timeout.
+    hang_timeout_virtual: float | None = None
     default_workload: str = "hello"
     cpu_workloads: dict[int, str] = field(default_factory=dict)
     nmi: NmiPattern = NmiPattern()
@@ -90,6 +95,11 @@ class Scenario:
         """An unmodified OS (Linux, a multiboot kernel): its own command line and
         console, no workloads of guest/'s kernels."""
         return self.guest in OS_GUESTS
+
+    @property
+    def virtual_hang_timeout(self) -> float:
+        """Seconds of serial silence that mean hung in a run in virtual time."""
+        return self.hang_timeout if self.hang_timeout_virtual is None else self.hang_timeout_virtual
 
     def kernel_cmdline(self) -> str:
         """An OS guest's command line as it boots: `append` and, for Linux, the
@@ -146,6 +156,8 @@ class Scenario:
         return {"name": self.name, "path": str(self.path), "guest": self.guest, "smp": self.smp,
                 "memory": self.memory, "iterations": self.iterations, "timeout": self.timeout,
                 "hang_timeout": self.hang_timeout, "hv_cmdline": self.hv_cmdline(),
+                **({"hang_timeout_virtual": self.hang_timeout_virtual}
+                   if self.hang_timeout_virtual is not None else {}),
                 "nmi": self.nmi.as_dict(), "expect_outcome": self.expect_outcome,
                 "rules": str(self.rules) if self.rules else None,
                 **({"append": self.append} if self.is_os else {}),
@@ -208,7 +220,7 @@ def _check_has_count(path: Path, key: str, workload: str, iterations: int | None
 
 def _programs(path: Path, data: dict[str, Any], guest: Any, smp: int) -> dict[str, str]:
     """[programs] of a Linux scenario: key default, cpuN (N < smp) or any, value
-    NAME[:ARG]+... (harness/linux.py)."""
+    NAME[:ARG]+... (harness/judge/linux.py)."""
     if "programs" not in data:
         return {}
     if guest != "linux":
@@ -274,6 +286,8 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
         iterations = _check_int(path, "iterations", iterations, 1, 10**9)
     timeout = _check_seconds(path, "timeout", data.get("timeout", 120))
     hang_timeout = _check_seconds(path, "hang_timeout", data.get("hang_timeout", 10))
+    hang_timeout_virtual = (_check_seconds(path, "hang_timeout_virtual", data["hang_timeout_virtual"])
+                            if "hang_timeout_virtual" in data else None)
 
     wl = _table(path, data, "workloads")
     default = _check_workload(path, "workloads.default", wl.get("default", "hello"))
@@ -337,7 +351,7 @@ def parse(path: Path, data: dict[str, Any]) -> Scenario:
 
     return Scenario(name=name, path=path, guest=guest, smp=smp, memory=memory,
                     iterations=iterations, timeout=timeout, hang_timeout=hang_timeout,
-                    default_workload=default, cpu_workloads=per_cpu, nmi=nmi,
+                    hang_timeout_virtual=hang_timeout_virtual, default_workload=default, cpu_workloads=per_cpu, nmi=nmi,
                     expect_outcome=outcome, rules=rules_path, description=description, append=append,
                     programs=programs, guest_exit_code=exit_code)
 

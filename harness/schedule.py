@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from dataclasses import dataclass, fields
 
 from harness.hv_options import HvOptions
-from harness.machine import DETERMINISTIC_ARGS
-from harness.nmi import NmiPattern
+from harness.launch.machine import ICOUNT_SHIFT, deterministic_args
+from harness.launch.nmi import NmiPattern
 from harness.scenario import Scenario
 
-# One instruction = 2**shift ns of virtual time; read from the QEMU flags so
-# the two cannot disagree.
-ICOUNT_SHIFT = int(re.search(r"shift=(\d+)", " ".join(DETERMINISTIC_ARGS)).group(1))  # type: ignore[union-attr]
+# An OS guest's machine runs at 2**-5 instructions per ns, 31 M per virtual
+# second.  At guest/'s shift 7 (7.8 M/s for the whole machine) a Linux at -smp 4
+# has a ~2 M instructions/s CPU each: ftrace's boot-time check ran 26 virtual
+# seconds on CPU 0 and the soft-lockup watchdog called it a bug (measured with
+# linux-smoke --smp 4 --seed 7; docs/linux-guest.md "Determinism").
+OS_ICOUNT_SHIFT = 5
 # Machine-wide VM exits per wall second of XMHF64's method (multi-threaded
 # TCG; platform-svm-tcg.md "Speed": ~90k/s, not scaling with vCPUs).  Used to
 # turn "one NMI every I seconds" into "one NMI every K exits".
@@ -108,13 +110,30 @@ def nmi_every_for(pattern: NmiPattern, smp: int, seed: int) -> tuple[int, str]:
     raise ScheduleError(f"no deterministic translation for NMI pattern {pattern.kind!r}")
 
 
+def icount_shift_for(sc: Scenario) -> int:
+    """The icount shift of a run in virtual time (deterministic, record/replay):
+    guest/'s kernels keep 7, whose hang timeouts and NMI rates were measured at it."""
+    return OS_ICOUNT_SHIFT if sc.is_os else ICOUNT_SHIFT
+
+
+def needs_rdtsc_exit(sc: Scenario) -> bool:
+    """Whether a run in virtual time needs the hypervisor's rdtsc_exit=1.
+
+    An OS starting its APs spins on the TSC without PAUSE (Linux's BSP in
+    native_cpu_up), and QEMU's one-thread icount round robin then gives the
+    AP no turn until a host-timed event ends the BSP's: runs diverge, or stall
+    for good (docs/linux-guest.md "Determinism").  guest/'s own kernels pause
+    in every wait, and one CPU has no one to starve."""
+    return sc.is_os and sc.smp > 1
+
+
 def derive(sc: Scenario, seed: int) -> Schedule:
     """The deterministic schedule of (scenario, seed); a pure function."""
     check_seed(seed)
     k, basis = nmi_every_for(sc.nmi, sc.smp, seed)
     if sc.nmi.count is not None and k:
         basis += f"; nmi.count={sc.nmi.count} is not enforced in-machine"
-    options = sc.hv_options().with_(seed=seed, nmi_every=k or None)
+    options = sc.hv_options().with_(seed=seed, nmi_every=k or None, rdtsc_exit=needs_rdtsc_exit(sc) or None)
     return Schedule(seed=seed, nmi_every=k, nmi_basis=basis, hv_options=options,
-                    icount_shift=ICOUNT_SHIFT, qemu_args=tuple(DETERMINISTIC_ARGS),
-                    hang_virtual_s=sc.hang_timeout, wall_timeout_s=sc.timeout * WALL_SLOWDOWN)
+                    icount_shift=icount_shift_for(sc), qemu_args=tuple(deterministic_args(icount_shift_for(sc))),
+                    hang_virtual_s=sc.virtual_hang_timeout, wall_timeout_s=sc.timeout * WALL_SLOWDOWN)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from decoder.api import Loss, Record, read_records
 from decoder.defs import DEBUG_EXIT, EVENT_IDS
-from harness.machine import Machine, MachineConfig
-from harness.qmp import QMPClient, QMPConnectionError, QMPError
+from harness.launch.machine import Machine, MachineConfig
+from harness.launch.qmp import QMPConnectionError, QMPError
 
 ROOT = Path(__file__).resolve().parent.parent
 # HEISEN_BUILD: boot another build (a mutant's: tests/mutants.toml) with the same tests.
@@ -89,21 +89,21 @@ async def _flood_nmis(m: Machine, interval: float, after: str, serial: Path) -> 
     # first NMI.  NMIs before the hypervisor's IDT exists would reset the machine
     # (the multiboot loader runs with no IDT): they start once the guests run.
     sent = 0
-    q = QMPClient(str(m.qmp_socket))
     try:
-        await q.connect(retry_for=10.0)   # a freshly started QEMU is not listening yet
+        if await m.connect_qmp() is not None:
+            return 0   # QEMU exited (or never listened): the callers judge `sent`
         while after not in decode_serial(serial.read_bytes() if serial.exists() else b"")[2]:
             if not m.running:
                 return 0
             await asyncio.sleep(0.01)
         while m.running:
-            await q.execute("inject-nmi")
+            await m.qmp.execute("inject-nmi")
             sent += 1
             await asyncio.sleep(interval)
     except (QMPConnectionError, QMPError, OSError):
         pass  # QEMU closed QMP: it is exiting, the flood is over; the callers judge `sent`
     finally:
-        await q.close()
+        await m.close_qmp(quit=False)   # the guest ends the run; the callers wait for its exit
     return sent
 
 

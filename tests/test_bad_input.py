@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from decoder.check import run_check
 from decoder.reader import read_items
-from harness.run import _judge, _Watch, hv_cmdline_ran
+from harness.judge.run import _judge, _Watch, hv_cmdline_ran
 from harness.scenario import Scenario, ScenarioError, load
 from tests.decoder.traces import good_run
 
@@ -167,6 +167,8 @@ def test_decoder_bad_arguments_are_exit_2(tmp_path: Path, args: list[str], words
     ("timeout = inf\n", "timeout"),
     ("hang_timeout = nan\n", "hang_timeout"),
     ("hang_timeout = -inf\n", "hang_timeout"),
+    ("hang_timeout_virtual = nan\n", "hang_timeout_virtual"),
+    ("hang_timeout_virtual = 0\n", "hang_timeout_virtual"),
     ("timeout = 1e300\n", "timeout"),
     ('[nmi]\npattern = "interval"\ninterval = nan\n', "nmi.interval"),
     ('[nmi]\npattern = "interval"\ninterval = inf\n', "nmi.interval"),
@@ -267,7 +269,7 @@ def test_qemu_missing_from_path_is_exit_2_without_a_run_dir(fake_build: Callable
 def test_a_qemu_that_cannot_start_is_an_error_verdict(fake_build: Callable[[str], Path],
                                                       tmp_path: Path) -> None:
     """QEMU on PATH but unable to exec: the run dir says `error`, never `incomplete`."""
-    from harness.run import RunOptions, run_scenario
+    from harness.judge.run import RunOptions, run_scenario
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     qemu = fake_bin / "qemu-system-x86_64"
@@ -338,7 +340,7 @@ def test_trace_sizes_are_one_of_a_list_and_never_reach_a_shell(tmp_path: Path, v
 
 
 def test_bugs_check_takes_every_zoo_name_from_the_environment() -> None:
-    from harness.build import bug_names
+    from harness.launch.build import bug_names
     names = bug_names()
     assert names
     ok = subprocess.run([PY, "tools/bugs.py", "check-env"], cwd=REPO, capture_output=True, text=True,

@@ -63,7 +63,7 @@ def test_unknown_workload_stops_the_machine_before_any_guest_runs(tmp_path) -> N
 
 
 def test_missing_guest_module_is_a_panic(tmp_path) -> None:
-    from harness.machine import Machine, MachineConfig
+    from harness.launch.machine import Machine, MachineConfig
     from tests.boot_util import BUILD, decode_serial
     serial = tmp_path / "serial.txt"
     # The hypervisor itself as the "guest": a multiboot kernel linked at 1 MiB, inside

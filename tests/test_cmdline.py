@@ -12,9 +12,9 @@ import pytest
 
 from tests.host_c import build_driver
 
-from harness.build import REPO
+from harness.launch.build import REPO
 from harness.hv_options import HvOptions
-from harness.run import RunOptions, run_scenario
+from harness.judge.run import RunOptions, run_scenario
 from harness.scenario import load_named
 from tests.boot_util import decode_serial
 
@@ -31,7 +31,7 @@ def check(driver: Path, line: str, ncpus: int = 4) -> str:
 
 @pytest.mark.parametrize("line", [
     "", "wl=hello", "wl=test:1000 wl0=pal_demo:50 wl3=test-sleep:300", "seed=42 nmi_every=0x1d",
-    "trace=mem nmi_com2=1 testhc=0", "trace=record", "wl=poke wl1=poke:0x180000 wl2=hc-unknown:7",
+    "trace=mem nmi_com2=1 testhc=0", "trace=record", "rdtsc_exit=1 seed=3", "wl=poke wl1=poke:0x180000 wl2=hc-unknown:7",
     "  wl=hello   seed=1  ", "seed=18446744073709551615",
     "wl=test:" + "0" * 57 + "1",    # a value of 63 characters: the most a vCPU holds
 ])
@@ -57,6 +57,7 @@ def test_good_command_lines_pass(driver: Path, line: str) -> None:
     ("wl01=hello", "unknown option", "wl01=hello"),
     ("seed=1 seed=2", "given twice", "seed=2"),
     ("nmi_com2=2", "0 or 1", "nmi_com2=2"),
+    ("rdtsc_exit=yes", "0 or 1", "rdtsc_exit=yes"),
     ("wl", "key=value", "wl"),
     ("=5", "key=value", "=5"),
 ])

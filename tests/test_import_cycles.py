@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("decoder", "harness", "bench", "tools")
+PACKAGES = ("decoder", "harness", "bench", "tools", "tests/support")
 
 
 def module_name(path: Path) -> str:

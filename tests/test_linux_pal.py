@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from decoder.defs import EVENT_IDS, PAL_ERRORS
-from harness.build import REPO
-from harness.decoding import event_records
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.launch.build import REPO
+from harness.judge.decoding import event_records
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import load_named
 
 LINUX = REPO / "build" / "linux"

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from decoder.defs import DEBUG_EXIT, EVENT_IDS, FIELD_NAMES
-from harness.build import REPO
-from harness.decoding import event_records
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.launch.build import REPO
+from harness.judge.decoding import event_records
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import Scenario, load_named
 from tests.boot_util import BUILD, decode_serial
 
@@ -74,7 +74,7 @@ def _entry_line(text: str) -> dict[str, str]:
 def test_bare_qemu_starts_the_same_kernel_the_same_way(tmp_path: Path) -> None:
     """The reference: QEMU's own -kernel, no hypervisor.  The kernel passes there too,
     and finds the same entry state but for the GDT's address and arithmetic flags."""
-    from harness.machine import Machine, MachineConfig
+    from harness.launch.machine import Machine, MachineConfig
     module = tmp_path / "mod.txt"
     module.write_bytes(b"HEISEN-MODULE payload 0123456789")
     cfg = MachineConfig(kernel=BUILD / "multiboot.elf", initrd=module, append="mods=1 cpus=2",

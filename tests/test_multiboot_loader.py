@@ -16,8 +16,8 @@ import pytest
 
 from tests.host_c import assert_cases_pass, build_driver
 
-from harness import build as buildmod
-from harness import multiboot
+from harness.launch import build as buildmod
+from harness.judge import multiboot
 from harness.scenario import ScenarioError, load_named, parse
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from decoder.defs import EVENT_IDS, FIELD_NAMES
-from harness.build import REPO
-from harness.decoding import event_records
-from harness.run import RunOptions, run_scenario
+from harness.launch.build import REPO
+from harness.judge.decoding import event_records
+from harness.judge.run import RunOptions, run_scenario
 from harness.scenario import load_named
 
 HOST_NMI = EVENT_IDS["HOST_NMI"]

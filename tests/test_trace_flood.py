@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 from decoder.defs import HYPERCALLS
-from harness.build import REPO
-from harness.run import RunOptions, run_scenario
+from harness.launch.build import REPO
+from harness.judge.run import RunOptions, run_scenario
 from harness.scenario import load_named
 from tests.boot_util import decode_serial
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from decoder.defs import HYPERCALLS
-from harness.build import REPO
-from harness.replay import replay
-from harness.run import RunOptions, run_scenario
+from harness.launch.build import REPO
+from harness.det.replay import replay
+from harness.judge.run import RunOptions, run_scenario
 from harness.scenario import load
 from tests.boot_util import decode_serial
 

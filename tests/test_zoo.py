@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.build import REPO
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.launch.build import REPO
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import load_named
 
 BUGS = tomllib.loads((REPO / "defs/bugs.toml").read_text())["bug"]

@@ -1,6 +1,6 @@
 /*
  * A memory transport for frames: an append-only byte log in hypervisor memory that
- * the host reads through QEMU's shared RAM file (harness/memlog.py), instead of the
+ * the host reads through QEMU's shared RAM file (harness/launch/memlog.py), instead of the
  * UART.  Same frames, same bytes as on the serial port (docs/trace-format.md); only
  * the way out differs.  Under TCG every UART byte is an emulated I/O access plus a
  * write() by QEMU (~1.5 us); an append here is one memcpy.  docs/trace-design.md

@@ -1,5 +1,5 @@
 /*
- * Replay stop: `replay RUN --gdb-at-event K` (harness/gdbat.py) stops the replayed
+ * Replay stop: `replay RUN --gdb-at-event K` (harness/det/gdbat.py) stops the replayed
  * machine just as the emit call that claimed record K's ring slot is about to write
  * it, with one gdb breakpoint hit.
  *

@@ -88,4 +88,4 @@ trace-off-check: trace/tests/trace_off_probe.c include/heisen/defs.h
 	@if nm -u $(TRACE_BUILD)/probe_off.o | grep -qw trace_emit; then echo "trace-off-check: TRACE_OFF still calls trace_emit"; exit 1; fi
 	@echo "trace-off-check: ok"
 
-include trace/bench/bench.mk
+# bench-trace's recipe: bench/trace/bench.mk, included by bench/bench.mk

@@ -69,7 +69,7 @@ def render_html(items: Iterable[Item], out: TextIO, start: int = 0, max_records:
                 width: int = 1200, title: str = "Heisenvisor trace",
                 console: list[tuple[int, str]] | None = None, dir: str | None = None, **_: object) -> None:
     """console: (TSC, line) of a guest's console, drawn in a lane below the CPUs'
-    (harness/console_timeline.py places the lines).  dir: write the zoomable
+    (harness/judge/console_timeline.py places the lines).  dir: write the zoomable
     timeline for a trace of any size there instead (views/timeline_dir.py)."""
     if dir is not None:
         from decoder.views.timeline_dir import render_timeline_dir

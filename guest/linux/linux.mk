@@ -24,7 +24,7 @@ $(LINUX_BUILD)/busybox:
 # Hosted programs, static so they run from the initramfs with no libc there.
 LINUX_HEISEN_CFLAGS := -static -O2 -Wall -Wextra -Werror -Iinclude
 # The scenarios' test programs: every guest/linux/*.c but the helper (init runs them
-# per CPU: "Test programs" in docs/linux-guest.md; harness/linux.py reads the same set).
+# per CPU: "Test programs" in docs/linux-guest.md; harness/judge/linux.py reads the same set).
 LINUX_PROGRAMS := $(filter-out heisen,$(basename $(notdir $(wildcard guest/linux/*.c))))
 
 $(LINUX_BUILD)/%: guest/linux/%.c guest/linux/vmmcall.h include/heisen/defs.h guest/linux/linux.mk

@@ -1,6 +1,6 @@
 /*
  * The console: COM3 (0x3e8), which the harness writes to console.txt
- * (harness/machine.py console_path); the hypervisor's trace owns COM1.  A
+ * (harness/launch/machine.py console_path); the hypervisor's trace owns COM1.  A
  * small printf (%s %c %u %d %x, width/zero-pad ignored but for %08x-style
  * hex) under a lock, so that CPUs do not interleave inside a line.
  */

@@ -20,6 +20,12 @@ void arch_global_init(u64 prot_start, u64 prot_end);
  * count) exit to guest_io_write() (core/guest_exit.h) instead of reaching the
  * device; reads are done for it.  Every other port stays the guest's. */
 void arch_io_intercept(u16 port, u16 count);
+/* Before arch_global_init: every guest RDTSC exits, and the hypervisor
+ * answers it.  Measured under QEMU's one-thread icount round robin: a CPU
+ * spinning on the TSC without PAUSE (Linux's BSP waiting for an AP in
+ * native_cpu_up) no longer starves the CPU it waits for, and SMP runs are
+ * byte-identical per seed (docs/linux-guest.md "Determinism"). */
+void arch_rdtsc_exit(bool on);
 /* On each CPU: turn virtualization on (EFER.SVME, host save area). */
 void arch_cpu_enable(struct percpu *c);
 /* A guest's first instruction, in 32-bit flat protected mode with paging and

@@ -43,6 +43,10 @@ struct hv_options {
 	bool seed_given;	/* `seed=0` and no seed act alike, but the harness sent one or the other */
 	bool nmi_com2;
 	bool testhc;
+	/* Every guest RDTSC exits (arch_rdtsc_exit): what makes SMP Linux
+	 * deterministic under QEMU's one-thread icount round robin
+	 * (docs/linux-guest.md "Determinism"). */
+	bool rdtsc_exit;
 	enum trace_mode trace;
 };
 

@@ -8,7 +8,7 @@
  * guest: the hypervisor records GUEST_EXIT (code, port, size), flushes the
  * trace and writes the same code itself -- QEMU's exit status is then what it
  * would have been, (code << 1) | 1, and the harness judges the code against
- * the scenario's expected one (harness/verdict.py, docs/multiboot-guest.md).
+ * the scenario's expected one (harness/judge/verdict.py, docs/multiboot-guest.md).
  */
 #include "core/guest_exit.h"
 #include "core/panic.h"

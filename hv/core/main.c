@@ -213,6 +213,7 @@ void hv_main(u32 magic, u32 info)
 		  guest.hi, hv_ncpus);
 	boot_milestone();
 
+	arch_rdtsc_exit(options.rdtsc_exit);
 	mask_legacy_pic();
 	arch_global_init(hv_mem_start(), hv_mem_end());
 	smp_start_aps(apic_ids, hv_ncpus);

@@ -65,7 +65,7 @@ uint64_t trace_now(void) { return rdtsc(); }
 
 /*
  * `trace=mem`: frames go to `trace_memlog_area` instead of the UART, and the harness
- * reads them from QEMU's shared RAM file by this symbol (harness/memlog.py).  The
+ * reads them from QEMU's shared RAM file by this symbol (harness/launch/memlog.py).  The
  * default 16 MiB holds ~2.8 M records at 6 bytes; beyond that frames are dropped and the decoder
  * reports their sequence gap.  In BSS (zeroed by the loader, which memlog.c relies
  * on) and so inside the hypervisor image the nested page table hides from the guest.

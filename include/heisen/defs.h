@@ -155,6 +155,7 @@
 #define SVM_EXIT_SMI 0x62
 #define SVM_EXIT_INIT 0x63
 #define SVM_EXIT_VINTR 0x64
+#define SVM_EXIT_RDTSC 0x6e
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_IRET 0x74
 #define SVM_EXIT_HLT 0x78
@@ -255,6 +256,7 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_OPTIONS_FLAGS_TESTHC 0x4
 #define TRACE_OPTIONS_FLAGS_TRACE_RECORD 0x8
 #define TRACE_OPTIONS_FLAGS_TRACE_MEM 0x10
+#define TRACE_OPTIONS_FLAGS_RDTSC_EXIT 0x20
 
 /* Wire encodings of event fields (docs/trace-format.md). */
 #define TRACE_ENC_U 0

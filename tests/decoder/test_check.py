@@ -11,7 +11,7 @@ import pytest
 from decoder.api import check, read_records
 from decoder.check import run_check
 from decoder.expr import RuleError
-from decoder.synth import TraceBuilder
+from tests.support.synth import TraceBuilder
 from tests.decoder.check_both import both
 from tests.decoder.traces import NMI_EXIT, VMMCALL, checksum, finish_run, good_run, hypercall_exit
 

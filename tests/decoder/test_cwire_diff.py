@@ -1,6 +1,6 @@
 """The C wire decoder (decoder/native/, through _cwire) gives the Python reader's
 items exactly: on every serial capture the tests build, on damaged ones of every
-kind decoder/cwire_diff.py makes, in any chunking.  `make fuzz-decoder` runs the
+kind tests/support/cwire_diff.py makes, in any chunking.  `make fuzz-decoder` runs the
 same comparison over >= 1 M inputs."""
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from typing import Iterator
 import pytest
 
 from decoder import cwire, reader
-from decoder.cwire_diff import FAMILIES, c_items, compare, python_items, run
-from decoder.fuzz import base_capture
+from tests.support.cwire_diff import FAMILIES, c_items, compare, python_items, run
+from tests.support.fuzz import base_capture
 from decoder.defs import EVENT_IDS
 from decoder.records import Loss, Record
-from decoder.synth import TraceBuilder, encode_frame
+from tests.support.synth import TraceBuilder, encode_frame
 from decoder.wire import VERSION, cobs_encode, encode_uvarint
 from tests.decoder.traces import good_run
 
@@ -110,7 +110,7 @@ def test_damaged_inputs_decode_identically(family: str) -> None:
 
 def test_the_damage_reaches_every_loss_kind_the_wire_has() -> None:
     """The generated inputs are worth comparing on only if they reach the decoder's branches."""
-    from decoder.cwire_diff import make_input
+    from tests.support.cwire_diff import make_input
     rng = random.Random(3)
     kinds = set()
     for i in range(1500):
@@ -184,7 +184,7 @@ def test_a_text_of_high_bytes_is_no_bad_varint() -> None:
     import os
     from decoder.reader import read_items
     from decoder.records import Record
-    from decoder.synth import TraceBuilder
+    from tests.support.synth import TraceBuilder
     b = TraceBuilder(1)
     b.ev(0, "TEXT", "cmdline 'é€éééé'".encode())
     b.ev(0, "HYPERCALL", 1, 2, 3)

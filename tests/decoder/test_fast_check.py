@@ -13,7 +13,7 @@ import pytest
 
 from decoder.check import Checker
 from decoder.fast_check import c_check
-from decoder.synth import TraceBuilder
+from tests.support.synth import TraceBuilder
 from tests.decoder.check_both import both
 from tests.decoder.traces import VMMCALL, good_run
 

@@ -1,7 +1,7 @@
 """The text view's lines written in C (decoder/views/fast_text.py, decoder/native/textfmt.c)
 are the Python view's, byte for byte: on the decoder's fixtures, on items the C
 formatter must leave to Python, and through the CLI.  The generated damaged inputs
-are compared by decoder/cwire_diff.py's compare() (tests/decoder/test_cwire_diff.py)."""
+are compared by tests/support/cwire_diff.py's compare() (tests/decoder/test_cwire_diff.py)."""
 from __future__ import annotations
 
 import io
@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 
 from decoder import cwire
-from decoder.cwire_diff import c_text, python_items, python_text
+from tests.support.cwire_diff import c_text, python_items, python_text
 from decoder.defs import EVENT_IDS
 from decoder.records import Loss, Record
 from decoder.views import fast_text

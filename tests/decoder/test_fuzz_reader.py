@@ -1,6 +1,6 @@
 """Hypothesis fuzzing of the reader: truncation, corruption, duplication, garbage.
 
-The invariants live in decoder/fuzz.py (shared with `make fuzz-decoder`):
+The invariants live in tests/support/fuzz.py (shared with `make fuzz-decoder`):
 no crash, no invented records, intact frames always recovered (resync
 within one frame), and no silent loss.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from decoder.fuzz import Mutation, apply, base_capture, check_invariants
+from tests.support.fuzz import Mutation, apply, base_capture, check_invariants
 from decoder.reader import read_items
 from decoder.records import Loss, Record
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from decoder.api import read_records, render
-from decoder.synth import TraceBuilder, concat_frames
+from tests.support.synth import TraceBuilder, concat_frames
 from decoder.views import html as hv
 from tests.decoder.png import read_png
 

@@ -9,7 +9,7 @@ from decoder.api import read_records
 from decoder.defs import EVENT_IDS
 from decoder.reader import iter_pieces, read_items
 from decoder.records import Loss, Record
-from decoder.synth import TraceBuilder, encode_frame
+from tests.support.synth import TraceBuilder, encode_frame
 from tests.decoder.traces import good_run
 
 
@@ -105,7 +105,7 @@ def test_late_frame_after_gap_is_kept() -> None:
 
 
 def test_unknown_event_is_reported_not_fatal() -> None:
-    from decoder.synth import encode_records, frame_from_body
+    from tests.support.synth import encode_records, frame_from_body
     body = encode_records([Record(10, 0, EVENT_IDS["CPU_UP"], (0, 0))], 10) + bytes([111, 0])
     data = frame_from_body(0, 0, 10, body) + encode_frame(0, 1, [Record(50, 0, EVENT_IDS["CPU_UP"], (1, 1))])
     items = list(read_records(data))
@@ -153,7 +153,7 @@ import sys
 from decoder.defs import EVENT_IDS
 from decoder.reader import read_items
 from decoder.records import Record
-from decoder.synth import encode_frame
+from tests.support.synth import encode_frame
 leave = EVENT_IDS["INTERCEPT_LEAVE"]
 data = encode_frame(0, 0, [Record(100, 0, EVENT_IDS["BOOT"], ((1 << 64) - 1, 1_000_000, 1))])
 for k in range(20):

@@ -40,7 +40,7 @@ def test_ring_wraparound_uses_index_modulo_nslots() -> None:
 
 
 def test_text_and_signed_slots() -> None:
-    from decoder.synth import TraceBuilder
+    from tests.support.synth import TraceBuilder
     b = TraceBuilder(1, boot=False)
     b.ev(0, "TEXT", "hello world, twenty-four!")
     items = records_from_ring_dump(b.ring_dump(nslots=4))

@@ -44,7 +44,7 @@ def test_function_plus_offset_across_two_elves(tmp_path: Path) -> None:
 def test_text_view_symbolises_rips(tmp_path: Path) -> None:
     import io
     from decoder.api import read_records, render
-    from decoder.synth import TraceBuilder
+    from tests.support.synth import TraceBuilder
     elf = _elf(tmp_path, 0x2000000)
     b = TraceBuilder(1, boot=False)
     b.ev(0, "INTERCEPT_ENTER", 0x81, _nm(elf)["second"] + 1)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from decoder.api import read_records
-from decoder.bench import generate
-from decoder.chromium import CHROMIUM, dump_dom, element_data, page_url
+from bench.bench_decoder import generate
+from tests.support.chromium import CHROMIUM, dump_dom, element_data, page_url
 from decoder.records import Loss, Record
 from decoder.views import timeline_dir
 from decoder.window import Window, Windowed

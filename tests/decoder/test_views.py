@@ -10,7 +10,7 @@ import pytest
 from decoder.api import read_records, render, summary
 from decoder.defs import EVENTS
 from decoder.records import Loss, Record
-from decoder.synth import TraceBuilder
+from tests.support.synth import TraceBuilder
 from tests.decoder.traces import good_run
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from decoder.api import read_records, render
 from decoder.records import Loss, Record
-from decoder.synth import TraceBuilder
+from tests.support.synth import TraceBuilder
 from decoder.window import FilterError, Window, Windowed, apply
 from tests.decoder.traces import good_run
 

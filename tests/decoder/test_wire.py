@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from decoder.defs import EVENT_IDS
 from decoder.records import Loss, Record
-from decoder.synth import encode_frame, encode_records, frame_from_body
+from tests.support.synth import encode_frame, encode_records, frame_from_body
 from decoder.wire import (FrameError, PartialFrame, cobs_decode, cobs_encode, decode_uvarint, encode_uvarint,
                           parse_payload, zigzag_decode, zigzag_encode)
 

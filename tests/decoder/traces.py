@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from decoder.expr import FUNCTIONS
-from decoder.synth import TraceBuilder
+from tests.support.synth import TraceBuilder
 
 checksum = FUNCTIONS["test_checksum"]
 VMMCALL, NMI_EXIT = 0x81, 0x61

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.bisect import BisectError, bisect
+from harness.det.bisect import BisectError, bisect
 
 FIXTURES = Path(__file__).resolve().parents[1] / "harness" / "fixtures"
 MAKEFILE = f"""\
@@ -185,3 +185,24 @@ def test_seeds_out_of_range_are_refused_before_anything_builds(history, tmp_path
     with pytest.raises(BisectError, match="2\\*\\*64-1"):
         bisect(shas[0], shas[-1], scenario(tmp_path), 2**64 - 2, tmp_path / "results", repo=repo)
     assert not (tmp_path / "results").exists()
+
+
+def test_a_linux_step_builds_the_revisions_guest_on_the_downloaded_kernel(tmp_path: Path) -> None:
+    # The kernel and busybox are packages (never compiled): copied with their times so
+    # the revision's `make linux` only builds its own programs and initramfs.
+    from harness.det.bisect import LINUX_DOWNLOADS, build_command, seed_linux_downloads
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for name in LINUX_DOWNLOADS[:3]:
+        (shared / name).write_text(name)
+        os.utime(shared / name, (1_000_000, 1_000_000))
+    build = tmp_path / "builds" / "abc"
+    assert seed_linux_downloads(build, shared) == list(LINUX_DOWNLOADS[:3])
+    for name in LINUX_DOWNLOADS[:3]:
+        assert (build / "linux" / name).read_text() == name
+        assert (build / "linux" / name).stat().st_mtime == 1_000_000
+    assert not (build / "linux" / LINUX_DOWNLOADS[3]).exists()
+    assert seed_linux_downloads(build, shared) == []          # never over a revision's own
+    cmd = build_command(tmp_path / "wt", build, "red-zone", linux=True)
+    assert cmd[-2:] == ["all", "linux"] and "BUGS=red-zone" in cmd
+    assert "linux" not in build_command(tmp_path / "wt", build, None, linux=False)

@@ -8,14 +8,15 @@ of the CPUs' trace records, not just different bytes.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from decoder.api import Record, read_records
-from harness.build import REPO
-from harness.replay import first_difference
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.launch.build import REPO
+from harness.det.replay import first_difference
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import load
 
 BUILD = REPO / "build"
@@ -80,3 +81,19 @@ def test_another_seed_gives_another_schedule(tmp_path: Path) -> None:
     ia, ib = interleaving(a), interleaving(b)
     assert sorted(ia) == sorted(ib)  # the same work ...
     assert ia != ib                  # ... in another order
+
+
+def test_a_run_in_virtual_time_is_called_hung_on_its_virtual_hang_timeout(tmp_path: Path) -> None:
+    # A silent spin of 4e9 iterations: hung on hang_timeout_virtual (1 s), not on the
+    # wall-clock hang_timeout a host-timed run would use.
+    path = tmp_path / "spin.toml"
+    path.write_text('smp = 1\ntimeout = 20\nhang_timeout = 600\nhang_timeout_virtual = 1\n'
+                    '[workloads]\ndefault = "spin:4000000000"\n')
+    result = run_scenario(load(path), RunOptions(seed=1, build_dir=BUILD, results_dir=tmp_path,
+                                                 deterministic=True, views=False))
+    assert result.outcome == "hang", result.verdict.get("reason")
+    # Called on the virtual timeout: a spin runs so fast under TCG that the wall one
+    # (600 s) is reached in virtual time too within seconds, so bound the silence seen.
+    silent = re.search(r"no serial output for ([0-9.]+)s of virtual time", result.verdict["reason"])
+    assert silent and float(silent.group(1)) < 100, result.verdict["reason"]
+    assert result.verdict["schedule"]["hang_virtual_s"] == 1

@@ -1,7 +1,7 @@
 """Hang decisions: wall silence by default, virtual-time silence under icount."""
 from __future__ import annotations
 
-from harness.hangwatch import BACKSTOP, HangWatch
+from harness.judge.hangwatch import BACKSTOP, HangWatch
 
 ONE_VIRTUAL_S = 10**9 >> 7  # instructions per virtual second at shift 7
 
@@ -58,11 +58,26 @@ def test_the_watcher_reports_what_it_saw() -> None:
     # A hang called on a serial port that never had a byte reads differently from one
     # called after output stopped: the verdict keeps both, and how often it looked.
     w = HangWatch(2.0, icount_shift=7)
-    assert w.stats() == {"samples": 0, "longest_gap_s": 0.0, "first_bytes_after_s": None,
-                         "first_icount": None, "first_bytes_icount": None}
+    assert w.stats() == {"samples": 0, "longest_gap_s": 0.0, "longest_silence_s": 0.0,
+                         "first_bytes_after_s": None, "first_icount": None, "first_bytes_icount": None}
     w.observe(10.0, 0, 0)
     w.observe(10.05, 0, 1000)
     w.observe(10.5, 64, 2000)       # first bytes, after a 0.45 s gap in sampling
     w.observe(10.55, 64, 3000)
-    assert w.stats() == {"samples": 4, "longest_gap_s": 0.45, "first_bytes_after_s": 0.5,
-                         "first_icount": 0, "first_bytes_icount": 2000}
+    assert w.stats() == {"samples": 4, "longest_gap_s": 0.45, "longest_silence_s": 0.0,
+                         "first_bytes_after_s": 0.5, "first_icount": 0, "first_bytes_icount": 2000}
+
+
+def test_the_longest_silence_is_kept_on_the_hang_clock() -> None:
+    # What a scenario's hang_timeout is set from: the quietest stretch of a passing run,
+    # in virtual seconds under icount (2**7 ns an instruction), in wall seconds otherwise.
+    w = HangWatch(2.0, icount_shift=7)
+    w.observe(0.0, 10, 0)
+    w.observe(0.1, 10, 10_000_000)          # 1.28 s of virtual silence
+    w.observe(0.2, 20, 10_000_001)          # output: the silence ends
+    w.observe(0.3, 20, 12_000_001)          # 0.256 s
+    assert w.stats()["longest_silence_s"] == 1.28
+    wall = HangWatch(5.0)
+    for t, size in ((0.0, 1), (3.5, 1), (3.6, 2), (4.0, 2)):
+        assert wall.observe(t, size) is None
+    assert wall.stats()["longest_silence_s"] == 3.5

@@ -10,16 +10,16 @@ from typing import Callable
 
 import pytest
 
-from harness.build import REPO
+from harness.launch.build import REPO
 from harness.cli_det import parse_duration
 from decoder.defs import EVENT_IDS
 from decoder.records import Loss, Record
-from harness.decoding import event_records, is_record, trace_items
-from harness.gdbat import locate
-from harness.hunt import HuntOptions, hunt
-from harness.nextsteps import next_steps
-from harness.replay import ReplayError, first_difference, replay
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.judge.decoding import event_records, is_record, trace_items
+from harness.det.gdbat import locate
+from harness.det.hunt import HuntOptions, hunt
+from harness.det.nextsteps import next_steps
+from harness.det.replay import ReplayError, first_difference, replay
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import load
 
 BUILD = REPO / "build"
@@ -279,3 +279,21 @@ def test_next_steps_for_a_passing_trace_offer_replay_and_bisect_only(det_run: Ru
     assert f"bisect {det_run.verdict['scenario']} --good <REV> --bad HEAD --seed 11" in steps[-1]
     with_bug = next_steps(det_run.run_dir, {**det_run.verdict, "bugs": "red-zone"}, bisectable=True)
     assert not any("bisect" in s for s in with_bug)
+
+
+def test_a_confirmation_whose_replay_cannot_run_is_an_error_not_a_crash(
+        det_run: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bench hunting many bugs must not die of one replay it cannot start: the
+    # confirmation says why and does not count as a reproduction.
+    import harness.det.hunt as hunt_mod
+
+    def refuse(run_dir: Path, *args: object, **kwargs: object) -> None:
+        raise ReplayError(f"{run_dir}: the replay's QEMU command line would differ")
+
+    monkeypatch.setattr(hunt_mod, "replay", refuse)
+    found = hunt_mod.confirm(det_run, HuntOptions(budget_s=1, jobs=1, base_seed=1, build_dir=REPO / "build",
+                                                  results_dir=tmp_path, confirm=2, deterministic=True))
+    assert [(c.outcome, c.identical) for c in found] == [("error", False)] * 2
+    assert all("would differ" in (c.error or "") for c in found)
+    result = hunt_mod.HuntResult(scenario="s", deterministic=True, failure=det_run, confirmations=found)
+    assert result.reproduced == 0 and result.as_dict()["confirmations"][0]["error"]

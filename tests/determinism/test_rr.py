@@ -1,7 +1,7 @@
 """QEMU record/replay at -smp 1 with host NMIs (QEMU does not record QMP inject-nmi).
 
 The recording sends each NMI as a byte on COM2, which QEMU records and the
-hypervisor turns into a self-NMI (harness/rr.py); the replay must be
+hypervisor turns into a self-NMI (harness/launch/rr.py); the replay must be
 byte-identical without any help from the harness.
 """
 from __future__ import annotations
@@ -11,13 +11,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.build import REPO
-from harness.machine import Machine, MachineConfig
-from harness.nmi import NmiInjector, NmiPattern
-from harness.replay import normalized, replay
+from harness.launch.build import REPO
+from harness.launch.machine import Machine, MachineConfig
+from harness.launch.nmi import NmiInjector, NmiPattern
+from harness.det.replay import normalized, replay
 from harness.hv_options import HvOptions
-from harness.rr import GRACE_S, REQUEST_BYTE, STALL_S, Com2NmiSink, StallReinjector
-from harness.run import RunOptions, run_scenario
+from harness.launch.rr import GRACE_S, REQUEST_BYTE, STALL_S, Com2NmiSink, StallReinjector
+from harness.judge.run import RunOptions, run_scenario
 from harness.scenario import load
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.scenario import load
+from harness.scenario import load, load_named
 from harness.schedule import FLOOD_EVERY, ScheduleError, derive
 
 
@@ -54,3 +54,30 @@ def test_count_limit_is_recorded_as_not_enforced(tmp_path: Path) -> None:
 def test_bad_seed_is_refused(tmp_path: Path, bad: object) -> None:
     with pytest.raises(ScheduleError, match="seed must be an integer"):
         derive(scenario(tmp_path, 'pattern = "none"'), bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name,smp,rdtsc_exit,shift", [
+    ("linux-smoke", 1, False, 5), ("linux-smoke", 2, True, 5), ("linux-smoke", 4, True, 5),
+    ("multiboot-smp4", 4, True, 5), ("smoke", 4, False, 7),
+])
+def test_an_os_guest_at_smp_above_1_gets_rdtsc_exit_and_every_os_guest_the_faster_clock(
+        name: str, smp: int, rdtsc_exit: bool, shift: int) -> None:
+    # docs/linux-guest.md "Determinism": an OS's BSP spinning on the TSC starves the
+    # AP it waits for unless RDTSC yields; Linux at -smp 4 needs more than 7.8 M
+    # instructions per virtual second not to call its own boot a soft lockup.
+    sc = load_named(name).with_overrides(smp=smp)
+    sched = derive(sc, 3)
+    assert ("rdtsc_exit=1" in sched.hv_cmdline.split()) == rdtsc_exit, sched.hv_cmdline
+    assert sched.icount_shift == shift and f"shift={shift},sleep=off" in sched.qemu_args
+
+
+def test_a_virtual_hang_timeout_applies_to_runs_in_virtual_time_only(tmp_path: Path) -> None:
+    # A host-timed run's quiet stretches follow the host's load, a virtual-time run's only
+    # the guest's work: a scenario may set the second apart (hang_timeout_virtual).
+    path = tmp_path / "v.toml"
+    path.write_text('smp = 2\nhang_timeout = 30\nhang_timeout_virtual = 10\ntimeout = 60\n'
+                    '[workloads]\ndefault = "test:100"\n')
+    sc = load(path)
+    assert sc.hang_timeout == 30 and sc.virtual_hang_timeout == 10
+    assert derive(sc, 1).hang_virtual_s == 10
+    assert load_named("linux-zoo-quiesce").virtual_hang_timeout == load_named("linux-zoo-quiesce").hang_timeout

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from decoder.defs import GUEST_EVENTS, GUEST_FAILS
-from harness.build import build_bugs
-from harness.machine import Machine, MachineConfig
+from harness.launch.build import build_bugs
+from harness.launch.machine import Machine, MachineConfig
 from tests.boot_util import BUILD, FAIL, PASS, _flood_nmis, boot, decode_serial
 
 

@@ -19,7 +19,7 @@ def fakehv_serial() -> bytes:
     (the bytes fakehv.S spells out, made here by the decoder's own encoder)."""
     from decoder.defs import EVENT_IDS
     from decoder.records import Record
-    from decoder.synth import encode_frame
+    from tests.support.synth import encode_frame
     text = b"fakehv: a stand-in hypervisor for harness tests"
     return b"fakehv up\n\0" + encode_frame(0, 0, [Record(1000, 0, EVENT_IDS["TEXT"], (text,))])
 MODES = {"hang": 0, "pass": 1, "fail": 2, "panic": 3, "reset": 4, "chatter": 5, "odd": 6, "even": 7}

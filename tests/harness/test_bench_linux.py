@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness.build import REPO
+from harness.launch.build import REPO
 
 
 def load() -> ModuleType:

@@ -10,7 +10,7 @@ import pytest
 
 from rich.console import Console
 
-from harness.bench import (main, median_speed_up, print_report, speed_up, speed_up_ceiling,
+from bench.bench_detect import (main, median_speed_up, print_report, speed_up, speed_up_ceiling,
                            summarise)
 
 
@@ -163,8 +163,8 @@ def test_the_same_nmis_hunt_has_its_own_columns_and_median() -> None:
 def test_each_hunt_gets_its_nmi_pattern(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # deterministic and "same NMIs" hunt the scenario's own pattern; the reference
     # method gets XMHF64's QMP NMIs every 0.1 s; host-timed for both reference hunts.
-    import harness.bench as bench
-    from harness.hunt import HuntResult
+    import bench.bench_detect as bench
+    from harness.det.hunt import HuntResult
 
     seen: list[tuple[bool, str, float]] = []
 
@@ -181,3 +181,30 @@ def test_each_hunt_gets_its_nmi_pattern(monkeypatch: pytest.MonkeyPatch, tmp_pat
     own = (sc.nmi.kind, sc.nmi.interval)
     assert seen == [(True, *own), (False, "interval", bench.REFERENCE_NMI_INTERVAL), (False, *own)]
     assert own != ("interval", bench.REFERENCE_NMI_INTERVAL)
+
+
+def test_guest_linux_hunts_each_bugs_linux_scenario_and_counts_its_linux_outcomes(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import bench.bench_detect as bench
+    from harness.det.hunt import HuntResult
+
+    hunted: list[str] = []
+
+    def fake_hunt(sc, opts):  # type: ignore[no-untyped-def]
+        hunted.append(sc.name)
+        return HuntResult(scenario=sc.name, deterministic=opts.deterministic)
+
+    monkeypatch.setattr(bench, "hunt", fake_hunt)
+    monkeypatch.setattr(bench, "build_bugs", lambda name: tmp_path)
+    bug = bench.zoo()["field-width"]
+    row_ = bench.hunt_bug("field-width", bug, bench.BenchOptions(repeats=1, results=tmp_path, guest="linux"),
+                          tmp_path, Console(file=io.StringIO()))
+    assert hunted == [bug["linux_scenario"]] * len(bench.MODES)
+    assert row_["scenario"] == bug["linux_scenario"] and row_["expected"] == bug["linux_detected_as"]
+
+
+def test_guest_is_checked_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import bench.bench_detect as bench
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--guest", "windows"])
+    assert exc.value.code == 2 and "invalid choice: 'windows'" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""An OS guest's console placed among the trace records (harness/console_timeline.py),
+"""An OS guest's console placed among the trace records (harness/judge/console_timeline.py),
 on a synthetic trace: each line lands after the records that had reached serial.bin
 when the harness first saw it, and before the later ones."""
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from decoder.api import read_records
-from decoder.synth import TraceBuilder
-from decoder.synth import encode_frame
-from harness.console_timeline import ConsoleSampler, load_samples, place_lines, tsc_at_offsets, write_views
+from tests.support.synth import TraceBuilder
+from tests.support.synth import encode_frame
+from harness.judge.console_timeline import ConsoleSampler, load_samples, place_lines, tsc_at_offsets, write_views
 
 
 def two_frames() -> tuple[bytes, int, list[int]]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.build import REPO
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.launch.build import REPO
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import load_named
 
 BUILD = REPO / "build"

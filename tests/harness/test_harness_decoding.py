@@ -5,9 +5,9 @@ from pathlib import Path
 
 from decoder.defs import EVENT_IDS
 from decoder.records import Record
-from decoder.synth import encode_frame
-from harness.decoding import decode_serial
-from harness.run import _judge, _Watch
+from tests.support.synth import encode_frame
+from harness.judge.decoding import decode_serial
+from harness.judge.run import _judge, _Watch
 from harness.scenario import load_named
 
 

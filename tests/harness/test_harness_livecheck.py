@@ -1,4 +1,4 @@
-"""harness/livecheck.py against synthetic traces written the way a UART writes them:
+"""harness/judge/livecheck.py against synthetic traces written the way a UART writes them:
 a broken rule is found while bytes still arrive, in any chunking, and it is the one
 the final check of the whole trace names."""
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 from decoder.api import check, read_records
 from decoder.check import run_check
 from decoder.defs import HYPERCALLS
-from decoder.synth import TraceBuilder
-from harness.livecheck import LiveCheck
-from harness.run import _violation, live_check_outcome
+from tests.support.synth import TraceBuilder
+from harness.judge.livecheck import LiveCheck
+from harness.judge.run import _violation, live_check_outcome
 from tests.decoder.traces import good_run
 
 HC_TEST = HYPERCALLS["TEST"]
@@ -86,7 +86,7 @@ def test_poll_all_reads_what_a_machine_left_when_it_ended_itself(tmp_path: Path,
     data = broken_trace()
     serial.write_bytes(data)
     live = LiveCheck(serial)
-    monkeypatch.setattr("harness.livecheck.READ_LIMIT", 7)  # many small reads
+    monkeypatch.setattr("harness.judge.livecheck.READ_LIMIT", 7)  # many small reads
     found = live.poll_all()
     assert found is not None and found.rule == "quiesce_epoch"
 

@@ -1,6 +1,7 @@
 """The QEMU launcher: exact command line, exit status, and cleanup in every way a run can end."""
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -12,7 +13,7 @@ from typing import Callable
 
 import pytest
 
-from harness.machine import Machine, MachineConfig, MachineError
+from harness.launch.machine import Machine, MachineConfig, MachineError
 from harness_testutil import alive, fakehv_serial, qemu_children
 
 PY = "/usr/bin/python3"
@@ -103,7 +104,7 @@ def test_qemu_dies_with_a_harness_killed_outright(fake_build: Callable[[str], Pa
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from harness.machine import Machine, MachineConfig\n"
+        "from harness.launch.machine import Machine, MachineConfig\n"
         f"b = Path({str(fake_build('hang'))!r}); t = Path({str(tmp_path)!r})\n"
         "m = Machine(MachineConfig(kernel=b/'hv.elf32', initrd=b/'guest64.elf', append='',\n"
         "            serial_path=t/'serial.bin', smp=1))\n"
@@ -117,3 +118,39 @@ def test_qemu_dies_with_a_harness_killed_outright(fake_build: Callable[[str], Pa
     assert wait_for(lambda: not alive(qemu_pid), 10), "QEMU outlived its killed harness"
     # A SIGKILLed harness cannot remove its temp dir; the test must not leak it either.
     shutil.rmtree(sockdir)
+
+
+def test_async_machine_owns_its_qmp_and_quits_over_it(fake_build: Callable[[str], Path],
+                                                     tmp_path: Path) -> None:
+    async def main() -> tuple[object, Machine]:
+        async with Machine(config(fake_build("hang"), tmp_path, log_path=tmp_path / "qemu.log")) as m:
+            assert m.qmp_connected and m.qmp_error is None
+            status = await m.qmp.execute("query-status")
+        return status, m
+
+    status, m = asyncio.run(main())
+    assert isinstance(status, dict) and status.get("running") is True
+    assert not m.qmp_connected
+    with pytest.raises(MachineError, match="no QMP connection"):
+        m.qmp
+    # Stopped by QMP `quit`, not by the signal shutdown() would send: QEMU logs a
+    # "terminating on signal 15" line when it is the signal.
+    assert m.exit_status == 0
+    assert "terminating on signal" not in m.log_text(), m.log_text()
+    assert qemu_children(os.getpid()) == []
+
+
+def test_a_qemu_that_never_brings_up_qmp_is_stopped_and_named(fake_build: Callable[[str], Path],
+                                                            tmp_path: Path) -> None:
+    # QEMU refuses an unknown option and exits before it listens on QMP.
+    cfg = config(fake_build("hang"), tmp_path, extra_args=["-no-such-option"])
+    m = Machine(cfg)
+    with pytest.raises(MachineError, match="QEMU exited before QMP was up"):
+        asyncio.run(m.start())
+    assert m.exit_status not in (None, 0) and not m.running
+    assert qemu_children(os.getpid()) == []
+    # Without require_qmp the machine stays up for a run that goes on without QMP.
+    lenient = Machine(cfg)
+    asyncio.run(lenient.start(require_qmp=False))
+    assert lenient.qmp_error == "QEMU exited before QMP was up" and not lenient.qmp_connected
+    lenient.shutdown()

@@ -1,4 +1,4 @@
-"""harness/memlog.py and the run's mem transport, against synthetic RAM files: what a
+"""harness/launch/memlog.py and the run's mem transport, against synthetic RAM files: what a
 good log reads as, and a clear error (never a silent empty trace) for every bad one."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import memlog
-from harness.run import _MemTransport
+from harness.launch import memlog
+from harness.judge.run import _MemTransport
 
 OFFSET, AREA = 0x3000, 0x1000
 
@@ -87,7 +87,7 @@ def test_frames_a_full_log_dropped_are_a_loss_not_a_failed_rule(tmp_path: Path) 
     # A log that filled up lost the run's last frames (reports, verdict).  Told so, the
     # decoder shows a truncated loss at the end and leaves the end-of-trace rules
     # unjudged; not told, the same bytes fail a rule that never had a chance.
-    from harness.decoding import decode_serial
+    from harness.judge.decoding import decode_serial
     from tests.decoder.traces import good_run
     serial = tmp_path / "serial.bin"
     serial.write_bytes(good_run(finish=False).serial())

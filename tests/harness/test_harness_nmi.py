@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from harness.nmi import NmiInjector, NmiPattern, delays
-from harness.qmp import QMPConnectionError, QMPError
+from harness.launch.nmi import NmiInjector, NmiPattern, delays
+from harness.launch.qmp import QMPConnectionError, QMPError
 
 
 def take(pattern: NmiPattern, n: int, seed: int = 1) -> list[float]:

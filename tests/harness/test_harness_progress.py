@@ -2,15 +2,15 @@
 never be older than the icount it is judged with.  The race this closes: the QMP
 reply for icount can come late while the machine races on and writes its first
 bytes; a size taken before that met an icount far past them, and a healthy
-deterministic run was called hung (harness/run.py, sample_progress)."""
+deterministic run was called hung (harness/judge/run.py, sample_progress)."""
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 from typing import Any
 
-from harness.hangwatch import HangWatch
-from harness.run import sample_progress
+from harness.judge.hangwatch import HangWatch
+from harness.judge.run import sample_progress
 from harness.schedule import ICOUNT_SHIFT
 
 ONE_VIRTUAL_S = 10**9 >> ICOUNT_SHIFT

@@ -11,7 +11,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from harness.qmp import QMPClient, QMPConnectionError, QMPError
+from harness.launch.qmp import QMPClient, QMPConnectionError, QMPError
 
 
 class Qemu:

@@ -11,7 +11,7 @@ from typing import Callable
 
 import pytest
 
-from harness.run import RunOptions, run_scenario
+from harness.judge.run import RunOptions, run_scenario
 from harness.scenario import load
 from harness_testutil import alive, qemu_children
 

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from decoder.defs import EVENT_IDS
 from decoder.records import Record
-from harness import run as runmod
-from harness.build import REPO
+from harness.judge import run as runmod
+from harness.launch.build import REPO
 from harness.hv_options import (U64_MAX, HvOptions, HvOptionsError, check_echo, mismatch,
                                 parsed_from_record)
-from harness.run import RunOptions, _judge, _Watch, run_scenario
+from harness.judge.run import RunOptions, _judge, _Watch, run_scenario
 from harness.scenario import load, load_named
 from tests.host_c import build_driver
 
@@ -33,7 +33,7 @@ OPTIONS = st.builds(
     HvOptions, wl=st.one_of(st.none(), WORKLOADS),
     cpu_wl=st.dictionaries(st.integers(0, 99), WORKLOADS, max_size=3).map(lambda d: tuple(sorted(d.items()))),
     seed=U64, nmi_every=U64, nmi_com2=SWITCH, testhc=SWITCH,
-    trace=st.sampled_from([None, "record", "mem"]))
+    trace=st.sampled_from([None, "record", "mem"]), rdtsc_exit=SWITCH)
 
 
 @given(OPTIONS)
@@ -42,10 +42,10 @@ def test_render_then_parse_is_the_same_options(o: HvOptions) -> None:
 
 
 def test_a_full_line_parses_to_its_fields_and_renders_in_the_harness_order() -> None:
-    o = HvOptions.parse("  trace=mem wl1=poke seed=0x5   testhc=1 wl=test:100 nmi_com2=1 nmi_every=7 ")
+    o = HvOptions.parse("  trace=mem wl1=poke rdtsc_exit=1 seed=0x5   testhc=1 wl=test:100 nmi_com2=1 nmi_every=7 ")
     assert o == HvOptions(wl="test:100", cpu_wl=((1, "poke"),), seed=5, nmi_every=7, nmi_com2=True,
-                          testhc=True, trace="mem")
-    assert o.render() == "wl=test:100 wl1=poke seed=5 nmi_every=7 nmi_com2=1 testhc=1 trace=mem"
+                          testhc=True, trace="mem", rdtsc_exit=True)
+    assert o.render() == "wl=test:100 wl1=poke seed=5 nmi_every=7 nmi_com2=1 testhc=1 trace=mem rdtsc_exit=1"
     assert HvOptions.parse("") == HvOptions() and HvOptions().render() == ""
 
 
@@ -62,6 +62,7 @@ def test_a_full_line_parses_to_its_fields_and_renders_in_the_harness_order() -> 
     ("wl=a wl=b", "'wl=b': option given twice"),
     ("nmi_com2=2", "'nmi_com2=2': expected 0 or 1"),
     ("testhc=yes", "'testhc=yes': expected 0 or 1"),
+    ("rdtsc_exit=on", "'rdtsc_exit=on': expected 0 or 1"),
     ("trace=uart", "'trace=uart': expected trace=record or trace=mem"),
     ("wl", "'wl': expected key=value"),
     ("=5", "'=5': expected key=value"),
@@ -102,7 +103,8 @@ def rec(event: str, *args: int) -> Record:
     return Record(1000, 0, EVENT_IDS[event], args)
 
 
-FLAGS = {"seed_given": 1, "nmi_com2": 2, "testhc": 4, "trace_record": 8, "trace_mem": 16}  # events.toml
+FLAGS = {"seed_given": 1, "nmi_com2": 2, "testhc": 4, "trace_record": 8, "trace_mem": 16,
+         "rdtsc_exit": 32}  # events.toml
 
 
 def test_the_flag_bits_are_the_documented_ones() -> None:
@@ -121,7 +123,10 @@ def test_the_flag_bits_are_the_documented_ones() -> None:
     ("trace=mem", (0, 0, 0), "the hypervisor parsed no trace=, the harness sent trace=mem"),
     ("nmi_com2=1", (0, 0, 0), "the hypervisor parsed nmi_com2=0, the harness sent nmi_com2=1"),
     ("wl=hello", (0, 0, 4), "the hypervisor parsed testhc=1, the harness sent testhc=0"),
-    ("wl=hello", (0, 0, 32), "flag bits 0x20"),
+    ("wl=hello rdtsc_exit=1", (0, 0, 32), None),
+    ("wl=hello", (0, 0, 32), "the hypervisor parsed rdtsc_exit=1, the harness sent rdtsc_exit=0"),
+    ("rdtsc_exit=1", (0, 0, 0), "the hypervisor parsed rdtsc_exit=0, the harness sent rdtsc_exit=1"),
+    ("wl=hello", (0, 0, 64), "flag bits 0x40"),
 ])
 def test_the_echo_is_held_against_what_was_sent(sent: str, record: tuple[int, int, int],
                                                 why: str | None) -> None:
@@ -182,9 +187,9 @@ def test_a_deterministic_run_echoes_its_seed_and_nmi_rate(tmp_path: Path) -> Non
     assert k > 0
     assert res.verdict["hv_options"] == {
         "sent": {"seed": 5, "seed_given": True, "nmi_every": k, "nmi_com2": False, "testhc": False,
-                 "trace": "stream"},
+                 "trace": "stream", "rdtsc_exit": False},
         "parsed": {"seed": 5, "seed_given": True, "nmi_every": k, "nmi_com2": False, "testhc": False,
-                   "trace": "stream"}}
+                   "trace": "stream", "rdtsc_exit": False}}
 
 
 def test_a_trace_mem_run_echoes_trace_mem(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""A Linux run's console verdict (harness/linux.py) and the Linux scenario keys: a pass
+"""A Linux run's console verdict (harness/judge/linux.py) and the Linux scenario keys: a pass
 needs init's marker and none of the kernel's failure messages; bad scenario input is a
 ScenarioError naming the key."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.linux import FAILURES, PASS_MARKER, judge_console
+from harness.judge.linux import FAILURES, PASS_MARKER, judge_console
 from harness.scenario import ScenarioError, parse
 
 BOOT = "[    0.000000] Linux version 6.1.0\n[    3.2] Run /init as init process\n"

@@ -1,4 +1,4 @@
-"""A Linux scenario's test programs ([programs], harness/linux.py) without QEMU: the
+"""A Linux scenario's test programs ([programs], harness/judge/linux.py) without QEMU: the
 scenario table, the kernel command line that carries them, and the verdict on the
 trace's PROGRAM_EXIT records."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from decoder.defs import GUEST_EVENTS, PROGRAM
-from harness.linux import (SELF_NMI_PROGRAM, expected_programs, judge_programs, linux_programs,
+from harness.judge.linux import (SELF_NMI_PROGRAM, expected_programs, judge_programs, linux_programs,
                            programs_cmdline, programs_send_nmis)
 from harness.scenario import ScenarioError, parse
 
@@ -92,7 +92,7 @@ def test_only_xmhf64s_self_nmi_value_expects_unclaimed_nmis() -> None:
 def test_a_program_verdict_turns_an_exit_pass_into_a_failure() -> None:
     """The run's judgement consults the programs: an exit that says pass, a checker
     that passed and a clean console still fail when a program's exit is missing."""
-    from harness.run import _judge, _Watch
+    from harness.judge.run import _judge, _Watch
     sc = parse(Path("x.toml"), linux(PROGRAMS))
     trace = {"decoded": True, "check": {"passed": True, "rule": None, "error": None}}
     ok = judge_programs(PROGRAMS, 2, [(EXIT, 0, 0), (EXIT, 0, 0), (EXIT, ANY, 0)])
@@ -104,7 +104,7 @@ def test_a_program_verdict_turns_an_exit_pass_into_a_failure() -> None:
 
 
 def test_the_verdict_watch_finds_init_s_line_across_reads(tmp_path: Path) -> None:
-    from harness.linux import VerdictWatch
+    from harness.judge.linux import VerdictWatch
     console = tmp_path / "console.txt"
     console.write_bytes(b"[ 1.0] boot\nHEISEN-LINUX: programs: 2 started\nHEISEN-LIN")
     watch = VerdictWatch(console)

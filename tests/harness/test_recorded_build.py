@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.build import BuildError, locate, recorded_guest_files
+from harness.launch.build import BuildError, locate, recorded_guest_files
 
 
 def run_build(tmp_path: Path, names: list[str]) -> Path:

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Callable
 
-from harness.build import REPO
+from harness.launch.build import REPO
 
 SCENARIO = 'smp = 1\ntimeout = 20\nhang_timeout = 5\n[workloads]\ndefault = "hello"\n'
 

@@ -1,4 +1,4 @@
-"""verdict.json as a type (harness/verdict_record.py): what is written reads back equal,
+"""verdict.json as a type (harness/judge/verdict_record.py): what is written reads back equal,
 files from before `version` still read, bad files are refused with the reason, and the
 schema table in docs/harness.md names exactly the keys (and types) the writer emits."""
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any, Callable
 
 import pytest
 
-from harness.build import REPO
-from harness.run import RunOptions, run_scenario
+from harness.launch.build import REPO
+from harness.judge.run import RunOptions, run_scenario
 from harness.scenario import load
-from harness.verdict_record import (ABSENT, FILE_NAME, VERSION, Verdict, VerdictError, keys,
+from harness.judge.verdict_record import (ABSENT, FILE_NAME, VERSION, Verdict, VerdictError, keys,
                                     read_verdict)
 
 DOCS = REPO / "docs" / "harness.md"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.linux import linux_programs
+from harness.judge.linux import linux_programs
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "mkinitramfs.py"

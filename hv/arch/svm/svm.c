@@ -41,6 +41,7 @@ static u8 msr_bitmap[8192] __aligned(4096);
 /* I/O permission map (APM vol. 2 15.10.1): one bit per port, 12 KiB. */
 static u8 io_bitmap[3 * 4096] __aligned(4096);
 static bool io_intercepts;
+static bool rdtsc_exit;		/* arch_rdtsc_exit: RDTSC intercepted */
 static u64 npt_root;
 static bool per_cpu_npt;	/* INIT/SIPI virtualized: each CPU its own root */
 
@@ -78,6 +79,11 @@ void arch_io_intercept(u16 port, u16 count)
 	io_intercepts = true;
 }
 
+void arch_rdtsc_exit(bool on)
+{
+	rdtsc_exit = on;
+}
+
 void arch_global_init(u64 prot_start, u64 prot_end)
 {
 	msr_intercept(MSR_EFER);	/* keep EFER.SVME hidden and set */
@@ -111,6 +117,8 @@ static struct vmcb *vmcb_reset(struct percpu *c)
 	ctl->misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
 		     INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
 	ctl->msrpm_pa = (u64)msr_bitmap;
+	if (rdtsc_exit)
+		ctl->misc1 |= INTERCEPT_RDTSC;
 	if (io_intercepts) {
 		ctl->misc1 |= INTERCEPT_IOIO_PROT;
 		ctl->iopm_pa = (u64)io_bitmap;

@@ -94,6 +94,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "g_pat");
 
 /* misc1 intercepts */
 #define INTERCEPT_NMI (1u << 1)
+#define INTERCEPT_RDTSC (1u << 14)
 #define INTERCEPT_CPUID (1u << 18)
 #define INTERCEPT_IRET (1u << 20)
 #define INTERCEPT_IOIO_PROT (1u << 27)

@@ -21,7 +21,7 @@ AOUT_KLUDGE = 1 << 16
 # 1 memory information, 2 a graphics mode (noted, not honoured: no display).
 KNOWN_REQUIRED = 0x7
 from decoder.defs import DEBUG_EXIT  # noqa: E402
-from harness.verdict import status_of_code  # noqa: E402
+from harness.judge.verdict import status_of_code  # noqa: E402
 DEFAULT_EXIT_CODE = DEBUG_EXIT["PASS"]    # what a kernel writes when it passed, unless told otherwise
 
 

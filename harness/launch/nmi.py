@@ -88,7 +88,7 @@ class NmiInjector:
 
     async def run(self) -> None:
         # Imported here so the schedule logic above stays usable without asyncio QMP.
-        from harness.qmp import QMPConnectionError, QMPError
+        from harness.launch.qmp import QMPConnectionError, QMPError
         self.stopped_because = "waiting for the machine"
         try:
             if self.pattern.kind != "none" and self.ready is not None:

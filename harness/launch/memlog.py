@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.elfsyms import SymbolError, find_symbol
+from harness.launch.elfsyms import SymbolError, find_symbol
 
 SYMBOL = "trace_memlog_area"
 HV_TRACE_MODE = "mem"  # the hypervisor's `trace=` mode that selects this transport (HvOptions.trace)

@@ -22,6 +22,7 @@ record is about to be written) and are checked against record K: `exact`,
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import subprocess
 import tempfile
@@ -35,11 +36,12 @@ from rich.console import Console
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-from harness.decoding import describe, is_record, trace_items
-from harness.machine import Machine, MachineConfig
-from harness.qmp import QMPClient
-from harness.replay import ReplayError, load_recorded
-from harness.run import make_run_dir
+from harness.judge.decoding import describe, is_record, trace_items
+from harness.launch.build import Build, BuildError, recorded_guest_files
+from harness.launch.build import locate as locate_build
+from harness.launch.machine import Machine
+from harness.det.replay import ReplayError, load_recorded
+from harness.judge.run import machine_config, make_run_dir
 
 TEXT_CHUNK = 24
 
@@ -154,24 +156,28 @@ def stop_key_offset(elf: Path) -> int | None:
     return None
 
 
-def patched_build(build: Path, guest: str, target: Target, out_dir: Path) -> Path | None:
-    """A copy of the run's hv.elf32 and guest ELF under out_dir/build with the stop key set
-    to target's (CPU, slot), or None if the build has no replay stop.  Both files keep
-    their names, so QEMU's -kernel/-initrd words (which the hypervisor reads) do not change."""
-    offset = stop_key_offset(build / "hv.elf32")
+def patched_build(build: Build, target: Target, out_dir: Path) -> Build | None:
+    """A copy of the run's hv.elf32 and guest files (module 0 and, for Linux or a
+    multiboot kernel, module 1) under out_dir/build with the stop key set to target's
+    (CPU, slot), or None if the build has no replay stop.  Every file keeps its name, so
+    QEMU's -kernel/-initrd words (which the hypervisor reads) do not change."""
+    offset = stop_key_offset(build.hv_elf32)
     if offset is None:
         return None
     copy = out_dir / "build"
     copy.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(build / guest, copy / guest)
-    image = bytearray((build / "hv.elf32").read_bytes())
+    modules = [m for m in (build.guest_elf, build.initrd) if m is not None]
+    for module in modules:
+        shutil.copy2(module, copy / module.name)
+    image = bytearray(build.hv_elf32.read_bytes())
     if int.from_bytes(image[offset:offset + 8], "little") != STOP_NONE:
-        raise ReplayError(f"{build / 'hv.elf32'}: {STOP_KEY} is not {STOP_NONE:#x}; not a build "
+        raise ReplayError(f"{build.hv_elf32}: {STOP_KEY} is not {STOP_NONE:#x}; not a build "
                           "this replay understands")
     key = target.cpu << 48 | target.ring_index
     image[offset:offset + 8] = key.to_bytes(8, "little")
     (copy / "hv.elf32").write_bytes(bytes(image))
-    return copy
+    return dataclasses.replace(build, hv_elf32=copy / "hv.elf32", guest_elf=copy / build.guest_elf.name,
+                               initrd=copy / build.initrd.name if build.initrd is not None else None)
 
 
 def gdb_commands(target: Target, hv_elf: Path, socket: Path, script: Path | None,
@@ -195,11 +201,13 @@ def gdb_commands(target: Target, hv_elf: Path, socket: Path, script: Path | None
     return "\n".join(lines) + "\n"
 
 
-async def _cont_when_ready(machine: Machine) -> None:
-    # gdb's `continue` resumes the VM; QMP is only used to see that QEMU is up.
-    qmp = QMPClient(str(machine.qmp_socket))
-    await qmp.connect(retry_for=10.0)
-    await qmp.close()
+async def _wait_until_up(machine: Machine) -> None:
+    # gdb's `continue` resumes the VM; QMP is only used to see that QEMU is up
+    # (its gdb socket listening) before gdb connects.
+    why = await machine.connect_qmp()
+    if why is not None:
+        raise ReplayError(f"QEMU did not come up for gdb: {why}")
+    await machine.close_qmp(quit=False)
 
 
 def gdb_at_event(run_dir: Path, k: int, script: Path | None, console: Console,
@@ -214,22 +222,25 @@ def gdb_at_event(run_dir: Path, k: int, script: Path | None, console: Console,
     console.print(f"trace record {k} of {sum(map(is_record, items))} (1-based; timeline.txt counts from 0): "
                   f"{shown}", highlight=False)
     out_dir = make_run_dir(rec.run_dir / "gdb", rec.scenario.name, rec.seed)
-    build = rec.run_dir / "build"
-    guest = f"guest{rec.scenario.guest}.elf"
-    patched = patched_build(build, guest, target, out_dir)
+    build_dir = rec.run_dir / "build"
+    try:
+        build = locate_build(build_dir, rec.scenario.guest, *recorded_guest_files(rec.verdict, build_dir))
+    except BuildError as exc:
+        raise ReplayError(f"{rec.run_dir}: its build copy is incomplete: {exc}") from None
+    patched = patched_build(build, target, out_dir)
     how = ("replay stop: one breakpoint, on trace_stop_here" if patched else
            "no replay stop in this build: a gdb condition on every emit (can drift at -smp > 1)")
     console.print(f"  {how}", highlight=False)
-    machine_build = patched or build
-    config = MachineConfig(kernel=machine_build / "hv.elf32", initrd=machine_build / guest,
-                           append=rec.hv_cmdline, serial_path=(out_dir / "serial.bin").resolve(),
-                           smp=rec.scenario.smp, memory_mb=rec.scenario.memory, deterministic=True,
-                           start_paused=True, log_path=out_dir / "qemu.log",
-                           extra_args=rec.extra_args)
+    # The run's own machine (run.machine_config: a Linux run's console port and
+    # modules, an OS guest's icount shift), paused for gdb, output in out_dir.
+    config = dataclasses.replace(
+        machine_config(rec.scenario, patched or build, out_dir, rec.hv_cmdline, deterministic=True,
+                       rr=None, rr_file=None, nmi_com2=False, ram_file=None, qemu_args=rec.extra_args),
+        start_paused=True)
     with Machine(config) as machine:
-        asyncio.run(_cont_when_ready(machine))
+        asyncio.run(_wait_until_up(machine))
         with tempfile.NamedTemporaryFile("w", suffix=".gdb", dir=out_dir, delete=False) as f:
-            f.write(gdb_commands(target, build / "hv.elf", machine.gdb_socket, script,
+            f.write(gdb_commands(target, build.hv_elf, machine.gdb_socket, script,
                                  replay_stop=patched is not None))
         argv = ["gdb", "-nx", "-q", "-x", f.name]
         started = time.monotonic()

@@ -10,7 +10,7 @@ duplicated slices and inserted garbage:
      the input was cut exactly at a frame boundary (indistinguishable from
      a machine that stopped there).
 
-`make fuzz-decoder` runs `python3 -m decoder.fuzz --inputs 1000000` (random
+`make fuzz-decoder` runs `python3 -m tests.support.fuzz --inputs 1000000` (random
 mutations, all cores); tests/decoder/test_fuzz_reader.py drives the same
 checks from hypothesis inside `make test`.
 """
@@ -23,10 +23,10 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 
-from decoder.batch_pool import run_batches
+from tests.support.batch_pool import run_batches
 from decoder.reader import read_items
 from decoder.records import Loss, Record
-from decoder.synth import TraceBuilder
+from tests.support.synth import TraceBuilder
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def base_capture(seed: int = 0, ncpus: int = 2, nrec: int = 40, per_frame: int =
 
 
 def _frames_in_tsc_order(b: TraceBuilder, per_frame: int) -> list[tuple[int, bytes]]:
-    from decoder.synth import encode_frame
+    from tests.support.synth import encode_frame
     out = []
     for cpu in sorted(b.per_cpu):
         recs = b.per_cpu[cpu]
@@ -186,7 +186,7 @@ def _worker(args: tuple[int, int]) -> tuple[int, list[str]]:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python3 -m decoder.fuzz")
+    ap = argparse.ArgumentParser(prog="python3 -m tests.support.fuzz")
     ap.add_argument("--inputs", type=int, default=1_000_000)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=1)

@@ -15,28 +15,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from harness import build as buildmod
-from harness import memlog
-from harness.capture import capture
-from harness.decoding import decode_serial
-from harness.hangwatch import HangWatch
-from harness.livecheck import CheckResult, LiveCheck
-from harness.console_timeline import ConsoleSampler, write_views as write_console_views
-from harness.linux import (ConsoleVerdict, ProgramsVerdict, VerdictWatch, judge_console, judge_programs,
+from harness.launch import build as buildmod
+from harness.launch import memlog
+from harness.judge.capture import capture
+from harness.judge.decoding import decode_serial
+from harness.judge.hangwatch import HangWatch
+from harness.judge.livecheck import CheckResult, LiveCheck
+from harness.judge.console_timeline import ConsoleSampler, write_views as write_console_views
+from harness.judge.linux import (ConsoleVerdict, ProgramsVerdict, VerdictWatch, judge_console, judge_programs,
                            programs_send_nmis)
-from harness import multiboot
-from harness.machine import Machine, MachineConfig, MachineError
-from harness.nmi import NmiInjector
-from harness.qmp import QMPClient, QMPConnectionError, QMPError
+from harness.judge import multiboot
+from harness.launch.machine import Machine, MachineConfig, MachineError
+from harness.launch.nmi import NmiInjector
+from harness.launch.qmp import QMPClient, QMPConnectionError, QMPError
 from harness.hv_options import HvOptions, check_echo
-from harness.rr import Com2NmiSink, StallReinjector
-from harness.scenario import Scenario, ScenarioError
-from harness.schedule import ICOUNT_SHIFT, Schedule, derive
-from harness.verdict import classify_exit
-from harness.verdict_record import Verdict
+from harness.launch.rr import Com2NmiSink, StallReinjector
+from harness.scenario import Scenario
+from harness.schedule import Schedule, derive, icount_shift_for, needs_rdtsc_exit
+from harness.judge.verdict import classify_exit
+from harness.judge.verdict_record import Verdict
 
 POLL = 0.05
-QMP_CONNECT_WINDOW = 10.0
 
 
 @dataclass
@@ -59,14 +58,14 @@ class RunOptions:
     rr: str | None = None
     rr_file: Path | None = None
     # replay of a run recorded with QMP inject-nmi (before NMIs went over COM2,
-    # harness/rr.py): the icounts it logged, for the legacy stall re-injection.
+    # harness/launch/rr.py): the icounts it logged, for the legacy stall re-injection.
     rr_nmi_icounts: list[int | None] | None = None
     # How frames leave the machine: "uart" (the 16550, live in serial.bin) or "mem"
     # (hv `trace=mem`: a log in guest RAM read through a shared RAM file; serial.bin
     # then holds the UART's bytes followed by the log's, the same frames either way).
     transport: str = "uart"
     # Check the trace while the machine runs and stop it at the first broken rule
-    # (harness/livecheck.py): hunts want the first failure, not the end of the run.
+    # (harness/judge/livecheck.py): hunts want the first failure, not the end of the run.
     # Needs the UART transport (the memory log is read after the run).
     stop_at_violation: bool = False
     # Write the timeline views (text, tokens, HTML) into the run dir.  The soak turns
@@ -92,7 +91,7 @@ class _Plan:
     read_icount: bool             # poll query-replay (icount) every tick
     rr: str | None = None
     rr_nmi_icounts: list[int | None] | None = None
-    nmi_com2: bool = False        # rr: host NMIs are bytes on COM2 (harness/rr.py)
+    nmi_com2: bool = False        # rr: host NMIs are bytes on COM2 (harness/launch/rr.py)
     trace_bytes: Callable[[], int] | None = None  # progress when frames do not go to serial
     live_check: LiveCheck | None = None
     console_sampler: ConsoleSampler | None = None   # an OS guest's console against the trace
@@ -117,6 +116,19 @@ class RunResult:
     @property
     def outcome(self) -> str:
         return self.record.outcome
+
+    @property
+    def seed(self) -> int:
+        return self.record.seed
+
+    @property
+    def reason(self) -> str:
+        return self.record.reason
+
+    @property
+    def rule(self) -> str | None:
+        """The checker's rule that failed; None when none did (or the run never got that far)."""
+        return self.record.rule or None
 
 
 @dataclass
@@ -153,21 +165,6 @@ def make_run_dir(results_dir: Path, scenario: str, seed: int) -> Path:
             path = base.with_name(f"{base.name}.{n}")
 
 
-async def _connect_qmp(qmp: QMPClient, machine: Machine) -> str | None:
-    """Connect while QEMU lives; None on success, else why not."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + QMP_CONNECT_WINDOW
-    while True:
-        if machine.poll() is not None:
-            return "QEMU exited before QMP was up"
-        try:
-            await qmp.connect(retry_for=0.1)
-            return None
-        except QMPConnectionError as exc:
-            if loop.time() > deadline:
-                return str(exc)
-
-
 async def _read_icount(qmp: QMPClient) -> int | None:
     try:
         reply = await qmp.execute("query-replay", timeout=2.0)
@@ -202,22 +199,25 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                      should_stop: Callable[[], bool] | None = None) -> _Watch:
     watch = _Watch()
     serial = machine.config.serial_path
-    qmp = QMPClient(str(machine.qmp_socket))
     injector_task: asyncio.Task[None] | None = None
     injector: NmiInjector | None = None
     sink: Com2NmiSink | None = None
     reinjector: StallReinjector | None = None
     loop = asyncio.get_running_loop()
     try:
-        watch.qmp_error = await _connect_qmp(qmp, machine)
+        # QEMU up and QMP connected; a run whose QMP never came up goes on without
+        # it (no host NMIs, no icount, no capture) and says so in qmp_error.
+        await machine.start(require_qmp=False)
+        watch.qmp_error = machine.qmp_error
+        qmp = machine.qmp if machine.qmp_connected else None
         alive = asyncio.Event()
-        if watch.qmp_error is None and plan.host_nmis and sc.nmi.kind != "none":
+        if qmp is not None and plan.host_nmis and sc.nmi.kind != "none":
             # Under rr=record an NMI is a byte on COM2 that the hypervisor turns
-            # into a self-NMI: QEMU records that, not QMP inject-nmi (harness/rr.py).
+            # into a self-NMI: QEMU records that, not QMP inject-nmi (harness/launch/rr.py).
             sink = Com2NmiSink(qmp, machine.nmi_socket) if plan.nmi_com2 else None
             injector = NmiInjector(sink or qmp, sc.nmi, seed, ready=alive)
             injector_task = asyncio.create_task(injector.run(), name="nmi-injector")
-        if watch.qmp_error is None and plan.rr == "replay" and plan.rr_nmi_icounts:
+        if qmp is not None and plan.rr == "replay" and plan.rr_nmi_icounts:
             # Only a run recorded with QMP NMIs needs them sent again; COM2
             # bytes come back from QEMU's own log.
             reinjector = StallReinjector(qmp, plan.rr_nmi_icounts)
@@ -236,7 +236,8 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
                     # the violation: read the rest, so the verdict and a replay know it.
                     watch.violation = _violation(plan.live_check.poll_all())
                 break
-            icount, size = await sample_progress(qmp if plan.read_icount and qmp.connected else None,
+            icount, size = await sample_progress(machine.qmp if plan.read_icount and machine.qmp_connected
+                                                 else None,
                                                  serial, plan.trace_bytes)
             now = loop.time()
             if icount is not None:
@@ -283,9 +284,9 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
         if injector_task is not None:
             injector_task.cancel()
             await asyncio.gather(injector_task, return_exceptions=True)
-        if watch.outcome in ("hang", "timeout") and qmp.connected:
+        if watch.outcome in ("hang", "timeout") and machine.qmp_connected:
             watch.capture = await capture(
-                qmp, machine.gdb_socket if machine.config.gdbstub else None,
+                machine.qmp, machine.gdb_socket if machine.config.gdbstub else None,
                 build.hv_elf, sc.smp, run_dir / "hang", build.guest_elf)
     except asyncio.CancelledError:
         watch.interrupted = True
@@ -301,12 +302,7 @@ async def _supervise(machine: Machine, sc: Scenario, seed: int, build: buildmod.
             await sink.close()
         if reinjector is not None:
             watch.rr = reinjector.stats()
-        if machine.running and qmp.connected:
-            try:
-                await qmp.execute("quit", timeout=2.0)
-            except (QMPError, QMPConnectionError):
-                pass
-        await qmp.close()
+        await machine.stop()
     return watch
 
 
@@ -428,12 +424,6 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     A missing build raises BuildError before any run dir exists.
     """
     t0 = time.monotonic()
-    if sc.is_linux and sc.smp > 1 and (opts.deterministic or opts.rr):
-        # Measured (docs/linux-guest.md): under one TCG thread and a fixed icount,
-        # QEMU 7.2 does not bring up Linux's second CPU even without the hypervisor.
-        raise ScenarioError(sc.path, "smp", "1 for a deterministic Linux run (QEMU's one-thread icount "
-                            "mode does not bring up Linux's APs); run SMP Linux with --no-deterministic",
-                            sc.smp)
     located = buildmod.locate(opts.build_dir, sc.guest, opts.kernel, opts.initrd)
     if sc.is_multiboot:
         try:
@@ -457,7 +447,9 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
     elif opts.hv_options is not None:
         options = opts.hv_options
     if opts.rr == "record" and sc.nmi.kind != "none":
-        options = options.with_(nmi_com2=True)   # host NMIs as COM2 bytes (harness/rr.py)
+        options = options.with_(nmi_com2=True)   # host NMIs as COM2 bytes (harness/launch/rr.py)
+    if opts.rr == "record" and needs_rdtsc_exit(sc):
+        options = options.with_(rdtsc_exit=True)  # virtual time, as derive() does
     # A replay's recorded options already say whether NMIs came over COM2.
     nmi_com2 = opts.rr is not None and bool(options.nmi_com2)
     rr_file = None
@@ -491,9 +483,10 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         verdict.transport = {"kind": "mem", "ram_file": str(mem.ram_file)}
         if sched is not None:
             sched["hv_cmdline"] = options.render()
-    append = options.render()
     try:
-        return _run_machine(sc, opts, verdict, run_dir, build, append, schedule, rr_file, nmi_com2, mem, t0)
+        return _run_machine(_Launch(sc=sc, opts=opts, verdict=verdict, run_dir=run_dir, build=build,
+                                    options=options, schedule=schedule, rr_file=rr_file,
+                                    nmi_com2=nmi_com2, mem=mem, started=t0))
     finally:
         if mem is not None:
             mem.ram_file.unlink(missing_ok=True)  # whatever ended the run, never leave guest RAM in /dev/shm
@@ -532,17 +525,54 @@ def _progress_counter(mem: _MemTransport | None, console: Path | None) -> Callab
     return count
 
 
-def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path,
-                 build: buildmod.Build, append: str, schedule: Schedule | None, rr_file: Path | None,
-                 nmi_com2: bool, mem: _MemTransport | None, t0: float) -> RunResult:
-    config = MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=append,
-                           initrd_args=sc.kernel_cmdline(), second_module=build.initrd,
-                           console_path=(run_dir / "console.txt").resolve() if sc.is_os else None,
-                           serial_path=(run_dir / ("uart.bin" if mem else "serial.bin")).resolve(), smp=sc.smp,
-                           ram_file=mem.ram_file if mem else None,
-                           memory_mb=sc.memory, deterministic=schedule is not None,
-                           rr=opts.rr, rr_file=rr_file, nmi_com2=nmi_com2,
-                           log_path=run_dir / "qemu.log", extra_args=list(opts.qemu_args))
+def machine_config(sc: Scenario, build: buildmod.Build, run_dir: Path, append: str, *,
+                   deterministic: bool, rr: str | None, rr_file: Path | None, nmi_com2: bool,
+                   ram_file: Path | None, qemu_args: list[str]) -> MachineConfig:
+    """The machine a run of `sc` launches: a pure function of the run's facts, so a
+    replay computes the same config (and, through machine.qemu_argv, the same argv)
+    that its run will launch, and compares it with the recorded one before running."""
+    return MachineConfig(kernel=build.hv_elf32, initrd=build.guest_elf, append=append,
+                         initrd_args=sc.kernel_cmdline(), second_module=build.initrd,
+                         console_path=(run_dir / "console.txt").resolve() if sc.is_os else None,
+                         serial_path=(run_dir / ("uart.bin" if ram_file else "serial.bin")).resolve(),
+                         smp=sc.smp, ram_file=ram_file, memory_mb=sc.memory, deterministic=deterministic,
+                         icount_shift=icount_shift_for(sc), rr=rr, rr_file=rr_file, nmi_com2=nmi_com2,
+                         log_path=run_dir / "qemu.log", extra_args=list(qemu_args))
+
+
+@dataclass(frozen=True)
+class _Launch:
+    """What run_scenario settled before the machine starts, handed to _run_machine
+    as one value: the run's scenario and options, its record so far, the build
+    copy it runs, the hypervisor options it sends and how the machine is driven."""
+    sc: Scenario
+    opts: RunOptions
+    verdict: Verdict              # written as the run goes (the one writer: Verdict.write)
+    run_dir: Path
+    build: buildmod.Build         # the run dir's copies
+    options: HvOptions            # rendered into -append
+    schedule: Schedule | None     # a deterministic run's derived schedule
+    rr_file: Path | None          # QEMU record/replay log
+    nmi_com2: bool                # rr: host NMIs go as bytes on COM2
+    mem: _MemTransport | None     # the `trace=mem` transport
+    started: float                # time.monotonic() when run_scenario began
+
+    @property
+    def append(self) -> str:
+        return self.options.render()
+
+    def machine_config(self) -> MachineConfig:
+        return machine_config(self.sc, self.build, self.run_dir, self.append,
+                              deterministic=self.schedule is not None, rr=self.opts.rr,
+                              rr_file=self.rr_file, nmi_com2=self.nmi_com2,
+                              ram_file=self.mem.ram_file if self.mem else None,
+                              qemu_args=self.opts.qemu_args)
+
+
+def _run_machine(launch: _Launch) -> RunResult:
+    sc, opts, verdict, run_dir, build = launch.sc, launch.opts, launch.verdict, launch.run_dir, launch.build
+    append, schedule, nmi_com2, mem, t0 = launch.append, launch.schedule, launch.nmi_com2, launch.mem, launch.started
+    config = launch.machine_config()
     machine = Machine(config)
     try:
         (run_dir / "cmdline.txt").write_text(machine.command_line_text() + "\n")
@@ -554,7 +584,8 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path
     verdict.hv_cmdline = ran = hv_cmdline_ran(append, opts.qemu_args)
     icount_mode = schedule is not None or opts.rr is not None
     plan = _Plan(host_nmis=schedule is None and opts.rr != "replay",
-                 hang=HangWatch(sc.hang_timeout, ICOUNT_SHIFT if icount_mode else None),
+                 hang=HangWatch(sc.virtual_hang_timeout if icount_mode else sc.hang_timeout,
+                                icount_shift_for(sc) if icount_mode else None),
                  timeout=schedule.wall_timeout_s if schedule else sc.timeout,
                  read_icount=icount_mode, rr=opts.rr, rr_nmi_icounts=opts.rr_nmi_icounts,
                  nmi_com2=nmi_com2,
@@ -566,19 +597,18 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path
     if opts.stop_at_violation and mem is not None:
         verdict.live_check_error = "no live check with the memory transport (its log is read after the run)"
     watch = _Watch()
-    launched = False
     try:
-        with machine:
-            launched = True
-            qemu["pid"] = machine.pid
-            watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir, plan,
-                                           opts.on_tick, opts.should_stop))
+        watch = asyncio.run(_supervise(machine, sc, opts.seed, build, run_dir, plan,
+                                       opts.on_tick, opts.should_stop))
     except MachineError as exc:
-        if launched:
+        if machine.pid is not None:
             raise
         verdict.outcome, verdict.reason = "error", f"QEMU not started: {exc}"
         verdict.write(run_dir)
         return RunResult(run_dir, verdict)
+    finally:
+        machine.shutdown()   # _supervise stops it; this covers what escaped asyncio.run
+    qemu["pid"] = machine.pid
     stopped_by_harness = watch.outcome in ("hang", "timeout", "interrupted") or watch.stopped_by_live_check
     qemu.update(exit_status=machine.exit_status, wall_seconds=round(machine.wall_time, 3),
                            ended_by="harness" if stopped_by_harness else "itself")
@@ -595,7 +625,7 @@ def _run_machine(sc: Scenario, opts: RunOptions, verdict: Verdict, run_dir: Path
     if icount_mode:
         qemu["icount_last"] = watch.icount
         verdict.hang_detection = ("virtual time: serial silence over icount "
-                                     f"(shift {ICOUNT_SHIFT}), backstops in harness/hangwatch.py")
+                                     f"(shift {icount_shift_for(sc)}), backstops in harness/judge/hangwatch.py")
     if watch.rr is not None:
         rr = verdict.rr if isinstance(verdict.rr, dict) else {}
         verdict.rr = {**rr, **watch.rr}

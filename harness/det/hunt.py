@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.build import recorded_guest_files
-from harness.replay import first_difference, load_recorded_scenario, replay
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.launch.build import recorded_guest_files
+from harness.det.replay import ReplayError, first_difference, load_recorded_scenario, replay
+from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import Scenario
 
 
@@ -39,7 +39,7 @@ class HuntOptions:
     confirm: int = 1          # replays of the failing seed
     max_seeds: int | None = None
     stop_on_failure: bool = True  # False: count failures over max_seeds runs (bench)
-    stop_at_violation: bool = True  # each run stops at its first broken rule (harness/livecheck.py)
+    stop_at_violation: bool = True  # each run stops at its first broken rule (harness/judge/livecheck.py)
     views: bool = True        # each run writes its timeline views (RunOptions.views)
 
 
@@ -49,6 +49,7 @@ class Confirmation:
     outcome: str
     identical: bool | None    # None: not a deterministic replay
     first_diff: int | None
+    error: str | None = None  # the replay could not run (outcome "error"): why
 
 
 @dataclass
@@ -80,13 +81,14 @@ class HuntResult:
                 "elapsed_s": round(self.elapsed_s, 2), "outcomes": self.outcomes,
                 "failing_seeds": sorted(self.failing_seeds),
                 "failure": None if f is None else {
-                    "seed": f.verdict.get("seed"), "outcome": f.outcome,
-                    "reason": f.verdict.get("reason"), "rule": f.verdict.get("rule"),
+                    "seed": f.seed, "outcome": f.outcome,
+                    "reason": f.reason, "rule": f.rule,
                     "run_dir": str(f.run_dir)},
                 "time_to_failure_s": None if self.time_to_failure_s is None
                 else round(self.time_to_failure_s, 2),
                 "confirmations": [{"run_dir": str(c.run_dir), "outcome": c.outcome,
-                                   "identical": c.identical, "first_diff": c.first_diff}
+                                   "identical": c.identical, "first_diff": c.first_diff,
+                                   **({"error": c.error} if c.error else {})}
                                   for c in self.confirmations],
                 "reproduced": self.reproduced, "interrupted": self.interrupted}
 
@@ -131,13 +133,13 @@ def hunt(sc: Scenario, opts: HuntOptions,
                     continue  # stopped by us (budget, another failure): says nothing
                 if result.outcome == "error":
                     stop.set()
-                    raise HuntError(f"the harness could not run seed {result.verdict.get('seed')}: "
-                                    f"{result.verdict.get('reason')} ({result.run_dir})")
+                    raise HuntError(f"the harness could not run seed {result.seed}: "
+                                    f"{result.reason} ({result.run_dir})")
                 out.seeds_run += 1
                 out.outcomes[result.outcome] = out.outcomes.get(result.outcome, 0) + 1
                 out.passed += result.passed
                 if _is_failure(result):
-                    out.failing_seeds.append(int(result.verdict["seed"]))
+                    out.failing_seeds.append(result.seed)
                     if out.failure is None:
                         out.failure = result
                         out.time_to_failure_s = time.monotonic() - started
@@ -163,11 +165,17 @@ def confirm(failure: RunResult, opts: HuntOptions) -> list[Confirmation]:
     found: list[Confirmation] = []
     for _ in range(opts.confirm):
         if opts.deterministic:
-            rep = replay(failure.run_dir)
+            # A replay that cannot run (a run dir it refuses) is a confirmation that
+            # failed, with its reason: not a crash of the hunt or of a bench around it.
+            try:
+                rep = replay(failure.run_dir)
+            except ReplayError as exc:
+                found.append(Confirmation(failure.run_dir, "error", False, None, str(exc)))
+                continue
             found.append(Confirmation(rep.result.run_dir, rep.result.outcome, rep.identical,
                                       rep.first_diff))
             continue
-        result = _rerun(failure, opts, int(failure.verdict["seed"]))
+        result = _rerun(failure, opts, failure.seed)
         diff = first_difference((failure.run_dir / "serial.bin").read_bytes(),
                                 (result.run_dir / "serial.bin").read_bytes()
                                 if (result.run_dir / "serial.bin").exists() else b"")

@@ -34,6 +34,9 @@ class HangWatch:
     # or on a serial file that never grew, reads differently from one on many.
     samples: int = 0
     longest_gap_s: float = 0.0
+    # The longest serial silence seen, on the clock hang_timeout is counted on: how
+    # close this run came to being called hung (what a scenario's timeout is set from).
+    longest_silence_s: float = 0.0
     first_bytes_wall: float | None = None
     first_icount: int | None = None          # the first icount read
     first_bytes_icount: int | None = None    # icount read with the first non-empty serial
@@ -52,11 +55,13 @@ class HangWatch:
         silent_wall = wall - self._growth_wall
         where = f"(stuck at {serial_size} bytes)"
         if self.icount_shift is None:
+            self.longest_silence_s = max(self.longest_silence_s, silent_wall)
             if silent_wall >= self.hang_timeout:
                 return f"no serial output for {self.hang_timeout:g}s {where}"
             return None
         if icount is not None and self._growth_icount is not None:
             virtual = ((icount - self._growth_icount) << self.icount_shift) / 1e9
+            self.longest_silence_s = max(self.longest_silence_s, virtual)
             if virtual >= self.hang_timeout:
                 return (f"no serial output for {virtual:.1f}s of virtual time "
                         f"({icount - self._growth_icount} instructions) {where}")
@@ -81,9 +86,11 @@ class HangWatch:
             self.first_bytes_icount = icount
 
     def stats(self) -> dict[str, object]:
-        """Samples taken, the longest wall gap between two, and when (wall seconds
-        after the first sample) the serial port first had bytes (None: never)."""
+        """Samples taken, the longest wall gap between two, the longest serial silence
+        (virtual seconds in icount mode, else wall), and when (wall seconds after the
+        first sample) the serial port first had bytes (None: never)."""
         return {"samples": self.samples, "longest_gap_s": round(self.longest_gap_s, 3),
+                "longest_silence_s": round(self.longest_silence_s, 3),
                 "first_bytes_after_s": None if self.first_bytes_wall is None
                 else round(self.first_bytes_wall, 3),
                 "first_icount": self.first_icount, "first_bytes_icount": self.first_bytes_icount}

@@ -7,7 +7,7 @@
  *     seam as the hypervisor (a call for the ring, a call for the clock);
  *   - pthread mutex + snprintf of the equivalent text line into a buffer (XMHF64's
  *     printf under a lock, minus the UART);
- *   - LTTng-UST tracepoint of an equivalent event (trace/bench/lttng_tp.h), with no
+ *   - LTTng-UST tracepoint of an equivalent event (bench/trace/lttng_tp.h), with no
  *     session (a disabled tracepoint), and with an active session recording it
  *     (snapshot = overwrite mode, so every event is written and none is discarded).
  * Usage: bench-trace [--iters N] [--rounds R] [--no-lttng-session]

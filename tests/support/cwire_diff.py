@@ -13,14 +13,14 @@ past it):
   oversize  pieces longer than MAX_PIECE (one input in OVERSIZE_EVERY)
   clean     the valid frames alone (no LOST record): no Loss unless the merge reports
             late records, so the C merge and checker (decoder/native/check.c) run
-  passing   a run of TEST-hypercall exits with guest NMIs on a few CPUs (decoder/bench.py's
+  passing   a run of TEST-hypercall exits with guest NMIs on a few CPUs (bench/bench_decoder.py's
             workload), its frames interleaved at random: a trace the checker passes
 Frames carry random TSCs (some going backwards, so dt wraps), shifts 0..63, CPUs
 0..255, every event of trace/events.toml with values of every size, and TEXT of
 high bytes.  Each input is decoded in arrival order and merged (small lookahead),
 and the C decoder is fed it in random chunks.
 
-    python3 -m decoder.cwire_diff --inputs N [--jobs J] [--seed S] [FILE ...]
+    python3 -m tests.support.cwire_diff --inputs N [--jobs J] [--seed S] [FILE ...]
 
 FILEs (serial captures) are compared whole, as they are, besides the N inputs.
 Exit 0 when every input decodes identically, 1 otherwise, 2 on bad usage.
@@ -39,17 +39,17 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from decoder import cwire
-from decoder.batch_pool import run_batches
+from tests.support.batch_pool import run_batches
 from decoder.defs import EVENT_IDS, EVENTS
 from decoder.frame_loss import MAX_PIECE
-from decoder.fuzz import apply, duplicate, random_mutations
+from tests.support.fuzz import apply, duplicate, random_mutations
 from decoder.reader import ItemStream, c_batches, python_batches, read_items
 from decoder.check import Checker, run_check
 from decoder.fast_check import c_check
 from decoder.records import TEXT_ID, Item, Loss, Record
 from decoder.views import fast_text
 from decoder.views.text import render_text
-from decoder.synth import encode_frame, encode_records
+from tests.support.synth import encode_frame, encode_records
 from decoder.wire import U64, cobs_decode, cobs_encode
 
 FAMILIES = ("corrupt", "frames", "payload", "random", "oversize", "clean", "passing")
@@ -251,9 +251,9 @@ def _payload_damage(rng: random.Random, frame: bytes) -> bytes:
 
 
 def _passing(rng: random.Random) -> bytes:
-    """BOOT, then per CPU frames of whole TEST-hypercall exits (decoder/bench.py), the
+    """BOOT, then per CPU frames of whole TEST-hypercall exits (bench/bench_decoder.py), the
     CPUs' clocks apart by up to a few frames, the frames sent in a random CPU order."""
-    from decoder.bench import _frame_records
+    from bench.bench_decoder import _frame_records
     ncpus = rng.randrange(1, 5)
     tsc0 = rng.randrange(1 << 40)
     boot = Record(tsc0, 0, EVENT_IDS["BOOT"], (ncpus, rng.choice((1_000_000, 2_000_000)), 1))
@@ -333,7 +333,7 @@ def run(seed: int, count: int, families: tuple[str, ...] = FAMILIES,
         report: Callable[[str], None] | None = None, corpus: BinaryIO | None = None) -> list[str]:
     """Compares count inputs; returns the failures (each reproducible from its seed).
     corpus: every input is also written there (u32 little-endian length, bytes), for
-    decoder/native/test_cwire.c under the sanitizers."""
+    tests/support/test_cwire.c under the sanitizers."""
     rng = random.Random(seed)
     failures = []
     # An oversize input is ~64 KiB (a corpus of 1 M inputs would be 13 GB at one in
@@ -362,7 +362,7 @@ def _worker(args: tuple[int, int, str | None]) -> tuple[int, list[str]]:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python3 -m decoder.cwire_diff")
+    ap = argparse.ArgumentParser(prog="python3 -m tests.support.cwire_diff")
     ap.add_argument("--inputs", type=int, default=1_000_000)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=1)

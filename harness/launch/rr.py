@@ -27,7 +27,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from harness.qmp import QMPClient, QMPConnectionError, QMPError
+from harness.launch.qmp import QMPClient, QMPConnectionError, QMPError
 
 NMI_CHANNEL = "com2"
 # The hypervisor polls COM2 for NMI requests with HvOptions(nmi_com2=True) (`nmi_com2=1`).

@@ -1,7 +1,7 @@
 """verdict.json as a type: one `Verdict`, one writer (`Verdict.write`), one reader
 (`read_verdict`).
 
-harness/verdict.py turns an exit status into an outcome word; this module is the
+harness/judge/verdict.py turns an exit status into an outcome word; this module is the
 record a run leaves.  The JSON keys and values are the ones verdict.json has always
 had (tests, replay and docs/harness.md read them), plus `version`.  A key a run did
 not reach is absent from the file, not null, so each optional field defaults to

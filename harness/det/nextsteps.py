@@ -9,8 +9,8 @@ from typing import Any
 
 from elftools.common.exceptions import ELFError
 
-from harness.decoding import DecoderUnavailable, api, is_record, trace_items
-from harness.gdbat import stop_key_offset
+from harness.judge.decoding import DecoderUnavailable, api, is_record, trace_items
+from harness.det.gdbat import stop_key_offset
 
 PY = "/usr/bin/python3 -m harness"
 

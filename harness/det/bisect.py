@@ -22,15 +22,16 @@ import math
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.build import REPO, BuildError
-from harness.hunt import HuntError, HuntOptions, hunt
-from harness.run import RunResult, make_run_dir
+from harness.launch.build import REPO, BuildError
+from harness.det.hunt import HuntError, HuntOptions, hunt
+from harness.judge.run import RunResult, make_run_dir
 from harness.scenario import load
 from harness.schedule import ScheduleError, check_seed
 
@@ -85,7 +86,7 @@ def _run_seeds(build_dir: Path, scenario: Path, seeds: range, results_dir: Path,
     runs: list[dict[str, Any]] = []
 
     def note(result: RunResult, _so_far: object) -> None:
-        runs.append({"seed": result.verdict.get("seed"), "outcome": result.outcome,
+        runs.append({"seed": result.seed, "outcome": result.outcome,
                      "run_dir": str(result.run_dir)})
 
     opts = HuntOptions(budget_s=math.inf, jobs=min(len(seeds), os.cpu_count() or 1),
@@ -110,14 +111,43 @@ def _run_seeds(build_dir: Path, scenario: Path, seeds: range, results_dir: Path,
         record.update(result="good", outcome="pass", run_dir=record["runs"][0]["run_dir"])
         return EXIT_GOOD
     f = out.failure
-    record.update(result="bad", outcome=f.outcome, seed=f.verdict.get("seed"),
-                  reason=f.verdict.get("reason"), run_dir=str(f.run_dir))
+    record.update(result="bad", outcome=f.outcome, seed=f.seed,
+                  reason=f.reason, run_dir=str(f.run_dir))
     return EXIT_BAD
 
 
 def step(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path, bugs: str | None) -> int:
     """One `git bisect run` step: build HEAD of the worktree, run the seeds, map to 0/1/125."""
     return _step(worktree, scenario, seeds, bisect_dir, bugs)[0]
+
+
+# What a Linux guest's build takes from packages, not from the revision's sources
+# (guest/linux/linux.mk: `apt-get download`ed, never compiled): each step's build
+# starts from the main build's copies, so a step does not download them again.
+# heisen, the test programs and the initramfs are the revision's own, built by
+# its `make linux`.
+LINUX_DOWNLOADS = ("vmlinuz", "kernel.json", "busybox", "busybox.json")
+
+
+def seed_linux_downloads(build_dir: Path, shared: Path = REPO / "build" / "linux") -> list[str]:
+    """Copy the downloaded Linux artifacts into build_dir/linux, times kept (so make
+    sees them up to date); returns the names copied.  Missing ones are left to the
+    revision's make to download."""
+    target = build_dir / "linux"
+    copied = []
+    for name in LINUX_DOWNLOADS:
+        if (shared / name).is_file() and not (target / name).exists():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(shared / name, target / name)
+            copied.append(name)
+    return copied
+
+
+def build_command(worktree: Path, build_dir: Path, bugs: str | None, linux: bool) -> list[str]:
+    """make's argv for one revision: the default goal, and for a Linux scenario the
+    revision's Linux guest too (its initramfs holds the revision's programs)."""
+    return (["make", "-C", str(worktree), f"BUILD={build_dir}"] + ([f"BUGS={bugs}"] if bugs else [])
+            + (["all", "linux"] if linux else []))
 
 
 def _step(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path, bugs: str | None,
@@ -128,7 +158,10 @@ def _step(worktree: Path, scenario: Path, seeds: range, bisect_dir: Path, bugs: 
     steps = bisect_dir / "steps"
     steps.mkdir(parents=True, exist_ok=True)
     build_dir = bisect_dir / "builds" / sha[:12]
-    cmd = ["make", "-C", str(worktree), f"BUILD={build_dir}"] + ([f"BUGS={bugs}"] if bugs else [])
+    linux = load(scenario).is_linux
+    if linux:
+        seed_linux_downloads(build_dir)
+    cmd = build_command(worktree, build_dir, bugs, linux)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     record: dict[str, Any] = {"commit": sha, "subject": git(worktree, "log", "-1", "--format=%s"),
                               "build": " ".join(shlex.quote(c) for c in cmd),

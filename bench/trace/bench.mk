@@ -9,7 +9,7 @@
 # An LTTng session needs lttng-sessiond: if none runs, one is started for the bench and
 # stopped afterwards (only that one, by its pid file).
 
-TRACE_BENCH_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -Itrace -Itrace/tests -Itrace/bench -pthread
+TRACE_BENCH_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -Itrace -Itrace/tests -Ibench/trace -pthread
 TRACE_RECORDINGS   ?=
 TRACE_CALLGRIND_N  := 100000
 BENCH_TRACE_ARGS   ?=
@@ -46,14 +46,16 @@ bench-trace: $(TRACE_BUILD)/bench-trace $(TRACE_BUILD)/trace-wire-stats $(BUILD)
 	fi; \
 	$(TRACE_BUILD)/trace-wire-stats $(TRACE_BUILD)/sample.bin $$rec
 
-$(TRACE_BUILD)/bench-trace: trace/bench/bench_trace.c trace/bench/lttng_tp.c trace/bench/lttng_tp.h trace/ring.c trace/replay_stop.c \
+$(TRACE_BUILD)/bench-trace: bench/trace/bench_trace.c bench/trace/lttng_tp.c bench/trace/lttng_tp.h trace/ring.c trace/replay_stop.c \
 		trace/tests/host_platform.c $(TRACE_HDRS)
 	@mkdir -p $(dir $@)
-	$(TRACE_CC) $(TRACE_BENCH_CFLAGS) -o $@ trace/bench/bench_trace.c trace/bench/lttng_tp.c trace/ring.c trace/replay_stop.c \
+	$(TRACE_CC) $(TRACE_BENCH_CFLAGS) -o $@ bench/trace/bench_trace.c bench/trace/lttng_tp.c trace/ring.c trace/replay_stop.c \
 		trace/tests/host_platform.c -llttng-ust -ldl
 
-$(TRACE_BUILD)/trace-wire-stats: trace/bench/wire_stats.c trace/tests/wire_decode.c trace/frame.c trace/wire_codec.c \
-		trace/crc32.c $(TRACE_HDRS)
+# wire_decode.c reads frames with the decoder's C code (decoder/native/wire.c), as the
+# host tests do (trace/trace.mk's TRACE_SUPPORT).
+$(TRACE_BUILD)/trace-wire-stats: bench/trace/wire_stats.c trace/tests/wire_decode.c decoder/native/wire.c \
+		decoder/native/wire.h trace/frame.c trace/wire_codec.c trace/crc32.c $(TRACE_HDRS)
 	@mkdir -p $(dir $@)
-	$(TRACE_CC) $(TRACE_BENCH_CFLAGS) -o $@ trace/bench/wire_stats.c trace/tests/wire_decode.c trace/frame.c \
-		trace/wire_codec.c trace/crc32.c
+	$(TRACE_CC) $(TRACE_BENCH_CFLAGS) -Idecoder/native -o $@ bench/trace/wire_stats.c trace/tests/wire_decode.c \
+		decoder/native/wire.c trace/frame.c trace/wire_codec.c trace/crc32.c

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.decoding import decode_ring_dump
-from harness.elfsyms import SymbolError, find_symbol
-from harness.qmp import QMPClient, QMPConnectionError, QMPError
+from harness.judge.decoding import decode_ring_dump
+from harness.launch.elfsyms import SymbolError, find_symbol
+from harness.launch.qmp import QMPClient, QMPConnectionError, QMPError
 
 GDB_TIMEOUT = 60.0
 

@@ -1,5 +1,5 @@
 """make bench-timeline: what `html --dir` costs and how soon its page is usable,
-for a generated trace of N records (decoder/bench.py's generator).
+for a generated trace of N records (bench/bench_decoder.py's generator).
 
 Measured, not asserted: building the directory (CPU seconds on one core, peak RSS,
 bytes written), then in headless Chromium the wall time from launch until the
@@ -10,7 +10,7 @@ complete screen (#status data-first-screen-ms), from navigation start.  It runs 
 real time while the page works; only idle waits (its 16 ms redraw timer) are
 fast-forwarded by --virtual-time-budget, so it is, if anything, a little short.
 
-    python3 -m decoder.bench_timeline [--records N] [--out DIR]
+    python3 -m bench.bench_timeline [--records N] [--out DIR]
 """
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from decoder.bench import generate
-from decoder.chromium import dump_dom, element_data, page_url
+from bench.bench_decoder import generate
+from tests.support.chromium import dump_dom, element_data, page_url
 
 
 def _child(capture: str, site: str) -> None:
@@ -39,7 +39,7 @@ def _child(capture: str, site: str) -> None:
 def _build(capture: Path, site: Path) -> tuple[float, float, int]:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     t0 = time.time()
-    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-m", "decoder.bench_timeline", "--child",
+    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-m", "bench.bench_timeline", "--child",
                           str(capture), str(site)], capture_output=True, text=True, env=env, check=True).stdout.split()
     return time.time() - t0, float(out[0]), int(out[1])
 
@@ -55,7 +55,7 @@ def _size(root: Path) -> int:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python3 -m decoder.bench_timeline")
+    ap = argparse.ArgumentParser(prog="python3 -m bench.bench_timeline")
     ap.add_argument("--records", type=int, default=10_000_000)
     ap.add_argument("--out", default="build/decoder-bench")
     ap.add_argument("--runs", type=int, default=5, help="Chromium loads per figure (best and median reported)")

@@ -33,10 +33,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.build import REPO, build_bugs
-from harness.hunt import HuntOptions, HuntResult, hunt
-from harness.nmi import NmiPattern
-from harness.run import make_run_dir
+from harness.launch.build import REPO, build_bugs
+from harness.det.hunt import HuntOptions, HuntResult, hunt
+from harness.launch.nmi import NmiPattern
+from harness.judge.run import make_run_dir
 from harness.scenario import ScenarioError, load_named
 
 BUGS_TABLE = REPO / "defs" / "bugs.toml"
@@ -49,7 +49,7 @@ def zoo() -> dict[str, dict[str, str]]:
 def _cell(out: HuntResult) -> dict[str, Any]:
     f = out.failure
     return {"caught": f is not None, "outcome": f.outcome if f else None,
-            "ttf_s": out.time_to_failure_s, "seed": f.verdict.get("seed") if f else None,
+            "ttf_s": out.time_to_failure_s, "seed": f.seed if f else None,
             "reproduced": out.reproduced, "replays": len(out.confirmations),
             "seeds_run": out.seeds_run, "run_dir": str(f.run_dir) if f else None}
 
@@ -141,27 +141,32 @@ REFERENCE_NMI_INTERVAL = 0.1
 MODES = ("deterministic", "reference_method", "reference_same_nmis")
 
 
-FLOOR_SCENARIO = "smoke"
+# The startup floor's scenario per guest kind: a boot with nothing to find.
+FLOOR_SCENARIO = {"own": "smoke", "linux": "linux-smoke"}
+# defs/bugs.toml keys of each bug's scenario and of the outcomes that count as caught.
+SCENARIO_KEY = {"own": "scenario", "linux": "linux_scenario"}
+EXPECTED_KEY = {"own": "detected_as", "linux": "linux_detected_as"}
 
 
 FLOOR_RUNS = 3
 
 
-def startup_floor(base_seed: int, results: Path, console: Console) -> dict[str, float]:
+def startup_floor(base_seed: int, results: Path, console: Console, guest: str = "own") -> dict[str, float]:
     """Seconds the fastest of FLOOR_RUNS passing deterministic smoke runs (boot, hello on
     every CPU, exit) takes through the same hunt, one at a time (a parallel neighbour
     would slow the run it times).  One run's time wobbled 0.21-0.38 s between bench
     runs.  The bounds use boot_floor(), which also counts the catches."""
     times = []
+    floor_scenario = FLOOR_SCENARIO[guest]
     for k in range(FLOOR_RUNS):
-        res = hunt(load_named(FLOOR_SCENARIO), HuntOptions(
+        res = hunt(load_named(floor_scenario), HuntOptions(
             budget_s=120, jobs=1, base_seed=base_seed + k, build_dir=REPO / "build",
             results_dir=results / str(k), confirm=0, max_seeds=1, stop_on_failure=False))
         if res.passed != 1:
-            raise SystemExit(f"bench-detect: the {FLOOR_SCENARIO} run did not pass: {res.outcomes}")
+            raise SystemExit(f"bench-detect: the {floor_scenario} run did not pass: {res.outcomes}")
         times.append(res.elapsed_s)
     floor = {"deterministic": round(min(times), 3)}
-    console.print(f"smoke floor (fastest of {FLOOR_RUNS} passing deterministic {FLOOR_SCENARIO} "
+    console.print(f"startup floor (fastest of {FLOOR_RUNS} passing deterministic {floor_scenario} "
                   f"runs): {floor['deterministic']:.2f}s", highlight=False)
     return floor
 
@@ -177,11 +182,12 @@ class BenchOptions:
     only: tuple[str, ...] = ()     # bug names; empty = every bug
     scenario: str | None = None    # hunt every bug on this scenario instead of its own
     results: Path = Path("results")
+    guest: str = "own"             # "own": guest/'s kernels; "linux": each bug's linux_scenario
 
 
 def hunt_bug(name: str, bug: dict[str, str], opts: BenchOptions, out_dir: Path,
              console: Console) -> dict[str, Any]:
-    sc = load_named(opts.scenario or bug["scenario"])
+    sc = load_named(opts.scenario or bug[SCENARIO_KEY[opts.guest]])
     build_dir = build_bugs(name)
     # XMHF64's method (docs/determinism.md): multi-threaded TCG and QMP
     # inject-nmi every 0.1 s (qemu_inject_nmi.py 4444 0.1), whatever the
@@ -200,7 +206,7 @@ def hunt_bug(name: str, bug: dict[str, str], opts: BenchOptions, out_dir: Path,
                                            deterministic=deterministic, bugs=name,
                                            confirm=opts.replays))
             cells[mode].append(_cell(res))
-    row: dict[str, Any] = {"scenario": sc.name, "expected": bug.get("detected_as"), "hunts": cells}
+    row: dict[str, Any] = {"scenario": sc.name, "expected": bug.get(EXPECTED_KEY[opts.guest]), "hunts": cells}
     for mode, mode_cells in cells.items():
         row[mode] = summarise(mode_cells, opts.budget_s)
     return row
@@ -227,14 +233,15 @@ def correct_build(scenarios: list[str], opts: BenchOptions, out_dir: Path,
 def bench(opts: BenchOptions, console: Console) -> dict[str, Any]:
     out_dir = make_run_dir(opts.results, "bench-detect", opts.base_seed)
     report: dict[str, Any] = {"budget_s": opts.budget_s, "jobs": opts.jobs, "replays": opts.replays,
-                              "repeats": opts.repeats, "scenario": opts.scenario, "bugs": {},
+                              "repeats": opts.repeats, "scenario": opts.scenario, "guest": opts.guest, "bugs": {},
                               "dir": str(out_dir)}
     bugs = {k: v for k, v in zoo().items() if not opts.only or k in opts.only}
-    report["floor_s"] = startup_floor(opts.base_seed, out_dir / "floor", console)
+    report["floor_s"] = startup_floor(opts.base_seed, out_dir / "floor", console, opts.guest)
     for name, bug in bugs.items():
         report["bugs"][name] = hunt_bug(name, bug, opts, out_dir, console)
         (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
-    scenarios = [opts.scenario] if opts.scenario else sorted({b["scenario"] for b in zoo().values()})
+    scenarios = ([opts.scenario] if opts.scenario
+                 else sorted({b[SCENARIO_KEY[opts.guest]] for b in zoo().values()}))
     report["correct"] = correct_build(scenarios, opts, out_dir, console)
     (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
@@ -275,8 +282,9 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         table.add_row(name, row["scenario"], *_fmt(d), *_fmt(s), speed, bound, *same_cols)
     console.print(table)
     if floor:
+        floor_scenario = FLOOR_SCENARIO[report.get("guest", "own")]
         console.print(f"bound = XMHF64's median time to first failure (or the budget) / the "
-                      f"deterministic floor ({floor:.2f}s: the fastest passing {FLOOR_SCENARIO} run "
+                      f"deterministic floor ({floor:.2f}s: the fastest passing {floor_scenario} run "
                       f"or deterministic catch)", highlight=False)
     if bounds:
         value, kind = speed_up_ceiling(bounds)
@@ -307,7 +315,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python3 -m harness.bench", description=__doc__)
+    p = argparse.ArgumentParser(prog="python3 -m bench.bench_detect", description=__doc__)
     p.add_argument("--budget", type=float, default=60.0, help="seconds per bug and method")
     p.add_argument("--runs", type=int, default=200, help="runs of the correct build")
     p.add_argument("--replays", type=int, default=10, help="replays of each first failure")
@@ -319,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", help="hunt every bug on this scenario instead of its own "
                                       "(e.g. stress-all, which was not written for any one bug)")
     p.add_argument("--results", type=Path, default=Path("results"))
+    p.add_argument("--guest", choices=sorted(SCENARIO_KEY), default="own",
+                   help="own: each bug's scenario on guest/'s kernels; linux: its linux_scenario "
+                        "(XMHF64's test as a Linux program)")
     args = p.parse_args(argv)
     unknown = [b for b in args.bug if b not in zoo()]
     if unknown:
@@ -337,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     report = bench(BenchOptions(budget_s=args.budget, runs=args.runs, replays=args.replays,
                                 repeats=args.repeats, jobs=args.jobs, base_seed=args.seed,
-                                only=tuple(args.bug), scenario=args.scenario, results=args.results),
+                                only=tuple(args.bug), scenario=args.scenario, results=args.results,
+                                guest=args.guest),
                    console)
     print_report(report, console)
     console.print(f"bench-detect took {time.monotonic() - started:.0f}s")

@@ -10,18 +10,19 @@ but file and socket paths.  Identity is judged on serial.bin, byte for byte.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from harness import memlog
-from harness.build import recorded_guest_files
+from harness.launch import memlog
+from harness.launch.build import BuildError, locate, recorded_guest_files
 from harness.hv_options import HvOptions, HvOptionsError
-from harness.machine import Machine, MachineConfig
-from harness.run import RunOptions, RunResult, run_scenario
+from harness.launch.machine import MachineError, qemu_argv
+from harness.judge.run import RunOptions, RunResult, machine_config, run_scenario
 from harness.scenario import Scenario, ScenarioError, parse
-from harness.verdict_record import VerdictError, read_verdict
+from harness.judge.verdict_record import VerdictError, read_verdict
 
 # QEMU options whose value is a path that legitimately differs between runs.
 PATH_OPTIONS = ("-kernel", "-initrd", "-serial", "-qmp", "-gdb")
@@ -141,42 +142,80 @@ class ReplayResult:
                 "outcome": self.result.outcome, "original_outcome": self.original.verdict.get("outcome")}
 
 
+# Where a replay's sockets would be: qemu_argv needs a directory to name them in,
+# and normalized() blanks every socket path, so none is made.
+UNMADE_SOCKDIR = Path("/nonexistent/heisenvisor-replay")
+
+
+def replay_argv(rec: Recorded, opts: RunOptions) -> list[str]:
+    """The QEMU argv the replay's run will launch, computed as run_scenario computes it
+    (run.machine_config, machine.qemu_argv) from the recorded run's own build copy:
+    nothing is launched, no directory made."""
+    sc = rec.scenario
+    try:
+        build = locate(opts.build_dir, sc.guest, opts.kernel, opts.initrd)
+    except BuildError as exc:
+        raise ReplayError(f"{rec.run_dir}: its build copy is incomplete: {exc}") from None
+    ram_file = Path("replay.ram") if rec.hv_options.trace == memlog.HV_TRACE_MODE else None
+    config = machine_config(sc, build, rec.run_dir / "replays" / "replay", rec.hv_cmdline,
+                            deterministic=opts.deterministic and opts.rr is None, rr=opts.rr,
+                            rr_file=opts.rr_file, nmi_com2=opts.rr is not None and bool(rec.hv_options.nmi_com2),
+                            ram_file=ram_file, qemu_args=rec.extra_args)
+    try:
+        return qemu_argv(config, UNMADE_SOCKDIR)
+    except MachineError as exc:
+        raise ReplayError(f"{rec.run_dir}: {exc}") from None
+
+
+def argv_difference(now: list[str], then: list[str]) -> str | None:
+    """How `now` differs from the recorded `then`, both normalized, or None.  Aligned
+    by a diff, not position by position: an argument only one side has (a Linux run's
+    `-serial null` before its console) is named as such, and the rest still lines up."""
+    if now == then:
+        return None
+    parts = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=now, b=then, autojunk=False).get_opcodes():
+        if tag == "replace":
+            parts.append(f"{' '.join(now[i1:i2])!r} vs recorded {' '.join(then[j1:j2])!r}")
+        elif tag == "delete":
+            parts.append(f"{' '.join(now[i1:i2])!r} not in the recorded one")
+        elif tag == "insert":
+            parts.append(f"recorded {' '.join(then[j1:j2])!r} missing")
+    return "; ".join(parts)
+
+
 def check_argv(rec: Recorded, opts: RunOptions) -> None:
     """Refuse to replay with a QEMU argv that differs from the recorded one."""
-    sc = rec.scenario
-    probe = Machine(MachineConfig(
-        kernel=Path("k"), initrd=Path("i"), append=rec.hv_cmdline, serial_path=Path("s"),
-        smp=sc.smp, memory_mb=sc.memory, deterministic=opts.deterministic, rr=opts.rr,
-        rr_file=opts.rr_file, extra_args=rec.extra_args,
-        ram_file=Path("r") if rec.hv_options.trace == memlog.HV_TRACE_MODE else None,
-        nmi_com2=opts.rr is not None and bool(rec.hv_options.nmi_com2)))
-    try:
-        now, then = normalized(probe.command_line()), normalized(rec.argv)
-    finally:
-        probe.shutdown()
-    if now != then:
-        diff = [f"{x!r} vs recorded {y!r}" for x, y in zip(now, then) if x != y]
+    diff = argv_difference(normalized(replay_argv(rec, opts)), normalized(rec.argv))
+    if diff is not None:
         raise ReplayError(f"{rec.run_dir}: the replay's QEMU command line would differ from the "
-                          f"recorded one: {'; '.join(diff) or f'{len(now)} vs {len(then)} args'}")
+                          f"recorded one: {diff}")
 
 
-def replay(run_dir: Path, results_dir: Path | None = None,
-           should_stop: Callable[[], bool] | None = None) -> ReplayResult:
-    rec = load_recorded(run_dir)
+def replay_options(rec: Recorded, results_dir: Path | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> RunOptions:
+    """How the replay of `rec` runs: its own build copy, its recorded options."""
     rr = "replay" if rec.rr_file is not None else None
     kernel, initrd = recorded_guest_files(rec.verdict, rec.run_dir / "build")
-    opts = RunOptions(seed=rec.seed, build_dir=rec.run_dir / "build", kernel=kernel, initrd=initrd,
+    return RunOptions(seed=rec.seed, build_dir=rec.run_dir / "build", kernel=kernel, initrd=initrd,
                       results_dir=results_dir or rec.run_dir / "replays",
                       deterministic=rr is None, bugs=rec.verdict.get("bugs"),
                       qemu_args=rec.extra_args, hv_options=rec.hv_options,
                       rr=rr, rr_file=rec.rr_file, should_stop=should_stop,
                       # only runs recorded before NMIs went over COM2 have these
-                      rr_nmi_icounts=(rec.verdict.get("rr") or {}).get("inject_nmi_icounts"))
-    # A run the live check stopped ended at a wall-clock moment, so its serial.bin is a
-    # prefix of what the machine would have written: the replay stops at the violation
-    # too, and the two must agree byte for byte as far as both got, and on the rule.
+                      rr_nmi_icounts=(rec.verdict.get("rr") or {}).get("inject_nmi_icounts"),
+                      # A run the live check stopped ended at a wall-clock moment, so its
+                      # serial.bin is a prefix of what the machine would have written: the
+                      # replay stops at the violation too, and the two must agree byte for
+                      # byte as far as both got, and on the rule.
+                      stop_at_violation=bool(rec.verdict.get("stopped_at_violation")))
+
+
+def replay(run_dir: Path, results_dir: Path | None = None,
+           should_stop: Callable[[], bool] | None = None) -> ReplayResult:
+    rec = load_recorded(run_dir)
+    opts = replay_options(rec, results_dir, should_stop)
     stopped = rec.verdict.get("stopped_at_violation")
-    opts.stop_at_violation = bool(stopped)
     check_argv(rec, opts)
     result = run_scenario(rec.scenario, opts)
     new = result.run_dir / "serial.bin"
@@ -184,7 +223,7 @@ def replay(run_dir: Path, results_dir: Path | None = None,
     if stopped:
         n = min(len(rec.serial), len(data))
         diff = first_difference(rec.serial[:n], data[:n])
-        again = result.verdict.get("live_violation") or {}
+        again = result.record.live_violation or {}
         if diff is None and (again.get("rule"), again.get("index")) != (stopped.get("rule"), stopped.get("index")):
             diff = n  # the same bytes, but not the same violation
     else:

@@ -7,7 +7,7 @@ one (decoder/native/: wire decoder, `check` and `text` on the fast path) side by
 side, and reports items/s (median of --runs) and peak RSS per view.  Each run is its own child process, so ru_maxrss belongs to
 that run alone.
 
-    python3 -m decoder.bench [--records N] [--runs R] [--views V,...] [--templated N]
+    python3 -m bench.bench_decoder [--records N] [--runs R] [--views V,...] [--templated N]
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from decoder.expr import FUNCTIONS
 
 test_checksum = FUNCTIONS["test_checksum"]
 from decoder.records import Record
-from decoder.synth import encode_records, frame_from_body
+from tests.support.synth import encode_records, frame_from_body
 
 PER_FRAME = 32
 NCPUS = 4
@@ -190,7 +190,7 @@ class _Counter:
 def run_child(view: str, path: Path, reader: str) -> tuple[int, float, int]:
     """(items, CPU seconds, peak RSS KiB) of one decode in its own process on core 0."""
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent), HEISEN_DECODER=reader)
-    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-m", "decoder.bench", "--child", view, str(path)],
+    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-m", "bench.bench_decoder", "--child", view, str(path)],
                          capture_output=True, text=True, env=env, check=True).stdout.split()
     return int(out[0]), float(out[1]), int(out[2])
 
@@ -210,7 +210,7 @@ READERS = {"wire": ("python", "c"), "wire-items": ("c",), "read": ("python", "c"
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python3 -m decoder.bench")
+    ap = argparse.ArgumentParser(prog="python3 -m bench.bench_decoder")
     ap.add_argument("--records", type=int, default=10_000_000,
                     help="records in the larger fresh trace (the smaller has a tenth)")
     ap.add_argument("--templated", type=int, default=0, help="also a templated trace of this many records")

@@ -6,7 +6,7 @@
  * fields fit the event table.  Equality with the Python reader is cwire_diff's job.
  *
  *   test_cwire CORPUS...    each file: (u32 little-endian length, bytes) repeated,
- *                           as python3 -m decoder.cwire_diff --corpus writes them
+ *                           as python3 -m tests.support.cwire_diff --corpus writes them
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 {
 	unsigned long long inputs = 0, items = 0, records = 0;
 	if (argc < 2) {
-		fprintf(stderr, "usage: test_cwire CORPUS...  (python3 -m decoder.cwire_diff --corpus PREFIX writes them)\n");
+		fprintf(stderr, "usage: test_cwire CORPUS...  (python3 -m tests.support.cwire_diff --corpus PREFIX writes them)\n");
 		return 2;
 	}
 	if (hw_stream_init(&whole) || hw_stream_init(&chunked)) {

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 # The guest's console is the third UART (COM3, ttyS2): COM1 carries the trace
-# frames and COM2 is rr's NMI line (harness/machine.py).
+# frames and COM2 is rr's NMI line (harness/launch/machine.py).
 DEFAULT_APPEND = "console=ttyS2 panic=-1"
 MAX_APPEND = 2047   # the setup header's cmdline_size of the Debian kernel (docs/linux-guest.md)
 PASS_MARKER = "HEISEN-LINUX: PASS"
@@ -53,7 +53,7 @@ class AppendError(ValueError):
 # but the helper, heisen.c -- guest/linux/linux.mk builds the same set into the
 # initramfs, and init runs only regular files of /bin other than busybox's and
 # the helper.  Each takes at most one argument.
-PROGRAMS_DIR = Path(__file__).resolve().parent.parent / "guest" / "linux"
+PROGRAMS_DIR = Path(__file__).resolve().parents[2] / "guest" / "linux"
 HELPER = "heisen"
 PROGRAM_ITEM = re.compile(r"([a-z][a-z0-9_]*)(?::([A-Za-z0-9_-]+))?")
 
@@ -100,7 +100,7 @@ def programs_cmdline(programs: dict[str, str]) -> str:
 
 def check_append(text: str) -> str:
     """A kernel command line QEMU can carry in a multiboot module string: printable
-    ASCII on one line (commas are escaped later, harness/machine.py)."""
+    ASCII on one line (commas are escaped later, harness/launch/machine.py)."""
     if not isinstance(text, str) or len(text) > MAX_APPEND:
         raise AppendError(f"a kernel command line of at most {MAX_APPEND} characters")
     if any(not (0x20 <= ord(ch) < 0x7f) for ch in text):
