@@ -71,8 +71,8 @@ bench-detect: deps all $(if $(filter linux,$(GUEST)),linux)
 		$(if $(filter linux,$(GUEST)),--guest linux) $(BENCH_ARGS)
 
 #   make bench-decoder   records/s and peak RSS decoding generated 1 M / 10 M-record traces
-#                        on one core (per view, each in its own process; C and Python
-#                        wire layers side by side)
+#                        on one core (per view, each in its own process): wire, read,
+#                        check and text on the C and the Python path side by side
 #   make bench-timeline  html --dir on a generated 10 M-record trace: build cost, and
 #                        time to the first screen and to a zoomed window in headless Chromium
 DECODER_BENCH_RECORDS ?= 10000000

@@ -2,9 +2,9 @@
 
 Generates serial captures of N/10 and N records (4 CPUs, frames of 32 records,
 a mix like a TEST-hypercall workload with NMIs, every record encoded afresh with
-its own values), then times decoding them on one core with the Python reader and
-the C one (decoder/native/) side by side, and reports items/s (median of --runs)
-and peak RSS per view.  Each run is its own child process, so ru_maxrss belongs to
+its own values), then times decoding them on one core on the Python path and the C
+one (decoder/native/: wire decoder, `check` and `text` on the fast path) side by
+side, and reports items/s (median of --runs) and peak RSS per view.  Each run is its own child process, so ru_maxrss belongs to
 that run alone.
 
     python3 -m bench.bench_decoder [--records N] [--runs R] [--views V,...] [--templated N]
@@ -124,7 +124,7 @@ def _measure(view: str, path: str) -> None:
 
     The reader is the one HEISEN_DECODER chose (the parent sets it per run)."""
     import io
-    from decoder.api import check, read_records, render
+    from decoder.api import read_records, render
     from decoder.reader import read_batches, read_wire_batches
     t0 = time.process_time()
     n = 0
@@ -139,16 +139,23 @@ def _measure(view: str, path: str) -> None:
         for items in read_batches(path, merge=view == "read"):
             n += len(items)
     elif view == "check":
-        counted = _Counter(read_records(path))
-        result = check(counted)
+        # what `decoder check FILE` runs: C judges the pass (decoder/fast_check.py);
+        # with HEISEN_DECODER=python the Python checker does
+        from decoder.fast_check import check_file
+        result = check_file(path)
         if not result.passed:  # a short run would make the number meaningless
             raise SystemExit(f"bench trace fails {result.rule}: {result.message}")
-        n = counted.n
+        n = result.counts["items"]
     elif view == "pftrace":    # perfetto --format proto: a binary sink
         counted = _Counter(read_records(path))
         with open(os.devnull, "wb") as raw:
             render("perfetto", counted, raw, format="proto")  # type: ignore[arg-type]
         n = counted.n
+    elif view == "text":
+        # the stream itself, not a per-item wrapper: the C formatter takes its batches
+        sink = _LineCount()
+        render("text", read_records(path), sink)  # type: ignore[arg-type]
+        n = sink.lines
     else:
         sink = io.TextIOWrapper(open(os.devnull, "wb"), encoding="utf-8")
         counted = _Counter(read_records(path))
@@ -157,6 +164,17 @@ def _measure(view: str, path: str) -> None:
         n = counted.n
     dt = time.process_time() - t0
     print(n, dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+class _LineCount:
+    """A text sink that counts the lines written (the text view writes one per item)."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        return len(text)
 
 
 class _Counter:
@@ -198,7 +216,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--templated", type=int, default=0, help="also a templated trace of this many records")
     ap.add_argument("--runs", type=int, default=3, help="runs per figure (the median is shown)")
     ap.add_argument("--out", default="build/decoder-bench")
-    ap.add_argument("--views", default="wire,wire-items,read",
+    ap.add_argument("--views", default="wire,wire-items,read,check,text",
                     help=f"comma list from {','.join(READERS)} (pftrace: perfetto --format proto)")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)

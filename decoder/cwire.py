@@ -23,8 +23,10 @@ from decoder import frame_loss
 from decoder.records import Loss
 from decoder.wire import HEADER_MIN, VERSION
 
-BUILD_DIR = Path(__file__).resolve().parent.parent / "build" / "decoder"
 ENV = "HEISEN_DECODER"
+# Where the extension is: build/decoder/, or HEISEN_CWIRE_DIR (make test-cwire points it
+# at the ASan+UBSan build to run the differential tests through the sanitized C).
+BUILD_DIR = Path(os.environ.get("HEISEN_CWIRE_DIR") or Path(__file__).resolve().parent.parent / "build" / "decoder")
 _module: ModuleType | None = None
 _loaded = False
 

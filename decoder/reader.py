@@ -248,10 +248,42 @@ def read_wire_batches(source: str | bytes | BinaryIO) -> Iterator[Sized]:
             stream.close()
 
 
+class ItemStream:
+    """The items of read_batches, one at a time (an iterator), or, for a consumer
+    that works a list at a time (the text view's C formatter), batches().  Use one
+    or the other: both draw on the same batches."""
+
+    def __init__(self, batches: Iterator[list[Item]], source: str | bytes | None = None,
+                 lookahead: int = DEFAULT_LOOKAHEAD, ncpus: int | None = None) -> None:
+        self._batches = batches
+        self._items = chain.from_iterable(batches)
+        # A capture that can be read again from its start (a path, or bytes), for a
+        # consumer that decodes it in C itself (the text view: decoder/views/fast_text.py)
+        self.source, self.lookahead, self.ncpus = source, lookahead, ncpus
+
+    def __iter__(self) -> Iterator[Item]:
+        self.source = None      # read from here on: no longer to be read again from its start
+        self._drawn = True
+        return self._items
+
+    def __next__(self) -> Item:
+        self.source = None
+        self._drawn = True
+        return next(self._items)
+
+    def batches(self) -> Iterator[list[Item]]:
+        self.source = None
+        if getattr(self, "_drawn", False):
+            # the chain may hold the rest of a batch: the items one by one, none lost
+            return ([it] for it in self._items)
+        return self._batches
+
+
 def read_items(source: str | bytes | BinaryIO, lookahead: int = DEFAULT_LOOKAHEAD,
-               ncpus: int | None = None, merge: bool = True) -> Iterator[Item]:
+               ncpus: int | None = None, merge: bool = True) -> ItemStream:
     """Every record and loss item of a serial capture, ordered by TSC.
 
     merge=False yields items in arrival order (per CPU still in ring order).
     """
-    return chain.from_iterable(read_batches(source, lookahead, ncpus, merge))
+    again = source if merge and isinstance(source, (str, bytes)) else None
+    return ItemStream(read_batches(source, lookahead, ncpus, merge), again, lookahead, ncpus)

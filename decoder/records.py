@@ -127,17 +127,38 @@ def _named(event: str, field: str) -> Callable[[int], object]:
     return lambda v: value_name(event, field, v) or _u(v)
 
 
+# How describe() shows a field: its name from trace/events.toml (FIELD_NAMES), an exit
+# reason with its name, an address in hex, or a number (_u).  One definition for the
+# Python describers below and the C text formatter (decoder/views/fast_text.py).
+SHOW_NAMED, SHOW_EXIT, SHOW_HEX, SHOW_NUMBER = "named", "exit", "hex", "number"
+
+
+def field_shows(ev: object) -> list[tuple[str, str]]:
+    """(field name, SHOW_*) per field of the event, in table order."""
+    out = []
+    for fname, enc in ev.fields:  # type: ignore[attr-defined]
+        if (ev.name, fname) in FIELD_NAMES:  # type: ignore[attr-defined]
+            out.append((fname, SHOW_NAMED))
+        elif fname == "reason" and ev.name.startswith("INTERCEPT"):  # type: ignore[attr-defined]
+            out.append((fname, SHOW_EXIT))
+        elif enc in HEX_ENCODINGS:
+            out.append((fname, SHOW_HEX))
+        else:
+            out.append((fname, SHOW_NUMBER))
+    return out
+
+
 def _describer(ev: object) -> "Callable[[tuple], str]":
     """One f-string per event type (compiled once), so describe() does no per-field loop."""
     parts = [ev.name]  # type: ignore[attr-defined]
     named = {}
-    for k, (fname, enc) in enumerate(ev.fields):  # type: ignore[attr-defined]
-        if (ev.name, fname) in FIELD_NAMES:  # type: ignore[attr-defined]
+    for k, (fname, show) in enumerate(field_shows(ev)):
+        if show == SHOW_NAMED:
             named[f"_n{k}"] = _named(ev.name, fname)  # type: ignore[attr-defined]
             parts.append(f"{fname}={{_n{k}(a[{k}])}}")
-        elif fname == "reason" and ev.name.startswith("INTERCEPT"):  # type: ignore[attr-defined]
+        elif show == SHOW_EXIT:
             parts.append(f"{fname}={{a[{k}]:#x}}({{_exit(a[{k}])}})")
-        elif enc in HEX_ENCODINGS:
+        elif show == SHOW_HEX:
             parts.append(f"{fname}={{a[{k}]:#x}}")
         else:
             parts.append(f"{fname}={{_u(a[{k}])}}")

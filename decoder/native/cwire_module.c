@@ -22,6 +22,8 @@
 
 #include "heisen/defs.h"
 #include "wire.h"
+#include "textfmt.h"
+#include "check.h"
 
 typedef struct {
 	PyObject_HEAD
@@ -368,13 +370,16 @@ static struct PyModuleDef cwire_module = {
 
 PyMODINIT_FUNC PyInit__cwire(void)
 {
-	if (PyType_Ready(&BatchType) < 0 || PyType_Ready(&DecoderType) < 0)
+	if (PyType_Ready(&BatchType) < 0 || PyType_Ready(&DecoderType) < 0 || PyType_Ready(&TextFormatType) < 0 ||
+	    PyType_Ready(&CheckType) < 0)
 		return NULL;
 	PyObject *m = PyModule_Create(&cwire_module);
 	if (!m)
 		return NULL;
 	if (PyModule_AddObjectRef(m, "Decoder", (PyObject *)&DecoderType) < 0 ||
 	    PyModule_AddObjectRef(m, "Batch", (PyObject *)&BatchType) < 0 ||
+	    PyModule_AddObjectRef(m, "TextFormat", (PyObject *)&TextFormatType) < 0 ||
+	    PyModule_AddObjectRef(m, "Check", (PyObject *)&CheckType) < 0 ||
 	    PyModule_AddIntConstant(m, "MAX_PIECE", HW_MAX_PIECE) < 0) {
 		Py_DECREF(m);
 		return NULL;

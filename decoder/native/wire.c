@@ -366,7 +366,10 @@ static long put_bytes(struct hw_out *o, const void *p, size_t n)
 {
 	if (grow((void **)&o->bytes, &o->cap_bytes, o->nbytes + n, 1))
 		return -1;
-	memcpy(o->bytes + o->nbytes, p, n);
+	/* an empty TEXT before any byte was stored: o->bytes is still NULL, and memcpy
+	 * from or to NULL is undefined even for 0 bytes (C11 7.24.1p2; UBSan says so) */
+	if (n)
+		memcpy(o->bytes + o->nbytes, p, n);
 	o->nbytes += n;
 	return (long)(o->nbytes - n);
 }

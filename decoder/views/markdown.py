@@ -13,7 +13,8 @@ def _cell(text: str) -> str:
 
 def markdown_table(rows: list[tuple[int, Item]], ncpus: int = 0, mark: int | None = None) -> str:
     """XMHF64's table for (index, item) rows; the row with index == mark is flagged '>'."""
-    cpus = max([ncpus - 1] + [it[1] for _, it in rows if it[1] is not None])
+    # a frame's CPU is one byte: a BOOT record claiming more than 256 gets 256 columns
+    cpus = max([min(ncpus, 256) - 1] + [it[1] for _, it in rows if it[1] is not None])
     cols: list[object] = list(range(cpus + 1))
     if any(it[1] is None for _, it in rows):
         cols.append(None)

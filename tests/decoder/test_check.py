@@ -1,4 +1,5 @@
-"""The checker: each rule in decoder/rules.toml passes a good trace and catches its bug."""
+"""The checker: each rule in decoder/rules.toml passes a good trace and catches its bug;
+every capture here is judged by both the Python checker and the C fast path (check_both.py)."""
 from __future__ import annotations
 
 import subprocess
@@ -11,13 +12,20 @@ from decoder.api import check, read_records
 from decoder.check import run_check
 from decoder.expr import RuleError
 from tests.support.synth import TraceBuilder
+from tests.decoder.check_both import both
 from tests.decoder.traces import NMI_EXIT, VMMCALL, checksum, finish_run, good_run, hypercall_exit
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def built() -> None:
+    # both() holds the C checker to the Python one: it must be the current sources'
+    subprocess.run(["make", "-s", "-C", str(ROOT), "decoder"], check=True, capture_output=True)
+
+
 def verdict(b: TraceBuilder, **kw):  # type: ignore[no-untyped-def]
-    return check(read_records(b.serial(**kw)))
+    return both(b.serial(**kw))
 
 
 def test_good_run_passes_every_rule() -> None:
@@ -182,7 +190,7 @@ def test_quiesce_epoch_past_the_bound_fails_at_the_late_step() -> None:
 def test_quiesce_epoch_bound_is_measured_not_judged_in_a_host_timed_trace() -> None:
     # A host-timed TSC counts the host's scheduling too: the 2015 ms epoch of a correct
     # test5 run at -smp 4 on two loaded cores.  Measured, and said to be unjudged by design.
-    r = check(read_records(_epoch_with_ack_after(2015).serial()), time_bounds=False)
+    r = both(_epoch_with_ack_after(2015).serial(), time_bounds=False)
     assert r.passed, r.message
     m = r.counts["measured"]["quiesce_epoch"]
     assert m["bound_applied"] is False and 2015 <= m["ms"] < 2015.1, m
@@ -280,11 +288,11 @@ def test_loss_makes_verdicts_unjudged_not_failed() -> None:
     b = good_run(ncpus=2, rounds=2)
     frames = [(cpu, f) for cpu, f in b.frames(per_frame=2)]
     last_cpu1 = [f for cpu, f in frames if cpu == 1][-1]  # holds CPU 1's GUEST_REPORT
-    r = check(read_records(b"".join(f for _, f in frames if f is not last_cpu1)))
+    r = both(b"".join(f for _, f in frames if f is not last_cpu1))
     assert not any(k == "seq_gap" for k in r.counts["loss"])  # trailing frame: no later frame to show a gap
     frames2 = [f for cpu, f in frames if cpu == 1]
     mid = frames2[len(frames2) // 2]
-    r = check(read_records(b"".join(f for _, f in frames if f is not mid)))
+    r = both(b"".join(f for _, f in frames if f is not mid))
     assert r.passed, r.message
     assert r.counts["loss"] == {"seq_gap": 1} and r.counts["unjudged"], r.counts
 
@@ -338,7 +346,7 @@ def test_custom_rules_file_is_used(tmp_path: Path) -> None:
     p.write_text('[[rule]]\nname="no_merges"\nkind="forbid"\ndoc="x"\nevent={event="NMI_MERGED"}\n')
     b = good_run(finish=False)
     b.ev(0, "NMI_MERGED", 1)
-    r = check(read_records(b.serial()), p)
+    r = both(b.serial(), p)
     assert r.rule == "no_merges"
 
 
@@ -387,14 +395,14 @@ def test_unattributed_garbage_does_not_blind_the_rules() -> None:
     # Firmware text before the first frame: not a lost frame (no seq_gap
     # follows), so every rule still judges every CPU.
     b = good_run(ncpus=2, rounds=2)
-    r = check(read_records(b"SeaBIOS (version 1.16)\r\n\0" + b.serial()))
+    r = both(b"SeaBIOS (version 1.16)\r\n\0" + b.serial())
     assert r.passed and r.counts["loss"] == {"truncated": 24} and not r.counts["unjudged"], r.counts
 
 
 def test_cut_off_last_frame_makes_end_verdicts_unjudged() -> None:
     b = good_run(ncpus=2, rounds=2)
     data = b.serial(per_frame=4)
-    r = check(read_records(data[:-6]))
+    r = both(data[:-6])
     assert r.passed and r.counts["loss"].get("truncated") and r.counts["unjudged"], r.counts
 
 
@@ -408,7 +416,7 @@ def test_quiesce_epoch_before_the_other_cpus_are_up_is_not_a_crash() -> None:
     b.ev(0, "CPU_UP", 0, 0)
     for name in ("QUIESCE_REQUEST", "QUIESCE_BEGIN", "QUIESCE_END"):
         b.ev(0, name, 1)
-    result = run_check(read_records(b.serial()))
+    result = both(b.serial())
     assert result.passed, result.message
 
 
@@ -441,3 +449,13 @@ def test_violation_after_unattributed_damage_says_so() -> None:
     res = run_check(items)
     assert res.rule == "no_panic"
     assert "1 damaged stretch(es) no CPU could be named for" in res.message
+
+
+def test_a_boot_record_claiming_2_64_cpus_gives_a_verdict() -> None:
+    # Context.others lists the CPUs an epoch waits for: all 2^64 of them once filled memory.
+    b = TraceBuilder(2, boot=False)
+    b.ev(0, "BOOT", (1 << 64) - 1, 1_000_000, 1)
+    b.ev(0, "QUIESCE_REQUEST", 1)
+    b.ev(1, "QUIESCE_ACK", 1)
+    r = both(b.serial())
+    assert r.rule == "quiesce_epoch" and "never finished" in r.message and "256" in r.message, r.message

@@ -1,4 +1,5 @@
-"""Differential check: the C wire decoder against the Python reference, item for item.
+"""Differential check: the C wire decoder against the Python reference, item for item,
+and the text view's C lines (decoder/views/fast_text.py) against its Python lines.
 
 Inputs are damaged versions of valid captures, in families that reach every branch
 of the decoder (random corruption alone almost always fails the CRC and never gets
@@ -10,6 +11,10 @@ past it):
             events, records cut short, TEXT overruns, bad varints, bad headers
   random    random bytes, some zeros among them
   oversize  pieces longer than MAX_PIECE (one input in OVERSIZE_EVERY)
+  clean     the valid frames alone (no LOST record): no Loss unless the merge reports
+            late records, so the C merge and checker (decoder/native/check.c) run
+  passing   a run of TEST-hypercall exits with guest NMIs on a few CPUs (bench/bench_decoder.py's
+            workload), its frames interleaved at random: a trace the checker passes
 Frames carry random TSCs (some going backwards, so dt wraps), shifts 0..63, CPUs
 0..255, every event of trace/events.toml with values of every size, and TEXT of
 high bytes.  Each input is decoded in arrival order and merged (small lookahead),
@@ -35,17 +40,22 @@ from typing import BinaryIO, Callable
 
 from decoder import cwire
 from tests.support.batch_pool import run_batches
-from decoder.defs import EVENTS
+from decoder.defs import EVENT_IDS, EVENTS
 from decoder.frame_loss import MAX_PIECE
 from tests.support.fuzz import apply, duplicate, random_mutations
-from decoder.reader import c_batches, python_batches
-from decoder.records import TEXT_ID, Item, Record
+from decoder.reader import ItemStream, c_batches, python_batches, read_items
+from decoder.check import Checker, run_check
+from decoder.fast_check import c_check
+from decoder.records import TEXT_ID, Item, Loss, Record
+from decoder.views import fast_text
+from decoder.views.text import render_text
 from tests.support.synth import encode_frame, encode_records
 from decoder.wire import U64, cobs_decode, cobs_encode
 
-FAMILIES = ("corrupt", "frames", "payload", "random", "oversize")
+FAMILIES = ("corrupt", "frames", "payload", "random", "oversize", "clean", "passing")
 OVERSIZE_EVERY = 500
 _EVENT_IDS = sorted(EVENTS)
+_CLEAN_EVENTS = [e for e in _EVENT_IDS if EVENTS[e].name != "LOST"]
 
 
 # ---- the two decoders ----------------------------------------------------------
@@ -84,8 +94,41 @@ def c_items(data: bytes, merge: bool, lookahead: int = 64, cuts: list[int] | Non
     return list(chain.from_iterable(c_batches(cw, stream, lookahead, None, merge)))  # type: ignore[arg-type]
 
 
+def python_text(items: list[Item]) -> str:
+    """The text view of items, every line by the Python view (the reference)."""
+    out = io.StringIO()
+    render_text(iter(items), out)
+    return out.getvalue()
+
+
+def c_text(data: bytes, lookahead: int = 64, cuts: list[int] | None = None, whole: bool = False) -> str:
+    """The text view with its lines written in C (decoder/views/fast_text.py): over the
+    C reader's batches (fed in pieces that end at cuts), or (whole) the capture decoded,
+    merged and written in C up to its first Loss, then by the batches."""
+    cw = cwire.load()
+    if cw is None or fast_text.formatter() is None:
+        raise cwire.ExtensionMissing("the C decoder is not built (make decoder) or HEISEN_DECODER=python")
+    out = io.StringIO()
+    if whole:
+        render_text(read_items(data, lookahead=lookahead), out)
+    else:
+        render_text(ItemStream(c_batches(cw, _Cut(data, cuts or []), lookahead, None, True)), out)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def text_difference(want: str, got: str) -> str | None:
+    if got == want:
+        return None
+    a, b = want.splitlines(keepends=True), got.splitlines(keepends=True)
+    k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return (f"text: {len(a)} python lines, {len(b)} C lines; first difference at line {k}: "
+            f"python {a[k] if k < len(a) else None!r} C {b[k] if k < len(b) else None!r}")
+
+
 def compare(data: bytes, rng: random.Random | None = None) -> str | None:
-    """None when both decoders give the same items, else the first difference."""
+    """None when both decoders give the same items, and the text view the same text
+    (C lines over the C reader, Python lines over the Python reader), else the first
+    difference."""
     rng = rng or random.Random(len(data))
     cuts = sorted(rng.randrange(len(data) + 1) for _ in range(rng.randrange(0, 4))) if data else []
     for merge in (False, True):
@@ -101,6 +144,43 @@ def compare(data: bytes, rng: random.Random | None = None) -> str | None:
             k = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
             return (f"merge={merge}: {len(want)} python items, {len(got)} C items; first difference at "
                     f"item {k}: python {want[k] if k < len(want) else None!r} C {got[k] if k < len(got) else None!r}")
+    try:
+        ref = python_text(want)
+        err = text_difference(ref, c_text(data, cuts=cuts)) or text_difference(ref, c_text(data, whole=True))
+    except Exception as e:  # noqa: BLE001
+        return f"text view raised {type(e).__name__}: {e}"
+    return err or check_difference(data, want)
+
+
+def _plain(it: Record) -> tuple:
+    """A record as check.c's merge hands it out (TEXT: its length)."""
+    args = (len(it.args[0]),) if it.type == TEXT_ID else it.args
+    return (it.tsc, it.cpu, it.type, args)
+
+
+def check_difference(data: bytes, merged: list[Item], lookahead: int = 64) -> str | None:
+    """The C merge (decoder/native/check.c) and the C checker against the Python ones:
+    None when they agree, else how they differ.  The C merge gives up exactly where the
+    Python one reports a Loss; the C checker may give up anywhere, but a verdict it
+    gives must be the Python checker's, field for field."""
+    cw = cwire.load()
+    assert cw is not None
+    got = cw.Check((), lookahead, 0).merged(data)
+    clean = not any(type(it) is Loss for it in merged)
+    if clean != (got is not None):
+        return f"C merge {'gave up on' if clean else 'went past a Loss in'} a capture"
+    if got is not None:
+        want = [_plain(it) for it in merged]  # type: ignore[arg-type]
+        if got != want:
+            k = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
+            return (f"C merge: {len(want)} python records, {len(got)} C records; first difference at {k}: "
+                    f"python {want[k] if k < len(want) else None!r} C {got[k] if k < len(got) else None!r}")
+    ref = run_check(merged)
+    fast = c_check(data, Checker(), lookahead)
+    if fast is not None and fast != ref:
+        return f"C checker: {fast.summary()} {fast.counts}; python: {ref.summary()} {ref.counts}"
+    if fast is None and ref.passed and clean:
+        return "C checker gave up on a loss-free pass"
     return None
 
 
@@ -111,10 +191,11 @@ def _value(rng: random.Random) -> int:
                        rng.randrange(1 << 64), U64, U64 - rng.randrange(4)))
 
 
-def _records(rng: random.Random, cpu: int, n: int, tsc: int, shift: int) -> list[Record]:
+def _records(rng: random.Random, cpu: int, n: int, tsc: int, shift: int,
+             events: list[int] = _EVENT_IDS) -> list[Record]:
     recs = []
     for _ in range(n):
-        t = rng.choice(_EVENT_IDS)
+        t = rng.choice(events)
         step = rng.choice((rng.randrange(1, 5000), rng.randrange(1 << 20), 0))
         if rng.random() < 0.03:
             step = -rng.randrange(1, 1 << 40)  # the TSC went backwards: dt wraps
@@ -128,7 +209,7 @@ def _records(rng: random.Random, cpu: int, n: int, tsc: int, shift: int) -> list
     return recs
 
 
-def _frames(rng: random.Random) -> list[bytes]:
+def _frames(rng: random.Random, events: list[int] = _EVENT_IDS) -> list[bytes]:
     """Valid frames of a few CPUs, each CPU's seq counting from 0 (or near 2^64)."""
     frames: list[bytes] = []
     ncpus = rng.randrange(1, 4)
@@ -139,7 +220,7 @@ def _frames(rng: random.Random) -> list[bytes]:
     tsc = {c: rng.randrange(1 << 40) for c in cpus}
     for _ in range(rng.randrange(1, 10)):
         c = rng.choice(cpus)
-        recs = _records(rng, c, rng.randrange(0, 8), tsc[c], shift)
+        recs = _records(rng, c, rng.randrange(0, 8), tsc[c], shift, events)
         if recs:
             tsc[c] = recs[-1].tsc
         frames.append(encode_frame(c, (seq0[c] + made[c]) & U64, recs, shift))
@@ -169,8 +250,36 @@ def _payload_damage(rng: random.Random, frame: bytes) -> bytes:
     return cobs_encode(body + zlib.crc32(body).to_bytes(4, "little")) + b"\0"
 
 
+def _passing(rng: random.Random) -> bytes:
+    """BOOT, then per CPU frames of whole TEST-hypercall exits (bench/bench_decoder.py), the
+    CPUs' clocks apart by up to a few frames, the frames sent in a random CPU order."""
+    from bench.bench_decoder import _frame_records
+    ncpus = rng.randrange(1, 5)
+    tsc0 = rng.randrange(1 << 40)
+    boot = Record(tsc0, 0, EVENT_IDS["BOOT"], (ncpus, rng.choice((1_000_000, 2_000_000)), 1))
+    per_cpu: dict[int, list[bytes]] = {c: [] for c in range(ncpus)}
+    per_cpu[0].append(encode_frame(0, 0, [boot]))
+    k = 0
+    for c in range(ncpus):
+        tsc = tsc0 + rng.randrange(0, 200_000)
+        for _ in range(rng.randrange(1, 6)):
+            recs, k = _frame_records(rng, c, tsc, k, rng.randrange(3, 20))
+            if recs:
+                per_cpu[c].append(encode_frame(c, len(per_cpu[c]), recs))
+                tsc = recs[-1].tsc
+    out = []
+    while any(per_cpu.values()):
+        c = rng.choice([c for c, fs in per_cpu.items() if fs])
+        out.append(per_cpu[c].pop(0))
+    return b"".join(out)
+
+
 def make_input(rng: random.Random, family: str) -> bytes:
-    frames = _frames(rng)
+    if family == "passing":
+        return _passing(rng)
+    frames = _frames(rng, _CLEAN_EVENTS if family == "clean" else _EVENT_IDS)
+    if family == "clean":
+        return b"".join(frames)
     data = b"".join(frames)
     if family == "corrupt":
         muts = random_mutations(rng, len(data))

@@ -1,0 +1,1580 @@
+/*
+ * _cwire.Check: the checker (decoder/check.py) over a serial capture without a Python
+ * object per record: the C wire decoder (wire.c), the merge of decoder/merge.py and
+ * the rules of decoder/rule_kinds.py, with their expressions compiled by
+ * decoder/fast_check.py into the little stack programs run here.
+ *
+ *   Check(rules, lookahead, ncpus)   rules: the tuples fast_check.compile_rules builds
+ *   .feed(bytes) -> bool             False: the C engine gave up (see below)
+ *   .finish() -> tuple | None        the pass's counts, or None: it gave up
+ *   .merged(bytes) -> list           test hook: (tsc, cpu, type, args) in merged order
+ *
+ * It gives up -- and decoder/fast_check.py then runs the Python checker, the reference,
+ * over the whole trace -- wherever its answer could differ from the reference's or would
+ * need the reference's words: any Loss item (loss, damage, a late record), any broken
+ * rule (the message and its window are the Python checker's), a value past 128 bits in
+ * an expression, a BOOT record naming more than 256 CPUs.  What it returns is a pass:
+ * the same verdict, counts, evaluations and measurements as the Python checker's.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heisen/defs.h"
+#include "wire.h"
+#include "check.h"
+#include "textfmt.h"
+
+#define NCPU 256
+
+/* ---- records and the merge (decoder/merge.py Merger, StreamDecoder.route) ----------- */
+
+struct ck_rec {
+	uint64_t tsc;
+	uint64_t a[3];
+	uint64_t frame;         /* the frame's sequence number (Record.frame) */
+	uint8_t *text;          /* text mode, TEXT records: its bytes (a[0] long), owned */
+	int16_t cpu;
+	uint8_t type, nargs;
+};
+
+struct ck_run {
+	struct ck_rec *v;
+	size_t head, n, cap;    /* items v[head, n) */
+};
+
+struct ck_vec {
+	struct ck_rec *v;
+	size_t n, cap;
+};
+
+/* ---- expressions (decoder/expr.py), compiled by fast_check.compile_expr ------------- */
+
+enum ck_op {
+	OP_CONST, OP_FIELD, OP_CPU, OP_TSC, OP_COUNTER, OP_BIN, OP_NEG, OP_INV, OP_NOT, OP_CMP,
+	OP_JUMP_IF_FALSE_OR_POP, OP_JUMP_IF_TRUE_OR_POP, OP_JUMP, OP_POP_JUMP_IF_FALSE,
+	OP_IN, OP_NOT_IN, OP_CHECKSUM, OP_MIN, OP_MAX, OP_ABS,
+};
+enum ck_bin { B_ADD, B_SUB, B_MUL, B_MOD, B_FLOORDIV, B_AND, B_OR, B_XOR, B_LSHIFT, B_RSHIFT };
+enum ck_cmp { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE };
+
+struct ck_insn {
+	int op;
+	int arg;
+	__int128 k;
+};
+
+struct ck_prog {
+	struct ck_insn *code;
+	int n;
+	int depth;              /* stack slots it needs at most */
+};
+
+/* What an expression sees: the record's fields, cpu, tsc, a tally's counters. */
+struct ck_env {
+	const struct ck_rec *r;
+	int64_t cpu;
+	const uint64_t *counters;
+};
+
+#define I128_MAX ((__int128)(((unsigned __int128)1 << 127) - 1))
+#define I128_MIN (-I128_MAX - 1)
+
+/* Python floor division and modulo; 0 on success, -1 where Python raises or the
+ * value leaves 128 bits. */
+static int floordiv(__int128 a, __int128 b, __int128 *q, __int128 *r)
+{
+	if (b == 0 || (a == I128_MIN && b == -1))
+		return -1;
+	__int128 qq = a / b, rr = a % b;
+	if (rr != 0 && ((rr < 0) != (b < 0))) {
+		qq -= 1;
+		rr += b;
+	}
+	*q = qq;
+	*r = rr;
+	return 0;
+}
+
+static int binop(int op, __int128 a, __int128 b, __int128 *out)
+{
+	__int128 q, r;
+	switch (op) {
+	case B_ADD: return __builtin_add_overflow(a, b, out) ? -1 : 0;
+	case B_SUB: return __builtin_sub_overflow(a, b, out) ? -1 : 0;
+	case B_MUL: return __builtin_mul_overflow(a, b, out) ? -1 : 0;
+	case B_MOD:
+		if (floordiv(a, b, &q, &r))
+			return -1;
+		*out = r;
+		return 0;
+	case B_FLOORDIV:
+		if (floordiv(a, b, &q, &r))
+			return -1;
+		*out = q;
+		return 0;
+	case B_AND: *out = a & b; return 0;
+	case B_OR: *out = a | b; return 0;
+	case B_XOR: *out = a ^ b; return 0;
+	case B_LSHIFT:
+		if (b < 0 || b > 126)
+			return -1;
+		if (a != 0 && ((a < 0 ? -(a + 1) : a) >> (126 - (int)b)) != 0)
+			return -1;
+		*out = (__int128)((unsigned __int128)a << (int)b);
+		return 0;
+	case B_RSHIFT:
+		if (b < 0)
+			return -1;
+		*out = b > 127 ? (a < 0 ? -1 : 0) : a >> (int)b;   /* arithmetic: Python floors */
+		return 0;
+	}
+	return -1;
+}
+
+static int compare(int op, __int128 a, __int128 b)
+{
+	switch (op) {
+	case C_EQ: return a == b;
+	case C_NE: return a != b;
+	case C_LT: return a < b;
+	case C_LE: return a <= b;
+	case C_GT: return a > b;
+	default: return a >= b;
+	}
+}
+
+/* Runs prog; 0 and *out on success, -1 where Python would raise or a value leaves
+ * 128 bits (the caller gives up). */
+static int run_prog(const struct ck_prog *p, const struct ck_env *env, __int128 *out)
+{
+	__int128 st[64];
+	int sp = 0;
+	if (p->depth > 64)
+		return -1;
+	for (int pc = 0; pc < p->n; pc++) {
+		const struct ck_insn *in = &p->code[pc];
+		__int128 a, b, v;
+		switch (in->op) {
+		case OP_CONST: st[sp++] = in->k; break;
+		case OP_FIELD:
+			if (in->arg >= env->r->nargs)
+				return -1;
+			st[sp++] = env->r->a[in->arg];
+			break;
+		case OP_CPU: st[sp++] = env->cpu; break;
+		case OP_TSC: st[sp++] = env->r->tsc; break;
+		case OP_COUNTER: st[sp++] = env->counters[in->arg]; break;
+		case OP_BIN:
+			b = st[--sp];
+			a = st[--sp];
+			if (binop(in->arg, a, b, &v))
+				return -1;
+			st[sp++] = v;
+			break;
+		case OP_NEG:
+			if (st[sp - 1] == I128_MIN)
+				return -1;
+			st[sp - 1] = -st[sp - 1];
+			break;
+		case OP_INV: st[sp - 1] = ~st[sp - 1]; break;
+		case OP_NOT: st[sp - 1] = st[sp - 1] == 0; break;
+		case OP_CMP:
+			b = st[--sp];
+			a = st[--sp];
+			st[sp++] = compare(in->arg, a, b);
+			break;
+		case OP_JUMP_IF_FALSE_OR_POP:
+			if (st[sp - 1] == 0)
+				pc = in->arg - 1;
+			else
+				sp--;
+			break;
+		case OP_JUMP_IF_TRUE_OR_POP:
+			if (st[sp - 1] != 0)
+				pc = in->arg - 1;
+			else
+				sp--;
+			break;
+		case OP_JUMP: pc = in->arg - 1; break;
+		case OP_POP_JUMP_IF_FALSE:
+			if (st[--sp] == 0)
+				pc = in->arg - 1;
+			break;
+		case OP_IN:
+		case OP_NOT_IN: {
+			int n = in->arg, found = 0;
+			a = st[sp - n - 1];
+			for (int i = 0; i < n; i++)
+				found |= st[sp - n + i] == a;
+			sp -= n + 1;
+			st[sp++] = in->op == OP_IN ? found : !found;
+			break;
+		}
+		case OP_CHECKSUM:
+			b = st[--sp];
+			a = st[--sp];
+			/* hc_test_checksum keeps the low 32 bits, which 64-bit arithmetic gets right
+			 * for any operands in [0, 2^64) */
+			if (a < 0 || b < 0 || a > (__int128)UINT64_MAX || b > (__int128)UINT64_MAX)
+				return -1;
+			st[sp++] = hc_test_checksum((unsigned long long)a, (unsigned long long)b);
+			break;
+		case OP_MIN:
+		case OP_MAX: {
+			int n = in->arg;
+			if (n < 2)
+				return -1;      /* min(x) iterates x: not an int here */
+			v = st[sp - n];
+			for (int i = 1; i < n; i++) {
+				__int128 x = st[sp - n + i];
+				if (in->op == OP_MIN ? x < v : x > v)
+					v = x;
+			}
+			sp -= n;
+			st[sp++] = v;
+			break;
+		}
+		case OP_ABS:
+			if (st[sp - 1] == I128_MIN)
+				return -1;
+			if (st[sp - 1] < 0)
+				st[sp - 1] = -st[sp - 1];
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (sp != 1)
+		return -1;
+	*out = st[0];
+	return 0;
+}
+
+/* ---- rules (decoder/rule_kinds.py) ----------------------------------------------------- */
+
+enum ck_kind { K_FORBID, K_ASSERT, K_PAIR, K_EPOCH, K_TALLY, K_REQUIRE };
+
+struct ck_sel {
+	int type;
+	struct ck_prog where;   /* n == 0: no where */
+	int has_where;
+};
+
+enum { P_NONE = 0, P_OPEN, P_UNKNOWN };
+
+struct ck_rule {
+	int kind;
+	uint64_t evaluations;
+	/* forbid: a; assert: a + expect; pair: a = open, b = close, forgive */
+	struct ck_sel a, b;
+	struct ck_sel *forgive;
+	int nforgive;
+	struct ck_prog expect;
+	/* pair */
+	int (*same)[2];
+	int nsame;
+	int at_end_violation;
+	uint8_t pstate[NCPU];
+	uint64_t popen_args[NCPU][3];
+	/* epoch */
+	int nsteps;
+	int *step_type, *step_owner, *step_key;   /* per step: event, by owner, key field index */
+	int step_of[256];                           /* event -> step, -1 */
+	int nquiet;
+	int *quiet_type, *quiet_from, *quiet_until;
+	int64_t skew;
+	int has_within;
+	int64_t within_ms;
+	int time_bounds;
+	int has_longest;
+	__int128 longest_ticks;
+	uint64_t longest_key, longest_k;
+	int rate_missing;
+	uint64_t rate_missing_key;
+	int ep_open;
+	uint64_t ep_key, ep_k_open;
+	int ep_owner;
+	uint8_t ep_part[NCPU];
+	uint8_t *done;          /* [nsteps][NCPU] */
+	uint64_t *done_tsc;     /* [nsteps][NCPU] */
+	struct { int qi; uint64_t key; } *quiet_on[NCPU];
+	int nquiet_on[NCPU], capquiet_on[NCPU];
+	/* tally */
+	int ncounters;
+	struct ck_sel *counters;
+	int has_at;
+	struct ck_sel at;
+	uint8_t tcreated[NCPU];
+	uint64_t *tvals;        /* [NCPU][ncounters] */
+	/* require */
+	uint8_t owed[NCPU];
+};
+
+typedef struct {
+	PyObject_HEAD
+	struct hw_stream s;
+	int stream_ok;
+	int gave_up;
+	/* merge */
+	struct ck_run pend[NCPU];
+	uint8_t has_pend[NCPU];
+	uint64_t high[NCPU];
+	uint8_t has_high[NCPU];
+	int nexpected;          /* CPUs 0..nexpected-1 (257: one that never speaks) */
+	int booted;
+	size_t held, lookahead;
+	uint64_t released;
+	int has_released;
+	struct ck_vec out;      /* released, in merged order */
+	struct ck_vec all;      /* scratch: everything pending, merged */
+	/* checker */
+	struct ck_rule *rules;
+	int nrules;
+	int *dispatch[256];
+	int ndispatch[256];
+	uint64_t k;             /* items fed so far */
+	uint64_t records;
+	uint8_t seen[NCPU], up[NCPU];
+	uint64_t ncpus, tsc_khz;
+	/* test hook: keep the merged records instead of checking them */
+	PyObject *keep;
+	/* text mode (decoder/views/fast_text.py): write the text view's lines instead */
+	TextFormatObject *fmt;
+	PyObject *record_type, *describe, *fallback;
+	struct tf_buf text;
+	struct tf_state tb;
+} CheckObject;
+
+static int vec_push(struct ck_vec *v, const struct ck_rec *r)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 4096;
+		struct ck_rec *p = realloc(v->v, cap * sizeof *p);
+		if (!p)
+			return -1;
+		v->v = p;
+		v->cap = cap;
+	}
+	v->v[v->n++] = *r;
+	return 0;
+}
+
+static int run_push(struct ck_run *r, const struct ck_rec *x)
+{
+	if (r->n == r->cap) {
+		if (r->head > r->cap / 2) {     /* slide the released prefix out */
+			memmove(r->v, r->v + r->head, (r->n - r->head) * sizeof *r->v);
+			r->n -= r->head;
+			r->head = 0;
+		} else {
+			size_t cap = r->cap ? 2 * r->cap : 1024;
+			struct ck_rec *p = realloc(r->v, cap * sizeof *p);
+			if (!p)
+				return -1;
+			r->v = p;
+			r->cap = cap;
+		}
+	}
+	r->v[r->n++] = *x;
+	return 0;
+}
+
+/* The stable sort of runs concatenated in CPU order, by TSC: a merge whose ties go to
+ * the lower CPU (merge.py sorts parts built in sorted(pending) order; sort is stable).
+ * lim[c]: items of run c taken (from its head). */
+static int merge_runs(CheckObject *c, const size_t *lim, struct ck_vec *dst, size_t stop_after)
+{
+	size_t pos[NCPU];
+	int act[NCPU], na = 0;
+	for (int cpu = 0; cpu < NCPU; cpu++)
+		if (c->has_pend[cpu] && lim[cpu]) {
+			pos[cpu] = c->pend[cpu].head;
+			act[na++] = cpu;
+		}
+	size_t taken = 0;
+	while (na && taken < stop_after) {
+		int best = -1, bi = 0;
+		for (int i = 0; i < na; i++) {
+			int cpu = act[i];
+			if (best < 0 || c->pend[cpu].v[pos[cpu]].tsc < c->pend[best].v[pos[best]].tsc) {
+				best = cpu;
+				bi = i;
+			}
+		}
+		if (vec_push(dst, &c->pend[best].v[pos[best]]) < 0)
+			return -1;
+		taken++;
+		if (++pos[best] == c->pend[best].head + lim[best])
+			memmove(act + bi, act + bi + 1, (size_t)(--na - bi) * sizeof *act);
+	}
+	return 0;
+}
+
+/* merge.py _emit: a released group that starts before what was released already is
+ * reported late (a Loss): give up.  Otherwise it joins the output. */
+static int emit(CheckObject *c, size_t from)
+{
+	struct ck_vec *o = &c->out;
+	if (from == o->n)
+		return 0;
+	if (c->has_released && o->v[from].tsc < c->released)
+		return 1;
+	c->held -= o->n - from;
+	uint64_t last = o->v[o->n - 1].tsc;
+	if (!c->has_released || last > c->released)
+		c->released = last;
+	c->has_released = 1;
+	return 0;
+}
+
+static int release_upto(CheckObject *c, uint64_t wm)
+{
+	size_t lim[NCPU] = { 0 };
+	int runs = 0, only = -1;
+	for (int cpu = 0; cpu < NCPU; cpu++) {
+		struct ck_run *r = &c->pend[cpu];
+		if (!c->has_pend[cpu] || r->head == r->n || r->v[r->head].tsc > wm)
+			continue;
+		size_t lo = r->head, hi = r->n;       /* bisect_right on tsc */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (r->v[mid].tsc <= wm)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		lim[cpu] = lo - r->head;
+		runs++;
+		only = cpu;
+	}
+	if (!runs)
+		return 0;
+	size_t from = c->out.n;
+	if (runs == 1) {
+		struct ck_run *r = &c->pend[only];
+		for (size_t i = 0; i < lim[only]; i++)
+			if (vec_push(&c->out, &r->v[r->head + i]) < 0)
+				return -1;
+	} else if (merge_runs(c, lim, &c->out, SIZE_MAX) < 0) {
+		return -1;
+	}
+	for (int cpu = 0; cpu < NCPU; cpu++)
+		c->pend[cpu].head += lim[cpu];
+	return emit(c, from);
+}
+
+static int release_all(CheckObject *c)
+{
+	size_t lim[NCPU] = { 0 };
+	for (int cpu = 0; cpu < NCPU; cpu++)
+		if (c->has_pend[cpu])
+			lim[cpu] = c->pend[cpu].n - c->pend[cpu].head;
+	size_t from = c->out.n;
+	if (merge_runs(c, lim, &c->out, SIZE_MAX) < 0)
+		return -1;
+	for (int cpu = 0; cpu < NCPU; cpu++)
+		if (c->has_pend[cpu])
+			c->pend[cpu].head = c->pend[cpu].n = 0;
+	return emit(c, from);
+}
+
+/* merge.py _release_oldest: release up to the TSC of the n-th oldest item held */
+static int release_oldest(CheckObject *c, size_t n)
+{
+	size_t lim[NCPU] = { 0 };
+	for (int cpu = 0; cpu < NCPU; cpu++)
+		if (c->has_pend[cpu])
+			lim[cpu] = c->pend[cpu].n - c->pend[cpu].head;
+	c->all.n = 0;
+	if (merge_runs(c, lim, &c->all, n) < 0)
+		return -1;
+	if (c->all.n < n || n == 0)
+		return 1;       /* merge.py would index past the end: not a case to judge here */
+	return release_upto(c, c->all.v[n - 1].tsc);
+}
+
+/* merge.py _watermark; 0 when there is none yet */
+static int watermark(CheckObject *c, uint64_t *wm)
+{
+	for (int cpu = 0; cpu < c->nexpected; cpu++)
+		if (cpu >= NCPU || !c->has_high[cpu])
+			return 0;
+	int any = 0;
+	for (int cpu = 0; cpu < NCPU; cpu++)
+		if (c->has_high[cpu] && (!any || c->high[cpu] < *wm)) {
+			*wm = c->high[cpu];
+			any = 1;
+		}
+	return any;
+}
+
+static int push(CheckObject *c, int cpu, const struct ck_rec *v, size_t n)
+{
+	int rc;
+	if (c->has_high[cpu] && v[0].tsc < c->high[cpu] && (rc = release_all(c)))
+		return rc;
+	c->has_pend[cpu] = 1;
+	for (size_t i = 0; i < n; i++)
+		if (run_push(&c->pend[cpu], &v[i]) < 0)
+			return -1;
+	c->held += n;
+	if (!c->has_high[cpu] || v[n - 1].tsc > c->high[cpu])
+		c->high[cpu] = v[n - 1].tsc;
+	c->has_high[cpu] = 1;
+	uint64_t wm = 0;
+	if (watermark(c, &wm) && (rc = release_upto(c, wm)))
+		return rc;
+	if (c->held > c->lookahead)
+		return release_oldest(c, c->held - c->lookahead / 2);
+	return 0;
+}
+
+static int push_in_order(CheckObject *c, int cpu, const struct ck_rec *v, size_t n)
+{
+	int rc = release_all(c);
+	if (rc)
+		return rc;
+	uint64_t top = v[0].tsc;
+	for (size_t i = 0; i < n; i++) {
+		if (vec_push(&c->out, &v[i]) < 0)
+			return -1;
+		if (v[i].tsc > top)
+			top = v[i].tsc;
+	}
+	if (!c->has_high[cpu] || top > c->high[cpu])
+		c->high[cpu] = top;
+	c->has_high[cpu] = 1;
+	if (!c->has_released || top > c->released)
+		c->released = top;
+	c->has_released = 1;
+	return 0;
+}
+
+/* ---- the checker's feed (check.py Checker.feed) for one record ---------------------- */
+
+static int sel_matches(const struct ck_sel *s, const struct ck_rec *r, const struct ck_env *env, int *m)
+{
+	if (r->type != s->type) {
+		*m = 0;
+		return 0;
+	}
+	if (!s->has_where) {
+		*m = 1;
+		return 0;
+	}
+	__int128 v;
+	if (run_prog(&s->where, env, &v))
+		return -1;
+	*m = v != 0;
+	return 0;
+}
+
+/* ctx.others(owner) as a bitmap; -1 when it would name more than 256 CPUs */
+static int others(CheckObject *c, int owner, uint8_t *out)
+{
+	int any_up = 0;
+	for (int i = 0; i < NCPU; i++)
+		any_up |= c->up[i];
+	if (any_up) {
+		memcpy(out, c->up, NCPU);
+	} else if (c->ncpus) {
+		if (c->ncpus > NCPU)
+			return -1;
+		for (int i = 0; i < NCPU; i++)
+			out[i] = (uint64_t)i < c->ncpus;
+	} else {
+		memcpy(out, c->seen, NCPU);
+	}
+	out[owner] = 0;
+	return 0;
+}
+
+/* 0: no violation; 1: a violation or a case left to Python; -1: no memory */
+static int epoch_record(CheckObject *c, struct ck_rule *R, uint64_t k, const struct ck_rec *r)
+{
+	int cpu = r->cpu;
+	for (int i = 0; i < R->nquiet_on[cpu]; i++)
+		if (R->quiet_type[R->quiet_on[cpu][i].qi] == r->type)
+			return 1;
+	int step = R->step_of[r->type];
+	if (step < 0)
+		return 0;
+	R->evaluations++;
+	if (R->step_key[step] >= r->nargs)
+		return 1;
+	uint64_t key = r->a[R->step_key[step]];
+	for (int qi = 0; qi < R->nquiet; qi++) {
+		if (R->quiet_from[qi] == step) {
+			if (R->nquiet_on[cpu] == R->capquiet_on[cpu]) {
+				int cap = R->capquiet_on[cpu] ? 2 * R->capquiet_on[cpu] : 4;
+				void *p = realloc(R->quiet_on[cpu], (size_t)cap * sizeof *R->quiet_on[cpu]);
+				if (!p)
+					return -1;
+				R->quiet_on[cpu] = p;
+				R->capquiet_on[cpu] = cap;
+			}
+			R->quiet_on[cpu][R->nquiet_on[cpu]].qi = qi;
+			R->quiet_on[cpu][R->nquiet_on[cpu]++].key = key;
+		}
+		if (R->quiet_until[qi] == step) {
+			int w = 0;
+			for (int i = 0; i < R->nquiet_on[cpu]; i++)
+				if (!(R->quiet_on[cpu][i].qi == qi && R->quiet_on[cpu][i].key == key))
+					R->quiet_on[cpu][w++] = R->quiet_on[cpu][i];
+			R->nquiet_on[cpu] = w;
+		}
+	}
+	uint8_t *done = R->done;
+	uint64_t *dtsc = R->done_tsc;
+	if (step == 0) {
+		if (R->ep_open)
+			return 1;       /* requested twice, or while another epoch is unfinished */
+		if (others(c, cpu, R->ep_part))
+			return 1;
+		memset(done, 0, (size_t)R->nsteps * NCPU);
+		R->ep_open = 1;
+		R->ep_key = key;
+		R->ep_owner = cpu;
+		R->ep_k_open = k;
+		done[cpu] = 1;
+		dtsc[cpu] = r->tsc;
+		return 0;
+	}
+	if (!R->ep_open || R->ep_key != key)
+		return 1;       /* never requested (no loss here, so no excuse) */
+	int owner_step = R->step_owner[step];
+	if (owner_step ? cpu != R->ep_owner : cpu == R->ep_owner)
+		return 1;
+	if (done[step * NCPU + cpu])
+		return 1;
+	if (owner_step)
+		for (int j = 0; j < step; j++)
+			if (R->step_owner[j] && !done[j * NCPU + R->ep_owner])
+				return 1;
+	done[step * NCPU + cpu] = 1;
+	dtsc[step * NCPU + cpu] = r->tsc;
+	if (R->has_within) {
+		__int128 ticks = (__int128)r->tsc - (__int128)dtsc[R->ep_owner];
+		if (!R->has_longest || ticks > R->longest_ticks) {
+			R->has_longest = 1;
+			R->longest_ticks = ticks;
+			R->longest_key = R->ep_key;
+			R->longest_k = R->ep_k_open;
+		}
+		if (R->time_bounds) {
+			if (!c->tsc_khz) {
+				if (!R->rate_missing) {
+					R->rate_missing = 1;
+					R->rate_missing_key = R->ep_key;
+				}
+			} else if (ticks > (__int128)R->within_ms * c->tsc_khz) {
+				return 1;
+			}
+		}
+	}
+	for (int i = 0; i < R->nsteps; i++)
+		for (int q = 0; q < NCPU; q++)
+			if ((R->step_owner[i] ? q == R->ep_owner : R->ep_part[q]) && !done[i * NCPU + q])
+				return 0;       /* not complete */
+	R->ep_open = 0;
+	for (int i = 1; i < R->nsteps; i++) {
+		int have_p = 0, have_c = 0;
+		uint64_t ptsc = 0, ctsc = 0;
+		for (int q = 0; q < NCPU; q++) {
+			if (done[(i - 1) * NCPU + q] && (!have_p || dtsc[(i - 1) * NCPU + q] > ptsc)) {
+				ptsc = dtsc[(i - 1) * NCPU + q];
+				have_p = 1;
+			}
+			if (done[i * NCPU + q] && (!have_c || dtsc[i * NCPU + q] < ctsc)) {
+				ctsc = dtsc[i * NCPU + q];
+				have_c = 1;
+			}
+		}
+		if (have_p && have_c && (__int128)ctsc + R->skew < (__int128)ptsc)
+			return 1;
+	}
+	return 0;
+}
+
+static int rule_record(CheckObject *c, struct ck_rule *R, uint64_t k, const struct ck_rec *r,
+		       const struct ck_env *env)
+{
+	int m, cpu = r->cpu;
+	__int128 v;
+	switch (R->kind) {
+	case K_FORBID:
+		R->evaluations++;
+		if (sel_matches(&R->a, r, env, &m))
+			return 1;
+		return m;
+	case K_ASSERT:
+		if (sel_matches(&R->a, r, env, &m))
+			return 1;
+		if (!m)
+			return 0;
+		R->evaluations++;
+		if (run_prog(&R->expect, env, &v))
+			return 1;
+		return v == 0;
+	case K_PAIR: {
+		int st = R->pstate[cpu];
+		if (sel_matches(&R->a, r, env, &m))
+			return 1;
+		if (m) {
+			R->evaluations++;
+			if (st == P_OPEN)
+				return 1;
+			R->pstate[cpu] = P_OPEN;
+			memcpy(R->popen_args[cpu], r->a, sizeof r->a);
+			return 0;
+		}
+		if (sel_matches(&R->b, r, env, &m))
+			return 1;
+		if (m) {
+			R->evaluations++;
+			R->pstate[cpu] = P_NONE;
+			if (st == P_NONE)
+				return 1;
+			if (st == P_OPEN)
+				for (int i = 0; i < R->nsame; i++)
+					if (R->popen_args[cpu][R->same[i][0]] != r->a[R->same[i][1]])
+						return 1;
+			return 0;
+		}
+		for (int i = 0; i < R->nforgive; i++) {
+			if (sel_matches(&R->forgive[i], r, env, &m))
+				return 1;
+			if (m) {
+				if (st == P_OPEN)
+					R->pstate[cpu] = P_UNKNOWN;
+				break;
+			}
+		}
+		return 0;
+	}
+	case K_EPOCH:
+		return epoch_record(c, R, k, r);
+	case K_TALLY: {
+		uint64_t *vals = R->tvals + (size_t)cpu * (size_t)R->ncounters;
+		R->tcreated[cpu] = 1;
+		for (int i = 0; i < R->ncounters; i++) {
+			if (sel_matches(&R->counters[i], r, env, &m))
+				return 1;
+			vals[i] += (uint64_t)m;
+		}
+		if (!R->has_at)
+			return 0;
+		if (sel_matches(&R->at, r, env, &m))
+			return 1;
+		if (!m)
+			return 0;
+		R->evaluations++;
+		struct ck_env e2 = *env;
+		e2.counters = vals;
+		if (run_prog(&R->expect, &e2, &v))
+			return 1;
+		return v == 0;
+	}
+	case K_REQUIRE:
+		if (sel_matches(&R->a, r, env, &m))
+			return 1;
+		if (m)
+			R->owed[cpu] = 1;
+		if (sel_matches(&R->b, r, env, &m))
+			return 1;
+		if (m) {
+			R->evaluations++;
+			R->owed[cpu] = 0;
+		}
+		return 0;
+	}
+	return 1;
+}
+
+/* Checker.feed for one record of the merged stream */
+static int check_record(CheckObject *c, const struct ck_rec *r)
+{
+	uint64_t k = c->k++;
+	c->records++;
+	c->seen[r->cpu] = 1;
+	if (r->type == TRACE_EV_CPU_UP) {
+		c->up[r->cpu] = 1;
+	} else if (r->type == TRACE_EV_BOOT) {
+		c->ncpus = r->a[0];
+		c->tsc_khz = r->a[1];
+	}
+	struct ck_env env = { r, r->cpu, NULL };
+	for (int i = 0; i < c->ndispatch[r->type]; i++) {
+		int rc = rule_record(c, &c->rules[c->dispatch[r->type][i]], k, r, &env);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* A released record as a decoder.records.Record (text mode's Python calls) */
+static PyObject *make_rec(CheckObject *c, const struct ck_rec *r)
+{
+	PyObject *args = r->text ? Py_BuildValue("(N)", PyBytes_FromStringAndSize((const char *)r->text,
+										   (Py_ssize_t)r->a[0])) :
+		PyTuple_New(r->nargs);
+	if (!args)
+		return NULL;
+	if (!r->text)
+		for (unsigned i = 0; i < r->nargs; i++) {
+			PyObject *x = PyLong_FromUnsignedLongLong(r->a[i]);
+			if (!x) {
+				Py_DECREF(args);
+				return NULL;
+			}
+			PyTuple_SET_ITEM(args, i, x);
+		}
+	return PyObject_CallFunction(c->record_type, "KiiNK", (unsigned long long)r->tsc, r->cpu, r->type, args,
+				     (unsigned long long)r->frame);
+}
+
+static int tb_from(PyObject *o, int *set, uint64_t *v)
+{
+	*set = o != Py_None;
+	if (!*set)
+		return 0;
+	unsigned long long x = PyLong_AsUnsignedLongLong(o);
+	if (x == (unsigned long long)-1 && PyErr_Occurred())
+		return -1;
+	*v = x;
+	return 0;
+}
+
+static PyObject *tb_obj(int set, uint64_t v)
+{
+	return set ? PyLong_FromUnsignedLongLong(v) : Py_NewRef(Py_None);
+}
+
+/* Text mode: the record's line.  TEXT bodies are records.describe()'s; a line C cannot
+ * write exactly is fallback(k, record, origin, khz) -> (line, origin, khz): the Python
+ * view's line function (decoder/views/fast_text.py). */
+static int text_record(CheckObject *c, const struct ck_rec *r)
+{
+	long long k = (long long)c->k;
+	int rc = 1;
+	if (r->text) {
+		PyObject *rec = make_rec(c, r);
+		PyObject *body = rec ? PyObject_CallOneArg(c->describe, rec) : NULL;
+		Py_XDECREF(rec);
+		Py_ssize_t n;
+		const char *u = body && PyUnicode_Check(body) ? PyUnicode_AsUTF8AndSize(body, &n) : NULL;
+		rc = u ? tf_line(c->fmt, &c->text, k, r->tsc, r->cpu, r->type, r->a, r->nargs, u, (size_t)n, &c->tb) : -1;
+		Py_XDECREF(body);
+		if (rc < 0)
+			return -1;
+	} else {
+		rc = tf_line(c->fmt, &c->text, k, r->tsc, r->cpu, r->type, r->a, r->nargs, NULL, 0, &c->tb);
+		if (rc < 0)
+			return -1;
+	}
+	if (rc > 0) {
+		PyObject *rec = make_rec(c, r);
+		PyObject *got = rec ? PyObject_CallFunction(c->fallback, "LONN", k, rec, tb_obj(c->tb.oset, c->tb.origin),
+							    tb_obj(c->tb.kset, c->tb.khz)) : NULL;
+		Py_XDECREF(rec);
+		PyObject *line, *po, *pk;
+		Py_ssize_t n;
+		const char *u;
+		if (!got || !PyArg_ParseTuple(got, "UOO", &line, &po, &pk) || !(u = PyUnicode_AsUTF8AndSize(line, &n)) ||
+		    tb_from(po, &c->tb.oset, &c->tb.origin) < 0 || tb_from(pk, &c->tb.kset, &c->tb.khz) < 0) {
+			Py_XDECREF(got);
+			return -1;
+		}
+		int bad = 0;
+		size_t need = c->text.n + (size_t)n;
+		if (need > c->text.cap) {
+			size_t cap = c->text.cap ? c->text.cap : 1 << 16;
+			while (cap < need)
+				cap *= 2;
+			char *p = realloc(c->text.p, cap);
+			if (p) {
+				c->text.p = p;
+				c->text.cap = cap;
+			} else {
+				bad = 1;
+			}
+		}
+		if (!bad) {
+			memcpy(c->text.p + c->text.n, u, (size_t)n);
+			c->text.n += (size_t)n;
+		}
+		Py_DECREF(got);
+		if (bad) {
+			PyErr_NoMemory();
+			return -1;
+		}
+	}
+	c->k++;
+	return 0;
+}
+
+/* Judges (or, for the test hook, keeps) what the merge released */
+static int drain(CheckObject *c)
+{
+	int rc = 0;
+	size_t i;
+	for (i = 0; i < c->out.n && !rc; i++) {
+		const struct ck_rec *r = &c->out.v[i];
+		if (c->keep) {
+			PyObject *t = Py_BuildValue("(KiiN)", (unsigned long long)r->tsc, r->cpu, r->type,
+						    r->nargs == 0 ? PyTuple_New(0) :
+						    r->nargs == 1 ? Py_BuildValue("(K)", (unsigned long long)r->a[0]) :
+						    r->nargs == 2 ? Py_BuildValue("(KK)", (unsigned long long)r->a[0],
+										 (unsigned long long)r->a[1]) :
+						    Py_BuildValue("(KKK)", (unsigned long long)r->a[0],
+								  (unsigned long long)r->a[1], (unsigned long long)r->a[2]));
+			if (!t || PyList_Append(c->keep, t) < 0)
+				rc = -1;
+			Py_XDECREF(t);
+		} else if (c->fmt) {
+			rc = text_record(c, r);
+			free(r->text);
+		} else {
+			rc = check_record(c, r);
+		}
+	}
+	for (; i < c->out.n; i++)       /* not written (the loop frees what it wrote) */
+		free(c->out.v[i].text);
+	c->out.n = 0;
+	return rc;
+}
+
+/* StreamDecoder.route for every run the wire decoder produced; 1: gave up */
+static int route(CheckObject *c)
+{
+	struct hw_out *o = &c->s.out;
+	struct ck_rec buf[64];
+	int rc = 0;
+	for (size_t ri = 0; ri < o->nruns && !rc; ri++) {
+		const struct hw_run *run = &o->runs[ri];
+		if (run->n == 0)
+			continue;
+		if (run->cpu < 0) {
+			rc = 1;
+			break;
+		}
+		const struct hw_item *it = &o->items[run->start];
+		struct ck_rec *v = run->n <= 64 ? buf : malloc(run->n * sizeof *v);
+		if (!v) {
+			rc = -1;
+			break;
+		}
+		size_t filled = 0;
+		for (; filled < run->n; filled++) {
+			const struct hw_item *x = &it[filled];
+			struct ck_rec *r = &v[filled];
+			if (x->kind != HW_RECORD) {
+				rc = 1;         /* a Loss item: the Python checker's (and merge's) case */
+				break;
+			}
+			r->tsc = x->tsc;
+			memcpy(r->a, x->x, sizeof r->a);
+			r->frame = x->x[3];
+			r->text = NULL;
+			r->cpu = x->cpu;
+			r->type = x->type;
+			r->nargs = x->nargs;
+			if (c->fmt && r->type == TRACE_EV_TEXT) {
+				/* the bytes live in o->bytes until this route returns; the record
+				 * may wait in the merge longer */
+				r->text = malloc(r->a[0] + 1);
+				if (!r->text) {
+					rc = -1;
+					break;
+				}
+				if (r->a[0])    /* an empty TEXT may have no byte buffer at all */
+					memcpy(r->text, o->bytes + x->aux, r->a[0]);
+			}
+			if (!c->booted && r->type == TRACE_EV_BOOT) {
+				c->nexpected = r->a[0] > 257 ? 257 : (int)r->a[0];
+				c->booted = 1;
+			}
+		}
+		if (!rc)
+			rc = run->monotonic ? push(c, run->cpu, v, run->n) : push_in_order(c, run->cpu, v, run->n);
+		else
+			for (size_t j = 0; j < filled; j++)
+				free(v[j].text);
+		if (v != buf)
+			free(v);
+		if (!rc)
+			rc = drain(c);
+	}
+	hw_out_reset(o);
+	return rc;
+}
+
+/* ---- Python glue ----------------------------------------------------------------------- */
+
+static void free_prog(struct ck_prog *p)
+{
+	free(p->code);
+	p->code = NULL;
+	p->n = 0;
+}
+
+static void free_rules(CheckObject *c)
+{
+	for (int i = 0; i < c->nrules; i++) {
+		struct ck_rule *R = &c->rules[i];
+		free_prog(&R->a.where);
+		free_prog(&R->b.where);
+		free_prog(&R->at.where);
+		free_prog(&R->expect);
+		for (int j = 0; j < R->nforgive; j++)
+			free_prog(&R->forgive[j].where);
+		free(R->forgive);
+		for (int j = 0; j < R->ncounters; j++)
+			free_prog(&R->counters[j].where);
+		free(R->counters);
+		free(R->same);
+		free(R->step_type);
+		free(R->step_owner);
+		free(R->step_key);
+		free(R->quiet_type);
+		free(R->quiet_from);
+		free(R->quiet_until);
+		free(R->done);
+		free(R->done_tsc);
+		free(R->tvals);
+		for (int q = 0; q < NCPU; q++)
+			free(R->quiet_on[q]);
+	}
+	free(c->rules);
+	c->rules = NULL;
+	c->nrules = 0;
+	for (int t = 0; t < 256; t++) {
+		free(c->dispatch[t]);
+		c->dispatch[t] = NULL;
+		c->ndispatch[t] = 0;
+	}
+}
+
+static int get_i128(PyObject *o, __int128 *v)
+{
+	int overflow;
+	long long x = PyLong_AsLongLongAndOverflow(o, &overflow);
+	if (x == -1 && PyErr_Occurred())
+		return -1;
+	if (overflow) {
+		/* up to 2^64 - 1 for constants of u64 fields */
+		unsigned long long u = PyLong_AsUnsignedLongLong(o);
+		if (u == (unsigned long long)-1 && PyErr_Occurred())
+			return -1;
+		*v = u;
+		return 0;
+	}
+	*v = x;
+	return 0;
+}
+
+/* prog: ((op, arg, const), ...) or None */
+static int read_prog(PyObject *o, struct ck_prog *p)
+{
+	if (o == Py_None)
+		return 0;
+	if (!PyTuple_Check(o)) {
+		PyErr_SetString(PyExc_TypeError, "Check: a program is a tuple");
+		return -1;
+	}
+	Py_ssize_t n = PyTuple_GET_SIZE(o);
+	p->code = calloc((size_t)n + 1, sizeof *p->code);
+	if (!p->code) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	int depth = 0, maxd = 0;
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *kobj;
+		int op, arg;
+		if (!PyArg_ParseTuple(PyTuple_GET_ITEM(o, i), "iiO;Check: an instruction is (op, arg, const)", &op, &arg,
+				      &kobj))
+			return -1;
+		p->code[i].op = op;
+		p->code[i].arg = arg;
+		if (get_i128(kobj, &p->code[i].k) < 0)
+			return -1;
+		if ((op == OP_JUMP || op == OP_JUMP_IF_FALSE_OR_POP || op == OP_JUMP_IF_TRUE_OR_POP ||
+		     op == OP_POP_JUMP_IF_FALSE) && (arg < 0 || arg > n)) {
+			PyErr_SetString(PyExc_ValueError, "Check: a jump out of its program");
+			return -1;
+		}
+		/* a bound on the stack, not exact: every instruction pushes at most one */
+		depth++;
+		if (depth > maxd)
+			maxd = depth;
+	}
+	p->n = (int)n;
+	p->depth = maxd;
+	return 0;
+}
+
+static int read_sel(PyObject *o, struct ck_sel *s)
+{
+	PyObject *where;
+	if (!PyArg_ParseTuple(o, "iO;Check: a selector is (type, where)", &s->type, &where))
+		return -1;
+	if (s->type < 0 || s->type > 255) {
+		PyErr_SetString(PyExc_ValueError, "Check: an event id is one byte");
+		return -1;
+	}
+	s->has_where = where != Py_None;
+	return read_prog(where, &s->where);
+}
+
+static int read_sels(PyObject *o, struct ck_sel **out, int *n)
+{
+	if (!PyTuple_Check(o)) {
+		PyErr_SetString(PyExc_TypeError, "Check: expected a tuple of selectors");
+		return -1;
+	}
+	*n = (int)PyTuple_GET_SIZE(o);
+	*out = calloc((size_t)*n + 1, sizeof **out);
+	if (!*out) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	for (int i = 0; i < *n; i++)
+		if (read_sel(PyTuple_GET_ITEM(o, i), &(*out)[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int add_type(CheckObject *c, int type, int rule)
+{
+	for (int i = 0; i < c->ndispatch[type]; i++)
+		if (c->dispatch[type][i] == rule)
+			return 0;
+	int *p = realloc(c->dispatch[type], (size_t)(c->ndispatch[type] + 1) * sizeof *p);
+	if (!p) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	p[c->ndispatch[type]++] = rule;
+	c->dispatch[type] = p;
+	return 0;
+}
+
+static int int_list(PyObject *o, int **out, int n)
+{
+	*out = calloc((size_t)n + 1, sizeof **out);
+	if (!*out) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		long v = PyLong_AsLong(PyTuple_GET_ITEM(o, i));
+		if (v == -1 && PyErr_Occurred())
+			return -1;
+		(*out)[i] = (int)v;
+	}
+	return 0;
+}
+
+/* One rule from fast_check.compile_rules; its event types go into the dispatch table. */
+static int read_rule(CheckObject *c, int idx, PyObject *spec)
+{
+	struct ck_rule *R = &c->rules[idx];
+	const char *kind;
+	PyObject *rest;
+	if (!PyArg_ParseTuple(spec, "sO!;Check: a rule is (kind, fields)", &kind, &PyTuple_Type, &rest))
+		return -1;
+	if (!strcmp(kind, "forbid")) {
+		R->kind = K_FORBID;
+		PyObject *a;
+		if (!PyArg_ParseTuple(rest, "O", &a) || read_sel(a, &R->a) < 0)
+			return -1;
+		return add_type(c, R->a.type, idx);
+	}
+	if (!strcmp(kind, "assert")) {
+		R->kind = K_ASSERT;
+		PyObject *a, *e;
+		if (!PyArg_ParseTuple(rest, "OO", &a, &e) || read_sel(a, &R->a) < 0 || read_prog(e, &R->expect) < 0)
+			return -1;
+		return add_type(c, R->a.type, idx);
+	}
+	if (!strcmp(kind, "pair")) {
+		R->kind = K_PAIR;
+		PyObject *a, *b, *f, *same;
+		if (!PyArg_ParseTuple(rest, "OOO!O!p", &a, &b, &PyTuple_Type, &f, &PyTuple_Type, &same,
+				      &R->at_end_violation) ||
+		    read_sel(a, &R->a) < 0 || read_sel(b, &R->b) < 0 || read_sels(f, &R->forgive, &R->nforgive) < 0)
+			return -1;
+		R->nsame = (int)PyTuple_GET_SIZE(same);
+		R->same = calloc((size_t)R->nsame + 1, sizeof *R->same);
+		if (!R->same) {
+			PyErr_NoMemory();
+			return -1;
+		}
+		for (int i = 0; i < R->nsame; i++) {
+			if (!PyArg_ParseTuple(PyTuple_GET_ITEM(same, i), "ii", &R->same[i][0], &R->same[i][1]))
+				return -1;
+			if (R->same[i][0] < 0 || R->same[i][0] > 2 || R->same[i][1] < 0 || R->same[i][1] > 2) {
+				PyErr_SetString(PyExc_ValueError, "Check: a field index past 3");
+				return -1;
+			}
+		}
+		if (add_type(c, R->a.type, idx) < 0 || add_type(c, R->b.type, idx) < 0)
+			return -1;
+		for (int i = 0; i < R->nforgive; i++)
+			if (add_type(c, R->forgive[i].type, idx) < 0)
+				return -1;
+		return 0;
+	}
+	if (!strcmp(kind, "epoch")) {
+		R->kind = K_EPOCH;
+		PyObject *types, *owners, *keys, *qt, *qf, *qu, *within;
+		long long skew;
+		if (!PyArg_ParseTuple(rest, "O!O!O!O!O!O!LOp", &PyTuple_Type, &types, &PyTuple_Type, &owners,
+				      &PyTuple_Type, &keys, &PyTuple_Type, &qt, &PyTuple_Type, &qf, &PyTuple_Type, &qu,
+				      &skew, &within, &R->time_bounds))
+			return -1;
+		R->nsteps = (int)PyTuple_GET_SIZE(types);
+		R->nquiet = (int)PyTuple_GET_SIZE(qt);
+		if (int_list(types, &R->step_type, R->nsteps) < 0 || int_list(owners, &R->step_owner, R->nsteps) < 0 ||
+		    int_list(keys, &R->step_key, R->nsteps) < 0 || int_list(qt, &R->quiet_type, R->nquiet) < 0 ||
+		    int_list(qf, &R->quiet_from, R->nquiet) < 0 || int_list(qu, &R->quiet_until, R->nquiet) < 0)
+			return -1;
+		R->skew = skew;
+		R->has_within = within != Py_None;
+		if (R->has_within && (R->within_ms = PyLong_AsLongLong(within)) == -1 && PyErr_Occurred())
+			return -1;
+		for (int t = 0; t < 256; t++)
+			R->step_of[t] = -1;
+		for (int i = 0; i < R->nsteps; i++) {
+			if (R->step_type[i] < 0 || R->step_type[i] > 255) {
+				PyErr_SetString(PyExc_ValueError, "Check: an event id is one byte");
+				return -1;
+			}
+			R->step_of[R->step_type[i]] = i;
+			if (add_type(c, R->step_type[i], idx) < 0)
+				return -1;
+		}
+		for (int i = 0; i < R->nquiet; i++) {
+			if (R->quiet_type[i] < 0 || R->quiet_type[i] > 255) {
+				PyErr_SetString(PyExc_ValueError, "Check: an event id is one byte");
+				return -1;
+			}
+			if (add_type(c, R->quiet_type[i], idx) < 0)
+				return -1;
+		}
+		R->done = calloc((size_t)R->nsteps * NCPU + 1, 1);
+		R->done_tsc = calloc((size_t)R->nsteps * NCPU + 1, sizeof *R->done_tsc);
+		if (!R->done || !R->done_tsc) {
+			PyErr_NoMemory();
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(kind, "tally")) {
+		R->kind = K_TALLY;
+		PyObject *counters, *at, *e;
+		if (!PyArg_ParseTuple(rest, "O!OO", &PyTuple_Type, &counters, &at, &e) ||
+		    read_sels(counters, &R->counters, &R->ncounters) < 0 || read_prog(e, &R->expect) < 0)
+			return -1;
+		R->has_at = at != Py_None;
+		if (R->has_at && read_sel(at, &R->at) < 0)
+			return -1;
+		R->tvals = calloc((size_t)NCPU * (size_t)R->ncounters + 1, sizeof *R->tvals);
+		if (!R->tvals) {
+			PyErr_NoMemory();
+			return -1;
+		}
+		for (int i = 0; i < R->ncounters; i++)
+			if (add_type(c, R->counters[i].type, idx) < 0)
+				return -1;
+		return R->has_at ? add_type(c, R->at.type, idx) : 0;
+	}
+	if (!strcmp(kind, "require")) {
+		R->kind = K_REQUIRE;
+		PyObject *a, *b;
+		if (!PyArg_ParseTuple(rest, "OO", &a, &b) || read_sel(a, &R->a) < 0 || read_sel(b, &R->b) < 0)
+			return -1;
+		return add_type(c, R->a.type, idx) < 0 ? -1 : add_type(c, R->b.type, idx);
+	}
+	PyErr_Format(PyExc_ValueError, "Check: unknown rule kind %s", kind);
+	return -1;
+}
+
+static void check_clear(CheckObject *c)
+{
+	if (c->stream_ok)
+		hw_stream_free(&c->s);
+	c->stream_ok = 0;
+	for (int q = 0; q < NCPU; q++) {
+		for (size_t i = c->pend[q].head; i < c->pend[q].n; i++)
+			free(c->pend[q].v[i].text);
+		free(c->pend[q].v);
+		memset(&c->pend[q], 0, sizeof c->pend[q]);
+	}
+	for (size_t i = 0; i < c->out.n; i++)
+		free(c->out.v[i].text);
+	free(c->out.v);
+	free(c->text.p);
+	Py_CLEAR(c->fmt);
+	Py_CLEAR(c->record_type);
+	Py_CLEAR(c->describe);
+	Py_CLEAR(c->fallback);
+	free(c->all.v);
+	memset(&c->out, 0, sizeof c->out);
+	memset(&c->all, 0, sizeof c->all);
+	free_rules(c);
+	Py_CLEAR(c->keep);
+}
+
+static int check_init(CheckObject *c, PyObject *args, PyObject *kwds)
+{
+	PyObject *rules, *text = Py_None;
+	Py_ssize_t lookahead, ncpus;
+	static char *kw[] = { "rules", "lookahead", "ncpus", "text", NULL };
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!nn|O:Check", kw, &PyTuple_Type, &rules, &lookahead, &ncpus,
+					 &text))
+		return -1;
+	if (lookahead < 2 || ncpus < 0) {
+		PyErr_SetString(PyExc_ValueError, "Check: lookahead >= 2 and ncpus >= 0");
+		return -1;
+	}
+	check_clear(c);
+	/* a fresh object's fields past PyObject_HEAD are zero (tp_alloc); a second
+	 * __init__ starts from the same state */
+	memset((char *)c + sizeof(PyObject), 0, sizeof *c - sizeof(PyObject));
+	if (hw_stream_init(&c->s) < 0) {
+		hw_stream_free(&c->s);
+		PyErr_NoMemory();
+		return -1;
+	}
+	c->stream_ok = 1;
+	c->lookahead = (size_t)lookahead;
+	if (text != Py_None) {
+		PyObject *fmt, *rt, *describe, *fallback;
+		if (!PyArg_ParseTuple(text, "O!OOO;Check: text is (TextFormat, Record, describe, fallback)",
+				      &TextFormatType, &fmt, &rt, &describe, &fallback))
+			return -1;
+		c->fmt = (TextFormatObject *)Py_NewRef(fmt);
+		c->record_type = Py_NewRef(rt);
+		c->describe = Py_NewRef(describe);
+		c->fallback = Py_NewRef(fallback);
+	}
+	if (ncpus) {
+		c->nexpected = ncpus > 257 ? 257 : (int)ncpus;
+		c->booted = 1;
+	}
+	c->nrules = (int)PyTuple_GET_SIZE(rules);
+	c->rules = calloc((size_t)c->nrules + 1, sizeof *c->rules);
+	if (!c->rules) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	for (int i = 0; i < c->nrules; i++)
+		if (read_rule(c, i, PyTuple_GET_ITEM(rules, i)) < 0)
+			return -1;
+	return 0;
+}
+
+static void check_dealloc(CheckObject *c)
+{
+	check_clear(c);
+	Py_TYPE(c)->tp_free((PyObject *)c);
+}
+
+static int check_ready(CheckObject *c)
+{
+	if (!c->stream_ok) {
+		PyErr_SetString(PyExc_RuntimeError, "Check not initialised");
+		return 0;
+	}
+	return 1;
+}
+
+static PyObject *verdict_of(CheckObject *c, int rc)
+{
+	if (rc < 0)
+		return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+	if (rc > 0)
+		c->gave_up = 1;
+	return PyBool_FromLong(!c->gave_up);
+}
+
+static PyObject *check_feed(CheckObject *c, PyObject *arg)
+{
+	Py_buffer view;
+	if (!check_ready(c) || PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE))
+		return NULL;
+	int rc = 0;
+	if (!c->gave_up) {
+		rc = hw_stream_feed(&c->s, view.buf, (size_t)view.len) ? -1 : route(c);
+	}
+	PyBuffer_Release(&view);
+	return verdict_of(c, rc);
+}
+
+static PyObject *pyint128(__int128 v)
+{
+	if (v >= INT64_MIN && v <= INT64_MAX)
+		return PyLong_FromLongLong((long long)v);
+	char t[48];
+	char *p = t + sizeof t - 1;
+	*p = 0;
+	unsigned __int128 u = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
+	do {
+		*--p = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return PyLong_FromString(p, NULL, 10);
+}
+
+/* End of input and the end-of-trace rules; a pass's numbers, or None (gave up). */
+static PyObject *check_finish(CheckObject *c, PyObject *Py_UNUSED(ignored))
+{
+	if (!check_ready(c))
+		return NULL;
+	int rc = 0;
+	if (!c->gave_up) {
+		rc = hw_stream_finish(&c->s) ? -1 : route(c);
+		if (!rc && (rc = release_all(c)) == 0)
+			rc = drain(c);
+	}
+	if (rc < 0)
+		return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+	if (rc > 0 || c->gave_up || c->keep)
+		Py_RETURN_NONE;
+	if (c->records == 0)
+		Py_RETURN_NONE;         /* no verdict: the Python checker says why */
+	/* at_end of each rule, in order (a violation: Python's words) */
+	for (int i = 0; i < c->nrules; i++) {
+		struct ck_rule *R = &c->rules[i];
+		if (R->kind == K_PAIR && R->at_end_violation)
+			for (int q = 0; q < NCPU; q++)
+				if (R->pstate[q] == P_OPEN)
+					Py_RETURN_NONE;
+		if (R->kind == K_EPOCH && R->ep_open)
+			Py_RETURN_NONE;
+		if (R->kind == K_REQUIRE)
+			for (int q = 0; q < NCPU; q++)
+				if (R->owed[q])
+					Py_RETURN_NONE;
+		if (R->kind == K_TALLY && !R->has_at)
+			for (int q = 0; q < NCPU; q++) {
+				if (!R->tcreated[q])
+					continue;
+				R->evaluations++;
+				struct ck_rec none = { 0 };
+				struct ck_env env = { &none, q, R->tvals + (size_t)q * (size_t)R->ncounters };
+				__int128 v;
+				if (run_prog(&R->expect, &env, &v) || v == 0)
+					Py_RETURN_NONE;
+			}
+	}
+	PyObject *rules = PyList_New(c->nrules);
+	if (!rules)
+		return NULL;
+	for (int i = 0; i < c->nrules; i++) {
+		struct ck_rule *R = &c->rules[i];
+		PyObject *longest = R->has_longest ?
+			Py_BuildValue("(NKK)", pyint128(R->longest_ticks), (unsigned long long)R->longest_key,
+				      (unsigned long long)R->longest_k) : Py_NewRef(Py_None);
+		PyObject *missing = R->rate_missing ? PyLong_FromUnsignedLongLong(R->rate_missing_key) :
+			Py_NewRef(Py_None);
+		PyObject *t = longest && missing ?
+			Py_BuildValue("(KNN)", (unsigned long long)R->evaluations, longest, missing) : NULL;
+		if (!t) {
+			Py_XDECREF(longest);
+			Py_XDECREF(missing);
+			Py_DECREF(rules);
+			return NULL;
+		}
+		PyList_SET_ITEM(rules, i, t);
+	}
+	return Py_BuildValue("(KKKN)", (unsigned long long)c->k, (unsigned long long)c->records,
+			     (unsigned long long)c->tsc_khz, rules);
+}
+
+/* Test hook: the merged records of data, as (tsc, cpu, type, args); None when the
+ * merge met a Loss item (the Python merge's case). */
+static PyObject *check_merged(CheckObject *c, PyObject *arg)
+{
+	if (!check_ready(c))
+		return NULL;
+	Py_buffer view;
+	if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE))
+		return NULL;
+	c->keep = PyList_New(0);
+	int rc = c->keep ? 0 : -1;
+	if (!rc)
+		rc = hw_stream_feed(&c->s, view.buf, (size_t)view.len) ? -1 : route(c);
+	PyBuffer_Release(&view);
+	if (!rc)
+		rc = hw_stream_finish(&c->s) ? -1 : route(c);
+	if (!rc && (rc = release_all(c)) == 0)
+		rc = drain(c);
+	if (rc < 0) {
+		Py_CLEAR(c->keep);
+		return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+	}
+	PyObject *out = rc ? Py_NewRef(Py_None) : Py_NewRef(c->keep);
+	Py_CLEAR(c->keep);
+	c->gave_up = 1;         /* one use */
+	return out;
+}
+
+/* Text mode: the lines written since the last call */
+static PyObject *check_take_text(CheckObject *c, PyObject *Py_UNUSED(ignored))
+{
+	PyObject *s = PyUnicode_DecodeUTF8(c->text.p ? c->text.p : "", (Py_ssize_t)c->text.n, NULL);
+	c->text.n = 0;
+	return s;
+}
+
+/* Text mode: (items written, origin, tsc_khz): where the Python view takes over */
+static PyObject *check_written(CheckObject *c, PyObject *Py_UNUSED(ignored))
+{
+	return Py_BuildValue("(KNN)", (unsigned long long)c->k, tb_obj(c->tb.oset, c->tb.origin),
+			     tb_obj(c->tb.kset, c->tb.khz));
+}
+
+/* Text mode's end of input: the last piece and everything the merge still holds */
+static PyObject *check_end(CheckObject *c, PyObject *Py_UNUSED(ignored))
+{
+	if (!check_ready(c))
+		return NULL;
+	int rc = 0;
+	if (!c->gave_up) {
+		rc = hw_stream_finish(&c->s) ? -1 : route(c);
+		if (!rc && (rc = release_all(c)) == 0)
+			rc = drain(c);
+	}
+	return verdict_of(c, rc);
+}
+
+static PyMethodDef check_methods[] = {
+	{ "take_text", (PyCFunction)check_take_text, METH_NOARGS, "text mode: the lines written since the last call" },
+	{ "written", (PyCFunction)check_written, METH_NOARGS, "text mode: (items written, origin, tsc_khz)" },
+	{ "end", (PyCFunction)check_end, METH_NOARGS, "text mode: end of input -> False if it gave up" },
+	{ "feed", (PyCFunction)check_feed, METH_O, "feed(bytes) -> False once the C engine gave up" },
+	{ "finish", (PyCFunction)check_finish, METH_NOARGS, "finish() -> (items, records, tsc_khz, rules) or None" },
+	{ "merged", (PyCFunction)check_merged, METH_O, "merged(bytes) -> [(tsc, cpu, type, args)] or None" },
+	{ NULL, NULL, 0, NULL },
+};
+
+PyTypeObject CheckType = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "_cwire.Check",
+	.tp_basicsize = sizeof(CheckObject),
+	.tp_dealloc = (destructor)check_dealloc,
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_doc = "The checker in C over a serial capture (decoder/fast_check.py).",
+	.tp_methods = check_methods,
+	.tp_init = (initproc)check_init,
+	.tp_new = PyType_GenericNew,
+};
