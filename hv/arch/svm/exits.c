@@ -5,6 +5,7 @@
  */
 #include "arch/arch.h"
 #include "arch/svm/svm.h"
+#include "core/guest_cpuid.h"
 #include "core/hypercall.h"
 #include "core/nmi_virt.h"
 #include "core/npf.h"
@@ -29,22 +30,11 @@ static void handle_nmi(struct percpu *c, struct vmcb *vmcb)
 	(void)c, (void)vmcb;
 }
 
-static const char signature[12] = "Heisenvisor";
-
 static void handle_cpuid(struct percpu *c, struct vmcb *vmcb)
 {
 	struct guest_regs *g = &c->vcpu.gpr;
-	u32 leaf = (u32)vmcb->save.rax, r[4];
-	if (leaf == 0x40000000) {
-		r[0] = 0x40000000;	/* highest hypervisor leaf */
-		__builtin_memcpy(&r[1], signature, 12);
-	} else {
-		cpuid(leaf, (u32)g->rcx, r);
-		if (leaf == 1)
-			r[2] |= 1u << 31;	/* "hypervisor present" */
-		if (leaf == 0x80000001)
-			r[2] &= ~(1u << 2);	/* no SVM for the guest */
-	}
+	u32 r[4];
+	guest_cpuid((u32)vmcb->save.rax, (u32)g->rcx, r);
 	vmcb->save.rax = r[0];
 	g->rbx = r[1];
 	g->rcx = r[2];

@@ -6,6 +6,7 @@
  */
 #include "arch/arch.h"
 #include "arch/vmx/vmx.h"
+#include "core/guest_cpuid.h"
 #include "core/hypercall.h"
 #include "core/nmi_virt.h"
 #include "core/npf.h"
@@ -106,20 +107,11 @@ static void handle_rdtsc(struct percpu *c)
 
 static void handle_vmcall(struct percpu *c) { handle_hypercall(c, vmcs_read(EXIT_INSTR_LEN)); }
 
-static const char signature[12] = "Heisenvisor";
-
 static void handle_cpuid(struct percpu *c)
 {
 	struct guest_regs *g = &c->vcpu.gpr;
-	u32 leaf = (u32)g->rax, r[4];
-	if (leaf == 0x40000000) {
-		r[0] = 0x40000000;	/* highest hypervisor leaf */
-		__builtin_memcpy(&r[1], signature, 12);
-	} else {
-		cpuid(leaf, (u32)g->rcx, r);
-		if (leaf == 1)
-			r[2] = (r[2] | (1u << 31)) & ~(1u << 5);	/* "hypervisor present", no VMX */
-	}
+	u32 r[4];
+	guest_cpuid((u32)g->rax, (u32)g->rcx, r);
 	g->rax = r[0];
 	g->rbx = r[1];
 	g->rcx = r[2];
