@@ -134,6 +134,7 @@ def derive(sc: Scenario, seed: int) -> Schedule:
     if sc.nmi.count is not None and k:
         basis += f"; nmi.count={sc.nmi.count} is not enforced in-machine"
     options = sc.hv_options().with_(seed=seed, nmi_every=k or None, rdtsc_exit=needs_rdtsc_exit(sc) or None)
+    shift = icount_shift_for(sc)
     return Schedule(seed=seed, nmi_every=k, nmi_basis=basis, hv_options=options,
-                    icount_shift=icount_shift_for(sc), qemu_args=tuple(deterministic_args(icount_shift_for(sc))),
+                    icount_shift=shift, qemu_args=tuple(deterministic_args(shift)),
                     hang_virtual_s=sc.virtual_hang_timeout, wall_timeout_s=sc.timeout * WALL_SLOWDOWN)
