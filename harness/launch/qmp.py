@@ -205,4 +205,8 @@ class QMPClient:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(exc)
+                # Mark it seen: a waiter whose loop is already shutting down (the run
+                # is over and QEMU closed the socket) never resumes to read it, and
+                # asyncio would print "Future exception was never retrieved".
+                future.exception()
         self._pending.clear()

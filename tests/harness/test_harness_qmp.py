@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import subprocess
@@ -125,3 +126,18 @@ def test_a_reset_while_reading_the_greeting_is_a_clean_connection_error() -> Non
             await client._read_message()
 
     run(go())
+
+
+def test_a_connection_lost_under_a_loop_that_stops_leaves_no_unretrieved_exception(tmp_path: Path) -> None:
+    # The run ends, its loop stops, and QEMU's exit closes the socket at that moment:
+    # the reader fails a command's future whose task never runs again.  asyncio used
+    # to print "Future exception was never retrieved" on stderr at exit.
+    complaints: list[str] = []
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(lambda _l, ctx: complaints.append(ctx["message"]))
+    client = QMPClient(str(tmp_path / "unused.sock"))
+    client._pending["h1"] = loop.create_future()  # a command whose task will not resume
+    client._fail_pending(QMPConnectionError("QMP connection lost: QEMU closed the QMP connection"))
+    loop.close()
+    gc.collect()
+    assert complaints == []
