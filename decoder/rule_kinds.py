@@ -74,6 +74,9 @@ class Rule:
     """Base of the rule kinds: event ids it wants, hooks returning a violation message or None."""
     kind = ""
     keys: set[str] = set()
+    # Judges a record against other CPUs' records: a loss on another CPU reported
+    # after the record in merged order may explain its violation (check.Checker._hold).
+    cross_cpu = False
 
     def __init__(self, spec: dict, where: str, ctx: Context) -> None:
         self.name = spec["name"]
@@ -233,6 +236,7 @@ class _Epoch:
 
 class Epoch(Rule):
     kind = "epoch"
+    cross_cpu = True
     keys = {"key", "steps", "quiet", "skew", "within_ms"}
 
     def __init__(self, spec: dict, where: str, ctx: Context) -> None:
