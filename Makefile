@@ -53,6 +53,7 @@ bugs-check:
 # the missing ones; every target that needs a tool depends on deps.
 DEB_PACKAGES := gcc gcc-multilib binutils make qemu-system-x86 gdb python3 python3-pytest \
 	python3-pyelftools python3-rich python3-hypothesis python3-dev liblttng-ust-dev \
+	lttng-tools babeltrace2 \
 	chromium valgrind cpio graphviz \
 	bochs bochsbios vgabios grub-pc-bin grub-common xorriso mtools
 deps:

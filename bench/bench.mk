@@ -72,13 +72,16 @@ bench-detect: deps all $(if $(filter linux,$(GUEST)),linux)
 
 #   make bench-decoder   records/s and peak RSS decoding generated 1 M / 10 M-record traces
 #                        on one core (per view, each in its own process): wire, read,
-#                        check and text on the C and the Python path side by side
+#                        check and text on the C and the Python path side by side, and
+#                        babeltrace2 on CTF traces of the same event counts recorded with
+#                        LTTng-UST (build/trace/lttng-emit; lttng-tools, babeltrace2 via deps)
 #   make bench-timeline  html --dir on a generated 10 M-record trace: build cost, and
 #                        time to the first screen and to a zoomed window in headless Chromium
 DECODER_BENCH_RECORDS ?= 10000000
 .PHONY: bench-decoder bench-timeline
-bench-decoder: $(CWIRE_SO)
-	$(PYTHON) -m bench.bench_decoder --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench
+bench-decoder: deps $(CWIRE_SO) $(TRACE_BUILD)/lttng-emit
+	$(PYTHON) -m bench.bench_decoder --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench \
+		--lttng-emit $(TRACE_BUILD)/lttng-emit
 
 bench-timeline:
 	$(PYTHON) -m bench.bench_timeline --records $(DECODER_BENCH_RECORDS) --out $(BUILD)/decoder-bench

@@ -5,9 +5,12 @@ a mix like a TEST-hypercall workload with NMIs, every record encoded afresh with
 its own values), then times decoding them on one core on the Python path and the C
 one (decoder/native/: wire decoder, `check` and `text` on the fast path) side by
 side, and reports items/s (median of --runs) and peak RSS per view.  Each run is its own child process, so ru_maxrss belongs to
-that run alone.
+that run alone.  Beside them, babeltrace2 reads a CTF trace of the same event count
+recorded with LTTng-UST (bench/lttng_session.py, bench/trace/lttng_emit.c), measured the
+same way, and the C path's figures are given as ratios to it.
 
     python3 -m bench.bench_decoder [--records N] [--runs R] [--views V,...] [--templated N]
+                                   [--no-babeltrace2] [--lttng-emit PATH]
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import argparse
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -203,6 +207,59 @@ def measure(view: str, path: Path, reader: str, runs: int) -> tuple[int, float, 
     return got[0][0], statistics.median(n / secs for n, secs, _ in got), max(rss for _, _, rss in got)
 
 
+# babeltrace2's rows: mode -> its arguments.  decode: every event decoded into
+# babeltrace2's messages and dropped (sink.utils.dummy), the counterpart of our wire and
+# check; text: its default pretty text, one line an event, counted as our text view's are.
+BT2_MODES = {"decode": ["--component=sink.utils.dummy"], "text": []}
+# (our view on the C path, babeltrace2 mode) -> a ratio C / babeltrace2 in items/s
+BT2_RATIOS = (("wire", "decode"), ("check", "decode"), ("text", "text"))
+BT2_GOAL = 5.0
+
+
+def run_bt2(mode: str, trace: Path) -> tuple[int, float, int]:
+    """(lines of output, CPU seconds, peak RSS KiB) of one babeltrace2 run over trace in
+    its own process on core 0.  Start-up and plugin loading are in its CPU time."""
+    from bench import lttng_session
+    try:
+        lines, ru = lttng_session.babeltrace2(BT2_MODES[mode], trace, cpu=0)
+    except (lttng_session.LttngError, OSError) as e:
+        raise SystemExit(f"bench: {e}") from None
+    return lines, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+
+
+def measure_bt2(mode: str, trace: Path, events: int, runs: int) -> tuple[float, int]:
+    """(median events/s, largest peak RSS KiB); the text mode's line count must be
+    the trace's event count in every run (a short read is an error, not a figure)."""
+    got = [run_bt2(mode, trace) for _ in range(runs)]
+    if mode == "text" and any(lines != events for lines, _, _ in got):
+        raise SystemExit(f"bench: babeltrace2 printed {[lines for lines, _, _ in got]} lines for {events} "
+                         f"events of {trace}")
+    return statistics.median(events / secs for _, secs, _ in got), max(rss for _, _, rss in got)
+
+
+def ctf_trace(out: Path, events: int, emitter: Path) -> Path:
+    """out/ctf-<events>/, recorded with LTTng-UST and verified if not there yet."""
+    from bench import lttng_session
+    dest = out / f"ctf-{events}"
+    if not dest.exists():
+        t0 = time.time()
+        try:
+            with lttng_session.sessiond():
+                lttng_session.record(emitter, events, dest)
+        except (lttng_session.LttngError, OSError) as e:
+            raise SystemExit(f"bench: recording {dest}: {e}") from None
+        print(f"recorded {dest}: {events} events of {lttng_session.EVENT} with LTTng-UST, "
+              f"{sum(f.stat().st_size for f in dest.rglob('*') if f.is_file())} bytes in {time.time() - t0:.1f} s "
+              "(babeltrace2 read back every one)", flush=True)
+    return dest
+
+
+def count_records(path: Path) -> int:
+    """Items in a capture (records and losses; the fresh traces have no loss)."""
+    from decoder.reader import read_wire_batches
+    return sum(len(batch) for batch in read_wire_batches(str(path)))
+
+
 # view -> readers it is measured with.  The Python reader's wire-items is its wire.
 READERS = {"wire": ("python", "c"), "wire-items": ("c",), "read": ("python", "c"),
            "text": ("python", "c"), "tokens": ("python", "c"), "check": ("python", "c"),
@@ -218,6 +275,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--out", default="build/decoder-bench")
     ap.add_argument("--views", default="wire,wire-items,read,check,text",
                     help=f"comma list from {','.join(READERS)} (pftrace: perfetto --format proto)")
+    ap.add_argument("--no-babeltrace2", action="store_true",
+                    help="leave out babeltrace2 on the LTTng-UST trace of the same event count")
+    ap.add_argument("--lttng-emit", default=str(Path(__file__).resolve().parent.parent / "build/trace/lttng-emit"),
+                    help="the CTF trace's producer (make build/trace/lttng-emit)")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
@@ -231,13 +292,21 @@ def main(argv: list[str]) -> int:
     if cwire.load() is None:
         print("bench: the C decoder is not built (make decoder) or HEISEN_DECODER=python", file=sys.stderr)
         return 2
+    emitter = Path(a.lttng_emit)
+    if not a.no_babeltrace2:
+        missing = [t for t in ("babeltrace2", "lttng", "lttng-sessiond") if shutil.which(t) is None]
+        if missing or not emitter.is_file():
+            print(f"bench: babeltrace2 rows need {', '.join(missing + [str(emitter)] * (not emitter.is_file()))} "
+                  "(make bench-decoder installs and builds them), or --no-babeltrace2", file=sys.stderr)
+            return 2
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     traces = [("fresh", a.records // 10, True), ("fresh", a.records, True)]
     if a.templated:
         traces.append(("templated", a.templated, False))
-    print(f"decoder bench: items/s = CPU time on core 0, median of {a.runs} runs; peak RSS = the largest; "
-          "no babeltrace2 figure (no LTTng trace is recorded or read in this repo)", flush=True)
+    print(f"decoder bench: items/s = CPU time on core 0, median of {a.runs} runs; peak RSS = the largest"
+          + ("" if a.no_babeltrace2 else "; babeltrace2 on a CTF trace of the same event count (LTTng-UST)"),
+          flush=True)
     for label, size, fresh in traces:
         path = out / f"{label}-{size}.bin"
         if not path.exists():
@@ -245,16 +314,43 @@ def main(argv: list[str]) -> int:
             nbytes = generate(path, size, fresh=fresh)
             print(f"generated {path}: {size} records, {nbytes} bytes in {time.time() - t0:.1f} s", flush=True)
         python_rate = 0.0
+        c_rates: dict[str, float] = {}
         for view in views:
             for reader in READERS[view]:
                 n, rate, rss = measure(view, path, reader, a.runs)
+                if reader == "c":
+                    c_rates[view] = rate
                 if reader == "python" and view == "wire":
                     python_rate = rate
                 ratio = f"  {rate / python_rate:5.1f}x python wire" if view.startswith("wire") and python_rate \
                     and reader == "c" else ""
                 print(f"{label:9s} {size:>9d} records  {view:10s} {reader:6s} {rate / 1e6:7.2f} M items/s  "
                       f"peak RSS {rss / 1024:7.1f} MiB  ({n} items){ratio}", flush=True)
+        if not a.no_babeltrace2:
+            bt2_rows(label, size, path, out, emitter, a.runs, c_rates)
     return 0
+
+
+def bt2_ratios(c_rates: dict[str, float], bt2_rates: dict[str, float]) -> list[tuple[str, str, float]]:
+    """(our view, babeltrace2 mode, C items/s over babeltrace2 events/s) for each pair
+    of BT2_RATIOS whose C figure was measured: above 1, the C path is the faster."""
+    return [(view, mode, c_rates[view] / bt2_rates[mode]) for view, mode in BT2_RATIOS if view in c_rates]
+
+
+def bt2_rows(label: str, size: int, path: Path, out: Path, emitter: Path, runs: int,
+             c_rates: dict[str, float]) -> None:
+    """babeltrace2's rows for a CTF trace of path's event count, then C / babeltrace2."""
+    events = count_records(path)
+    ctf = ctf_trace(out, events, emitter)
+    bt2_rates: dict[str, float] = {}
+    for mode in BT2_MODES:
+        rate, rss = measure_bt2(mode, ctf, events, runs)
+        bt2_rates[mode] = rate
+        print(f"{label:9s} {size:>9d} records  babeltrace2 {mode:6s} {rate / 1e6:7.2f} M events/s  "
+              f"peak RSS {rss / 1024:7.1f} MiB  ({events} events, {ctf.name})", flush=True)
+    for view, mode, r in bt2_ratios(c_rates, bt2_rates):
+        print(f"{label:9s} {size:>9d} records  C {view} / babeltrace2 {mode}: {r:6.1f}x  "
+              f"(goal >= {BT2_GOAL:g}x: {'met' if r >= BT2_GOAL else 'MISSED'})", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,26 +7,16 @@
 #      test:10000 on 4 CPUs with an NMI every 1 ms), as recorded and re-framed at 64
 #      records a frame.
 # An LTTng session needs lttng-sessiond: if none runs, one is started for the bench and
-# stopped afterwards (only that one, by its pid file).
+# stopped afterwards (only that one, by its pid file: bench/lttng_session.py).
 
 TRACE_BENCH_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -Itrace -Itrace/tests -Ibench/trace -pthread
 TRACE_RECORDINGS   ?=
 TRACE_CALLGRIND_N  := 100000
 BENCH_TRACE_ARGS   ?=
-LTTNG_RUNDIR       := $(if $(filter 0,$(shell id -u)),/var/run/lttng,$(HOME)/.lttng)
 
 .PHONY: bench-trace
-bench-trace: $(TRACE_BUILD)/bench-trace $(TRACE_BUILD)/trace-wire-stats $(BUILD)/trace-sample $(if $(TRACE_RECORDINGS),,all)
-	@dpkg-query -W -f='$${Status}' lttng-tools 2>/dev/null | grep -q 'install ok installed' || { \
-		echo "bench-trace: installing lttng-tools (session daemon for the recording comparison)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lttng-tools >/dev/null; }
-	@started=; \
-	if ! pgrep -x lttng-sessiond >/dev/null; then \
-		lttng-sessiond --daemonize --no-kernel >/dev/null 2>&1 && started=$$(cat $(LTTNG_RUNDIR)/lttng-sessiond.pid); \
-	fi; \
-	$(TRACE_BUILD)/bench-trace $(BENCH_TRACE_ARGS); rc=$$?; \
-	if [ -n "$$started" ]; then kill $$started; fi; \
-	exit $$rc
+bench-trace: deps $(TRACE_BUILD)/bench-trace $(TRACE_BUILD)/trace-wire-stats $(BUILD)/trace-sample $(if $(TRACE_RECORDINGS),,all)
+	$(PYTHON) -m bench.lttng_session with-sessiond $(TRACE_BUILD)/bench-trace $(BENCH_TRACE_ARGS)
 	@echo "  callgrind, instructions per record ($(TRACE_CALLGRIND_N) records, inclusive of callees):"
 	@for m in emit:trace_emit mutex:bench_mutex_one lttng:bench_lttng_one; do \
 		meth=$${m%%:*}; fn=$${m##*:}; out=$(TRACE_BUILD)/callgrind.$$meth.out; \
@@ -59,3 +49,8 @@ $(TRACE_BUILD)/trace-wire-stats: bench/trace/wire_stats.c trace/tests/wire_decod
 	@mkdir -p $(dir $@)
 	$(TRACE_CC) $(TRACE_BENCH_CFLAGS) -Idecoder/native -o $@ bench/trace/wire_stats.c trace/tests/wire_decode.c \
 		decoder/native/wire.c trace/frame.c trace/wire_codec.c trace/crc32.c
+
+# The CTF trace's producer for bench-decoder's babeltrace2 rows (bench/lttng_session.py).
+$(TRACE_BUILD)/lttng-emit: bench/trace/lttng_emit.c bench/trace/lttng_tp.c bench/trace/lttng_tp.h
+	@mkdir -p $(dir $@)
+	$(TRACE_CC) $(TRACE_BENCH_CFLAGS) -o $@ bench/trace/lttng_emit.c bench/trace/lttng_tp.c -llttng-ust -ldl

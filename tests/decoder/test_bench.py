@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_bench_decoder_measures_every_view_on_both_paths(tmp_path: Path) -> None:
     subprocess.run(["make", "-s", "-C", str(ROOT), "decoder"], check=True, capture_output=True)
     r = subprocess.run(["/usr/bin/python3", "-m", "bench.bench_decoder", "--records", "3000", "--runs", "1",
-                        "--views", "wire,read,check,text", "--out", str(tmp_path)],
+                        "--views", "wire,read,check,text", "--no-babeltrace2",
+                        "--out", str(tmp_path)],
                        cwd=ROOT, capture_output=True, text=True, check=True, timeout=300)
     rows = re.findall(r"^fresh +(\d+) records +(\S+) +(python|c) +[\d.]+ M items/s +peak RSS +[\d.]+ MiB +"
                       r"\((\d+) items\)", r.stdout, re.M)
