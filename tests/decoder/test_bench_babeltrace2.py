@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench import lttng_session
-from bench.bench_decoder import BT2_RATIOS, bt2_ratios
+from bench.bench_decoder import BT2_RATIOS, bt2_ratios, measure_bt2
 
 ROOT = Path(__file__).resolve().parents[2]
 EMITTER = ROOT / "build/trace/lttng-emit"
@@ -80,6 +80,11 @@ def test_record_refuses_a_short_trace(emitter: Path, tmp_path: Path) -> None:
     with lttng_session.sessiond():
         lttng_session.record(emitter, 500, dest)
     assert sorted(_arg0s(dest)) == list(range(500))
+    # the bench's text row counts babeltrace2's lines against the trace's count each run
+    rate, rss = measure_bt2("text", dest, 500, 1)
+    assert rate > 0 and rss > 0
+    with pytest.raises(SystemExit, match=r"printed \[500\] lines for 501 events"):
+        measure_bt2("text", dest, 501, 1)
 
 
 def test_a_lossy_trace_is_an_error(emitter: Path, tmp_path: Path) -> None:
