@@ -52,7 +52,7 @@ bugs-check:
 # Debian packages the project needs (tool -> package).  `make deps` installs
 # the missing ones; every target that needs a tool depends on deps.
 DEB_PACKAGES := gcc gcc-multilib binutils make qemu-system-x86 gdb python3 python3-pytest \
-	python3-pyelftools python3-rich python3-hypothesis python3-dev liblttng-ust-dev \
+	python3-pyelftools python3-rich python3-hypothesis python3-dev liblttng-ust-dev time \
 	lttng-tools babeltrace2 \
 	chromium valgrind cpio graphviz \
 	bochs bochsbios vgabios grub-pc-bin grub-common xorriso mtools

@@ -4,10 +4,11 @@ Generates serial captures of N/10 and N records (4 CPUs, frames of 32 records,
 a mix like a TEST-hypercall workload with NMIs, every record encoded afresh with
 its own values), then times decoding them on one core on the Python path and the C
 one (decoder/native/: wire decoder, `check` and `text` on the fast path) side by
-side, and reports items/s (median of --runs) and peak RSS per view.  Each run is its own child process, so ru_maxrss belongs to
-that run alone.  Beside them, babeltrace2 reads a CTF trace of the same event count
-recorded with LTTng-UST (bench/lttng_session.py, bench/trace/lttng_emit.c), measured the
-same way, and the C path's figures are given as ratios to it.
+side, and reports items/s (median of --runs) and peak RSS per view.  Each run is its own
+process, started by time(1) (see measured), so its peak RSS belongs to that run alone.
+Beside them, babeltrace2 reads a CTF trace of the same event count recorded with
+LTTng-UST (bench/lttng_session.py, bench/trace/lttng_emit.c), measured the same way, and
+the C path's figures are given as ratios to it.
 
     python3 -m bench.bench_decoder [--records N] [--runs R] [--views V,...] [--templated N]
                                    [--no-babeltrace2] [--lttng-emit PATH]
@@ -17,11 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -124,7 +125,8 @@ def generate(path: Path, nrecords: int, fresh: bool = False, seed: int = 1) -> i
 
 
 def _measure(view: str, path: str) -> None:
-    """Child process: decode with one view, print 'items seconds maxrss_kib'.
+    """Child process: decode with one view, print 'items seconds' (its peak RSS comes
+    from time(1), see measured).
 
     The reader is the one HEISEN_DECODER chose (the parent sets it per run)."""
     import io
@@ -167,7 +169,7 @@ def _measure(view: str, path: str) -> None:
         sink.flush()
         n = counted.n
     dt = time.process_time() - t0
-    print(n, dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print(n, dt)
 
 
 class _LineCount:
@@ -191,12 +193,25 @@ class _Counter:
             yield x
 
 
+def measured(stats: str) -> list[str]:
+    """The launcher of every measured process: on core 0, started by GNU time, which
+    writes its user and system CPU seconds and peak RSS (KiB) to the file stats.
+
+    Not started by this process: exec records the old address space's high-water mark
+    in the new program's ru_maxrss, so a child forked from the bench (tens of MiB after
+    generating a trace) would start its peak RSS there; time(1) is about 1 MiB."""
+    return ["taskset", "-c", "0", "/usr/bin/time", "-o", stats, "-f", "%U %S %M"]
+
+
 def run_child(view: str, path: Path, reader: str) -> tuple[int, float, int]:
-    """(items, CPU seconds, peak RSS KiB) of one decode in its own process on core 0."""
+    """(items, CPU seconds, peak RSS KiB) of one decode in its own process on core 0.
+    The CPU time is the decode's own (the child's clock, start-up left out)."""
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent), HEISEN_DECODER=reader)
-    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-m", "bench.bench_decoder", "--child", view, str(path)],
-                         capture_output=True, text=True, env=env, check=True).stdout.split()
-    return int(out[0]), float(out[1]), int(out[2])
+    with tempfile.NamedTemporaryFile("r") as stats:
+        out = subprocess.run([*measured(stats.name), sys.executable, "-m", "bench.bench_decoder", "--child", view,
+                              str(path)], capture_output=True, text=True, env=env, check=True).stdout.split()
+        rss = int(stats.read().split()[2])
+    return int(out[0]), float(out[1]), rss
 
 
 def measure(view: str, path: Path, reader: str, runs: int) -> tuple[int, float, int]:
@@ -218,13 +233,17 @@ BT2_GOAL = 5.0
 
 def run_bt2(mode: str, trace: Path) -> tuple[int, float, int]:
     """(lines of output, CPU seconds, peak RSS KiB) of one babeltrace2 run over trace in
-    its own process on core 0.  Start-up and plugin loading are in its CPU time."""
+    its own process on core 0.  The CPU time is wait4's for time(1) and babeltrace2 (to
+    the microsecond; time(1) prints centiseconds): babeltrace2's start-up and plugin
+    loading are in it, and time(1)'s own fork and wait, well under a millisecond."""
     from bench import lttng_session
-    try:
-        lines, ru = lttng_session.babeltrace2(BT2_MODES[mode], trace, cpu=0)
-    except (lttng_session.LttngError, OSError) as e:
-        raise SystemExit(f"bench: {e}") from None
-    return lines, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+    with tempfile.NamedTemporaryFile("r") as stats:
+        try:
+            lines, cpu = lttng_session.babeltrace2(BT2_MODES[mode], trace, launcher=measured(stats.name))
+        except (lttng_session.LttngError, OSError) as e:
+            raise SystemExit(f"bench: {e}") from None
+        rss = int(stats.read().split()[2])
+    return lines, cpu, rss
 
 
 def measure_bt2(mode: str, trace: Path, events: int, runs: int) -> tuple[float, int]:

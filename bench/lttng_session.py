@@ -11,14 +11,13 @@ gave (a daemon someone else started is used and left alone).
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,27 +81,26 @@ def lttng(*args: str) -> None:
         raise LttngError(f"lttng {' '.join(args)}: exit {r.returncode}: {(r.stderr or r.stdout).strip()}")
 
 
-def babeltrace2(args: list[str], trace: Path, cpu: int | None = None) -> tuple[int, resource.struct_rusage]:
-    """Run `babeltrace2 ARGS trace` (pinned to `cpu` with taskset, which execs it: the
-    child is babeltrace2 itself): (lines it printed, its resource usage from wait4).
-    A failed run, or a trace from which the tracer discarded events or packets (the
-    text sink's warning on stderr), is an error, not a count."""
-    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+def babeltrace2(args: list[str], trace: Path, launcher: Sequence[str] = ()) -> tuple[int, float]:
+    """Run `LAUNCHER... babeltrace2 ARGS trace`: (lines it printed, CPU seconds of the
+    process started and the children it waited for, from wait4).  A failed run, or a
+    trace from which the tracer discarded events or packets (the text sink's warning on
+    stderr), is an error, not a count."""
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([*pin, "babeltrace2", *args, str(trace)], stdout=subprocess.PIPE, stderr=err)
+        proc = subprocess.Popen([*launcher, "babeltrace2", *args, str(trace)], stdout=subprocess.PIPE, stderr=err)
         assert proc.stdout is not None
         lines = 0
         while chunk := proc.stdout.read(1 << 20):
             lines += chunk.count(b"\n")
         _, status, ru = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        rc = proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         msg = err.read().decode(errors="replace").strip()
-    if proc.returncode != 0:
-        raise LttngError(f"babeltrace2 {' '.join(args)} {trace}: exit {proc.returncode}: {msg[:2000]}")
+    if rc != 0:
+        raise LttngError(f"babeltrace2 {' '.join(args)} {trace}: exit {rc}: {msg[:2000]}")
     if "discarded" in msg.lower():
         raise LttngError(f"babeltrace2 {trace}: the tracer dropped events: {msg[:2000]}")
-    return lines, ru
+    return lines, ru.ru_utime + ru.ru_stime
 
 
 def count_events(trace: Path) -> int:
@@ -126,12 +124,24 @@ def record(emitter: Path, n: int, dest: Path) -> None:
         # default 512 KiB x 4 let it block less often.
         lttng("enable-channel", "--userspace", f"--session={session}", "--blocking-timeout=inf",
                "--subbuf-size=4M", "--num-subbuf=4", CHANNEL)
-        lttng("enable-event", "--userspace", f"--session={session}", f"--channel={CHANNEL}", EVENT)
-        lttng("start", session)
         env = dict(os.environ, LTTNG_UST_ALLOW_BLOCKING="1")
-        r = subprocess.run([str(emitter), str(n)], env=env, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise LttngError(f"{emitter} {n}: exit {r.returncode}: {r.stderr.strip()}")
+        # The emitter waits (up to 10 s) for its tracepoint to be enabled, so its pid is
+        # known before the event is: a session records every registered app of this
+        # user that fires EVENT, and another emitter running at the same time (a second
+        # bench, a test) would add its events to this trace.
+        proc = subprocess.Popen([str(emitter), str(n)], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            lttng("enable-event", "--userspace", f"--session={session}", f"--channel={CHANNEL}",
+                  f"--filter=$ctx.vpid == {proc.pid}", EVENT)
+            lttng("start", session)
+            _, err = proc.communicate()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if proc.returncode != 0:
+            raise LttngError(f"{emitter} {n}: exit {proc.returncode}: {err.strip()}")
         lttng("stop", session)   # waits until the consumer wrote every sub-buffer
     finally:
         subprocess.run(["lttng", "--no-sessiond", "destroy", session], capture_output=True)
