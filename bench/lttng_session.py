@@ -108,6 +108,36 @@ def count_events(trace: Path) -> int:
     return babeltrace2([], trace)[0]
 
 
+def emit(emitter: Path, n: int, session: str, channel: str) -> None:
+    """Run `emitter n` with EVENT enabled for it alone in session's channel (which must
+    exist) and the session started (the handshake of bench/trace/lttng_emit.c)."""
+    # LTTNG_UST_REGISTER_TIMEOUT: liblttng-ust's constructor waits up to this long
+    # (ms) for the daemon, so the app is registered when it says "ready".
+    env = dict(os.environ, LTTNG_UST_ALLOW_BLOCKING="1", LTTNG_UST_REGISTER_TIMEOUT="10000")
+    proc = subprocess.Popen([str(emitter), str(n)], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        ready = proc.stdout.readline()
+        if ready == "ready\n":
+            # Enabled only now, filtered on the emitter's vpid: a session records every
+            # registered app of this user that fires EVENT, and another emitter running
+            # at the same time (a second bench, a test) would add its events.
+            lttng("enable-event", "--userspace", f"--session={session}", f"--channel={channel}",
+                  f"--filter=$ctx.vpid == {proc.pid}", EVENT)
+            # returns once every registered app has the session active (lttng-emit.c:
+            # events before that are dropped)
+            lttng("start", session)
+            proc.stdin.write("go\n")
+        _, err = proc.communicate()   # closes stdin: no line, the emitter exits 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0 or ready != "ready\n":
+        raise LttngError(f"{emitter} {n}: exit {proc.returncode}: {err.strip()}")
+
+
 def record(emitter: Path, n: int, dest: Path) -> None:
     """Record `emitter n` (N events of EVENT) into the CTF trace dest/, which exists
     only once babeltrace2 read back exactly n events from it."""
@@ -124,24 +154,7 @@ def record(emitter: Path, n: int, dest: Path) -> None:
         # default 512 KiB x 4 let it block less often.
         lttng("enable-channel", "--userspace", f"--session={session}", "--blocking-timeout=inf",
                "--subbuf-size=4M", "--num-subbuf=4", CHANNEL)
-        env = dict(os.environ, LTTNG_UST_ALLOW_BLOCKING="1")
-        # The emitter waits (up to 10 s) for its tracepoint to be enabled, so its pid is
-        # known before the event is: a session records every registered app of this
-        # user that fires EVENT, and another emitter running at the same time (a second
-        # bench, a test) would add its events to this trace.
-        proc = subprocess.Popen([str(emitter), str(n)], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
-        try:
-            lttng("enable-event", "--userspace", f"--session={session}", f"--channel={CHANNEL}",
-                  f"--filter=$ctx.vpid == {proc.pid}", EVENT)
-            lttng("start", session)
-            _, err = proc.communicate()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        if proc.returncode != 0:
-            raise LttngError(f"{emitter} {n}: exit {proc.returncode}: {err.strip()}")
+        emit(emitter, n, session, CHANNEL)
         lttng("stop", session)   # waits until the consumer wrote every sub-buffer
     finally:
         subprocess.run(["lttng", "--no-sessiond", "destroy", session], capture_output=True)

@@ -8,15 +8,20 @@
  * the reader's caches and flatter it.  The CPU field cycles over 4 CPUs and the exit
  * reasons over the TEST-hypercall workload's mix, as in bench/bench_decoder.py.
  *
- * Exit status: 0 after N events; 2 for a bad argument; 3 when no session enabled the
- * tracepoint within 10 s (events fired before the session daemon's enablers reach this
- * process would be lost silently, and the count check downstream would only say "short").
+ * Handshake (bench/lttng_session.py): "ready" on stdout once main runs (liblttng-ust
+ * registered with the session daemon in a constructor before it, given enough
+ * LTTNG_UST_REGISTER_TIMEOUT), then a line on stdin once `lttng start` returned; only then
+ * the events.  A tracepoint is enabled as soon as the daemon pushes a session's events to
+ * the app, which it does before it marks the session active there: events fired in
+ * between are dropped without a trace, and the count check downstream would fail.
+ *
+ * Exit status: 0 after N events; 2 for a bad argument; 3 when stdin closed without the
+ * line or no session enabled the tracepoint by then.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "lttng_tp.h"
 
@@ -29,16 +34,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: lttng-emit N   (N events of hv_bench:intercept)\n");
 		return 2;
 	}
-	/* liblttng-ust registers with the session daemon from a constructor and waits for it
-	 * only up to LTTNG_UST_REGISTER_TIMEOUT: the enabler can arrive after main starts. */
-	int live = 0;
-	for (int i = 0; i < 1000 && !live; i++) {
-		live = lttng_ust_tracepoint_enabled(hv_bench, intercept);
-		if (!live)
-			nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	printf("ready\n");
+	fflush(stdout);
+	char go[16];
+	if (!fgets(go, sizeof(go), stdin)) {
+		fprintf(stderr, "lttng-emit: stdin closed before the go line\n");
+		return 3;
 	}
-	if (!live) {
-		fprintf(stderr, "lttng-emit: hv_bench:intercept is not enabled by any session after 10 s\n");
+	if (!lttng_ust_tracepoint_enabled(hv_bench, intercept)) {
+		fprintf(stderr, "lttng-emit: hv_bench:intercept is not enabled by any session\n");
 		return 3;
 	}
 	static const uint32_t reasons[] = { 0x81, 0x81, 0x81, 0x61, 0x7b, 0x72, 0x400, 0x81 };

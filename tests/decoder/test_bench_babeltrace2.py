@@ -97,10 +97,7 @@ def test_a_lossy_trace_is_an_error(emitter: Path, tmp_path: Path) -> None:
         try:
             lttng_session.lttng("enable-channel", "--userspace", f"--session={session}", "--subbuf-size=4096",
                                 "--num-subbuf=2", "c")
-            lttng_session.lttng("enable-event", "--userspace", f"--session={session}", "--channel=c",
-                                lttng_session.EVENT)
-            lttng_session.lttng("start", session)
-            subprocess.run([str(emitter), "200000"], check=True)
+            lttng_session.emit(emitter, 200000, session, "c")
             lttng_session.lttng("stop", session)
         finally:
             subprocess.run(["lttng", "--no-sessiond", "destroy", session], capture_output=True)
