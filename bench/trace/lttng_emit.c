@@ -11,9 +11,9 @@
  * Handshake (bench/lttng_session.py): "ready" on stdout once main runs (liblttng-ust
  * registered with the session daemon in a constructor before it, given enough
  * LTTNG_UST_REGISTER_TIMEOUT), then a line on stdin once `lttng start` returned; only then
- * the events.  A tracepoint is enabled as soon as the daemon pushes a session's events to
- * the app, which it does before it marks the session active there: events fired in
- * between are dropped without a trace, and the count check downstream would fail.
+ * the events.  The tracepoint can be enabled before the session is active in this app,
+ * and the probe drops events of an inactive session without counting them as
+ * discarded: the count check downstream would refuse the short trace.
  *
  * Exit status: 0 after N events; 2 for a bad argument; 3 when stdin closed without the
  * line or no session enabled the tracepoint by then.
