@@ -4,17 +4,26 @@
  * the rules of decoder/rule_kinds.py, with their expressions compiled by
  * decoder/fast_check.py into the little stack programs run here.
  *
- *   Check(rules, lookahead, ncpus)   rules: the tuples fast_check.compile_rules builds
+ *   Check(rules, lookahead, ncpus, text=None, input_bytes=-1)
+ *                                    rules: the tuples fast_check.compile_rules builds;
+ *                                    input_bytes: the capture's size (-1 unknown)
  *   .feed(bytes) -> bool             False: the C engine gave up (see below)
- *   .finish() -> tuple | None        the pass's counts, or None: it gave up
+ *   .finish() -> tuple | None        a pass's counts (or evidence=False), or None: gave up
  *   .merged(bytes) -> list           test hook: (tsc, cpu, type, args) in merged order
  *
+ * It judges loss as check.py does: Loss items (LOST records, seq gaps, CRC/garbage/
+ * truncated damage, malformed frames, duplicates, late records) travel through the merge
+ * in merged order, are counted (counts["loss"], damaged_bytes) and reach the rules'
+ * on_loss / on_damage, whose `unjudged` entries are written in rule_kinds.py's words.
  * It gives up -- and decoder/fast_check.py then runs the Python checker, the reference,
  * over the whole trace -- wherever its answer could differ from the reference's or would
- * need the reference's words: any Loss item (loss, damage, a late record), any broken
- * rule (the message and its window are the Python checker's), a value past 128 bits in
- * an expression, a BOOT record naming more than 256 CPUs.  What it returns is a pass:
- * the same verdict, counts, evaluations and measurements as the Python checker's.
+ * need the reference's words: any broken rule (the message, its window, and check.py's
+ * hold of a cross-CPU violation a later loss may explain are the Python checker's), a
+ * value past 128 bits in an expression, a BOOT record naming more than 256 CPUs, no
+ * records.  What it returns is a pass -- the same verdict, counts, evaluations,
+ * measurements and unjudged entries as the Python checker's -- or the numbers for the
+ * evidence rule's error ("more damage than data").  The text view and the merged() test
+ * hook still give up at the first Loss item.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
