@@ -19,7 +19,7 @@
  * over the whole trace -- wherever its answer could differ from the reference's or would
  * need the reference's words: any broken rule (the message, its window, and check.py's
  * hold of a cross-CPU violation a later loss may explain are the Python checker's), a
- * value past 128 bits in an expression, a BOOT record naming more than 256 CPUs, no
+ * value past 128 bits in an expression, no
  * records.  What it returns is a pass -- the same verdict, counts, evaluations,
  * measurements and unjudged entries as the Python checker's -- or the numbers for the
  * evidence rule's error ("more damage than data").  The text view and the merged() test
@@ -323,7 +323,7 @@ struct ck_rule {
 	int ep_open;
 	uint64_t ep_key, ep_k_open;
 	int ep_owner;
-	uint8_t ep_part[NCPU];
+	uint8_t ep_part[NCPU + 1];
 	uint8_t *done;          /* [nsteps][NCPU] */
 	uint64_t *done_tsc;     /* [nsteps][NCPU] */
 	struct { int qi; uint64_t key; } *quiet_on[NCPU];
@@ -622,24 +622,23 @@ static int sel_matches(const struct ck_sel *s, const struct ck_rec *r, const str
 	return 0;
 }
 
-/* ctx.others(owner) as a bitmap; -1 when it would name more than 256 CPUs */
-static int others(CheckObject *c, int owner, uint8_t *out)
+/* ctx.others(owner) as a bitmap of NCPU + 1: out[NCPU] is CPU 256, which stands for
+ * every CPU past 255 a BOOT record names (a frame's CPU is one byte: it never speaks) */
+static void others(CheckObject *c, int owner, uint8_t *out)
 {
 	int any_up = 0;
 	for (int i = 0; i < NCPU; i++)
 		any_up |= c->up[i];
+	out[NCPU] = 0;
 	if (any_up) {
 		memcpy(out, c->up, NCPU);
 	} else if (c->ncpus) {
-		if (c->ncpus > NCPU)
-			return -1;
-		for (int i = 0; i < NCPU; i++)
+		for (int i = 0; i <= NCPU; i++)
 			out[i] = (uint64_t)i < c->ncpus;
 	} else {
 		memcpy(out, c->seen, NCPU);
 	}
 	out[owner] = 0;
-	return 0;
 }
 
 /* Rule.unjudged.append, in rule_kinds.py's words; the first UNJUDGED_KEPT are kept
@@ -774,8 +773,7 @@ static int epoch_record(CheckObject *c, struct ck_rule *R, uint64_t k, const str
 			}
 		}
 		R->ep_open = 0;
-		if (others(c, cpu, R->ep_part))
-			return 1;
+		others(c, cpu, R->ep_part);
 		memset(done, 0, (size_t)R->nsteps * NCPU);
 		R->ep_open = 1;
 		R->ep_lossy = 0;
@@ -825,10 +823,13 @@ static int epoch_record(CheckObject *c, struct ck_rule *R, uint64_t k, const str
 			}
 		}
 	}
-	for (int i = 0; i < R->nsteps; i++)
+	for (int i = 0; i < R->nsteps; i++) {
+		if (!R->step_owner[i] && R->ep_part[NCPU])
+			return 0;       /* CPU 256 takes part and never speaks */
 		for (int q = 0; q < NCPU; q++)
 			if ((R->step_owner[i] ? q == R->ep_owner : R->ep_part[q]) && !done[i * NCPU + q])
 				return 0;       /* not complete */
+	}
 	R->ep_open = 0;
 	for (int i = 1; i < R->nsteps; i++) {
 		int have_p = 0, have_c = 0;

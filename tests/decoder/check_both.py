@@ -13,12 +13,7 @@ from pathlib import Path
 from decoder.check import CONTEXT, CheckResult, Checker, run_check
 from decoder.fast_check import c_check, check_file
 from decoder.reader import read_items
-
-
-def explained_suspect(ref: CheckResult) -> bool:
-    """Whether the reference passed through a cross-CPU violation a loss explained
-    (its unjudged entry names where the loss was reported)."""
-    return any(" around then (reported at #" in u for us in ref.counts.get("unjudged", {}).values() for u in us)
+from tests.support.cwire_diff import explained_suspect
 
 
 def both(data: bytes, rules_path: str | Path | None = None, time_bounds: bool = True,
