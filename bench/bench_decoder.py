@@ -36,10 +36,15 @@ PER_FRAME = 32
 NCPUS = 4
 TEMPLATES = 4096
 PERIOD = PER_FRAME * 11000  # > the longest span _workload gives a frame
-# lossy traces: one frame in LOST_EVERY loses its tail to a full ring (a LOST record
-# says how many), one in DROP_EVERY never reaches the wire (a seq gap), and garbage
-# comes before one in GARBAGE_EVERY (damage no CPU can be named for)
+# lossy traces: frame 5 and one in LOST_EVERY lose their tail to a full ring (a LOST
+# record says how many), frame 7 and one in DROP_EVERY never reach the wire (a seq
+# gap), and garbage comes before frame 9 and one in GARBAGE_EVERY (damage no CPU can
+# be named for): a small trace has each once
 LOST_EVERY, DROP_EVERY, GARBAGE_EVERY = 997, 3001, 7001
+
+
+def _hit(nframe: int, first: int, every: int) -> bool:
+    return nframe == first or nframe % every == 0
 
 
 def _exit(rng: random.Random, cpu: int, tsc: int, k: int, rip: int) -> list[Record]:
@@ -110,13 +115,13 @@ def generate(path: Path, nrecords: int, fresh: bool = False, seed: int = 1, loss
                 if fresh:
                     recs, k[cpu] = _frame_records(rng, cpu, tsc[cpu], k[cpu], PER_FRAME)
                     nframe += 1
-                    if lossy and nframe % LOST_EVERY == 0:
+                    if lossy and _hit(nframe, 5, LOST_EVERY):
                         cut = len(recs) // 2
                         recs = recs[:cut] + [Record(recs[cut].tsc, cpu, EVENT_IDS["LOST"], (len(recs) - cut,))]
                     frame = frame_from_body(cpu, seq[cpu], recs[0].tsc, encode_records(recs, recs[0].tsc))
-                    if lossy and nframe % DROP_EVERY == 0:
+                    if lossy and _hit(nframe, 7, DROP_EVERY):
                         frame = b""
-                    elif lossy and nframe % GARBAGE_EVERY == 0:
+                    elif lossy and _hit(nframe, 9, GARBAGE_EVERY):
                         frame = b"\x05garbage" + bytes(range(1, 24)) + b"\0" + frame
                     n = len(recs)
                 else:
