@@ -206,3 +206,25 @@ def test_a_late_record_is_counted_in_c_as_in_python() -> None:
     r = both(data)
     assert r.passed and r.counts["loss"] == {"late": 1}, r.counts
     assert c_check(data, Checker()) == r
+
+
+def test_damage_released_with_a_record_of_the_same_tsc_comes_first() -> None:
+    # Garbage no CPU can be named for is stamped with the newest TSC the merge has seen
+    # (CPU 1's NMI_INJECT here) and released with it: merge.py puts cpu -1 first, so the
+    # NMI_INJECT's number in its unjudged entry (CPU 1 lost records before) is one past
+    # the damage's -- in C as in Python.
+    from tests.support.synth import TraceBuilder, encode_frame
+    b = TraceBuilder(2)
+    b.ev(1, "LOST", 1)
+    b.ev(1, "HOST_NMI", 2, 0, 0)
+    inject = b.ev(1, "NMI_INJECT", 0)
+    b.ev(0, "INTERCEPT_ENTER", VMMCALL, 0x2000100)
+    b.ev(0, "INTERCEPT_LEAVE", VMMCALL)
+    cpu0, cpu1 = b.per_cpu[0], b.per_cpu[1]
+    data = (encode_frame(0, 0, cpu0[:2]) + encode_frame(1, 0, cpu1) + b"\x05junk\0"
+            + encode_frame(0, 1, cpu0[2:]))
+    r = both(data)
+    k = next(i for i, it in enumerate(read_items(data)) if it == inject._replace(frame=0))
+    assert r.passed and r.counts["unjudged"]["nmi_accounting"] == [f"cpu 1 at #{k} (loss before it)"], r.counts
+    assert type(list(read_items(data))[k - 1]).__name__ == "Loss"
+    assert c_check(data, Checker()) == r
