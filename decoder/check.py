@@ -243,7 +243,11 @@ class Checker:
         self.suspect = None
         self.counts["retied"] = self.counts.get("retied", 0) + 1  # evidence: verdicts a tie changed
         self.rejudge.append((s.k, s.record, [s.rule] + s.rest))
-        for item in s.held:
+        return self._replay(s.held)
+
+    def _replay(self, held: list[Item]) -> bool:
+        """The items read while a suspect was pending, checked now in order."""
+        for item in held:
             if self.feed(item):
                 return True
         return self._rejudge()
@@ -264,10 +268,7 @@ class Checker:
         if s.rest and self._judge(s.k, s.record, s.rest):
             self.pending_after = s.held
             return True
-        for item in s.held:
-            if self.feed(item):
-                return True
-        return self._rejudge()
+        return self._replay(s.held)
 
     def no_evidence(self) -> str | None:
         """Why the trace so far is too thin for a verdict, or None.  A pass needs
