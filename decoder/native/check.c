@@ -18,7 +18,7 @@
  * It gives up -- and decoder/fast_check.py then runs the Python checker, the reference,
  * over the whole trace -- wherever its answer could differ from the reference's or would
  * need the reference's words: any broken rule (the message, its window, and check.py's
- * hold of a cross-CPU violation a later loss may explain are the Python checker's), a
+ * hold of a cross-CPU violation a later loss or a TSC tie may clear are the Python checker's), a
  * value past 128 bits in an expression, no
  * records.  What it returns is a pass -- the same verdict, counts, evaluations,
  * measurements and unjudged entries as the Python checker's -- or the numbers for the

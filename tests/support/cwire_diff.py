@@ -161,19 +161,22 @@ def _plain(it: Record) -> tuple:
     return (it.tsc, it.cpu, it.type, args)
 
 
-def explained_suspect(ref: CheckResult) -> bool:
-    """Whether the Python checker passed through a cross-CPU violation that a loss
-    explained (check.Checker._hold; its unjudged entry says where the loss was
-    reported): the one pass the C checker, which gives up at any violation, leaves."""
-    return any(" around then (reported at #" in u for us in ref.counts.get("unjudged", {}).values() for u in us)
+def python_only(ref: CheckResult) -> bool:
+    """Whether the Python checker's verdict went through a suspect cross-CPU violation
+    (check.Checker._hold) that a loss explained (its unjudged entry says where the loss
+    was reported) or a TSC tie had judged again (counts["retied"]): the verdicts the C
+    checker, which judges in merged order and gives up at any violation, leaves."""
+    return bool(ref.counts.get("retied")) or any(
+        " around then (reported at #" in u for us in ref.counts.get("unjudged", {}).values() for u in us)
 
 
 def check_difference(data: bytes, merged: list[Item], lookahead: int = 64) -> str | None:
     """The C merge (decoder/native/check.c) and the C checker against the Python ones:
     None when they agree, else how they differ.  The C merge gives up exactly where the
     Python one reports a Loss; the C checker gives up only at violations: every pass,
-    lossy or not (but one through an explained suspect), and every evidence error over
-    records it must give, equal to the Python checker's field for field."""
+    lossy or not (but one through a suspect a loss explained or a tie re-judged), and
+    every evidence error over records it must give, equal to the Python checker's field
+    for field."""
     cw = cwire.load()
     assert cw is not None
     got = cw.Check((), lookahead, 0).merged(data)
@@ -191,7 +194,7 @@ def check_difference(data: bytes, merged: list[Item], lookahead: int = 64) -> st
     if fast is not None and (fast != ref or fast.summary() != ref.summary()):
         return f"C checker: {fast.summary()} {fast.counts}; python: {ref.summary()} {ref.counts}"
     must = ref.passed or (ref.error is not None and ref.counts["records"] > 0)
-    if fast is None and must and not explained_suspect(ref):
+    if fast is None and must and not python_only(ref):
         return f"C checker gave up on a {'lossy ' if not clean else ''}verdict it must give: {ref.summary()}"
     return None
 
