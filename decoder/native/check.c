@@ -18,12 +18,12 @@
  * It gives up -- and decoder/fast_check.py then runs the Python checker, the reference,
  * over the whole trace -- wherever its answer could differ from the reference's or would
  * need the reference's words: any broken rule (the message, its window, and check.py's
- * hold of a cross-CPU violation a later loss or a TSC tie may clear are the Python checker's), a
- * value past 128 bits in an expression, no
- * records.  What it returns is a pass -- the same verdict, counts, evaluations,
- * measurements and unjudged entries as the Python checker's -- or the numbers for the
- * evidence rule's error ("more damage than data").  The text view and the merged() test
- * hook still give up at the first Loss item.
+ * hold of a cross-CPU violation that a later loss or a TSC tie may clear are the Python
+ * checker's), a value past 128 bits in an expression, no records.  What it returns is a
+ * pass -- the same verdict, counts, evaluations, measurements and unjudged entries as
+ * the Python checker's -- or the numbers for the evidence rule's error ("more damage
+ * than data").  The text view and the merged() test hook still give up at the first
+ * Loss item.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
