@@ -1,0 +1,76 @@
+"""The bug zoo on VMX (make test-vmx): each VMX-relevant bug of defs/bugs.toml, built by the
+harness's own `--bugs` path for the bochs platform (build/bugs-<name>/vmx/hv.elf32), is
+caught by its scenario in deterministic mode (NMIs from inside the machine, so the seed
+alone fixes where they land), as the table's `detected_as`; the correct VMX build passes
+the same scenarios with the same seeds.  field-width: tests/bochs/test_vmx_boots.py."""
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from harness.judge.bochs_run import run_scenario_bochs
+from harness.judge.run import RunOptions, RunResult
+from harness.launch import build as buildmod
+from harness.scenario import load_named
+from tests.bochs_util import BUILD
+
+BUGS = tomllib.loads((buildmod.REPO / "defs/bugs.toml").read_text())["bug"]
+# The bugs with a VMX face: each with a seed that catches it there (defs/bugs.toml
+# vmx_seed, vmx_detected_as); the correct build passes the same scenario with it.
+VMX = sorted(n for n, b in BUGS.items() if "vmx_seed" in b)
+
+
+def run(scenario: str, iterations: int, build: Path, tmp_path: Path, seed: int,
+        hang_timeout: float | None = None) -> RunResult:
+    sc = load_named(scenario).with_overrides(iterations=iterations)
+    if hang_timeout is not None:
+        sc = dataclasses.replace(sc, hang_timeout=hang_timeout)
+    return run_scenario_bochs(sc, RunOptions(seed=seed, build_dir=build, results_dir=tmp_path,
+                                             deterministic=True, views=False, bugs=None))
+
+
+def per_cpu_nmi(r: RunResult) -> dict[str, dict[str, int]]:
+    return {c: v["nmi"] for c, v in r.record.trace["summary"]["cpus"].items()}
+
+
+def test_the_vmx_zoo_holds_the_bugs_the_issue_names() -> None:
+    assert set(VMX) >= {"endquiesce-order", "nmi-coalesce-drop", "inject-while-blocked"}, VMX
+
+
+@pytest.mark.parametrize("name", VMX)
+def test_zoo_bug_is_caught_on_vmx(tmp_path: Path, name: str) -> None:
+    bug = BUGS[name]
+    build = buildmod.build_bugs(name, targets=buildmod.VMX_TARGETS)
+    assert (build / "vmx" / "hv.elf32").is_file()
+    hang = bug["vmx_detected_as"] == "hang"
+    r = run(bug["scenario"], bug["iterations"], build, tmp_path, bug["vmx_seed"],
+            hang_timeout=3.0 if hang else None)
+    assert r.record.outcome == bug["vmx_detected_as"], (r.record.outcome, r.record.reason, str(r.run_dir))
+    if name == "inject-while-blocked":
+        # The bug's own face: an NMI delivered inside the guest's NMI handler, seen by
+        # the guest and by the checker.
+        nmi = per_cpu_nmi(r)
+        assert any((v["guest_nested"] or 0) > 0 for v in nmi.values()), nmi
+        assert r.record.rule == "nmi_not_injected_while_blocked", r.record.rule
+
+
+@pytest.mark.parametrize("scenario", sorted({BUGS[n]["scenario"] for n in VMX}))
+def test_vmx_zoo_scenario_passes_on_the_correct_build(tmp_path: Path, scenario: str) -> None:
+    names = [n for n in VMX if BUGS[n]["scenario"] == scenario]
+    for seed in sorted({BUGS[n]["vmx_seed"] for n in names}):
+        r = run(scenario, max(BUGS[n]["iterations"] for n in names), BUILD, tmp_path / str(seed), seed)
+        assert r.record.outcome == "pass" and r.passed, (seed, r.record.reason, str(r.run_dir))
+        assert all(v["guest_nested"] == 0 for v in per_cpu_nmi(r).values())
+
+
+def test_unknown_bug_on_bochs_is_refused_with_exit_2(tmp_path: Path) -> None:
+    p = subprocess.run([sys.executable, "-m", "harness", "run", "smoke", "--platform", "bochs",
+                        "--bugs", "no-such-bug;true", "--results", str(tmp_path)],
+                       cwd=buildmod.REPO, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, (p.returncode, p.stdout[-500:], p.stderr[-500:])
+    assert "unknown bug" in (p.stdout + p.stderr) and "Traceback" not in p.stderr, p.stderr[-500:]
