@@ -67,6 +67,8 @@ def test_vmx_zoo_scenario_passes_on_the_correct_build(tmp_path: Path, scenario: 
     names = [n for n in VMX if BUGS[n]["scenario"] == scenario]
     for seed in sorted({BUGS[n]["vmx_seed"] for n in names}):
         r = run(scenario, max(BUGS[n]["iterations"] for n in names), BUILD, tmp_path / str(seed), seed)
+        # The hypervisor's PASS: every CPU's guest received exactly the NMIs injected, none
+        # nested (hv/core/verdict.c) -- its own count, whole even where the 5000-iteration
+        # flood outran the UART and the trace lost records (docs/platform.md B8).
         assert r.record.outcome == "pass" and r.passed, (seed, r.record.reason, str(r.run_dir))
-        assert all(v["guest_nested"] == 0 for v in per_cpu_nmi(r).values())
 
