@@ -2,10 +2,14 @@
 
 Generates serial captures of N/10 and N records (4 CPUs, frames of 32 records,
 a mix like a TEST-hypercall workload with NMIs, every record encoded afresh with
-its own values), then times decoding them on one core on the Python path and the C
-one (decoder/native/: wire decoder, `check` and `text` on the fast path) side by
-side, and reports items/s (median of --runs) and peak RSS per view.  Each run is its own child process, so ru_maxrss belongs to
-that run alone.
+its own values), and the same two with loss injected deterministically (`lossy`:
+frames whose tail a full ring dropped, reported by a LOST record; frames missing on
+the wire; garbage between frames), then times decoding them on one core on the
+Python path and the C one (decoder/native/: wire decoder, `check` and `text` on the
+fast path) side by side, and reports items/s (median of --runs) and peak RSS per view.
+Each run is its own child process, so ru_maxrss belongs to that run alone.  The C
+`check` row is the C checker's own verdict: the bench fails if it gave the capture
+(lossy or not) to the Python checker.
 
     python3 -m bench.bench_decoder [--records N] [--runs R] [--views V,...] [--templated N]
 """
@@ -32,6 +36,15 @@ PER_FRAME = 32
 NCPUS = 4
 TEMPLATES = 4096
 PERIOD = PER_FRAME * 11000  # > the longest span _workload gives a frame
+# lossy traces: frame 5 and one in LOST_EVERY lose their tail to a full ring (a LOST
+# record says how many), frame 7 and one in DROP_EVERY never reach the wire (a seq
+# gap), and garbage comes before frame 9 and one in GARBAGE_EVERY (damage no CPU can
+# be named for): a small trace has each once
+LOST_EVERY, DROP_EVERY, GARBAGE_EVERY = 997, 3001, 7001
+
+
+def _hit(nframe: int, first: int, every: int) -> bool:
+    return nframe == first or nframe % every == 0
 
 
 def _exit(rng: random.Random, cpu: int, tsc: int, k: int, rip: int) -> list[Record]:
@@ -69,13 +82,17 @@ def _frame_records(rng: random.Random, cpu: int, tsc: int, k: int, limit: int) -
         k += 1
 
 
-def generate(path: Path, nrecords: int, fresh: bool = False, seed: int = 1) -> int:
+def generate(path: Path, nrecords: int, fresh: bool = False, seed: int = 1, lossy: bool = False) -> int:
     """Write a capture of about nrecords records (whole frames); returns bytes written.
 
     fresh=False stamps frames from TEMPLATES pre-encoded bodies (fast to make;
     argument values repeat across frames); fresh=True encodes every record
-    (every hypercall argument is new: the decoder's worst case).
+    (every hypercall argument is new: the decoder's worst case).  lossy (fresh only):
+    loss injected at fixed frame counts (LOST_EVERY, DROP_EVERY, GARBAGE_EVERY).
     """
+    if lossy and not fresh:
+        raise ValueError("lossy traces are fresh")
+    nframe = 0
     rng = random.Random(seed)
     bodies: dict[int, list[tuple[bytes, int]]] = {}
     if not fresh:
@@ -97,7 +114,15 @@ def generate(path: Path, nrecords: int, fresh: bool = False, seed: int = 1) -> i
             for cpu in range(NCPUS):
                 if fresh:
                     recs, k[cpu] = _frame_records(rng, cpu, tsc[cpu], k[cpu], PER_FRAME)
+                    nframe += 1
+                    if lossy and _hit(nframe, 5, LOST_EVERY):
+                        cut = len(recs) // 2
+                        recs = recs[:cut] + [Record(recs[cut].tsc, cpu, EVENT_IDS["LOST"], (len(recs) - cut,))]
                     frame = frame_from_body(cpu, seq[cpu], recs[0].tsc, encode_records(recs, recs[0].tsc))
+                    if lossy and _hit(nframe, 7, DROP_EVERY):
+                        frame = b""
+                    elif lossy and _hit(nframe, 9, GARBAGE_EVERY):
+                        frame = b"\x05garbage" + bytes(range(1, 24)) + b"\0" + frame
                     n = len(recs)
                 else:
                     body, n = bodies[cpu][seq[cpu] % len(bodies[cpu])]
@@ -141,10 +166,19 @@ def _measure(view: str, path: str) -> None:
     elif view == "check":
         # what `decoder check FILE` runs: C judges the pass (decoder/fast_check.py);
         # with HEISEN_DECODER=python the Python checker does
-        from decoder.fast_check import check_file
-        result = check_file(path)
+        from decoder.check import Checker
+        from decoder.fast_check import c_check, check_file
+        if os.environ.get("HEISEN_DECODER") == "c":
+            judged = c_check(path, Checker())
+            if judged is None:  # check_file would time the Python checker under the C label
+                raise SystemExit(f"bench: the C checker gave {path} to the Python checker")
+            result = judged
+        else:
+            result = check_file(path)
         if not result.passed:  # a short run would make the number meaningless
             raise SystemExit(f"bench trace fails {result.rule}: {result.message}")
+        if Path(path).name.startswith("lossy") and not result.counts["loss"]:
+            raise SystemExit(f"bench: {path} holds no loss")
         n = result.counts["items"]
     elif view == "pftrace":    # perfetto --format proto: a binary sink
         counted = _Counter(read_records(path))
@@ -236,13 +270,14 @@ def main(argv: list[str]) -> int:
     traces = [("fresh", a.records // 10, True), ("fresh", a.records, True)]
     if a.templated:
         traces.append(("templated", a.templated, False))
+    traces += [("lossy", a.records // 10, True), ("lossy", a.records, True)]
     print(f"decoder bench: items/s = CPU time on core 0, median of {a.runs} runs; peak RSS = the largest; "
           "no babeltrace2 figure (no LTTng trace is recorded or read in this repo)", flush=True)
     for label, size, fresh in traces:
         path = out / f"{label}-{size}.bin"
         if not path.exists():
             t0 = time.time()
-            nbytes = generate(path, size, fresh=fresh)
+            nbytes = generate(path, size, fresh=fresh, lossy=label == "lossy")
             print(f"generated {path}: {size} records, {nbytes} bytes in {time.time() - t0:.1f} s", flush=True)
         python_rate = 0.0
         for view in views:

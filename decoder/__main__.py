@@ -140,7 +140,7 @@ def main(argv: list[str]) -> int:
             from decoder.fast_check import check_file
             if a.ring_dump:
                 r = run_check(items, a.rules, context=a.context, input_bytes=size, time_bounds=a.time_bounds)
-            else:   # C judges a pass; anything else is the Python checker's (decoder/fast_check.py)
+            else:   # C judges a pass, lossy or not; a broken rule is the Python checker's (decoder/fast_check.py)
                 r = check_file(a.input, a.rules, context=a.context, input_bytes=size, time_bounds=a.time_bounds,
                                lookahead=a.lookahead, ncpus=a.ncpus)
             out.write(r.summary() + "\n")

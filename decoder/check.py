@@ -147,6 +147,7 @@ class Checker:
         self.k = -1
         self.suspect: _Suspect | None = None  # a cross-CPU violation awaiting the other CPUs (_hold)
         self.pending_after: list[Item] = []   # items read past the violation while it was suspect
+        self.rejudge: list[tuple[int, Record, list[Rule]]] = []  # records a tie put back (_retie)
 
     def feed(self, item: Item) -> bool:
         """True when this item broke a rule (feed nothing more; call finish)."""
@@ -212,6 +213,8 @@ class Checker:
         s = self.suspect
         assert s is not None
         s.held.append(item)
+        if type(item) is Record and item.cpu != s.record.cpu and item.tsc == s.record.tsc:
+            return self._retie(s)
         if type(item) is Loss:
             # Any loss but a duplicate frame: missing records, or ones that arrived too
             # late for the merge to order them ("late").
@@ -230,6 +233,34 @@ class Checker:
         self.violation = (s.rule, s.msg, s.k, EVENTS[s.record.type].name)
         return True
 
+    def _retie(self, s: "_Suspect") -> bool:
+        """Another CPU's record with the suspect's very TSC: the merge ordered the two by
+        CPU number, not by what happened (a REQUEST and its ACK can read the same TSC:
+        QEMU clamps a vCPU's TSC read to the last one any vCPU made, and the wire keeps
+        64-cycle units).  So the suspect is judged again after the tied records, which
+        are checked first (every held item so far has that TSC: the merge does not go
+        back in time).  Test: tests/decoder/test_check.py, ..._with_the_same_tsc_..."""
+        self.suspect = None
+        self.counts["retied"] = self.counts.get("retied", 0) + 1  # evidence: verdicts a tie changed
+        self.rejudge.append((s.k, s.record, [s.rule] + s.rest))
+        return self._replay(s.held)
+
+    def _replay(self, held: list[Item]) -> bool:
+        """The items read while a suspect was pending, checked now in order."""
+        for item in held:
+            if self.feed(item):
+                return True
+        return self._rejudge()
+
+    def _rejudge(self) -> bool:
+        """Judge the records a tie put back, once no suspect is pending (a tied record
+        that is itself suspect keeps them waiting until it is settled)."""
+        while self.rejudge and self.suspect is None:
+            k, rec, rules = self.rejudge.pop(0)
+            if self._judge(k, rec, rules):
+                return True
+        return False
+
     def _explained(self, s: "_Suspect", loss: Loss) -> bool:
         self.suspect = None
         who = "an unattributed stretch of damage" if loss.cpu is None else f"cpu {loss.cpu} lost records"
@@ -237,10 +268,7 @@ class Checker:
         if s.rest and self._judge(s.k, s.record, s.rest):
             self.pending_after = s.held
             return True
-        for item in s.held:
-            if self.feed(item):
-                return True
-        return False
+        return self._replay(s.held)
 
     def no_evidence(self) -> str | None:
         """Why the trace so far is too thin for a verdict, or None.  A pass needs

@@ -8,11 +8,12 @@ evaluated with Python's integer semantics in 128 bits).  A rule C cannot run exa
 (an expression over text, a float bound, a name it cannot resolve) makes the whole
 check the Python checker's.
 
-The C engine answers only "pass" (with the counts, evaluations and measurements the
-Python checker would report).  Wherever it could differ from the reference or needs its
-words -- a broken rule, any Loss item, a value past 128 bits, no records -- it gives up
-and check_file() runs the Python checker over the whole capture: failures and damaged
-traces are judged by the reference, at its speed (tests/decoder/test_fast_check.py).
+The C engine answers a pass -- with the counts, evaluations, measurements, loss counts,
+damaged bytes and `unjudged` entries the Python checker would report, loss or no loss --
+and the evidence rule's error ("more damage than data").  Wherever it could differ from
+the reference or needs its words -- a broken rule, a value past 128 bits, no records --
+it gives up and check_file() runs the Python checker over the whole capture: failures
+are judged by the reference, at its speed (tests/decoder/test_fast_check.py).
 """
 from __future__ import annotations
 
@@ -221,7 +222,8 @@ def c_check(source: str | Path | bytes, checker: Checker, lookahead: int = DEFAU
     spec = compile_rules(checker.rules) if cw is not None else None
     if spec is None:
         return None
-    engine: Any = cw.Check(spec, lookahead, ncpus or 0)
+    ib = checker.input_bytes
+    engine: Any = cw.Check(spec, lookahead, ncpus or 0, None, -1 if ib is None else ib)
     if isinstance(source, bytes):
         if not engine.feed(source):
             return None
@@ -233,18 +235,25 @@ def c_check(source: str | Path | bytes, checker: Checker, lookahead: int = DEFAU
     got = engine.finish()
     if got is None:
         return None
-    items, records, tsc_khz, per_rule = got
+    items, records, tsc_khz, per_rule, loss, damaged_bytes, evidence = got
     counts = checker.counts
     counts["items"], counts["records"] = items, records
+    counts["loss"] = dict(loss)
+    counts["damaged_bytes"] = damaged_bytes
     checker.ctx.tsc_khz = tsc_khz
-    for r, (evaluations, longest, rate_missing) in zip(checker.rules, per_rule):
+    for r, (evaluations, longest, rate_missing, unjudged) in zip(checker.rules, per_rule):
         r.evaluations = evaluations
+        r.unjudged = unjudged   # check.c's words, the first 20 (what the result shows)
         if isinstance(r, Epoch):
             r.longest = None if longest is None else tuple(longest)  # type: ignore[assignment]
-            if rate_missing is not None:
-                r.rate_missing = True
-                r.unjudged.append(f"within_ms from epoch {rate_missing} on (no BOOT record with the TSC rate)")
+            r.rate_missing = rate_missing is not None
     checker.k = items - 1
+    if not evidence:
+        # check.py finish(): no verdict, and the end-of-trace rules were not judged
+        why = checker.no_evidence()
+        assert why is not None, "check.c and check.py disagree on the evidence"
+        counts["rules"] = {r.name: r.evaluations for r in checker.rules}
+        return CheckResult(False, None, why, "", counts, error=why)
     # The evidence and the end-of-trace rules were judged in C and passed; finish() only
     # gathers the counts and the message (the rules' own state was never fed, and their
     # at_end would judge that empty state).

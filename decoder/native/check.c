@@ -4,22 +4,33 @@
  * the rules of decoder/rule_kinds.py, with their expressions compiled by
  * decoder/fast_check.py into the little stack programs run here.
  *
- *   Check(rules, lookahead, ncpus)   rules: the tuples fast_check.compile_rules builds
+ *   Check(rules, lookahead, ncpus, text=None, input_bytes=-1)
+ *                                    rules: the tuples fast_check.compile_rules builds;
+ *                                    input_bytes: the capture's size (-1 unknown)
  *   .feed(bytes) -> bool             False: the C engine gave up (see below)
- *   .finish() -> tuple | None        the pass's counts, or None: it gave up
+ *   .finish() -> tuple | None        a pass's counts (or evidence=False), or None: gave up
  *   .merged(bytes) -> list           test hook: (tsc, cpu, type, args) in merged order
  *
+ * It judges loss as check.py does: Loss items (LOST records, seq gaps, CRC/garbage/
+ * truncated damage, malformed frames, duplicates, late records) travel through the merge
+ * in merged order, are counted (counts["loss"], damaged_bytes) and reach the rules'
+ * on_loss / on_damage, whose `unjudged` entries are written in rule_kinds.py's words.
  * It gives up -- and decoder/fast_check.py then runs the Python checker, the reference,
  * over the whole trace -- wherever its answer could differ from the reference's or would
- * need the reference's words: any Loss item (loss, damage, a late record), any broken
- * rule (the message and its window are the Python checker's), a value past 128 bits in
- * an expression, a BOOT record naming more than 256 CPUs.  What it returns is a pass:
- * the same verdict, counts, evaluations and measurements as the Python checker's.
+ * need the reference's words: any broken rule (the message, its window, and check.py's
+ * hold of a cross-CPU violation that a later loss or a TSC tie may clear are the Python
+ * checker's), a value past 128 bits in an expression, no records.  What it returns is a
+ * pass -- the same verdict, counts, evaluations, measurements and unjudged entries as
+ * the Python checker's -- or the numbers for the evidence rule's error ("more damage
+ * than data").  The text view and the merged() test hook still give up at the first
+ * Loss item.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,16 +40,30 @@
 #include "textfmt.h"
 
 #define NCPU 256
+/* The merge's slot for items no CPU can be named for (merge.py's cpu -1): it sorts
+ * before every CPU, as -1 does in sorted(pending), so its items win TSC ties. */
+#define UNATTR NCPU
+
+/* Loss kinds (decoder/records.py LOSS_KINDS) a capture's items can carry; LK_NONE: a
+ * record.  Their names are what counts["loss"] is keyed by. */
+enum ck_loss { LK_NONE, LK_LOST, LK_SEQ_GAP, LK_CRC, LK_GARBAGE, LK_TRUNCATED, LK_MALFORMED,
+	       LK_UNKNOWN_EVENT, LK_DUPLICATE, LK_LATE, LK_COUNT };
+static const char *const loss_names[LK_COUNT] = {
+	"", "lost", "seq_gap", "crc", "garbage", "truncated", "malformed", "unknown_event", "duplicate", "late",
+};
+/* Rules keep this many unjudged entries: the check's counts show check.py's [:20]. */
+#define UNJUDGED_KEPT 20
 
 /* ---- records and the merge (decoder/merge.py Merger, StreamDecoder.route) ----------- */
 
 struct ck_rec {
 	uint64_t tsc;
-	uint64_t a[3];
+	uint64_t a[3];          /* a loss: a[0] its count, a[1] its offset (int64), a[2] unit is bytes */
 	uint64_t frame;         /* the frame's sequence number (Record.frame) */
 	uint8_t *text;          /* text mode, TEXT records: its bytes (a[0] long), owned */
-	int16_t cpu;
+	int16_t cpu;            /* a loss: -1 when no CPU can be named for it */
 	uint8_t type, nargs;
+	uint8_t loss;           /* enum ck_loss: LK_NONE for a record */
 };
 
 struct ck_run {
@@ -298,7 +323,7 @@ struct ck_rule {
 	int ep_open;
 	uint64_t ep_key, ep_k_open;
 	int ep_owner;
-	uint8_t ep_part[NCPU];
+	uint8_t ep_part[NCPU + 1];
 	uint8_t *done;          /* [nsteps][NCPU] */
 	uint64_t *done_tsc;     /* [nsteps][NCPU] */
 	struct { int qi; uint64_t key; } *quiet_on[NCPU];
@@ -312,6 +337,11 @@ struct ck_rule {
 	uint64_t *tvals;        /* [NCPU][ncounters] */
 	/* require */
 	uint8_t owed[NCPU];
+	/* after loss (rule_kinds.py on_loss / on_damage) */
+	uint8_t lossy[NCPU];    /* tally, require: CPUs whose counts are incomplete */
+	int had_loss, damaged, ep_lossy;        /* epoch */
+	char *unjudged[UNJUDGED_KEPT];
+	uint64_t nunjudged;
 };
 
 typedef struct {
@@ -320,10 +350,10 @@ typedef struct {
 	int stream_ok;
 	int gave_up;
 	/* merge */
-	struct ck_run pend[NCPU];
-	uint8_t has_pend[NCPU];
-	uint64_t high[NCPU];
-	uint8_t has_high[NCPU];
+	struct ck_run pend[NCPU + 1];    /* [UNATTR]: merge.py's cpu -1 */
+	uint8_t has_pend[NCPU + 1];
+	uint64_t high[NCPU + 1];
+	uint8_t has_high[NCPU + 1];
 	int nexpected;          /* CPUs 0..nexpected-1 (257: one that never speaks) */
 	int booted;
 	size_t held, lookahead;
@@ -340,6 +370,11 @@ typedef struct {
 	uint64_t records;
 	uint8_t seen[NCPU], up[NCPU];
 	uint64_t ncpus, tsc_khz;
+	/* loss: counts["loss"] in the order kinds first appeared, damaged_bytes */
+	__int128 loss_count[LK_COUNT];
+	int loss_order[LK_COUNT], nloss_order;
+	__int128 damaged_bytes;
+	int64_t input_bytes;    /* -1: not known */
 	/* test hook: keep the merged records instead of checking them */
 	PyObject *keep;
 	/* text mode (decoder/views/fast_text.py): write the text view's lines instead */
@@ -388,13 +423,15 @@ static int run_push(struct ck_run *r, const struct ck_rec *x)
  * lim[c]: items of run c taken (from its head). */
 static int merge_runs(CheckObject *c, const size_t *lim, struct ck_vec *dst, size_t stop_after)
 {
-	size_t pos[NCPU];
-	int act[NCPU], na = 0;
-	for (int cpu = 0; cpu < NCPU; cpu++)
+	size_t pos[NCPU + 1];
+	int act[NCPU + 1], na = 0;
+	for (int i = 0; i <= NCPU; i++) {
+		int cpu = i == 0 ? UNATTR : i - 1;      /* sorted(pending): -1 first */
 		if (c->has_pend[cpu] && lim[cpu]) {
 			pos[cpu] = c->pend[cpu].head;
 			act[na++] = cpu;
 		}
+	}
 	size_t taken = 0;
 	while (na && taken < stop_after) {
 		int best = -1, bi = 0;
@@ -414,17 +451,29 @@ static int merge_runs(CheckObject *c, const size_t *lim, struct ck_vec *dst, siz
 	return 0;
 }
 
-/* merge.py _emit: a released group that starts before what was released already is
- * reported late (a Loss): give up.  Otherwise it joins the output. */
+/* merge.py _emit: the released group out[from, n) joins the output; when it starts
+ * before what was released already, a "late" loss counting its items older than that
+ * goes before it (the group is sorted: they are its head). */
 static int emit(CheckObject *c, size_t from)
 {
 	struct ck_vec *o = &c->out;
 	if (from == o->n)
 		return 0;
-	if (c->has_released && o->v[from].tsc < c->released)
-		return 1;
 	c->held -= o->n - from;
 	uint64_t last = o->v[o->n - 1].tsc;
+	if (c->has_released && o->v[from].tsc < c->released) {
+		size_t nlate = 0;
+		while (from + nlate < o->n && o->v[from + nlate].tsc < c->released)
+			nlate++;
+		/* merge.py names the CPU when the late items share one; no rule reads a late
+		 * loss's CPU (late is not missing data), so -1 stands for either */
+		struct ck_rec late = { .tsc = o->v[from].tsc, .a = { nlate, (uint64_t)-1, 0 }, .cpu = -1,
+				       .loss = LK_LATE };
+		if (vec_push(o, &late) < 0)
+			return -1;
+		memmove(o->v + from + 1, o->v + from, (o->n - 1 - from) * sizeof *o->v);
+		o->v[from] = late;
+	}
 	if (!c->has_released || last > c->released)
 		c->released = last;
 	c->has_released = 1;
@@ -433,9 +482,9 @@ static int emit(CheckObject *c, size_t from)
 
 static int release_upto(CheckObject *c, uint64_t wm)
 {
-	size_t lim[NCPU] = { 0 };
+	size_t lim[NCPU + 1] = { 0 };
 	int runs = 0, only = -1;
-	for (int cpu = 0; cpu < NCPU; cpu++) {
+	for (int cpu = 0; cpu <= NCPU; cpu++) {
 		struct ck_run *r = &c->pend[cpu];
 		if (!c->has_pend[cpu] || r->head == r->n || r->v[r->head].tsc > wm)
 			continue;
@@ -462,21 +511,21 @@ static int release_upto(CheckObject *c, uint64_t wm)
 	} else if (merge_runs(c, lim, &c->out, SIZE_MAX) < 0) {
 		return -1;
 	}
-	for (int cpu = 0; cpu < NCPU; cpu++)
+	for (int cpu = 0; cpu <= NCPU; cpu++)
 		c->pend[cpu].head += lim[cpu];
 	return emit(c, from);
 }
 
 static int release_all(CheckObject *c)
 {
-	size_t lim[NCPU] = { 0 };
-	for (int cpu = 0; cpu < NCPU; cpu++)
+	size_t lim[NCPU + 1] = { 0 };
+	for (int cpu = 0; cpu <= NCPU; cpu++)
 		if (c->has_pend[cpu])
 			lim[cpu] = c->pend[cpu].n - c->pend[cpu].head;
 	size_t from = c->out.n;
 	if (merge_runs(c, lim, &c->out, SIZE_MAX) < 0)
 		return -1;
-	for (int cpu = 0; cpu < NCPU; cpu++)
+	for (int cpu = 0; cpu <= NCPU; cpu++)
 		if (c->has_pend[cpu])
 			c->pend[cpu].head = c->pend[cpu].n = 0;
 	return emit(c, from);
@@ -485,8 +534,8 @@ static int release_all(CheckObject *c)
 /* merge.py _release_oldest: release up to the TSC of the n-th oldest item held */
 static int release_oldest(CheckObject *c, size_t n)
 {
-	size_t lim[NCPU] = { 0 };
-	for (int cpu = 0; cpu < NCPU; cpu++)
+	size_t lim[NCPU + 1] = { 0 };
+	for (int cpu = 0; cpu <= NCPU; cpu++)
 		if (c->has_pend[cpu])
 			lim[cpu] = c->pend[cpu].n - c->pend[cpu].head;
 	c->all.n = 0;
@@ -573,23 +622,104 @@ static int sel_matches(const struct ck_sel *s, const struct ck_rec *r, const str
 	return 0;
 }
 
-/* ctx.others(owner) as a bitmap; -1 when it would name more than 256 CPUs */
-static int others(CheckObject *c, int owner, uint8_t *out)
+/* ctx.others(owner) as a bitmap of NCPU + 1: out[NCPU] is CPU 256, which stands for
+ * every CPU past 255 a BOOT record names (a frame's CPU is one byte: it never speaks) */
+static void others(CheckObject *c, int owner, uint8_t *out)
 {
 	int any_up = 0;
 	for (int i = 0; i < NCPU; i++)
 		any_up |= c->up[i];
+	out[NCPU] = 0;
 	if (any_up) {
 		memcpy(out, c->up, NCPU);
 	} else if (c->ncpus) {
-		if (c->ncpus > NCPU)
-			return -1;
-		for (int i = 0; i < NCPU; i++)
+		for (int i = 0; i <= NCPU; i++)
 			out[i] = (uint64_t)i < c->ncpus;
 	} else {
 		memcpy(out, c->seen, NCPU);
 	}
 	out[owner] = 0;
+}
+
+/* Rule.unjudged.append, in rule_kinds.py's words; the first UNJUDGED_KEPT are kept
+ * (the check reports those), the rest only counted.  -1: no memory. */
+__attribute__((format(printf, 2, 3)))
+static int unjudged(struct ck_rule *R, const char *fmt, ...)
+{
+	if (R->nunjudged++ >= UNJUDGED_KEPT)
+		return 0;
+	char buf[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	return (R->unjudged[R->nunjudged - 1] = strdup(buf)) ? 0 : -1;
+}
+
+/* Rule.on_loss(cpu); cpu -1: every CPU seen so far (rule_kinds.py's None) */
+static void rule_loss(CheckObject *c, struct ck_rule *R, int cpu)
+{
+	switch (R->kind) {
+	case K_PAIR:
+		/* an open pair may have been closed in the lost records: no verdict on it */
+		for (int q = 0; q < NCPU; q++)
+			if (cpu < 0 ? c->seen[q] : q == cpu)
+				R->pstate[q] = P_UNKNOWN;
+		break;
+	case K_EPOCH:
+		R->had_loss = 1;
+		if (R->ep_open && (cpu < 0 || cpu == R->ep_owner || R->ep_part[cpu]))
+			R->ep_lossy = 1;
+		for (int q = 0; q < NCPU; q++)
+			if (cpu < 0 || q == cpu)
+				R->nquiet_on[q] = 0;
+		break;
+	case K_TALLY:
+	case K_REQUIRE:
+		for (int q = 0; q < NCPU; q++)
+			if (cpu < 0 ? c->seen[q] : q == cpu)
+				R->lossy[q] = 1;
+		break;
+	}
+}
+
+/* Rule.on_damage: only an epoch cares (any CPU's step may be in the damage) */
+static void rule_damage(CheckObject *c, struct ck_rule *R)
+{
+	if (R->kind == K_EPOCH) {
+		rule_loss(c, R, -1);
+		R->damaged = 1;
+	}
+}
+
+/* Checker.feed for a Loss item: its count, damaged bytes, and the rules told.
+ * check.py _resets_state: a loss a CPU is named for (or a cut-off last frame) resets
+ * the rules' state; other damage is on_damage; late and duplicate are not missing data. */
+static int check_loss(CheckObject *c, const struct ck_rec *r)
+{
+	c->k++;
+	int kind = r->loss;
+	if (c->loss_count[kind] == 0) {
+		int known = 0;
+		for (int i = 0; i < c->nloss_order; i++)
+			known |= c->loss_order[i] == kind;
+		if (!known)
+			c->loss_order[c->nloss_order++] = kind;
+	}
+	c->loss_count[kind] += r->a[0];
+	int64_t offset = (int64_t)r->a[1];
+	if (r->a[2] && (kind == LK_CRC || kind == LK_GARBAGE || kind == LK_TRUNCATED) &&
+	    (c->input_bytes < 0 || offset < c->input_bytes))
+		c->damaged_bytes += r->a[0];
+	if (kind == LK_LATE || kind == LK_DUPLICATE)
+		return 0;
+	int resets = r->cpu >= 0 || (kind == LK_TRUNCATED && offset > 0);
+	for (int i = 0; i < c->nrules; i++) {
+		if (resets)
+			rule_loss(c, &c->rules[i], r->cpu);
+		else
+			rule_damage(c, &c->rules[i]);
+	}
 	return 0;
 }
 
@@ -631,12 +761,22 @@ static int epoch_record(CheckObject *c, struct ck_rule *R, uint64_t k, const str
 	uint8_t *done = R->done;
 	uint64_t *dtsc = R->done_tsc;
 	if (step == 0) {
-		if (R->ep_open)
-			return 1;       /* requested twice, or while another epoch is unfinished */
-		if (others(c, cpu, R->ep_part))
-			return 1;
+		if (R->ep_open) {
+			if (R->ep_key == key)
+				return 1;       /* requested twice */
+			if (R->damaged) {
+				if (unjudged(R, "epoch %llu (unfinished at the next request, after damage)",
+					     (unsigned long long)R->ep_key))
+					return -1;
+			} else if (!R->ep_lossy) {
+				return 1;       /* requested while another epoch is unfinished */
+			}
+		}
+		R->ep_open = 0;
+		others(c, cpu, R->ep_part);
 		memset(done, 0, (size_t)R->nsteps * NCPU);
 		R->ep_open = 1;
+		R->ep_lossy = 0;
 		R->ep_key = key;
 		R->ep_owner = cpu;
 		R->ep_k_open = k;
@@ -644,8 +784,12 @@ static int epoch_record(CheckObject *c, struct ck_rule *R, uint64_t k, const str
 		dtsc[cpu] = r->tsc;
 		return 0;
 	}
-	if (!R->ep_open || R->ep_key != key)
-		return 1;       /* never requested (no loss here, so no excuse) */
+	if (!R->ep_open || R->ep_key != key) {
+		if (!R->had_loss)
+			return 1;       /* never requested */
+		/* the request may be in what was lost */
+		return unjudged(R, "epoch %llu (request not in the trace after loss)", (unsigned long long)key);
+	}
 	int owner_step = R->step_owner[step];
 	if (owner_step ? cpu != R->ep_owner : cpu == R->ep_owner)
 		return 1;
@@ -670,16 +814,22 @@ static int epoch_record(CheckObject *c, struct ck_rule *R, uint64_t k, const str
 				if (!R->rate_missing) {
 					R->rate_missing = 1;
 					R->rate_missing_key = R->ep_key;
+					if (unjudged(R, "within_ms from epoch %llu on (no BOOT record with the TSC rate)",
+						     (unsigned long long)R->ep_key))
+						return -1;
 				}
 			} else if (ticks > (__int128)R->within_ms * c->tsc_khz) {
 				return 1;
 			}
 		}
 	}
-	for (int i = 0; i < R->nsteps; i++)
+	for (int i = 0; i < R->nsteps; i++) {
+		if (!R->step_owner[i] && R->ep_part[NCPU])
+			return 0;       /* CPU 256 takes part and never speaks */
 		for (int q = 0; q < NCPU; q++)
 			if ((R->step_owner[i] ? q == R->ep_owner : R->ep_part[q]) && !done[i * NCPU + q])
 				return 0;       /* not complete */
+	}
 	R->ep_open = 0;
 	for (int i = 1; i < R->nsteps; i++) {
 		int have_p = 0, have_c = 0;
@@ -772,6 +922,8 @@ static int rule_record(CheckObject *c, struct ck_rule *R, uint64_t k, const stru
 			return 1;
 		if (!m)
 			return 0;
+		if (R->lossy[cpu])
+			return unjudged(R, "cpu %d at #%llu (loss before it)", cpu, (unsigned long long)k);
 		R->evaluations++;
 		struct ck_env e2 = *env;
 		e2.counters = vals;
@@ -798,6 +950,8 @@ static int rule_record(CheckObject *c, struct ck_rule *R, uint64_t k, const stru
 /* Checker.feed for one record of the merged stream */
 static int check_record(CheckObject *c, const struct ck_rec *r)
 {
+	if (r->loss)
+		return check_loss(c, r);
 	uint64_t k = c->k++;
 	c->records++;
 	c->seen[r->cpu] = 1;
@@ -924,6 +1078,10 @@ static int drain(CheckObject *c)
 	size_t i;
 	for (i = 0; i < c->out.n && !rc; i++) {
 		const struct ck_rec *r = &c->out.v[i];
+		if (r->loss && (c->keep || c->fmt)) {
+			rc = 1;         /* the test hook and the text view leave loss to Python */
+			break;
+		}
 		if (c->keep) {
 			PyObject *t = Py_BuildValue("(KiiN)", (unsigned long long)r->tsc, r->cpu, r->type,
 						    r->nargs == 0 ? PyTuple_New(0) :
@@ -948,6 +1106,51 @@ static int drain(CheckObject *c)
 	return rc;
 }
 
+/* A loss item of the wire decoder as the merge carries it: the kind and count
+ * decoder/cwire.py make_loss (decoder/frame_loss.py) gives it. */
+static void loss_of(const struct hw_out *o, const struct hw_item *x, struct ck_rec *r)
+{
+	memset(r, 0, sizeof *r);
+	r->tsc = x->tsc;
+	r->cpu = x->cpu;
+	r->a[0] = 1;
+	r->a[1] = (uint64_t)x->offset;
+	switch (x->kind) {
+	case HW_L_FRAME: {
+		uint64_t size;
+		memcpy(&size, o->bytes + x->aux, sizeof size);
+		int first = x->type & 1, terminated = x->type >> 1 & 1;
+		r->a[0] = size;
+		r->a[2] = 1;            /* unit: bytes */
+		if (!terminated || first)
+			r->loss = LK_TRUNCATED;     /* piece_loss: cut off at either end */
+		else if (x->x[0] == HW_E_COBS || x->x[0] == HW_E_OVERSIZE)
+			r->loss = LK_GARBAGE;
+		else if (x->x[0] == HW_E_SHORT)
+			r->loss = LK_TRUNCATED;
+		else if (x->x[0] == HW_E_CRC)
+			r->loss = LK_CRC;
+		else
+			r->loss = LK_MALFORMED;
+		break;
+	}
+	case HW_L_LOST:
+		r->loss = LK_LOST;
+		r->a[0] = x->x[0];
+		break;
+	case HW_L_GAP:
+		r->loss = LK_SEQ_GAP;
+		r->a[0] = x->x[1] - x->x[0];    /* seq - expect: the gap is reported only for seq > expect */
+		break;
+	case HW_L_PARTIAL:
+		r->loss = x->x[0] == HW_E_UNKNOWN ? LK_UNKNOWN_EVENT : LK_MALFORMED;
+		break;
+	default:                /* HW_L_RETX, HW_L_DUP */
+		r->loss = LK_DUPLICATE;
+		break;
+	}
+}
+
 /* StreamDecoder.route for every run the wire decoder produced; 1: gave up */
 static int route(CheckObject *c)
 {
@@ -958,11 +1161,20 @@ static int route(CheckObject *c)
 		const struct hw_run *run = &o->runs[ri];
 		if (run->n == 0)
 			continue;
-		if (run->cpu < 0) {
-			rc = 1;
-			break;
-		}
 		const struct hw_item *it = &o->items[run->start];
+		if (run->cpu < 0) {
+			/* merge.push_unattributed: the damage goes where the stream is now */
+			struct ck_rec r;
+			loss_of(o, it, &r);
+			r.tsc = 0;
+			for (int q = 0; q <= NCPU; q++)
+				if (c->has_high[q] && c->high[q] > r.tsc)
+					r.tsc = c->high[q];
+			rc = push(c, UNATTR, &r, 1);
+			if (!rc)
+				rc = drain(c);
+			continue;
+		}
 		struct ck_rec *v = run->n <= 64 ? buf : malloc(run->n * sizeof *v);
 		if (!v) {
 			rc = -1;
@@ -973,9 +1185,10 @@ static int route(CheckObject *c)
 			const struct hw_item *x = &it[filled];
 			struct ck_rec *r = &v[filled];
 			if (x->kind != HW_RECORD) {
-				rc = 1;         /* a Loss item: the Python checker's (and merge's) case */
-				break;
+				loss_of(o, x, r);
+				continue;
 			}
+			r->loss = LK_NONE;
 			r->tsc = x->tsc;
 			memcpy(r->a, x->x, sizeof r->a);
 			r->frame = x->x[3];
@@ -1048,6 +1261,8 @@ static void free_rules(CheckObject *c)
 		free(R->tvals);
 		for (int q = 0; q < NCPU; q++)
 			free(R->quiet_on[q]);
+		for (int j = 0; j < UNJUDGED_KEPT; j++)
+			free(R->unjudged[j]);
 	}
 	free(c->rules);
 	c->rules = NULL;
@@ -1310,7 +1525,7 @@ static void check_clear(CheckObject *c)
 	if (c->stream_ok)
 		hw_stream_free(&c->s);
 	c->stream_ok = 0;
-	for (int q = 0; q < NCPU; q++) {
+	for (int q = 0; q <= NCPU; q++) {
 		for (size_t i = c->pend[q].head; i < c->pend[q].n; i++)
 			free(c->pend[q].v[i].text);
 		free(c->pend[q].v);
@@ -1335,9 +1550,10 @@ static int check_init(CheckObject *c, PyObject *args, PyObject *kwds)
 {
 	PyObject *rules, *text = Py_None;
 	Py_ssize_t lookahead, ncpus;
-	static char *kw[] = { "rules", "lookahead", "ncpus", "text", NULL };
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!nn|O:Check", kw, &PyTuple_Type, &rules, &lookahead, &ncpus,
-					 &text))
+	long long input_bytes = -1;
+	static char *kw[] = { "rules", "lookahead", "ncpus", "text", "input_bytes", NULL };
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!nn|OL:Check", kw, &PyTuple_Type, &rules, &lookahead, &ncpus,
+					 &text, &input_bytes))
 		return -1;
 	if (lookahead < 2 || ncpus < 0) {
 		PyErr_SetString(PyExc_ValueError, "Check: lookahead >= 2 and ncpus >= 0");
@@ -1354,6 +1570,7 @@ static int check_init(CheckObject *c, PyObject *args, PyObject *kwds)
 	}
 	c->stream_ok = 1;
 	c->lookahead = (size_t)lookahead;
+	c->input_bytes = input_bytes < 0 ? -1 : input_bytes;
 	if (text != Py_None) {
 		PyObject *fmt, *rt, *describe, *fallback;
 		if (!PyArg_ParseTuple(text, "O!OOO;Check: text is (TextFormat, Record, describe, fallback)",
@@ -1451,23 +1668,40 @@ static PyObject *check_finish(CheckObject *c, PyObject *Py_UNUSED(ignored))
 		Py_RETURN_NONE;
 	if (c->records == 0)
 		Py_RETURN_NONE;         /* no verdict: the Python checker says why */
+	/* check.py no_evidence: more damaged input than intact is no evidence; the end-of-
+	 * trace rules are not judged then (Python words the error from the counts) */
+	int evidence = c->input_bytes < 0 || c->damaged_bytes <= (__int128)c->input_bytes - c->damaged_bytes;
 	/* at_end of each rule, in order (a violation: Python's words) */
-	for (int i = 0; i < c->nrules; i++) {
+	for (int i = 0; i < c->nrules && evidence; i++) {
 		struct ck_rule *R = &c->rules[i];
 		if (R->kind == K_PAIR && R->at_end_violation)
 			for (int q = 0; q < NCPU; q++)
 				if (R->pstate[q] == P_OPEN)
 					Py_RETURN_NONE;
-		if (R->kind == K_EPOCH && R->ep_open)
-			Py_RETURN_NONE;
+		if (R->kind == K_EPOCH && R->ep_open) {
+			if (!R->ep_lossy && !R->damaged)
+				Py_RETURN_NONE;
+			if (unjudged(R, "epoch %llu (loss during it)", (unsigned long long)R->ep_key))
+				return PyErr_NoMemory();
+		}
 		if (R->kind == K_REQUIRE)
-			for (int q = 0; q < NCPU; q++)
-				if (R->owed[q])
+			for (int q = 0; q < NCPU; q++) {
+				if (!R->owed[q])
+					continue;
+				if (!R->lossy[q])
 					Py_RETURN_NONE;
+				if (unjudged(R, "cpu %d (loss)", q))
+					return PyErr_NoMemory();
+			}
 		if (R->kind == K_TALLY && !R->has_at)
 			for (int q = 0; q < NCPU; q++) {
 				if (!R->tcreated[q])
 					continue;
+				if (R->lossy[q]) {
+					if (unjudged(R, "cpu %d (loss)", q))
+						return PyErr_NoMemory();
+					continue;
+				}
 				R->evaluations++;
 				struct ck_rec none = { 0 };
 				struct ck_env env = { &none, q, R->tvals + (size_t)q * (size_t)R->ncounters };
@@ -1486,18 +1720,44 @@ static PyObject *check_finish(CheckObject *c, PyObject *Py_UNUSED(ignored))
 				      (unsigned long long)R->longest_k) : Py_NewRef(Py_None);
 		PyObject *missing = R->rate_missing ? PyLong_FromUnsignedLongLong(R->rate_missing_key) :
 			Py_NewRef(Py_None);
-		PyObject *t = longest && missing ?
-			Py_BuildValue("(KNN)", (unsigned long long)R->evaluations, longest, missing) : NULL;
+		int nkept = R->nunjudged < UNJUDGED_KEPT ? (int)R->nunjudged : UNJUDGED_KEPT;
+		PyObject *unj = PyList_New(nkept);
+		for (int j = 0; unj && j < nkept; j++) {
+			PyObject *u = PyUnicode_FromString(R->unjudged[j]);
+			if (!u)
+				Py_CLEAR(unj);
+			else
+				PyList_SET_ITEM(unj, j, u);
+		}
+		PyObject *t = longest && missing && unj ?
+			Py_BuildValue("(KNNN)", (unsigned long long)R->evaluations, longest, missing, unj) : NULL;
 		if (!t) {
-			Py_XDECREF(longest);
-			Py_XDECREF(missing);
+			if (!(longest && missing && unj)) {
+				Py_XDECREF(longest);
+				Py_XDECREF(missing);
+				Py_XDECREF(unj);
+			}
 			Py_DECREF(rules);
 			return NULL;
 		}
 		PyList_SET_ITEM(rules, i, t);
 	}
-	return Py_BuildValue("(KKKN)", (unsigned long long)c->k, (unsigned long long)c->records,
-			     (unsigned long long)c->tsc_khz, rules);
+	PyObject *loss = PyList_New(c->nloss_order);
+	for (int j = 0; loss && j < c->nloss_order; j++) {
+		int kind = c->loss_order[j];
+		PyObject *t = Py_BuildValue("(sN)", loss_names[kind], pyint128(c->loss_count[kind]));
+		if (!t)
+			Py_CLEAR(loss);
+		else
+			PyList_SET_ITEM(loss, j, t);
+	}
+	if (!loss) {
+		Py_DECREF(rules);
+		return NULL;
+	}
+	return Py_BuildValue("(KKKNNNO)", (unsigned long long)c->k, (unsigned long long)c->records,
+			     (unsigned long long)c->tsc_khz, rules, loss, pyint128(c->damaged_bytes),
+			     evidence ? Py_True : Py_False);
 }
 
 /* Test hook: the merged records of data, as (tsc, cpu, type, args); None when the

@@ -529,3 +529,24 @@ def test_records_held_behind_an_explained_suspect_are_still_checked() -> None:
     b.ev(0, "PANIC", 1, 2, 3)
     r = both(b.serial(per_frame=64))
     assert r.rule == "no_panic", r.message
+
+
+def test_an_ack_with_the_same_tsc_as_its_request_is_judged_after_it() -> None:
+    # QEMU clamps a vCPU's TSC read to the last one any vCPU made, and the wire keeps
+    # 64-cycle units: CPU 0's ACK (with the NMI exit before it) can carry the very TSC
+    # of CPU 1's REQUEST, and the merge then puts CPU 0 first.  Order among equal TSCs
+    # is unknowable, so the ACK is judged again after the tied REQUEST.
+    from decoder.defs import EVENT_IDS as E
+    b = good_run(ncpus=2, rounds=2)
+    req = next(r for r in b.per_cpu[1] if r.type == E["QUIESCE_REQUEST"] and r.args[0] == 2)
+    recs0 = b.per_cpu[0]
+    a = next(j for j, r in enumerate(recs0) if r.type == E["QUIESCE_ACK"] and r.args[0] == 2)
+    for j in (a - 2, a - 1, a):   # the NMI exit's INTERCEPT_ENTER and HOST_NMI, then the ACK
+        recs0[j] = recs0[j]._replace(tsc=req.tsc)
+    r = both(b.serial(per_frame=4))
+    assert r.passed and not r.counts["unjudged"], (r.message, r.counts["unjudged"])
+    assert r.counts["retied"] == 1, r.counts   # the evidence says a tie was re-judged
+    # A tie does not excuse a real orphan: without the REQUEST the ACK still fails.
+    b.per_cpu[1].remove(req)
+    r = both(b.serial(per_frame=4))
+    assert r.rule == "quiesce_epoch" and "never requested" in r.message, r.message

@@ -197,3 +197,23 @@ def test_a_text_of_high_bytes_is_no_bad_varint() -> None:
             del os.environ["HEISEN_DECODER"]
         assert all(type(i) is Record for i in items), (reader, items)
         assert [i.args for i in items][-2:] == [("cmdline 'é€éééé'".encode(),), (1, 2, 3)], reader
+
+
+def test_the_lossy_family_gives_lossy_passes_the_c_checker_judges() -> None:
+    """The lossy family is worth comparing on only if the checker passes its captures
+    through loss of every kind it tells apart, and the C checker judges them."""
+    from decoder.check import Checker, run_check
+    from decoder.fast_check import c_check
+    from tests.support.cwire_diff import make_input
+    rng = random.Random(11)
+    judged = 0
+    kinds: set[str] = set()
+    for _ in range(200):
+        data = make_input(rng, "lossy")
+        merged = python_items(data, merge=True)
+        losses = {it.kind for it in merged if type(it) is Loss}
+        if losses and run_check(merged).passed and c_check(data, Checker(), 64) is not None:
+            judged += 1
+            kinds |= losses
+    assert judged >= 150, judged
+    assert kinds >= {"lost", "seq_gap", "garbage", "truncated", "duplicate", "late"}, kinds
