@@ -121,7 +121,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _build_dir(args: argparse.Namespace) -> Path:
     if args.bugs:
-        return buildmod.build_bugs(args.bugs)
+        vmx = getattr(args, "platform", "qemu") == "bochs"
+        return buildmod.build_bugs(args.bugs, targets=buildmod.VMX_TARGETS if vmx else ())
     return args.build or buildmod.REPO / "build"
 
 
@@ -138,9 +139,6 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         raise ScenarioError("(command line)", "--initrd", "a Linux or multiboot scenario (e.g. linux-smoke, "
                             "multiboot)", sc.name)
     check_results_dir(args.results)
-    if args.platform == "bochs" and args.bugs:
-        raise ScenarioError("(command line)", "--bugs", "the qemu platform (the zoo is not built for VMX yet)",
-                            args.bugs)
     if args.platform == "qemu":
         check_qemu()
     if args.repeat < 1:

@@ -98,12 +98,19 @@ def check_bugs(text: str, table: Path = BUGS_TABLE) -> str:
     return text
 
 
-def build_bugs(name: str, repo: Path = REPO) -> Path:
-    """`make BUGS=name BUILD=build/bugs-name` (an argv list, no shell; the name is
-    checked against defs/bugs.toml first); returns that build dir."""
+# What the bochs platform runs from a build dir: the VMX image ($(BUILD)/vmx/) and
+# guest/'s kernels; the SVM image, the decoder and the Linux guest are not needed.
+VMX_TARGETS = ("bugs-check", "hv-vmx", "guest")
+
+
+def build_bugs(name: str, repo: Path = REPO, targets: tuple[str, ...] = ()) -> Path:
+    """`make BUGS=name BUILD=build/bugs-name [targets]` (an argv list, no shell; the name
+    is checked against defs/bugs.toml first); returns that build dir.  No targets: make's
+    default (every image); VMX_TARGETS: the bochs platform's, into the same dir
+    ($(BUILD)/vmx/hv.elf32 beside the SVM build's files)."""
     name = check_bugs(name)
     build_dir = Path("build") / f"bugs-{name}"
-    cmd = ["make", "-C", str(repo), f"BUGS={name}", f"BUILD={build_dir}"]
+    cmd = ["make", "-C", str(repo), f"BUGS={name}", f"BUILD={build_dir}", *targets]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-20:])

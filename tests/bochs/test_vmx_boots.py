@@ -134,18 +134,29 @@ def test_zoo_field_width_is_caught_on_vmx(tmp_path: Path) -> None:
     assert ran.why == "hang" or DEBUG_EXIT["FAIL"] in verdicts, (ran.why, verdicts, text[-1500:])
 
 
-@pytest.mark.parametrize("name", ["test1", "test2", "test3", "test4"])
+@pytest.mark.parametrize("name", ["test1", "test2", "test3", "test4", "test5"])
 def test_xmhf64_scenario_passes_on_vmx(tmp_path: Path, name: str) -> None:
-    """XMHF64's tests 1-4 (scenarios/), deterministic (--seed 42: NMIs from inside the
+    """XMHF64's tests 1-5 (scenarios/), deterministic (--seed 42: NMIs from inside the
     machine), through the harness's bochs platform: the hypervisor's verdict and the
-    checker's rules, NMI accounting included, on the VMX backend.  (test5's back-to-back
-    quiesces overflow the rings through Bochs' slow UART: docs/platform.md B8.)"""
-    r = run_scenario_bochs(load_named(name), RunOptions(seed=42, build_dir=BUILD, results_dir=tmp_path,
-                                                         deterministic=True, views=False))
+    checker's rules, NMI accounting included, on the VMX backend, with no record lost
+    but in test4 (test5's back-to-back quiesces outrun Bochs' UART in bursts: the VMX
+    image's rings are sized for them, docs/harness.md "The bochs platform")."""
+    sc = load_named(name)
+    r = run_scenario_bochs(sc, RunOptions(seed=42, build_dir=BUILD, results_dir=tmp_path,
+                                          deterministic=True, views=False))
     # PASS is the hypervisor's verdict: every CPU's workload passed, its guest received
     # exactly the NMIs injected, none nested, and host NMIs = quiesce + injected + merged +
     # latched (hv/core/verdict.c); then the checker agreed.
     assert r.passed, (r.record.outcome, r.record.reason)
-    rules = r.record.counts["rules"]
+    counts = r.record.counts
+    if name != "test4":
+        # test4's 40,000 back-to-back hypercalls write faster than Bochs' UART drains for
+        # the whole run, which no ring size absorbs (docs/platform.md B8): there the
+        # hypervisor's verdict alone is exact.
+        assert counts["loss"] == {} and not counts["unjudged"], (counts["loss"], counts["unjudged"])
+    rules = counts["rules"]
     assert rules["host_nmi_not_dropped"] > 0, rules      # NMIs were there to account for
+    if name == "test5":
+        # Every quiesce judged: the rule an overflowing ring left unjudged.
+        assert rules["quiesce_epoch"] > 0 and rules["hypercall_test_result"] == sc.smp * sc.iterations, rules
     assert r.record.platform["name"] == "bochs"
