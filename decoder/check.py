@@ -13,7 +13,7 @@ from collections import deque
 from itertools import chain
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from decoder.defs import EVENT_IDS, EVENTS
 from decoder.expr import RuleError
@@ -96,6 +96,13 @@ def load_rules(path: str | Path | None, ctx: Context) -> list[Rule]:
     return rules
 
 
+class _Rejudge(NamedTuple):
+    """A record a tie put back (Checker._retie), to be judged at this point of the stream."""
+    k: int
+    record: Record
+    rules: list[Rule]
+
+
 @dataclass
 class _Suspect:
     """A cross-CPU rule's violation at record #k, not yet final (Checker._hold)."""
@@ -147,12 +154,31 @@ class Checker:
         self.k = -1
         self.suspect: _Suspect | None = None  # a cross-CPU violation awaiting the other CPUs (_hold)
         self.pending_after: list[Item] = []   # items read past the violation while it was suspect
-        self.rejudge: list[tuple[int, Record, list[Rule]]] = []  # records a tie put back (_retie)
+        self.inbox: deque = deque()           # items (and _Rejudge marks) still to take, in order
 
     def feed(self, item: Item) -> bool:
-        """True when this item broke a rule (feed nothing more; call finish)."""
-        if self.suspect is not None:
-            return self._hold(item)
+        """True when this item broke a rule (feed nothing more; call finish).
+
+        Iterative, not recursive: settling a suspect puts the items it held back in
+        front of the inbox, and a trace with thousands of losses settles thousands of
+        suspects in a row (a lossy VMX test5 trace once overflowed Python's stack)."""
+        inbox = self.inbox
+        inbox.append(item)
+        while inbox:
+            it = inbox.popleft()
+            if type(it) is _Rejudge:
+                broke = self._rejudge(it)
+            elif self.suspect is not None:
+                broke = self._hold(it)
+            else:
+                broke = self._take(it)
+            if broke:
+                self.pending_after += [x for x in inbox if type(x) is not _Rejudge]
+                inbox.clear()
+                return True
+        return False
+
+    def _take(self, item: Item) -> bool:
         self.k = k = self.k + 1
         self.history.append((k, item))
         if type(item) is Loss:
@@ -214,7 +240,8 @@ class Checker:
         assert s is not None
         s.held.append(item)
         if type(item) is Record and item.cpu != s.record.cpu and item.tsc == s.record.tsc:
-            return self._retie(s)
+            self._retie(s)
+            return False
         if type(item) is Loss:
             # Any loss but a duplicate frame: missing records, or ones that arrived too
             # late for the merge to order them ("late").
@@ -229,11 +256,11 @@ class Checker:
     def _confirm(self, s: "_Suspect") -> bool:
         self.suspect = None
         self.history = deque(s.rows, maxlen=self.context + 1)
-        self.pending_after = s.held
+        self.pending_after = [x for x in s.held if type(x) is not _Rejudge]
         self.violation = (s.rule, s.msg, s.k, EVENTS[s.record.type].name)
         return True
 
-    def _retie(self, s: "_Suspect") -> bool:
+    def _retie(self, s: "_Suspect") -> None:
         """Another CPU's record with the suspect's very TSC: the merge ordered the two by
         CPU number, not by what happened (a REQUEST and its ACK can read the same TSC:
         QEMU clamps a vCPU's TSC read to the last one any vCPU made, and the wire keeps
@@ -242,33 +269,29 @@ class Checker:
         back in time).  Test: tests/decoder/test_check.py, ..._with_the_same_tsc_..."""
         self.suspect = None
         self.counts["retied"] = self.counts.get("retied", 0) + 1  # evidence: verdicts a tie changed
-        self.rejudge.append((s.k, s.record, [s.rule] + s.rest))
-        return self._replay(s.held)
+        self._replay(s.held + [_Rejudge(s.k, s.record, [s.rule] + s.rest)])
 
-    def _replay(self, held: list[Item]) -> bool:
-        """The items read while a suspect was pending, checked now in order."""
-        for item in held:
-            if self.feed(item):
-                return True
-        return self._rejudge()
+    def _replay(self, held: list) -> None:
+        """The items read while a suspect was pending, checked next, in order."""
+        self.inbox.extendleft(reversed(held))
 
-    def _rejudge(self) -> bool:
-        """Judge the records a tie put back, once no suspect is pending (a tied record
-        that is itself suspect keeps them waiting until it is settled)."""
-        while self.rejudge and self.suspect is None:
-            k, rec, rules = self.rejudge.pop(0)
-            if self._judge(k, rec, rules):
-                return True
-        return False
+    def _rejudge(self, r: "_Rejudge") -> bool:
+        """A record a tie put back.  Held like any item while a suspect is pending (a
+        tied record that is itself suspect keeps it waiting until it is settled)."""
+        if self.suspect is not None:
+            self.suspect.held.append(r)  # type: ignore[arg-type]
+            return False
+        return self._judge(r.k, r.record, r.rules)
 
     def _explained(self, s: "_Suspect", loss: Loss) -> bool:
         self.suspect = None
         who = "an unattributed stretch of damage" if loss.cpu is None else f"cpu {loss.cpu} lost records"
-        s.rule.unjudged.append(f"{s.msg} -- {who} around then (reported at #{s.k + len(s.held)})")
+        s.rule.unjudged.append(f"{s.msg} -- {who} around then (reported at #{s.k + sum(type(x) is not _Rejudge for x in s.held)})")
         if s.rest and self._judge(s.k, s.record, s.rest):
-            self.pending_after = s.held
+            self.pending_after = [x for x in s.held if type(x) is not _Rejudge]
             return True
-        return self._replay(s.held)
+        self._replay(s.held)
+        return False
 
     def no_evidence(self) -> str | None:
         """Why the trace so far is too thin for a verdict, or None.  A pass needs

@@ -550,3 +550,20 @@ def test_an_ack_with_the_same_tsc_as_its_request_is_judged_after_it() -> None:
     b.per_cpu[1].remove(req)
     r = both(b.serial(per_frame=4))
     assert r.rule == "quiesce_epoch" and "never requested" in r.message, r.message
+
+
+def test_a_long_chain_of_suspects_settles_without_recursion() -> None:
+    # 1500 orphan ACKs of CPU 0 held behind the first one, then one loss of CPU 1
+    # explains them one after another: each settles by putting the rest back in
+    # front of the stream.  Settled recursively, this overflowed Python's stack
+    # (a lossy VMX test5 trace: RecursionError instead of a verdict).
+    from decoder.defs import EVENT_IDS as E
+    from decoder.records import Loss, Record
+    n = 1500
+    items = [Record(0, 0, E["BOOT"], (2, 1000000, 1)), Record(1, 0, E["CPU_UP"], (0, 0)),
+             Record(2, 1, E["CPU_UP"], (1, 1))]
+    items += [Record(10 + e, 0, E["QUIESCE_ACK"], (e,)) for e in range(1, n + 1)]
+    items.append(Loss(10 + n + 1, 1, "lost", 3, "records", 0, "ring full"))
+    res = run_check(items)
+    assert res.passed, res.message
+    assert len(res.counts["unjudged"]["quiesce_epoch"]) == 20   # the first 20 of the n reported
