@@ -103,6 +103,11 @@ class _Rejudge(NamedTuple):
     rules: list[Rule]
 
 
+def _items(held: Iterable) -> list[Item]:
+    """The trace's items among held ones, without the _Rejudge marks."""
+    return [x for x in held if type(x) is not _Rejudge]
+
+
 @dataclass
 class _Suspect:
     """A cross-CPU rule's violation at record #k, not yet final (Checker._hold)."""
@@ -173,7 +178,7 @@ class Checker:
             else:
                 broke = self._take(it)
             if broke:
-                self.pending_after += [x for x in inbox if type(x) is not _Rejudge]
+                self.pending_after += _items(inbox)
                 inbox.clear()
                 return True
         return False
@@ -256,7 +261,7 @@ class Checker:
     def _confirm(self, s: "_Suspect") -> bool:
         self.suspect = None
         self.history = deque(s.rows, maxlen=self.context + 1)
-        self.pending_after = [x for x in s.held if type(x) is not _Rejudge]
+        self.pending_after = _items(s.held)
         self.violation = (s.rule, s.msg, s.k, EVENTS[s.record.type].name)
         return True
 
@@ -286,9 +291,9 @@ class Checker:
     def _explained(self, s: "_Suspect", loss: Loss) -> bool:
         self.suspect = None
         who = "an unattributed stretch of damage" if loss.cpu is None else f"cpu {loss.cpu} lost records"
-        s.rule.unjudged.append(f"{s.msg} -- {who} around then (reported at #{s.k + sum(type(x) is not _Rejudge for x in s.held)})")
+        s.rule.unjudged.append(f"{s.msg} -- {who} around then (reported at #{s.k + len(_items(s.held))})")
         if s.rest and self._judge(s.k, s.record, s.rest):
-            self.pending_after = [x for x in s.held if type(x) is not _Rejudge]
+            self.pending_after = _items(s.held)
             return True
         self._replay(s.held)
         return False

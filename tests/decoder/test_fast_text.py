@@ -8,7 +8,6 @@ import io
 import os
 import subprocess
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -19,20 +18,12 @@ from decoder.records import Loss, Record
 from decoder.views import fast_text
 from decoder.views.text import render_text
 from decoder.views.timebase import Timebase
-from tests.decoder.test_cwire_diff import FIXTURES, _fixture
+from tests.decoder.test_cwire_diff import FIXTURES, _fixture, built  # noqa: F401 -- built: autouse fixture
 from tests.decoder.traces import good_run
 
 ROOT = Path(__file__).resolve().parents[2]
 E = EVENT_IDS
 
-
-@pytest.fixture(scope="module", autouse=True)
-def built() -> Iterator[None]:
-    subprocess.run(["make", "-s", "-C", str(ROOT), "decoder", "build/trace-sample"], check=True,
-                   capture_output=True)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv(cwire.ENV, raising=False)
-        yield
 
 
 @pytest.mark.parametrize("name", FIXTURES)
