@@ -145,6 +145,8 @@ static void maybe_send_nmi(u64 *stream)
 
 void chaos_exit_point(struct percpu *c)
 {
+	/* The device NMIs (nmi_edu=) land where no exit or spin can send one; CPU 0
+	 * re-arms their source here (nmi_edu.c). */
 	nmi_edu_exit_point(c);
 	/* One CPU polls, so two cannot both see the byte and both consume it. */
 	if (nmi_com2 && c->index == 0 && (inb(COM2 + 5) & LSR_DATA_READY)) {
