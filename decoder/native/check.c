@@ -44,7 +44,7 @@
  * before every CPU, as -1 does in sorted(pending), so its items win TSC ties. */
 #define UNATTR NCPU
 /* Input bytes decoded per route() in feed (check_feed) */
-#define FEED_SLICE (64u << 10)
+#define FEED_SLICE (16u << 10)
 
 /* Loss kinds (decoder/records.py LOSS_KINDS) a capture's items can carry; LK_NONE: a
  * record.  Their names are what counts["loss"] is keyed by. */
@@ -98,6 +98,10 @@ struct ck_prog {
 	struct ck_insn *code;
 	int n;
 	int depth;              /* stack slots it needs at most */
+	/* The shape of most `where`s ("kind == 0", "kind & FLAG"): FIELD f, CONST k, then
+	 * CMP op (fast 1) or BIN AND (fast 2), judged without the interpreter; 0: run it. */
+	int fast, ffield, fop;
+	__int128 fk;
 };
 
 /* What an expression sees: the record's fields, cpu, tsc, a tally's counters. */
@@ -411,8 +415,8 @@ static int vec_push(struct ck_vec *v, const struct ck_rec *r)
 	return 0;
 }
 
-/* Appends x[0, n) to a CPU's pending run, whole (one copy per push, not per record). */
-static int run_append(struct ck_run *r, const struct ck_rec *x, size_t n)
+/* Room for n more items at the end of a CPU's pending run. */
+static int run_reserve(struct ck_run *r, size_t n)
 {
 	while (r->n + n > r->cap) {
 		if (r->head > r->cap / 2) {     /* slide the released prefix out */
@@ -428,8 +432,6 @@ static int run_append(struct ck_run *r, const struct ck_rec *x, size_t n)
 			r->cap = cap;
 		}
 	}
-	memcpy(r->v + r->n, x, n * sizeof *x);
-	r->n += n;
 	return 0;
 }
 
@@ -467,6 +469,7 @@ static void raise_high(CheckObject *c, int slot, uint64_t top)
 static int merge_runs(CheckObject *c, const size_t *lim, struct ck_vec *dst, size_t stop_after)
 {
 	const struct ck_rec *p[NCPU + 1], *e[NCPU + 1];
+	uint64_t ht[NCPU + 1];          /* p[i]->tsc, kept beside the pointers */
 	int na = 0;
 	size_t total = 0;
 	for (int i = 0; i < c->nact; i++) {
@@ -475,6 +478,7 @@ static int merge_runs(CheckObject *c, const size_t *lim, struct ck_vec *dst, siz
 		const struct ck_run *r = &c->pend[c->act[i]];
 		p[na] = r->v + r->head;
 		e[na] = p[na] + lim[i];
+		ht[na] = p[na]->tsc;
 		total += lim[i];
 		na++;
 	}
@@ -492,18 +496,21 @@ static int merge_runs(CheckObject *c, const size_t *lim, struct ck_vec *dst, siz
 		/* the head with the least TSC, the first of equals: strict < keeps the tie
 		 * order (p[] is in c->act order) */
 		int b = 0;
-		uint64_t bt = p[0]->tsc;
+		uint64_t bt = ht[0];
 		for (int i = 1; i < na; i++)
-			if (p[i]->tsc < bt) {
+			if (ht[i] < bt) {
 				b = i;
-				bt = p[i]->tsc;
+				bt = ht[i];
 			}
 		*o++ = *p[b]++;
-		if (p[b] == e[b]) {
+		if (p[b] != e[b]) {
+			ht[b] = p[b]->tsc;
+		} else {
 			na--;
 			for (int i = b; i < na; i++) {
 				p[i] = p[i + 1];
 				e[i] = e[i + 1];
+				ht[i] = ht[i + 1];
 			}
 		}
 	}
@@ -625,22 +632,47 @@ static int watermark(CheckObject *c, uint64_t *wm)
 	return any;
 }
 
-static int push(CheckObject *c, int cpu, const struct ck_rec *v, size_t n)
+/*
+ * merge.py push(cpu, items) in two steps, so that route() writes a run's items straight
+ * into the CPU's pending run instead of copying them there: push_room (before the
+ * items exist; first: the TSC of the first) gives the place for n items, push_done
+ * takes the n items written there.
+ */
+static struct ck_rec *push_room(CheckObject *c, int cpu, uint64_t first, size_t n, int *rc)
+{
+	if (c->has_high[cpu] && first < c->high[cpu] && (*rc = release_all(c)))
+		return NULL;
+	activate(c, cpu);
+	if (run_reserve(&c->pend[cpu], n) < 0) {
+		*rc = -1;
+		return NULL;
+	}
+	return c->pend[cpu].v + c->pend[cpu].n;
+}
+
+static int push_done(CheckObject *c, int cpu, size_t n)
 {
 	int rc;
-	if (c->has_high[cpu] && v[0].tsc < c->high[cpu] && (rc = release_all(c)))
-		return rc;
-	activate(c, cpu);
-	if (run_append(&c->pend[cpu], v, n) < 0)
-		return -1;
+	struct ck_run *r = &c->pend[cpu];
+	r->n += n;
 	c->held += n;
-	raise_high(c, cpu, v[n - 1].tsc);
+	raise_high(c, cpu, r->v[r->n - 1].tsc);
 	uint64_t wm = 0;
 	if (watermark(c, &wm) && (rc = release_upto(c, wm)))
 		return rc;
 	if (c->held > c->lookahead)
 		return release_oldest(c, c->held - c->lookahead / 2);
 	return 0;
+}
+
+static int push(CheckObject *c, int cpu, const struct ck_rec *v, size_t n)
+{
+	int rc = 0;
+	struct ck_rec *room = push_room(c, cpu, v[0].tsc, n, &rc);
+	if (!room)
+		return rc;
+	memcpy(room, v, n * sizeof *v);
+	return push_done(c, cpu, n);
 }
 
 static int push_in_order(CheckObject *c, int cpu, const struct ck_rec *v, size_t n)
@@ -673,6 +705,13 @@ static int sel_matches(const struct ck_sel *s, const struct ck_rec *r, const str
 	}
 	if (!s->has_where) {
 		*m = 1;
+		return 0;
+	}
+	const struct ck_prog *w = &s->where;
+	if (w->fast && w->ffield < r->nargs) {
+		/* run_prog's result for these three instructions (a missing field: its error) */
+		__int128 a = (__int128)r->a[w->ffield];
+		*m = w->fast == 1 ? compare(w->fop, a, w->fk) : (a & w->fk) != 0;
 		return 0;
 	}
 	__int128 v;
@@ -1235,9 +1274,11 @@ static int route(CheckObject *c)
 				rc = drain(c);
 			continue;
 		}
-		struct ck_rec *v = run->n <= 64 ? buf : malloc(run->n * sizeof *v);
+		/* in TSC order: straight into the CPU's pending run (push_room, push_done) */
+		struct ck_rec *v = run->monotonic ? push_room(c, run->cpu, it[0].tsc, run->n, &rc) :
+			run->n <= 64 ? buf : malloc(run->n * sizeof *v);
 		if (!v) {
-			rc = -1;
+			rc = rc ? rc : -1;
 			break;
 		}
 		size_t filled = 0;
@@ -1273,11 +1314,11 @@ static int route(CheckObject *c)
 			}
 		}
 		if (!rc)
-			rc = run->monotonic ? push(c, run->cpu, v, run->n) : push_in_order(c, run->cpu, v, run->n);
+			rc = run->monotonic ? push_done(c, run->cpu, run->n) : push_in_order(c, run->cpu, v, run->n);
 		else
 			for (size_t j = 0; j < filled; j++)
 				free(v[j].text);
-		if (v != buf)
+		if (!run->monotonic && v != buf)
 			free(v);
 		if (!rc)
 			rc = drain(c);
@@ -1293,6 +1334,7 @@ static void free_prog(struct ck_prog *p)
 	free(p->code);
 	p->code = NULL;
 	p->n = 0;
+	p->fast = 0;
 }
 
 static void free_rules(CheckObject *c)
@@ -1390,6 +1432,14 @@ static int read_prog(PyObject *o, struct ck_prog *p)
 	}
 	p->n = (int)n;
 	p->depth = maxd;
+	const struct ck_insn *c = p->code;
+	if (n == 3 && c[0].op == OP_FIELD && c[0].arg >= 0 && c[1].op == OP_CONST &&
+	    (c[2].op == OP_CMP || (c[2].op == OP_BIN && c[2].arg == B_AND))) {
+		p->fast = c[2].op == OP_CMP ? 1 : 2;
+		p->ffield = c[0].arg;
+		p->fop = c[2].arg;
+		p->fk = c[1].k;
+	}
 	return 0;
 }
 
