@@ -8,10 +8,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
-
 
 class SymbolError(ValueError):
     """An ELF file that cannot be read; the message names the file."""
@@ -49,6 +45,11 @@ class Symbolizer:
 
 
 def _functions(path: Path) -> list[tuple[int, int, str]]:
+    # pyelftools only when an ELF is read: importing it costs ~0.1 s, and every
+    # `decoder` command imports this module (the text view), most with no --elf
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
     try:
         with open(path, "rb") as f:
             elf = ELFFile(f)

@@ -39,23 +39,89 @@ static int adds_dt_early(unsigned t)
 	return (nf == 2 && e0 == TRACE_ENC_D && e1 == TRACE_ENC_RIP) || (nf == 1 && e0 == TRACE_ENC_D);
 }
 
+/*
+ * Per event, what the record walk needs, worked out once from TRACE_EV_LAYOUTS instead
+ * of per record: known (layout bit 8), fields, adds_dt_early, and each field's encoding
+ * with LOST's forced to `u` (its count is a plain value, wire.py's LOST shape).
+ */
+struct hw_shape {
+	uint8_t known, nf, early, enc[3];
+};
+static struct hw_shape shapes[TRACE_EV_MAX + 1];
+
+/*
+ * CRC-32 of zlib.crc32 sliced by 8 (Intel's slicing-by-8): the byte-at-a-time loop of
+ * trace/crc32.c is one table load per byte in a dependency chain, and every frame's CRC
+ * is checked.  The tables are derived from trace_crc32 itself, the one definition of
+ * the polynomial: slice 0 entry i is the register after byte 0 from register i (that
+ * is ~trace_crc32(~i, {0}, 1)), slice k is slice k-1 advanced by one more zero byte.
+ * tests/support/test_cwire.c compares hw_crc32 with trace_crc32 on every length.
+ */
+static uint32_t crc_slice[8][256];
+
+__attribute__((constructor)) static void wire_tables(void)
+{
+	static const uint8_t zero[1];
+	for (unsigned i = 0; i < 256; i++)
+		crc_slice[0][i] = ~trace_crc32(~(uint32_t)i, zero, 1);
+	for (unsigned k = 1; k < 8; k++)
+		for (unsigned i = 0; i < 256; i++)
+			crc_slice[k][i] = crc_slice[k - 1][i] >> 8 ^ crc_slice[0][crc_slice[k - 1][i] & 0xFF];
+	for (unsigned t = 0; t <= TRACE_EV_MAX; t++) {
+		struct hw_shape *sh = &shapes[t];
+		uint16_t lay = layouts[t];
+		sh->known = (lay & 0x100) != 0;
+		sh->nf = lay & 3u;
+		sh->early = (uint8_t)adds_dt_early(t);
+		for (unsigned k = 0; k < 3; k++)
+			sh->enc[k] = t == TRACE_EV_LOST ? TRACE_ENC_U : (lay >> (2 + 2 * k)) & 3u;
+	}
+}
+
+/* static, so that hw_parse_piece calls it directly (hw_crc32 is the exported name) */
+static uint32_t crc_sliced(const uint8_t *p, size_t n)
+{
+	uint32_t crc = ~0u;
+	for (; n >= 8; n -= 8, p += 8) {
+		uint32_t lo, hi;
+		memcpy(&lo, p, 4);      /* little-endian x86: the first byte in the low bits */
+		memcpy(&hi, p + 4, 4);
+		lo ^= crc;
+		crc = crc_slice[7][lo & 0xFF] ^ crc_slice[6][lo >> 8 & 0xFF] ^ crc_slice[5][lo >> 16 & 0xFF] ^
+		      crc_slice[4][lo >> 24] ^ crc_slice[3][hi & 0xFF] ^ crc_slice[2][hi >> 8 & 0xFF] ^
+		      crc_slice[1][hi >> 16 & 0xFF] ^ crc_slice[0][hi >> 24];
+	}
+	while (n--)
+		crc = crc_slice[0][(crc ^ *p++) & 0xFF] ^ crc >> 8;
+	return ~crc;
+}
+
+uint32_t hw_crc32(const uint8_t *p, size_t n)
+{
+	return crc_sliced(p, n);
+}
+
 /* ---- one piece ------------------------------------------------------------------ */
 
 /* One complete 64-bit LEB128 token at *pos; 0 when only continuation bytes (or
- * nothing) remain, or the token is no 64-bit varint (scan_tokens): the walk stops
- * there, as wire.py's does at the end of its values. */
+ * nothing) remain, or the token is no 64-bit varint (has_tokens): the walk stops
+ * there, as wire.py's does at the end of its values.  A token of more than 10 bytes
+ * fails whether or not its end is in the frame, so the walk gives up at the 10th. */
 static inline int next_token(const uint8_t *p, size_t end, size_t *pos, uint64_t *v)
 {
 	size_t i = *pos;
+	if (__builtin_expect(i < end && p[i] < 0x80, 1)) {
+		*v = p[i];
+		*pos = i + 1;
+		return 1;
+	}
 	uint64_t x = 0;
-	unsigned shift = 0;
-	while (i < end) {
+	size_t stop = end - i > 10 ? i + 10 : end;
+	for (unsigned shift = 0; i < stop; shift += 7) {
 		uint8_t b = p[i++];
-		x |= shift < 64 ? (uint64_t)(b & 0x7F) << shift : 0;
-		shift += 7;
+		x |= (uint64_t)(b & 0x7F) << shift;
 		if (!(b & 0x80)) {
-			size_t len = i - *pos;
-			if (len > 10 || (len == 10 && b > 1))
+			if (shift == 63 && b > 1)
 				return 0;
 			*pos = i;
 			*v = x;
@@ -65,35 +131,25 @@ static inline int next_token(const uint8_t *p, size_t end, size_t *pos, uint64_t
 	return 0;
 }
 
-/* Tokens in p[pos, end) that follow the one at *pos: counts up to want. */
-static size_t tokens_ahead(const uint8_t *p, size_t end, size_t pos, size_t want)
-{
-	size_t n = 0;
-	uint64_t v;
-	while (n < want && next_token(p, end, &pos, &v))
-		n++;
-	return n;
-}
-
 /*
- * Valid varint tokens of p[from, end) before the first that is none (longer than 10
- * bytes or above 2^64-1), as wire.py's _values counts them.  A bad token ends the
- * frame only where the walk reaches it (next_token), not wherever it sits: TEXT bytes
- * are tokenised too, and ten high bytes in a valid TEXT are no error.
+ * Whether p[from, end) holds at least `want` valid varint tokens before the first that
+ * is none (longer than 10 bytes or above 2^64-1), as wire.py's _values counts them.  A
+ * bad token ends the frame only where the walk reaches it (next_token), not wherever it
+ * sits: TEXT bytes are tokenised too, and ten high bytes in a valid TEXT are no error.
  */
-static size_t scan_tokens(const uint8_t *p, size_t from, size_t end)
+static int has_tokens(const uint8_t *p, size_t from, size_t end, size_t want)
 {
 	size_t n = 0, start = from;
-	for (size_t i = from; i < end; i++) {
+	for (size_t i = from; i < end && n < want; i++) {
 		if (p[i] & 0x80)
 			continue;
 		size_t len = i + 1 - start;
 		if (len > 10 || (len == 10 && p[i] > 1))
-			return n;
+			return 0;
 		n++;
 		start = i + 1;
 	}
-	return n;
+	return n >= want;
 }
 
 static enum hw_error cobs_decode(const uint8_t *enc, size_t n, uint8_t *out, size_t *outlen, struct hw_frame *f)
@@ -115,7 +171,20 @@ static enum hw_error cobs_decode(const uint8_t *enc, size_t n, uint8_t *out, siz
 			f->x[2] = n - i - 1;
 			return f->err = HW_E_COBS;
 		}
-		memcpy(out + w, enc + i + 1, code - 1);
+		if (code <= 17 && i + 17 <= n) {
+			/* a short block (the usual: any zero byte, a zero field, ends one) as two
+			 * fixed 8-byte moves instead of a memcpy call.  In bounds: w <= i (a block
+			 * decodes to no more bytes than it takes), so out[w, w + 16) and
+			 * enc[i + 1, i + 17) lie within the n bytes of each; the bytes written
+			 * past the block are overwritten by the next one or lie past the payload. */
+			uint64_t lo, hi;
+			memcpy(&lo, enc + i + 1, 8);
+			memcpy(&hi, enc + i + 9, 8);
+			memcpy(out + w, &lo, 8);
+			memcpy(out + w + 8, &hi, 8);
+		} else {
+			memcpy(out + w, enc + i + 1, code - 1);
+		}
 		w += code - 1;
 		if (code != 0xFF && j < n)
 			out[w++] = 0;
@@ -175,7 +244,7 @@ enum hw_error hw_parse_piece(const uint8_t *enc, size_t n, uint8_t *p, struct hw
 	end = len - 4;
 	uint32_t crc = (uint32_t)p[end] | (uint32_t)p[end + 1] << 8 | (uint32_t)p[end + 2] << 16 |
 		       (uint32_t)p[end + 3] << 24;
-	if (trace_crc32(0, p, end) != crc) {
+	if (crc_sliced(p, end) != crc) {
 		f->x[0] = end;
 		return f->err = HW_E_CRC;
 	}
@@ -189,7 +258,7 @@ enum hw_error hw_parse_piece(const uint8_t *enc, size_t n, uint8_t *p, struct hw
 		f->x[0] = f->tsc_shift;
 		return f->err = HW_E_SHIFT;
 	}
-	if (scan_tokens(p, 3, end) < 2)
+	if (!has_tokens(p, 3, end, 2))
 		return f->err = HW_E_HEADER;
 	struct tsc_acc tsc = { 0, f->tsc_shift, 0 };
 	pos = 3;
@@ -198,16 +267,16 @@ enum hw_error hw_parse_piece(const uint8_t *enc, size_t n, uint8_t *p, struct hw
 	f->tsc_base = tsc_cycles(&tsc);
 	uint64_t rip = 0, prev[TRACE_EV_MAX + 1][3];
 	memset(prev, 0, sizeof(prev));
-	uint64_t t, dt = 0, v = 0;
+	uint64_t t, dt = 0;
 	size_t nrec = 0, rec_start = pos;
 	for (; next_token(p, end, &pos, &t); rec_start = pos) {
-		if (t > TRACE_EV_MAX || !(layouts[t] & 0x100))
+		if (t > TRACE_EV_MAX || !shapes[t].known)
 			return f->nrec = nrec, stop(f, HW_E_UNKNOWN, t, nrec, &tsc);
 		if (nrec == maxrec)
 			return f->nrec = nrec, stop(f, HW_E_CUT, t, nrec, &tsc);
 		struct hw_rec *r = &rec[nrec];
-		uint16_t lay = layouts[t];
-		unsigned nf = lay & 3u;
+		const struct hw_shape *sh = &shapes[t];
+		unsigned nf = sh->nf;
 		r->type = (uint8_t)t;
 		r->text = NULL;
 		if (t == TRACE_EV_TEXT) {
@@ -226,24 +295,25 @@ enum hw_error hw_parse_piece(const uint8_t *enc, size_t n, uint8_t *p, struct hw
 			nrec++;
 			continue;
 		}
-		if (adds_dt_early((unsigned)t)) {
-			if (!next_token(p, end, &pos, &dt))
-				return f->nrec = nrec, stop(f, HW_E_CUT, t, nrec, &tsc);
-			tsc_add(&tsc, dt);
-			if (tokens_ahead(p, end, pos, nf) < nf)
-				return f->nrec = nrec, stop(f, HW_E_CUT, t, nrec, &tsc);
-		} else {
-			if (tokens_ahead(p, end, pos, nf + 1) < nf + 1)
-				return f->nrec = nrec, stop(f, HW_E_CUT, t, nrec, &tsc);
-			next_token(p, end, &pos, &dt);
-			tsc_add(&tsc, dt);
+		/* dt and the fields, read once: a record short of them stops with the TSC
+		 * the reference reports (with its dt for the shapes that add it early) */
+		uint64_t tok[4];
+		size_t q = pos;
+		unsigned got = 0;
+		while (got <= nf && next_token(p, end, &q, &tok[got]))
+			got++;
+		if (got <= nf) {
+			if (sh->early && got)
+				tsc_add(&tsc, tok[0]);
+			return f->nrec = nrec, stop(f, HW_E_CUT, t, nrec, &tsc);
 		}
+		tsc_add(&tsc, tok[0]);
+		pos = q;
 		for (unsigned k = 0; k < nf; k++) {
-			next_token(p, end, &pos, &v);
-			unsigned e = (lay >> (2 + 2 * k)) & 3u;
-			if (t != TRACE_EV_LOST && e == TRACE_ENC_D)
+			uint64_t v = tok[k + 1];
+			if (sh->enc[k] == TRACE_ENC_D)
 				v = prev[t][k] += (uint64_t)trace_unzigzag(v);
-			else if (t != TRACE_EV_LOST && e == TRACE_ENC_RIP)
+			else if (sh->enc[k] == TRACE_ENC_RIP)
 				v = rip += (uint64_t)trace_unzigzag(v);
 			r->a[k] = v;
 		}

@@ -74,12 +74,15 @@ struct hw_frame {
 
 /*
  * Decodes one piece (n bytes, no 0x00 inside) into rec[0..maxrec): COBS into
- * payload (at least n bytes), then the frame.  Returns f->err; f->nrec records are
+ * payload (at least n bytes, apart from enc), then the frame.  Returns f->err; f->nrec records are
  * valid when the error is HW_E_NONE or partial.  maxrec >= HW_MAX_RECORDS never
  * runs out; with fewer, a frame holding more stops with HW_E_CUT (host tests only).
  */
 enum hw_error hw_parse_piece(const uint8_t *enc, size_t n, uint8_t *payload,
 			     struct hw_rec *rec, size_t maxrec, struct hw_frame *f);
+
+/* zlib.crc32 of p[0, n) (trace_crc32(0, p, n)), sliced by 8: the check of every frame. */
+uint32_t hw_crc32(const uint8_t *p, size_t n);
 
 /* ---- the stream: FrameReader + iter_pieces ---------------------------------- */
 

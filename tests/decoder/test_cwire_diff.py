@@ -217,3 +217,23 @@ def test_the_lossy_family_gives_lossy_passes_the_c_checker_judges() -> None:
             kinds |= losses
     assert judged >= 150, judged
     assert kinds >= {"lost", "seq_gap", "garbage", "truncated", "duplicate", "late"}, kinds
+
+
+def test_a_capture_read_from_a_file_in_several_chunks_decodes_identically(tmp_path: Path) -> None:
+    """The C path reads a file into one buffer, reused (reader.C_CHUNK): each read's
+    bytes, and only those, reach the decoder, the last read's shorter than the buffer
+    (a stale tail of the one before would decode again), in the reader and in the C
+    checker alike."""
+    from bench.bench_decoder import generate
+    from decoder.check import Checker
+    from decoder.fast_check import c_check
+    path = tmp_path / "big.bin"
+    generate(path, 2 * reader.C_CHUNK // 6, fresh=True)     # ~7 bytes a record
+    data = path.read_bytes()
+    assert len(data) > 2 * reader.C_CHUNK and len(data) % reader.C_CHUNK
+    got = [it for batch in reader.read_batches(str(path), merge=False) for it in batch]
+    assert got == python_items(data, merge=False)
+    assert sum(len(b) for b in reader.read_wire_batches(str(path))) == len(got)
+    from_file, from_bytes = c_check(str(path), Checker()), c_check(data, Checker())
+    assert from_file is not None and from_bytes is not None and from_file.passed
+    assert from_file.counts == from_bytes.counts and from_file.counts["items"] == len(got)

@@ -3,7 +3,9 @@
  * its >= 1 M inputs): every input of the corpus files decodes without a memory error,
  * gives the same items fed whole as fed in random chunks (the stream's carry and its
  * per-piece state must not depend on where reads end), and gives only items whose
- * fields fit the event table.  Equality with the Python reader is cwire_diff's job.
+ * fields fit the event table; and the sliced CRC (hw_crc32) equals trace/crc32.c's
+ * byte-at-a-time one on every prefix of every input at every alignment.  Equality with
+ * the Python reader is cwire_diff's job.
  *
  *   test_cwire CORPUS...    each file: (u32 little-endian length, bytes) repeated,
  *                           as python3 -m tests.support.cwire_diff --corpus writes them
@@ -14,6 +16,7 @@
 
 #include "heisen/defs.h"
 #include "wire.h"
+#include "frame.h"
 
 static const uint16_t layouts[TRACE_EV_MAX + 1] = TRACE_EV_LAYOUTS;
 static unsigned long failures;
@@ -59,6 +62,16 @@ static int decode(const uint8_t *p, size_t n, unsigned long seed, struct hw_stre
 static void check_input(const char *file, unsigned long k, const uint8_t *p, size_t n,
 			unsigned long long *items, unsigned long long *records)
 {
+	/* every length 0..15 crosses the 8-byte loop's tail; each start 0..7 an alignment */
+	for (size_t at = 0; at < 8 && at <= n; at++)
+		for (size_t len = 0; at + len <= n && len < 64; len++)
+			if (hw_crc32(p + at, len) != trace_crc32(0, p + at, len)) {
+				fail(file, k, "hw_crc32 differs from trace_crc32");
+				at = 8;
+				break;
+			}
+	if (hw_crc32(p, n) != trace_crc32(0, p, n))
+		fail(file, k, "hw_crc32 of the whole input differs from trace_crc32");
 	if (decode(p, n, 0, &whole) || decode(p, n, k * 2654435761ul + 1, &chunked)) {
 		fail(file, k, "out of memory");
 		return;
