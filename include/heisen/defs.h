@@ -292,6 +292,7 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_OPTIONS_FLAGS_TRACE_RECORD 0x8
 #define TRACE_OPTIONS_FLAGS_TRACE_MEM 0x10
 #define TRACE_OPTIONS_FLAGS_RDTSC_EXIT 0x20
+#define TRACE_OPTIONS_FLAGS_TRACE_E9 0x40
 
 /* Wire encodings of event fields (docs/trace-format.md). */
 #define TRACE_ENC_U 0

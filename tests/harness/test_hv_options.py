@@ -33,7 +33,7 @@ OPTIONS = st.builds(
     HvOptions, wl=st.one_of(st.none(), WORKLOADS),
     cpu_wl=st.dictionaries(st.integers(0, 99), WORKLOADS, max_size=3).map(lambda d: tuple(sorted(d.items()))),
     seed=U64, nmi_every=U64, nmi_com2=SWITCH, testhc=SWITCH,
-    trace=st.sampled_from([None, "record", "mem"]), rdtsc_exit=SWITCH)
+    trace=st.sampled_from([None, "record", "mem", "e9"]), rdtsc_exit=SWITCH)
 
 
 @given(OPTIONS)
@@ -63,7 +63,7 @@ def test_a_full_line_parses_to_its_fields_and_renders_in_the_harness_order() -> 
     ("nmi_com2=2", "'nmi_com2=2': expected 0 or 1"),
     ("testhc=yes", "'testhc=yes': expected 0 or 1"),
     ("rdtsc_exit=on", "'rdtsc_exit=on': expected 0 or 1"),
-    ("trace=uart", "'trace=uart': expected trace=record or trace=mem"),
+    ("trace=uart", "'trace=uart': expected trace=record, trace=mem or trace=e9"),
     ("wl", "'wl': expected key=value"),
     ("=5", "'=5': expected key=value"),
     ("wl=", "a workload is NAME"),
@@ -104,7 +104,7 @@ def rec(event: str, *args: int) -> Record:
 
 
 FLAGS = {"seed_given": 1, "nmi_com2": 2, "testhc": 4, "trace_record": 8, "trace_mem": 16,
-         "rdtsc_exit": 32}  # events.toml
+         "rdtsc_exit": 32, "trace_e9": 64}  # events.toml
 
 
 def test_the_flag_bits_are_the_documented_ones() -> None:
@@ -126,7 +126,11 @@ def test_the_flag_bits_are_the_documented_ones() -> None:
     ("wl=hello rdtsc_exit=1", (0, 0, 32), None),
     ("wl=hello", (0, 0, 32), "the hypervisor parsed rdtsc_exit=1, the harness sent rdtsc_exit=0"),
     ("rdtsc_exit=1", (0, 0, 0), "the hypervisor parsed rdtsc_exit=0, the harness sent rdtsc_exit=1"),
-    ("wl=hello", (0, 0, 64), "flag bits 0x40"),
+    ("wl=hello trace=e9", (0, 0, 64), None),
+    ("trace=e9", (0, 0, 0), "the hypervisor parsed no trace=, the harness sent trace=e9"),
+    ("trace=e9", (0, 0, 16), "the hypervisor parsed trace=mem, the harness sent trace=e9"),
+    ("trace=e9", (0, 0, 64 | 16), "the hypervisor parsed trace=mem+e9, the harness sent trace=e9"),
+    ("wl=hello", (0, 0, 128), "flag bits 0x80"),
 ])
 def test_the_echo_is_held_against_what_was_sent(sent: str, record: tuple[int, int, int],
                                                 why: str | None) -> None:
