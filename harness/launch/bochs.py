@@ -62,6 +62,7 @@ class BochsConfig:
     run_dir: Path
     smp: int = 2
     memory_mb: int = 256
+    port_e9: bool = True   # Bochs' port_e9_hack (off only to test the hypervisor's refusal)
 
     @property
     def serial_path(self) -> Path:
@@ -144,7 +145,7 @@ def rc_text(cfg: BochsConfig, iso: Path) -> str:
         "sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy",
         "magic_break: enabled=0",
         f"com1: enabled=1, mode=file, dev={cfg.com1_path}",
-        "port_e9_hack: enabled=1",
+        f"port_e9_hack: enabled={int(cfg.port_e9)}",
         "boot: cdrom",
         f"ata0-master: type=cdrom, path={iso}, status=inserted",
         f"log: {cfg.log_path}",
