@@ -175,3 +175,16 @@ def test_xmhf64_scenario_passes_on_vmx(tmp_path: Path, name: str) -> None:
         # Every quiesce judged: the rule an overflowing ring left unjudged.
         assert rules["quiesce_epoch"] > 0, rules
     assert r.record.platform["name"] == "bochs"
+
+
+def test_test5_over_the_uart_loses_no_record(tmp_path: Path) -> None:
+    """`--transport uart`: test5's back-to-back quiesces outrun Bochs' UART in bursts, which
+    the VMX image's 16384-slot rings absorb (docs/harness.md "The bochs platform")."""
+    sc = load_named("test5")
+    r = run_scenario_bochs(sc, RunOptions(seed=42, build_dir=BUILD, results_dir=tmp_path, deterministic=True,
+                                          views=False, transport="uart"))
+    assert r.passed, (r.record.outcome, r.record.reason)
+    assert r.record.transport == {"kind": "uart", "com1_bytes": r.record.serial_bytes, "e9_bytes": 0}
+    counts = r.record.counts
+    assert counts["loss"] == {} and not counts["unjudged"], (counts["loss"], counts["unjudged"])
+    assert counts["rules"]["quiesce_epoch"] > 0, counts["rules"]
