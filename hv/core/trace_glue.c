@@ -116,8 +116,8 @@ void trace_set_mode(const struct hv_options *o)
 {
 	stream_from_exits = o->trace != TRACE_MODE_RECORD;
 	if (o->trace == TRACE_MODE_E9) {
-		/* Both devices read back 0xE9 (Bochs' hack always, QEMU's debugcon by
-		 * default); an unassigned port reads 0xFF.  Without the device the
+		/* Both devices read back 0xE9 (Bochs' hack, QEMU's debugcon by
+		 * default); Bochs without the hack does not.  Without the device the
 		 * frames would vanish: stop, while the panic still goes to COM1. */
 		if (inb(E9_PORT) != E9_PORT)
 			hv_panic(0, 0, 0, "trace=e9: no port 0xE9 device (Bochs port_e9_hack, QEMU -debugcon)");
