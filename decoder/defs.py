@@ -161,6 +161,7 @@ GUEST_MAGIC = 0x48454953
 GUEST_LOAD_MIN = 0x2000000
 ACPI_PM1A_CNT_PORT = 0xb004
 ACPI_PM1A_S5 = 0x2000
+NMI_EDU_MAX_US = 0x989680
 # arch -> exit code -> name (ranges expanded, e.g. EXCP+14)
 EXIT_REASONS: dict[str, dict[int, str]] = {
     'svm': {
@@ -346,6 +347,8 @@ EVENTS: dict[int, EventDef] = {
                  'a multiboot guest wrote its own code to isa-debug-exit (hv/core/guest_exit.c): the machine ends with it, QEMU status (code << 1) | 1'),
     36: EventDef(36, 'OPTIONS', 'O', (('seed', 'u'), ('nmi_every', 'u'), ('flags', 'u')),
                  'the options the hypervisor parsed from its command line (hv/core/cmdline.c struct hv_options), right after BOOT: the harness checks them against what it sent'),
+    37: EventDef(37, 'NMI_EDU', 'W', (('cpu', 'u'), ('gap_us', 'u'), ('armed', 'u')),
+                 "CPU 0 started a DMA of QEMU's edu device (nmi_edu=, hv/core/nmi_edu.c): its MSI, an NMI to `cpu`, comes 100 ms of virtual time later; the next arm waits gap_us more; armed counts the arms"),
 }
 EVENT_IDS: dict[str, int] = {ev.name: ev.id for ev in EVENTS.values()}
 # (event, field) -> (is a set of bit flags, name -> value): trace/events.toml values.*/flags.*
@@ -354,5 +357,5 @@ FIELD_NAMES: dict[tuple[str, str], tuple[bool, dict[str, int]]] = {
     ('HOST_NMI', 'where'): (False, {'exit': 0, 'hv': 1, 'nested': 2, 'yield_hlt': 3}),
     ('EVENT_REDELIVER', 'type'): (False, {'intr': 0, 'nmi': 2, 'exception': 3, 'soft_int': 4}),
     ('ICR_WRITE', 'action'): (False, {'forwarded': 0, 'init_dropped': 1, 'sipi_started': 2, 'sipi_ignored': 3, 'unsupported': 4}),
-    ('OPTIONS', 'flags'): (True, {'seed_given': 1, 'nmi_com2': 2, 'testhc': 4, 'trace_record': 8, 'trace_mem': 16, 'rdtsc_exit': 32, 'trace_e9': 64}),
+    ('OPTIONS', 'flags'): (True, {'seed_given': 1, 'nmi_com2': 2, 'testhc': 4, 'trace_record': 8, 'trace_mem': 16, 'rdtsc_exit': 32, 'nmi_edu': 64, 'trace_e9': 128}),
 }

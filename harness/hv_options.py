@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from decoder.defs import NMI_EDU_MAX_US   # defs/machine.toml
+
 U64_MAX = (1 << 64) - 1
 VALUE_MAX = 63            # hv/core/cmdline.h CMDLINE_VALUE_MAX: a vCPU's workload buffer
 TRACE_MODES = ("record", "mem", "e9")   # absent: frames stream over the UART; e9: to I/O port 0xE9
@@ -24,7 +26,7 @@ _NUMBER = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+)\Z")
 _WL_CPU = re.compile(r"wl([1-9][0-9]?|0)\Z")   # wlN, N decimal without a leading zero (< 100)
 # Render order: the order the harness has always written the words in, so a line
 # it renders today is the line it rendered before (replays compare QEMU argv).
-KEYS = ("wl", "seed", "nmi_every", "nmi_com2", "testhc", "trace", "rdtsc_exit")
+KEYS = ("wl", "seed", "nmi_every", "nmi_com2", "testhc", "trace", "rdtsc_exit", "nmi_edu")
 SWITCHES = ("nmi_com2", "testhc", "rdtsc_exit")   # 0 or 1 on the line, bools here
 
 
@@ -63,12 +65,16 @@ class HvOptions:
     testhc: bool | None = None
     trace: str | None = None                      # "record" | "mem" | "e9" | None
     rdtsc_exit: bool | None = None                 # guest RDTSC exits and yields (deterministic SMP OS guests)
+    nmi_edu: int | None = None                     # mean us of the gap between device NMIs (hv/core/nmi_edu.c)
 
     def __post_init__(self) -> None:
         for name in ("seed", "nmi_every"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= U64_MAX):
                 raise HvOptionsError(f"{name}: {v!r} is not an integer from 0 to 2**64-1")
+        w = self.nmi_edu
+        if w is not None and (isinstance(w, bool) or not isinstance(w, int) or not 0 <= w <= NMI_EDU_MAX_US):
+            raise HvOptionsError(f"nmi_edu: {w!r} is not an integer from 0 to {NMI_EDU_MAX_US} (us)")
         for name in SWITCHES:
             if not (getattr(self, name) is None or isinstance(getattr(self, name), bool)):
                 raise HvOptionsError(f"{name}: {getattr(self, name)!r} is not a bool")
@@ -103,6 +109,10 @@ class HvOptions:
             cpu = _WL_CPU.match(key)
             if key in ("seed", "nmi_every"):
                 fields[key] = _number(word, value)
+            elif key == "nmi_edu":
+                fields[key] = _number(word, value)
+                if fields[key] > NMI_EDU_MAX_US:
+                    raise HvOptionsError(f"{word!r}: at most {NMI_EDU_MAX_US} (us)")
             elif key in SWITCHES:
                 fields[key] = _switch(word, value)
             elif key == "trace":
@@ -115,7 +125,7 @@ class HvOptions:
                 cpu_wl[int(cpu.group(1))] = _workload(word, value)
             else:
                 raise HvOptionsError(f"{word!r}: unknown option (wl, wlN, seed, nmi_every, nmi_com2, "
-                                     "trace, testhc, rdtsc_exit)")
+                                     "trace, testhc, rdtsc_exit, nmi_edu)")
         return cls(cpu_wl=tuple(sorted(cpu_wl.items())), **fields)
 
     def render(self) -> str:
@@ -135,6 +145,8 @@ class HvOptions:
             words.append(f"trace={self.trace}")
         if self.rdtsc_exit is not None:
             words.append(f"rdtsc_exit={int(self.rdtsc_exit)}")
+        if self.nmi_edu is not None:
+            words.append(f"nmi_edu={self.nmi_edu}")
         return " ".join(words)
 
     def with_(self, **changes: Any) -> "HvOptions":
@@ -148,7 +160,8 @@ class HvOptions:
         `parsed_from_record` returns): what it acts on, defaults filled in."""
         return {"seed": self.seed or 0, "seed_given": self.seed is not None,
                 "nmi_every": self.nmi_every or 0, "nmi_com2": bool(self.nmi_com2),
-                "testhc": bool(self.testhc), "trace": self.trace or "stream", "rdtsc_exit": bool(self.rdtsc_exit)}
+                "testhc": bool(self.testhc), "trace": self.trace or "stream", "rdtsc_exit": bool(self.rdtsc_exit),
+                "nmi_edu": bool(self.nmi_edu)}
 
 
 def parsed_from_record(seed: int, nmi_every: int, flags: int) -> dict[str, Any]:
@@ -160,6 +173,7 @@ def parsed_from_record(seed: int, nmi_every: int, flags: int) -> dict[str, Any]:
     out: dict[str, Any] = {"seed": seed, "seed_given": bool(flags & bits["seed_given"]), "nmi_every": nmi_every,
                            "nmi_com2": bool(flags & bits["nmi_com2"]), "testhc": bool(flags & bits["testhc"]),
                            "rdtsc_exit": bool(flags & bits["rdtsc_exit"]),
+                           "nmi_edu": bool(flags & bits["nmi_edu"]),
                            "trace": "+".join(modes) or "stream"}
     unknown = flags & ~sum(bits.values())
     if unknown:
@@ -175,13 +189,15 @@ def _shown(name: str, echo: dict[str, Any]) -> str:
         return "no trace=" if echo["trace"] == "stream" else f"trace={echo['trace']}"
     if name in SWITCHES:
         return f"{name}={int(echo[name])}"
+    if name == "nmi_edu":
+        return "nmi_edu on" if echo[name] else "no nmi_edu"
     return f"{name}={echo[name]}"
 
 
 def mismatch(sent: dict[str, Any], parsed: dict[str, Any]) -> str | None:
     """Why the hypervisor's echo differs from what was sent (echo() forms), or None."""
     diffs = []
-    for name in ("seed", "nmi_every", *SWITCHES, "trace"):
+    for name in ("seed", "nmi_every", *SWITCHES, "trace", "nmi_edu"):
         differs = sent[name] != parsed.get(name) or (name == "seed" and sent["seed_given"] != parsed.get("seed_given"))
         if differs:
             diffs.append(f"the hypervisor parsed {_shown(name, parsed)}, the harness sent {_shown(name, sent)}")

@@ -15,8 +15,9 @@ import math
 import random
 from dataclasses import dataclass, fields
 
+from decoder.defs import NMI_EDU_MAX_US
 from harness.hv_options import HvOptions
-from harness.launch.machine import ICOUNT_SHIFT, deterministic_args
+from harness.launch.machine import ICOUNT_SHIFT, EDU_NMI_ARGS, deterministic_args
 from harness.launch.nmi import NmiPattern
 from harness.scenario import Scenario
 
@@ -33,6 +34,10 @@ REFERENCE_METHOD_EXITS_PER_S = 90_000
 # A QMP flood has no rate of its own; each seed picks an intensity in this
 # range (log-uniform), so hunting over seeds also sweeps the NMI pressure.
 FLOOD_EVERY = (4, 64)
+# The device NMI source's mean gap (us) for a paced pattern is the pattern's own
+# interval; an unpaced one (flood, interval 0) gets a seed-chosen mean in this
+# range, log-uniform.
+EDU_FLOOD_US = (1_000, 10_000)
 # icount runs ~3x slower than default TCG (notes), so wall-clock budgets stretch.
 WALL_SLOWDOWN = 3.0
 MAX_SEED = (1 << 64) - 1
@@ -47,6 +52,7 @@ class Schedule:
     seed: int
     nmi_every: int           # 0 = no in-machine NMIs
     nmi_basis: str           # how nmi_every was derived from the scenario's pattern
+    nmi_edu_us: int          # mean us of the gap between device NMIs (nmi_edu=, OS guests); 0 = none
     hv_options: HvOptions    # exactly what the hypervisor gets
     icount_shift: int
     qemu_args: tuple[str, ...]
@@ -110,6 +116,32 @@ def nmi_every_for(pattern: NmiPattern, smp: int, seed: int) -> tuple[int, str]:
     raise ScheduleError(f"no deterministic translation for NMI pattern {pattern.kind!r}")
 
 
+def nmi_edu_for(sc: Scenario, seed: int) -> tuple[int, str]:
+    """U for `nmi_edu=U` (us) and where it came from; 0 without one.
+
+    Only an OS guest gets this source by default: its NMIs all go to the BSP,
+    whose own exits and spins are the only other sending points, none of them
+    inside a long hypervisor stretch (hv/core/nmi_edu.c).  guest/'s kernels keep
+    their schedules.  Each device NMI comes 100 ms (the device's DMA time) after
+    its arm, and the next arm waits a seed-drawn 0..2U us more, so the pattern's
+    interval becomes U and the rate is at most 10 a virtual second
+    (docs/determinism.md, "Device NMIs")."""
+    pattern = sc.nmi
+    if not sc.is_os or pattern.kind == "none":
+        return 0, ""
+    cap = NMI_EDU_MAX_US
+    if pattern.kind in ("interval", "poisson") and pattern.interval > 0:
+        us = min(cap, max(1, round(pattern.interval * 1e6)))
+        return us, f"device NMIs 100 ms after each arm, arms {us} us apart on average (the pattern's interval)"
+    if pattern.kind == "burst":
+        us = min(cap, max(1, round(max(pattern.gap, 1e-6) * 1e6 / pattern.burst)))
+        return us, f"device NMIs 100 ms after each arm, arms {us} us apart on average (the burst's gap / size)"
+    lo, hi = EDU_FLOOD_US
+    rng = random.Random(f"nmi_edu {seed}")
+    us = round(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+    return us, f"device NMIs 100 ms after each arm, arms {us} us apart on average (flood: seed-chosen in [{lo}, {hi}])"
+
+
 def icount_shift_for(sc: Scenario) -> int:
     """The icount shift of a run in virtual time (deterministic, record/replay):
     guest/'s kernels keep 7, whose hang timeouts and NMI rates were measured at it."""
@@ -133,8 +165,12 @@ def derive(sc: Scenario, seed: int) -> Schedule:
     k, basis = nmi_every_for(sc.nmi, sc.smp, seed)
     if sc.nmi.count is not None and k:
         basis += f"; nmi.count={sc.nmi.count} is not enforced in-machine"
-    options = sc.hv_options().with_(seed=seed, nmi_every=k or None, rdtsc_exit=needs_rdtsc_exit(sc) or None)
+    edu, edu_basis = nmi_edu_for(sc, seed)
+    if edu:
+        basis += f"; {edu_basis}"
+    options = sc.hv_options().with_(seed=seed, nmi_every=k or None, rdtsc_exit=needs_rdtsc_exit(sc) or None,
+                                    nmi_edu=edu or None)
     shift = icount_shift_for(sc)
-    return Schedule(seed=seed, nmi_every=k, nmi_basis=basis, hv_options=options,
-                    icount_shift=shift, qemu_args=tuple(deterministic_args(shift)),
+    return Schedule(seed=seed, nmi_every=k, nmi_basis=basis, nmi_edu_us=edu, hv_options=options, icount_shift=shift,
+                    qemu_args=tuple(deterministic_args(shift) + (EDU_NMI_ARGS if edu else [])),
                     hang_virtual_s=sc.virtual_hang_timeout, wall_timeout_s=sc.timeout * WALL_SLOWDOWN)

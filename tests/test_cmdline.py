@@ -31,7 +31,7 @@ def check(driver: Path, line: str, ncpus: int = 4) -> str:
 
 @pytest.mark.parametrize("line", [
     "", "wl=hello", "wl=test:1000 wl0=pal_demo:50 wl3=test-sleep:300", "seed=42 nmi_every=0x1d",
-    "trace=mem nmi_com2=1 testhc=0", "trace=record", "trace=e9 seed=1", "rdtsc_exit=1 seed=3", "wl=poke wl1=poke:0x180000 wl2=hc-unknown:7",
+    "trace=mem nmi_com2=1 testhc=0", "trace=record", "trace=e9 seed=1", "rdtsc_exit=1 seed=3", "seed=1 nmi_edu=10000000", "wl=poke wl1=poke:0x180000 wl2=hc-unknown:7",
     "  wl=hello   seed=1  ", "seed=18446744073709551615",
     "wl=test:" + "0" * 57 + "1",    # a value of 63 characters: the most a vCPU holds
 ])
@@ -59,6 +59,8 @@ def test_good_command_lines_pass(driver: Path, line: str) -> None:
     ("seed=1 seed=2", "given twice", "seed=2"),
     ("nmi_com2=2", "0 or 1", "nmi_com2=2"),
     ("rdtsc_exit=yes", "0 or 1", "rdtsc_exit=yes"),
+    ("nmi_edu=10000001", "at most 10000000", "nmi_edu=10000001"),   # defs/machine.toml NMI_EDU_MAX_US
+    ("nmi_edu=soon", "not a number", "nmi_edu=soon"),
     ("wl", "key=value", "wl"),
     ("=5", "key=value", "=5"),
 ])

@@ -28,7 +28,7 @@ from harness.judge import multiboot
 from harness.launch.machine import Machine, MachineConfig, MachineError
 from harness.launch.nmi import NmiInjector
 from harness.launch.qmp import QMPClient, QMPConnectionError, QMPError
-from harness.hv_options import HvOptions, check_echo
+from harness.hv_options import HvOptions, HvOptionsError, check_echo
 from harness.launch.rr import Com2NmiSink, StallReinjector
 from harness.scenario import Scenario, ScenarioError
 from harness.schedule import Schedule, derive, icount_shift_for, needs_rdtsc_exit
@@ -542,7 +542,17 @@ def machine_config(sc: Scenario, build: buildmod.Build, run_dir: Path, append: s
                          serial_path=(run_dir / ("uart.bin" if ram_file else "serial.bin")).resolve(),
                          smp=sc.smp, ram_file=ram_file, memory_mb=sc.memory, deterministic=deterministic,
                          icount_shift=icount_shift_for(sc), rr=rr, rr_file=rr_file, nmi_com2=nmi_com2,
-                         log_path=run_dir / "qemu.log", extra_args=list(qemu_args))
+                         log_path=run_dir / "qemu.log", extra_args=list(qemu_args),
+                         nmi_device=wants_nmi_device(append))
+
+
+def wants_nmi_device(append: str) -> bool:
+    """The edu device is in the machine exactly when the hypervisor is told to use it
+    (nmi_edu=): a replay's recorded line then brings the device back with it."""
+    try:
+        return bool(HvOptions.parse(append).nmi_edu)
+    except HvOptionsError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -625,7 +635,7 @@ def _run_machine(launch: _Launch) -> RunResult:
     verdict.nmi = nmi = watch.nmi or {"pattern": sc.nmi.as_dict(), "sent": 0}
     if schedule is not None:
         nmi["in_machine"] = {"nmi_every": schedule.nmi_every,
-                                        "basis": schedule.nmi_basis}
+                                        "basis": schedule.nmi_basis, "nmi_edu_us": schedule.nmi_edu_us}
     verdict.hang_watch = plan.hang.stats()
     if icount_mode:
         qemu["icount_last"] = watch.icount

@@ -47,6 +47,11 @@ def deterministic_args(shift: int = ICOUNT_SHIFT) -> list[str]:
 
 DETERMINISTIC_ARGS = deterministic_args()
 
+# The hypervisor's asynchronous NMI source (nmi_edu=, hv/core/nmi_edu.c): QEMU's
+# educational PCI device, whose DMA completes on the virtual clock and raises an
+# MSI the hypervisor programs as an NMI.
+EDU_NMI_ARGS = ["-device", "edu"]
+
 
 class MachineError(Exception):
     """QEMU could not be started."""
@@ -97,6 +102,8 @@ class MachineConfig:
     default_devices: bool = False
     qemu_binary: str = "qemu-system-x86_64"
     extra_args: list[str] = field(default_factory=list)
+    # The edu device for the hypervisor's nmi_edu= (EDU_NMI_ARGS).
+    nmi_device: bool = False
 
 
 def socket_paths(sockdir: Path) -> dict[str, Path]:
@@ -160,6 +167,7 @@ def qemu_argv(config: MachineConfig, sockdir: Path) -> list[str]:
             "-append", c.append,
             "-display", "none", "-monitor", "none", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            *(EDU_NMI_ARGS if c.nmi_device else []),
             "-name", "heisenvisor,debug-threads=on",
             "-serial", f"file:{Path(c.serial_path).resolve()}"]
     if c.nmi_com2:

@@ -7,6 +7,7 @@
 #define HV_ARCH_H
 
 #include "core/types.h"
+#include "core/nested_build.h"
 
 struct percpu;
 struct vcpu;
@@ -78,14 +79,9 @@ void arch_single_step(struct vcpu *v, bool on);
 void arch_npt_set_access(u64 gpa, u32 npages, bool present);
 /* arch_npt_set_access() works on [0, arch_npt_fine_end()) only. */
 u64 arch_npt_fine_end(void);
-/* A PAL's own nested table (one per slot, rebuilt each call): exactly these
- * guest-physical pages, each to its host page; 0 when they need more tables
- * than a slot has (more than PAL_MAX_PAGES + a few). */
-struct pal_map {
-	u64 gpa, hpa;
-	bool writable;
-};
-u64 arch_pal_npt_build(u32 slot, const struct pal_map *maps, u32 n);
+/* The nested table's entry format, for the tables the core builds itself (a
+ * PAL's own table: core/nested_build.h). */
+extern const struct nested_format arch_nested_format;
 void arch_set_nested_root(struct vcpu *v, u64 root);	/* 0: the shared table */
 void arch_request_tlb_flush(struct percpu *c);
 

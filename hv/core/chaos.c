@@ -38,6 +38,7 @@
 #include "core/lapic.h"
 #include "core/tsc.h"
 #include "core/x86.h"
+#include "core/nmi_edu.h"
 
 static u64 seed;
 static u64 nmi_every;
@@ -79,7 +80,7 @@ void chaos_cpu_init(struct percpu *c)
 	c->rng[1] = splitmix(c->rng[0]) | 1;
 }
 
-static u64 next(u64 *s)
+u64 chaos_next(u64 *s)
 {
 	u64 x = *s;
 	x ^= x >> 12;
@@ -87,6 +88,11 @@ static u64 next(u64 *s)
 	x ^= x >> 27;
 	*s = x;
 	return x * 0x2545f4914f6cdd1dull;
+}
+
+u64 chaos_stream(u64 salt)
+{
+	return splitmix(seed ^ salt) | 1;
 }
 
 /* This context's stream: the NMI handler draws from its own (see the top). */
@@ -131,7 +137,7 @@ static void maybe_send_nmi(u64 *stream)
 {
 	if (!nmi_every)
 		return;
-	u64 r = next(stream);
+	u64 r = chaos_next(stream);
 	u32 target = guest_owns_interrupts ? 0 : (u32)((r >> 32) % hv_ncpus);
 	if (r % nmi_every == 0)
 		lapic_send_nmi(cpu_of(target)->apic_id);
@@ -139,6 +145,9 @@ static void maybe_send_nmi(u64 *stream)
 
 void chaos_exit_point(struct percpu *c)
 {
+	/* The device NMIs (nmi_edu=) land where no exit or spin can send one; CPU 0
+	 * re-arms their source here (nmi_edu.c). */
+	nmi_edu_exit_point(c);
 	/* One CPU polls, so two cannot both see the byte and both consume it. */
 	if (nmi_com2 && c->index == 0 && (inb(COM2 + 5) & LSR_DATA_READY)) {
 		(void)inb(COM2);
@@ -147,7 +156,7 @@ void chaos_exit_point(struct percpu *c)
 	maybe_send_nmi(&c->rng[0]);
 	if (!seed)
 		return;
-	u64 r = next(&c->rng[0]);
+	u64 r = chaos_next(&c->rng[0]);
 	if ((r & 63) == 0)	/* 1 exit in 64 yields, for 1..4096 timer ticks */
 		yield_for(1 + (u32)((r >> 8) & 4095));
 }
@@ -170,7 +179,7 @@ void chaos_spin(struct percpu *c)
 	if (!seed)
 		return;
 	u64 *s = stream_of(c);
-	u64 r = next(s);
+	u64 r = chaos_next(s);
 	tsc_spin((r & 1023) * (tsc_khz / 1000));
 	/* In NMI context (stream 1) an NMI to this CPU is held until the
 	 * handler's IRET: the second NMI of XMHF64's "Race condition" table. */
@@ -181,5 +190,5 @@ u32 chaos_choose(struct percpu *c, u32 n)
 {
 	if (!seed || !n)
 		return n;
-	return (u32)(next(stream_of(c)) % n);
+	return (u32)(chaos_next(stream_of(c)) % n);
 }

@@ -14,6 +14,9 @@ void chaos_exit_point(struct percpu *c);
 /* Inside quiesce/NMI paths and after taking a lock: a short seeded spin, then
  * maybe an NMI to a seed-chosen CPU, as at an exit (any context). */
 void chaos_spin(struct percpu *c);
+/* The seeded xorshift step, and a stream of this seed for another user (salt). */
+u64 chaos_next(u64 *s);
+u64 chaos_stream(u64 salt);
 /* A seed-chosen index below n, or n (none) without seed= (any context). */
 u32 chaos_choose(struct percpu *c, u32 n);
 #endif

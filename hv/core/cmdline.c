@@ -117,6 +117,9 @@ static const char *check_word(const char *k, u32 klen, const char *v, u32 vlen, 
 		return "value longer than 63 characters";
 	if (same(k, klen, "seed") || same(k, klen, "nmi_every"))
 		return cmdline_number(v, vlen, &n) ? NULL : "not a number";
+	if (same(k, klen, "nmi_edu"))
+		return !cmdline_number(v, vlen, &n) ? "not a number"
+		     : n > NMI_EDU_MAX_US ? "at most 10000000 (us)" : NULL;
 	if (same(k, klen, "nmi_com2") || same(k, klen, "testhc") || same(k, klen, "rdtsc_exit"))
 		return same(v, vlen, "0") || same(v, vlen, "1") ? NULL : "expected 0 or 1";
 	if (same(k, klen, "trace"))
@@ -126,7 +129,7 @@ static const char *check_word(const char *k, u32 klen, const char *v, u32 vlen, 
 		return check_workload(v, vlen);
 	int cpu = wl_cpu(k, klen);
 	if (cpu < 0)
-		return "unknown option (wl, wlN, seed, nmi_every, nmi_com2, trace, testhc, rdtsc_exit)";
+		return "unknown option (wl, wlN, seed, nmi_every, nmi_com2, trace, testhc, rdtsc_exit, nmi_edu)";
 	if ((u32)cpu >= ncpus)
 		return "a workload for a CPU this machine does not have";
 	return check_workload(v, vlen);
@@ -189,6 +192,7 @@ void hv_options_parse(const char *s, struct hv_options *out)
 	*out = (struct hv_options){ 0 };
 	out->seed = number_of(s, "seed", &out->seed_given);
 	out->nmi_every = number_of(s, "nmi_every", &given);
+	out->nmi_edu = number_of(s, "nmi_edu", &given);
 	out->nmi_com2 = is_one(s, "nmi_com2");
 	out->testhc = is_one(s, "testhc");
 	out->rdtsc_exit = is_one(s, "rdtsc_exit");
@@ -203,6 +207,7 @@ u64 hv_options_flags(const struct hv_options *o)
 	       (o->nmi_com2 ? TRACE_OPTIONS_FLAGS_NMI_COM2 : 0) |
 	       (o->testhc ? TRACE_OPTIONS_FLAGS_TESTHC : 0) |
 	       (o->rdtsc_exit ? TRACE_OPTIONS_FLAGS_RDTSC_EXIT : 0) |
+	       (o->nmi_edu ? TRACE_OPTIONS_FLAGS_NMI_EDU : 0) |
 	       (o->trace == TRACE_MODE_RECORD ? TRACE_OPTIONS_FLAGS_TRACE_RECORD : 0) |
 	       (o->trace == TRACE_MODE_MEM ? TRACE_OPTIONS_FLAGS_TRACE_MEM : 0) |
 	       (o->trace == TRACE_MODE_E9 ? TRACE_OPTIONS_FLAGS_TRACE_E9 : 0);

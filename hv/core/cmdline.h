@@ -41,6 +41,7 @@ enum trace_mode { TRACE_MODE_STREAM, TRACE_MODE_RECORD, TRACE_MODE_MEM, TRACE_MO
 struct hv_options {
 	u64 seed;		/* 0 when not given: no perturbation */
 	u64 nmi_every;		/* 0: no in-machine NMIs */
+	u64 nmi_edu;		/* mean us of the seeded gap between device NMIs (core/nmi_edu.c); 0: none */
 	bool seed_given;	/* `seed=0` and no seed act alike, but the harness sent one or the other */
 	bool nmi_com2;
 	bool testhc;

@@ -21,6 +21,7 @@
 #include "drain.h"
 #include "core/x86.h"
 #include "core/chaos.h"
+#include "core/nmi_edu.h"
 #include "core/tsc.h"
 #include "core/sipi.h"
 #include "arch/arch.h"
@@ -205,6 +206,7 @@ void hv_main(u32 magic, u32 info)
 		sipi_enable();
 	if (guest_is_os())
 		chaos_guest_owns_interrupts();
+	nmi_edu_init(&options, guest_is_os());
 	/* A multiboot kernel ends the machine by isa-debug-exit with its own
 	 * code: the hypervisor records it first (core/guest_exit.c). */
 	if (guest.kind == GUEST_MULTIBOOT)

@@ -201,6 +201,13 @@ static u64 check_others(const struct pal *p)
  * MMU_DATA_STORE, for its A/D updates), so a read-only
  * mapping faults on the walk itself; the PAL still cannot write it, since no
  * virtual address in the table leads to the table's own pages. */
+/* A pool per slot, sized for the worst case a PAL can ask for: PAL_MAX_PAGES
+ * scattered pages below 1 GiB (a PML4, a PDPT, a PD and one PT each) plus its
+ * guest page table in one 2 MiB block elsewhere (a PDPT, a PD, a PT). */
+#define PAL_NPT_POOL (PAL_MAX_PAGES + 8)
+
+static u64 npt_pool[PAL_MAX_PALS][PAL_NPT_POOL][512] __aligned(4096);
+
 static u64 build_npt(u32 slot, struct pal *p)
 {
 	struct pal_map m[PAL_MAX_PAGES + PAL_GPT_PAGES];
@@ -214,7 +221,8 @@ static u64 build_npt(u32 slot, struct pal *p)
 			m[n++] = (struct pal_map){ PAL_GPT_WINDOW + i * PAGE, host[i], true };
 		p->cr3 = PAL_GPT_WINDOW;
 	}
-	p->npt_root = arch_pal_npt_build(slot, m, n);
+	struct nested_pool pool = { npt_pool[slot], PAL_NPT_POOL, 0 };
+	p->npt_root = nested_build(&pool, &arch_nested_format, m, n);
 	return p->npt_root ? 0 : PAL_ERR_NO_SLOT;
 }
 

@@ -149,6 +149,7 @@
 #define GUEST_LOAD_MIN 0x2000000
 #define ACPI_PM1A_CNT_PORT 0xb004
 #define ACPI_PM1A_S5 0x2000
+#define NMI_EDU_MAX_US 0x989680
 
 /* AMD SVM exit codes (defs/exits_svm.toml). */
 #define SVM_EXIT_EXCP 0x40
@@ -268,7 +269,8 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_EV_AP_START 34
 #define TRACE_EV_GUEST_EXIT 35
 #define TRACE_EV_OPTIONS 36
-#define TRACE_EV_MAX 36
+#define TRACE_EV_NMI_EDU 37
+#define TRACE_EV_MAX 37
 
 /* Named values of event fields (trace/events.toml values.* and flags.*). */
 #define TRACE_HOST_NMI_KIND_QUIESCE 0x1
@@ -292,7 +294,8 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_OPTIONS_FLAGS_TRACE_RECORD 0x8
 #define TRACE_OPTIONS_FLAGS_TRACE_MEM 0x10
 #define TRACE_OPTIONS_FLAGS_RDTSC_EXIT 0x20
-#define TRACE_OPTIONS_FLAGS_TRACE_E9 0x40
+#define TRACE_OPTIONS_FLAGS_NMI_EDU 0x40
+#define TRACE_OPTIONS_FLAGS_TRACE_E9 0x80
 
 /* Wire encodings of event fields (docs/trace-format.md). */
 #define TRACE_ENC_U 0
@@ -301,9 +304,9 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_ENC_TEXT 3
 /* Field layout per event id, for the frame encoder: bit 8 = id defined, bits 0-1 =
  * field count, bits 2+2i..3+2i = TRACE_ENC_* of field i. */
-#define TRACE_EV_LAYOUTS { 0x000, 0x10d, 0x101, 0x103, 0x102, 0x102, 0x126, 0x105, 0x183, 0x101, 0x103, 0x101, 0x109, 0x101, 0x105, 0x105, 0x105, 0x105, 0x105, 0x113, 0x113, 0x103, 0x103, 0x183, 0x102, 0x103, 0x183, 0x107, 0x106, 0x197, 0x117, 0x103, 0x103, 0x101, 0x102, 0x103, 0x103 }
+#define TRACE_EV_LAYOUTS { 0x000, 0x10d, 0x101, 0x103, 0x102, 0x102, 0x126, 0x105, 0x183, 0x101, 0x103, 0x101, 0x109, 0x101, 0x105, 0x105, 0x105, 0x105, 0x105, 0x113, 0x113, 0x103, 0x103, 0x183, 0x102, 0x103, 0x183, 0x107, 0x106, 0x197, 0x117, 0x103, 0x103, 0x101, 0x102, 0x103, 0x103, 0x103 }
 /* Event names per id (0 where no event), for host tools. */
-#define TRACE_EV_NAMES { 0, "TEXT", "LOST", "BOOT", "CPU_UP", "GUEST_START", "INTERCEPT_ENTER", "INTERCEPT_LEAVE", "EXCEPTION_ENTER", "EXCEPTION_LEAVE", "HOST_NMI", "NMI_INJECT", "NMI_UNBLOCK", "NMI_MERGED", "QUIESCE_REQUEST", "QUIESCE_ACK", "QUIESCE_BEGIN", "QUIESCE_END", "QUIESCE_RESUME", "HYPERCALL", "GUEST_EVENT", "GUEST_REPORT", "NMI_COUNTS", "NPF", "GUEST_FAULT_INJECT", "VERDICT", "PANIC", "PAL_REGISTER", "PAL_UNREGISTER", "PAL_ENTER", "PAL_EXIT", "EVENT_REDELIVER", "ICR_WRITE", "AP_WAIT", "AP_START", "GUEST_EXIT", "OPTIONS" }
+#define TRACE_EV_NAMES { 0, "TEXT", "LOST", "BOOT", "CPU_UP", "GUEST_START", "INTERCEPT_ENTER", "INTERCEPT_LEAVE", "EXCEPTION_ENTER", "EXCEPTION_LEAVE", "HOST_NMI", "NMI_INJECT", "NMI_UNBLOCK", "NMI_MERGED", "QUIESCE_REQUEST", "QUIESCE_ACK", "QUIESCE_BEGIN", "QUIESCE_END", "QUIESCE_RESUME", "HYPERCALL", "GUEST_EVENT", "GUEST_REPORT", "NMI_COUNTS", "NPF", "GUEST_FAULT_INJECT", "VERDICT", "PANIC", "PAL_REGISTER", "PAL_UNREGISTER", "PAL_ENTER", "PAL_EXIT", "EVENT_REDELIVER", "ICR_WRITE", "AP_WAIT", "AP_START", "GUEST_EXIT", "OPTIONS", "NMI_EDU" }
 
 /*
  * One emitter per event.  trace_emit() is the ring's writer (trace/ring.h);
@@ -350,6 +353,7 @@ static inline void trace_ap_wait(unsigned long long cpu) { TRACE_EMIT(TRACE_EV_A
 static inline void trace_ap_start(unsigned long long vector, unsigned long long rip) { TRACE_EMIT(TRACE_EV_AP_START, (unsigned long long)(vector), (unsigned long long)(rip), 0); }
 static inline void trace_guest_exit(unsigned long long code, unsigned long long port, unsigned long long size) { TRACE_EMIT(TRACE_EV_GUEST_EXIT, (unsigned long long)(code), (unsigned long long)(port), (unsigned long long)(size)); }
 static inline void trace_options(unsigned long long seed, unsigned long long nmi_every, unsigned long long flags) { TRACE_EMIT(TRACE_EV_OPTIONS, (unsigned long long)(seed), (unsigned long long)(nmi_every), (unsigned long long)(flags)); }
+static inline void trace_nmi_edu(unsigned long long cpu, unsigned long long gap_us, unsigned long long armed) { TRACE_EMIT(TRACE_EV_NMI_EDU, (unsigned long long)(cpu), (unsigned long long)(gap_us), (unsigned long long)(armed)); }
 
 #endif /* __ASSEMBLER__ */
 

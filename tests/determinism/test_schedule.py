@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from harness.scenario import load, load_named
-from harness.schedule import FLOOD_EVERY, ScheduleError, derive
+from harness.schedule import EDU_FLOOD_US, FLOOD_EVERY, ScheduleError, derive
 
 
 def scenario(tmp_path: Path, nmi: str, smp: int = 2) -> object:
@@ -81,3 +81,33 @@ def test_a_virtual_hang_timeout_applies_to_runs_in_virtual_time_only(tmp_path: P
     assert sc.hang_timeout == 30 and sc.virtual_hang_timeout == 10
     assert derive(sc, 1).hang_virtual_s == 10
     assert load_named("linux-zoo-quiesce").virtual_hang_timeout == load_named("linux-zoo-quiesce").hang_timeout
+
+
+def linux_scenario(tmp_path: Path, nmi: str) -> object:
+    path = tmp_path / "linux.toml"
+    path.write_text(f'guest = "linux"\nsmp = 2\ntimeout = 60\n[nmi]\n{nmi}\n')
+    return load(path)
+
+
+def test_an_os_guest_with_nmis_gets_the_device_nmi_source_and_its_device(tmp_path: Path) -> None:
+    # hv/core/nmi_edu.c: the only in-machine NMI that can land inside a long hypervisor stretch.
+    sched = derive(linux_scenario(tmp_path, 'pattern = "interval"\ninterval = 0.01'), 1)
+    assert sched.nmi_edu_us == 10_000 and "nmi_edu=10000" in sched.hv_cmdline.split()
+    assert list(sched.qemu_args[-2:]) == ["-device", "edu"]
+    assert sched.as_dict()["nmi_edu_us"] == 10_000
+
+
+@pytest.mark.parametrize("nmi,os_guest", [('pattern = "none"', True), ('pattern = "flood"', False),
+                                          ('pattern = "interval"\ninterval = 0.1', False)])
+def test_no_device_nmis_without_nmis_or_for_guest_kernels(tmp_path: Path, nmi: str, os_guest: bool) -> None:
+    sc = linux_scenario(tmp_path, nmi) if os_guest else scenario(tmp_path, nmi)
+    sched = derive(sc, 4)
+    assert sched.nmi_edu_us == 0 and "nmi_edu" not in sched.hv_cmdline and "edu" not in sched.qemu_args
+
+
+def test_an_os_flood_draws_its_device_nmi_gap_per_seed_within_its_range(tmp_path: Path) -> None:
+    sc = linux_scenario(tmp_path, 'pattern = "flood"')
+    gaps = {derive(sc, seed).nmi_edu_us for seed in range(40)}
+    lo, hi = EDU_FLOOD_US
+    assert len(gaps) > 10 and all(lo <= g <= hi for g in gaps)
+    assert derive(sc, 7).nmi_edu_us == derive(sc, 7).nmi_edu_us

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from decoder.defs import EVENT_IDS
+from decoder.defs import EVENT_IDS, NMI_EDU_MAX_US
 from decoder.records import Record
 from harness.judge import run as runmod
 from harness.launch.build import REPO
@@ -33,7 +33,8 @@ OPTIONS = st.builds(
     HvOptions, wl=st.one_of(st.none(), WORKLOADS),
     cpu_wl=st.dictionaries(st.integers(0, 99), WORKLOADS, max_size=3).map(lambda d: tuple(sorted(d.items()))),
     seed=U64, nmi_every=U64, nmi_com2=SWITCH, testhc=SWITCH,
-    trace=st.sampled_from([None, "record", "mem", "e9"]), rdtsc_exit=SWITCH)
+    trace=st.sampled_from([None, "record", "mem", "e9"]), rdtsc_exit=SWITCH,
+    nmi_edu=st.one_of(st.none(), st.integers(0, NMI_EDU_MAX_US)))
 
 
 @given(OPTIONS)
@@ -63,6 +64,8 @@ def test_a_full_line_parses_to_its_fields_and_renders_in_the_harness_order() -> 
     ("nmi_com2=2", "'nmi_com2=2': expected 0 or 1"),
     ("testhc=yes", "'testhc=yes': expected 0 or 1"),
     ("rdtsc_exit=on", "'rdtsc_exit=on': expected 0 or 1"),
+    ("nmi_edu=10000001", "'nmi_edu=10000001': at most 10000000 (us)"),
+    ("nmi_edu=soon", "'nmi_edu=soon': not a number"),
     ("trace=uart", "'trace=uart': expected trace=record, trace=mem or trace=e9"),
     ("wl", "'wl': expected key=value"),
     ("=5", "'=5': expected key=value"),
@@ -80,7 +83,8 @@ def test_with_replaces_and_validates() -> None:
     assert o.with_(seed=None, trace="mem").render() == "wl=hello trace=mem"
     assert o.with_(cpu_wl={3: "poke", 1: "hello"}).cpu_wl == ((1, "hello"), (3, "poke"))
     for bad in ({"seed": -1}, {"seed": U64_MAX + 1}, {"nmi_every": True}, {"trace": "uart"},
-                {"nmi_com2": 1}, {"wl": "a b"}, {"cpu_wl": {100: "hello"}}):
+                {"nmi_com2": 1}, {"wl": "a b"}, {"cpu_wl": {100: "hello"}}, {"nmi_edu": NMI_EDU_MAX_US + 1},
+                {"nmi_edu": True}):
         with pytest.raises(HvOptionsError):
             o.with_(**bad)
 
@@ -104,7 +108,7 @@ def rec(event: str, *args: int) -> Record:
 
 
 FLAGS = {"seed_given": 1, "nmi_com2": 2, "testhc": 4, "trace_record": 8, "trace_mem": 16,
-         "rdtsc_exit": 32, "trace_e9": 64}  # events.toml
+         "rdtsc_exit": 32, "nmi_edu": 64, "trace_e9": 128}  # events.toml
 
 
 def test_the_flag_bits_are_the_documented_ones() -> None:
@@ -126,11 +130,13 @@ def test_the_flag_bits_are_the_documented_ones() -> None:
     ("wl=hello rdtsc_exit=1", (0, 0, 32), None),
     ("wl=hello", (0, 0, 32), "the hypervisor parsed rdtsc_exit=1, the harness sent rdtsc_exit=0"),
     ("rdtsc_exit=1", (0, 0, 0), "the hypervisor parsed rdtsc_exit=0, the harness sent rdtsc_exit=1"),
-    ("wl=hello trace=e9", (0, 0, 64), None),
+    ("seed=1 nmi_edu=10000", (1, 0, 1 | 64), None),
+    ("seed=1 nmi_edu=10000", (1, 0, 1), "the hypervisor parsed no nmi_edu, the harness sent nmi_edu on"),
+    ("wl=hello trace=e9", (0, 0, 128), None),
     ("trace=e9", (0, 0, 0), "the hypervisor parsed no trace=, the harness sent trace=e9"),
     ("trace=e9", (0, 0, 16), "the hypervisor parsed trace=mem, the harness sent trace=e9"),
-    ("trace=e9", (0, 0, 64 | 16), "the hypervisor parsed trace=mem+e9, the harness sent trace=e9"),
-    ("wl=hello", (0, 0, 128), "flag bits 0x80"),
+    ("trace=e9", (0, 0, 128 | 16), "the hypervisor parsed trace=mem+e9, the harness sent trace=e9"),
+    ("wl=hello", (0, 0, 256), "flag bits 0x100"),
 ])
 def test_the_echo_is_held_against_what_was_sent(sent: str, record: tuple[int, int, int],
                                                 why: str | None) -> None:
@@ -191,9 +197,9 @@ def test_a_deterministic_run_echoes_its_seed_and_nmi_rate(tmp_path: Path) -> Non
     assert k > 0
     assert res.verdict["hv_options"] == {
         "sent": {"seed": 5, "seed_given": True, "nmi_every": k, "nmi_com2": False, "testhc": False,
-                 "trace": "stream", "rdtsc_exit": False},
+                 "trace": "stream", "rdtsc_exit": False, "nmi_edu": False},
         "parsed": {"seed": 5, "seed_given": True, "nmi_every": k, "nmi_com2": False, "testhc": False,
-                   "trace": "stream", "rdtsc_exit": False}}
+                   "trace": "stream", "rdtsc_exit": False, "nmi_edu": False}}
 
 
 def test_a_trace_mem_run_echoes_trace_mem(tmp_path: Path) -> None:

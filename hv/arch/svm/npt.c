@@ -101,52 +101,9 @@ void npt_set_lapic(u32 cpu, enum lapic_map how, u64 shadow_pa)
 	__atomic_store_n(&cpu_pt_lapic[cpu][0], pte, __ATOMIC_RELEASE);
 }
 
-/* A PAL's own nested table: the pages it lists, nothing else.  Its tables
- * come from a pool per slot sized for the worst case hv/hypapps/pal.c can
- * ask for: PAL_MAX_PAGES scattered pages below 1 GiB (a PML4, a PDPT, a PD
- * and one PT each) plus its guest page table in one 2 MiB block elsewhere
- * (a PDPT, a PD, a PT). */
-#define PAL_NPT_POOL (PAL_MAX_PAGES + 8)
+/* A PAL's table: U/S=1 at every level, as in the shared table. */
+static u64 npt_table(u64 table_pa) { return table_pa | PTE_RWX_USER; }
 
-static u64 pal_pool[PAL_MAX_PALS][PAL_NPT_POOL][512] __aligned(4096);
+static u64 npt_leaf(u64 hpa, bool writable) { return hpa | PTE_P | PTE_US | (writable ? PTE_RW : 0); }
 
-struct npt_pool {
-	u64 (*page)[512];
-	u32 used;
-};
-
-static u64 *pool_take(struct npt_pool *p)
-{
-	if (p->used == PAL_NPT_POOL)
-		return NULL;
-	u64 *t = p->page[p->used++];
-	for (int i = 0; i < 512; i++)
-		t[i] = 0;
-	return t;
-}
-
-/* The table under table[index], made on first use; NULL: pool empty. */
-static u64 *next_level(struct npt_pool *p, u64 *table, u64 index)
-{
-	if (table[index] & PTE_P)
-		return (u64 *)(table[index] & ~0xfffull);
-	u64 *t = pool_take(p);
-	if (t)
-		table[index] = (u64)t | PTE_RWX_USER;
-	return t;
-}
-
-u64 arch_pal_npt_build(u32 slot, const struct pal_map *maps, u32 n)
-{
-	struct npt_pool pool = { pal_pool[slot], 0 };
-	u64 *root = pool_take(&pool);
-	for (u32 i = 0; i < n && root; i++) {
-		u64 gpa = maps[i].gpa, *t = root;
-		for (u32 shift = 39; shift > 12 && t; shift -= 9)
-			t = next_level(&pool, t, (gpa >> shift) & 511);
-		if (!t)
-			return 0;
-		t[(gpa >> 12) & 511] = maps[i].hpa | PTE_P | PTE_US | (maps[i].writable ? PTE_RW : 0);
-	}
-	return (u64)root;
-}
+const struct nested_format arch_nested_format = { npt_table, npt_leaf, ~0xfffull };

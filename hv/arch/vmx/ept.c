@@ -48,47 +48,6 @@ void arch_npt_set_access(u64 gpa, u32 npages, bool present)
 
 u64 arch_npt_fine_end(void) { return EPT_4K_SPAN; }
 
-/* A PAL's own EPT: the pages it lists, nothing else (pool sized as npt.c's). */
-#define PAL_EPT_POOL (PAL_MAX_PAGES + 8)
+static u64 pal_ept_leaf(u64 hpa, bool writable) { return ept_leaf(hpa, true, writable, false, EPT_MT_WB); }
 
-static u64 pal_pool[PAL_MAX_PALS][PAL_EPT_POOL][512] __aligned(4096);
-
-struct ept_pool {
-	u64 (*page)[512];
-	u32 used;
-};
-
-static u64 *pool_take(struct ept_pool *p)
-{
-	if (p->used == PAL_EPT_POOL)
-		return NULL;
-	u64 *t = p->page[p->used++];
-	for (int i = 0; i < 512; i++)
-		t[i] = 0;
-	return t;
-}
-
-static u64 *next_level(struct ept_pool *p, u64 *table, u64 index)
-{
-	if (table[index] & EPT_RWX)
-		return (u64 *)(table[index] & EPT_ADDR_MASK);
-	u64 *t = pool_take(p);
-	if (t)
-		table[index] = ept_table_entry((u64)t);
-	return t;
-}
-
-u64 arch_pal_npt_build(u32 slot, const struct pal_map *maps, u32 n)
-{
-	struct ept_pool pool = { pal_pool[slot], 0 };
-	u64 *root = pool_take(&pool);
-	for (u32 i = 0; i < n && root; i++) {
-		u64 gpa = maps[i].gpa, *t = root;
-		for (u32 shift = 39; shift > 12 && t; shift -= 9)
-			t = next_level(&pool, t, (gpa >> shift) & 511);
-		if (!t)
-			return 0;
-		t[(gpa >> 12) & 511] = ept_leaf(maps[i].hpa, true, maps[i].writable, false, EPT_MT_WB);
-	}
-	return (u64)root;
-}
+const struct nested_format arch_nested_format = { ept_table_entry, pal_ept_leaf, EPT_ADDR_MASK };
