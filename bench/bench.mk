@@ -65,10 +65,14 @@ BENCH_ARGS ?=
 .PHONY: bench-detect
 # GUEST=linux: each bug's linux_scenario (XMHF64's test as a Linux program).  GUEST
 # is only compared here: its text never reaches the shell, `--guest linux` is literal.
+# PLATFORM=bochs: the VMX-relevant bugs on the VMX hypervisor under Bochs, deterministic
+# hunts only (PLATFORM is checked at the top of this file and only compared here;
+# `--platform bochs` is literal).
 bench-detect: deps all $(if $(filter linux,$(GUEST)),linux)
 	$(PYTHON) -m bench.bench_detect --budget $(BENCH_BUDGET) --runs $(BENCH_RUNS) \
 		--replays $(BENCH_REPLAYS) --repeats $(BENCH_REPEATS) \
-		$(if $(filter linux,$(GUEST)),--guest linux) $(BENCH_ARGS)
+		$(if $(filter linux,$(GUEST)),--guest linux) \
+		$(if $(filter bochs,$(value PLATFORM)),--platform bochs) $(BENCH_ARGS)
 
 #   make bench-decoder   records/s and peak RSS decoding generated 1 M / 10 M-record traces
 #                        on one core (per view, each in its own process): wire, read,

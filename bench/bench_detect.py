@@ -15,6 +15,13 @@ method found one bug in 0.4 s in one bench run and in 10.4 s in the one
 before), so the table reports every draw and compares medians.  Then `runs`
 deterministic runs of the correct build across the zoo scenarios, which must
 all pass.  Long by design; not part of `make test`.
+
+`--platform bochs` (make bench-detect PLATFORM=bochs) hunts the zoo's VMX-relevant bugs
+(defs/bugs.toml entries with `vmx_seed`) on the VMX hypervisor under Bochs: Bochs has no
+QMP, so there is no XMHF64's method to compare with, only the deterministic hunt (NMIs
+from inside the machine), each bug's scenario at its `iterations` (Bochs runs ~4x slower
+than TCG), its first failure re-run `replays` times on the same build and byte-compared,
+and `runs` deterministic runs of the correct VMX build that must pass.
 """
 from __future__ import annotations
 
@@ -33,7 +40,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.launch.build import REPO, build_bugs
+from harness.launch.build import REPO, VMX_TARGETS, build_bugs
 from harness.det.hunt import HuntOptions, HuntResult, hunt
 from harness.launch.nmi import NmiPattern
 from harness.judge.run import make_run_dir
@@ -149,9 +156,11 @@ EXPECTED_KEY = {"own": "detected_as", "linux": "linux_detected_as"}
 
 
 FLOOR_RUNS = 3
+PLATFORMS = ("qemu", "bochs")
 
 
-def startup_floor(base_seed: int, results: Path, console: Console, guest: str = "own") -> dict[str, float]:
+def startup_floor(base_seed: int, results: Path, console: Console, guest: str = "own",
+                  platform: str = "qemu") -> dict[str, float]:
     """Seconds the fastest of FLOOR_RUNS passing deterministic smoke runs (boot, hello on
     every CPU, exit) takes through the same hunt, one at a time (a parallel neighbour
     would slow the run it times).  One run's time wobbled 0.21-0.38 s between bench
@@ -161,7 +170,7 @@ def startup_floor(base_seed: int, results: Path, console: Console, guest: str = 
     for k in range(FLOOR_RUNS):
         res = hunt(load_named(floor_scenario), HuntOptions(
             budget_s=120, jobs=1, base_seed=base_seed + k, build_dir=REPO / "build",
-            results_dir=results / str(k), confirm=0, max_seeds=1, stop_on_failure=False))
+            results_dir=results / str(k), confirm=0, max_seeds=1, stop_on_failure=False, platform=platform))
         if res.passed != 1:
             raise SystemExit(f"bench-detect: the {floor_scenario} run did not pass: {res.outcomes}")
         times.append(res.elapsed_s)
@@ -183,6 +192,7 @@ class BenchOptions:
     scenario: str | None = None    # hunt every bug on this scenario instead of its own
     results: Path = Path("results")
     guest: str = "own"             # "own": guest/'s kernels; "linux": each bug's linux_scenario
+    platform: str = "qemu"         # "bochs": the VMX zoo under Bochs, deterministic hunts only
 
 
 def hunt_bug(name: str, bug: dict[str, str], opts: BenchOptions, out_dir: Path,
@@ -245,6 +255,99 @@ def bench(opts: BenchOptions, console: Console) -> dict[str, Any]:
     report["correct"] = correct_build(scenarios, opts, out_dir, console)
     (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def vmx_zoo() -> dict[str, dict[str, Any]]:
+    """The bugs with a VMX face: defs/bugs.toml entries with `vmx_seed`."""
+    return {k: v for k, v in zoo().items() if "vmx_seed" in v}
+
+
+def bochs_scenario(bug: dict[str, Any], opts: BenchOptions) -> Any:
+    """The bug's scenario at its `iterations` (the size the zoo tests run it at)."""
+    return load_named(opts.scenario or bug["scenario"]).with_overrides(iterations=bug["iterations"])
+
+
+def hunt_bug_bochs(name: str, bug: dict[str, Any], opts: BenchOptions, out_dir: Path,
+                   console: Console) -> dict[str, Any]:
+    sc = bochs_scenario(bug, opts)
+    build_dir = build_bugs(name, targets=VMX_TARGETS)
+    cells: list[dict[str, Any]] = []
+    for r in range(opts.repeats):
+        base = opts.base_seed + r * REPEAT_SEED_STRIDE
+        console.print(f"{name}: deterministic hunt {r + 1}/{opts.repeats} of {sc.name} (iterations "
+                      f"{sc.iterations}) on Bochs for {opts.budget_s:g}s (seeds from {base})", highlight=False)
+        res = hunt(sc, HuntOptions(budget_s=opts.budget_s, jobs=opts.jobs, base_seed=base, build_dir=build_dir,
+                                   results_dir=out_dir / name / f"repeat{r + 1}", deterministic=True, bugs=name,
+                                   confirm=opts.replays, platform="bochs", views=False))
+        cells.append({**_cell(res), "identical": sum(c.identical is True for c in res.confirmations)})
+    return {"scenario": sc.name, "iterations": sc.iterations, "expected": bug["vmx_detected_as"],
+            "hunts": {"deterministic": cells}, "deterministic": summarise(cells, opts.budget_s)}
+
+
+def correct_build_bochs(opts: BenchOptions, out_dir: Path, console: Console) -> dict[str, Any]:
+    correct: dict[str, Any] = {"runs": 0, "failures": 0, "per_scenario": {}}
+    scenarios = {bochs_scenario(b, opts).name: b for b in vmx_zoo().values()}
+    per = max(1, opts.runs // len(scenarios))
+    for name, bug in sorted(scenarios.items()):
+        sc = bochs_scenario(bug, opts)
+        console.print(f"correct VMX build: {per} deterministic runs of {name} (iterations {sc.iterations}) "
+                      "on Bochs", highlight=False)
+        res = hunt(sc, HuntOptions(budget_s=10 * 3600, jobs=opts.jobs, base_seed=opts.base_seed,
+                                   build_dir=REPO / "build", results_dir=out_dir / "correct" / name,
+                                   deterministic=True, confirm=0, max_seeds=per, stop_on_failure=False,
+                                   platform="bochs", views=False))
+        failed = res.seeds_run - res.passed
+        correct["runs"] += res.seeds_run
+        correct["failures"] += failed
+        correct["per_scenario"][name] = {"runs": res.seeds_run, "failures": failed, "outcomes": res.outcomes}
+    return correct
+
+
+BOCHS_NOTE = ("the VMX hypervisor under Bochs 2.7; deterministic hunts only: Bochs has no QMP, so "
+              "XMHF64's method (host NMIs by QMP) cannot run there and there is no speed-up to show")
+
+
+def bench_bochs(opts: BenchOptions, console: Console) -> dict[str, Any]:
+    out_dir = make_run_dir(opts.results, "bench-detect-bochs", opts.base_seed)
+    report: dict[str, Any] = {"platform": "bochs", "budget_s": opts.budget_s, "jobs": opts.jobs,
+                              "replays": opts.replays, "repeats": opts.repeats, "scenario": opts.scenario,
+                              "bugs": {}, "dir": str(out_dir), "note": BOCHS_NOTE}
+    console.print(f"bench-detect PLATFORM=bochs: {BOCHS_NOTE}", highlight=False)
+    report["floor_s"] = startup_floor(opts.base_seed, out_dir / "floor", console, platform="bochs")
+    for name, bug in vmx_zoo().items():
+        if opts.only and name not in opts.only:
+            continue
+        report["bugs"][name] = hunt_bug_bochs(name, bug, opts, out_dir, console)
+        (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    report["correct"] = correct_build_bochs(opts, out_dir, console)
+    (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def print_report_bochs(report: dict[str, Any], console: Console) -> None:
+    where = f"every bug on {report['scenario']}, " if report.get("scenario") else ""
+    table = Table(title=f"bench-detect PLATFORM=bochs: {where}{report['budget_s']:g}s per bug and repeat, "
+                        f"{report['repeats']} repeats, {report['jobs']} jobs, {report['replays']} replays "
+                        f"of each first failure")
+    for col in ("bug", "scenario (iterations)", "expected", "caught", "ttf: median (each)", "seeds run",
+                "replays: same outcome, byte-identical"):
+        table.add_column(col)
+    for name, row in report["bugs"].items():
+        d = row["deterministic"]
+        caught, ttf, repro = _fmt(d)
+        cells = row["hunts"]["deterministic"]
+        table.add_row(name, f"{row['scenario']} ({row['iterations']})", row["expected"], caught, ttf,
+                      "/".join(str(c["seeds_run"]) for c in cells), repro if d["caught"] else "-")
+    console.print(table)
+    console.print(f"note: {report['note']}", highlight=False)
+    if report.get("floor_s"):
+        console.print(f"startup floor: {report['floor_s']['deterministic']:.2f}s (fastest passing "
+                      f"deterministic smoke run on Bochs)", highlight=False)
+    correct = report.get("correct")
+    if correct:
+        console.print(f"correct VMX build: {correct['failures']} failures in {correct['runs']} "
+                      f"deterministic runs {correct['per_scenario']}", highlight=False)
+    console.print(f"details: {report['dir']}/bench.json", highlight=False)
 
 
 def print_report(report: dict[str, Any], console: Console) -> None:
@@ -330,10 +433,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--guest", choices=sorted(SCENARIO_KEY), default="own",
                    help="own: each bug's scenario on guest/'s kernels; linux: its linux_scenario "
                         "(XMHF64's test as a Linux program)")
+    p.add_argument("--platform", choices=PLATFORMS, default="qemu",
+                   help="qemu (default); bochs: the VMX-relevant bugs on the VMX hypervisor under Bochs, "
+                        "deterministic hunts only")
     args = p.parse_args(argv)
-    unknown = [b for b in args.bug if b not in zoo()]
+    known = vmx_zoo() if args.platform == "bochs" else zoo()
+    unknown = [b for b in args.bug if b not in known]
     if unknown:
-        print(f"unknown bug(s) {', '.join(unknown)}; known: {', '.join(zoo())}", file=sys.stderr)
+        print(f"unknown bug(s) {', '.join(unknown)}"
+              f"{' on the bochs platform (no vmx_seed in defs/bugs.toml)' if args.platform == 'bochs' else ''}; "
+              f"known: {', '.join(known)}", file=sys.stderr)
+        return 2
+    if args.platform == "bochs" and args.guest != "own":
+        print("--platform bochs runs guest/'s own kernels only (--guest own)", file=sys.stderr)
+        return 2
+    if args.budget <= 0 or args.runs < 1 or args.replays < 0 or args.jobs < 1:
+        print("--budget must be > 0, --runs and --jobs at least 1, --replays at least 0", file=sys.stderr)
         return 2
     if args.repeats < 1:
         print("--repeats must be at least 1", file=sys.stderr)
@@ -346,12 +461,16 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     console = Console(width=190)  # the side-by-side table is wider than a CI log's 80 columns
     started = time.monotonic()
-    report = bench(BenchOptions(budget_s=args.budget, runs=args.runs, replays=args.replays,
-                                repeats=args.repeats, jobs=args.jobs, base_seed=args.seed,
-                                only=tuple(args.bug), scenario=args.scenario, results=args.results,
-                                guest=args.guest),
-                   console)
-    print_report(report, console)
+    opts = BenchOptions(budget_s=args.budget, runs=args.runs, replays=args.replays,
+                        repeats=args.repeats, jobs=args.jobs, base_seed=args.seed,
+                        only=tuple(args.bug), scenario=args.scenario, results=args.results,
+                        guest=args.guest, platform=args.platform)
+    if args.platform == "bochs":
+        report = bench_bochs(opts, console)
+        print_report_bochs(report, console)
+    else:
+        report = bench(opts, console)
+        print_report(report, console)
     console.print(f"bench-detect took {time.monotonic() - started:.0f}s")
     return 0 if report["correct"]["failures"] == 0 else 1
 

@@ -357,5 +357,5 @@ FIELD_NAMES: dict[tuple[str, str], tuple[bool, dict[str, int]]] = {
     ('HOST_NMI', 'where'): (False, {'exit': 0, 'hv': 1, 'nested': 2, 'yield_hlt': 3}),
     ('EVENT_REDELIVER', 'type'): (False, {'intr': 0, 'nmi': 2, 'exception': 3, 'soft_int': 4}),
     ('ICR_WRITE', 'action'): (False, {'forwarded': 0, 'init_dropped': 1, 'sipi_started': 2, 'sipi_ignored': 3, 'unsupported': 4}),
-    ('OPTIONS', 'flags'): (True, {'seed_given': 1, 'nmi_com2': 2, 'testhc': 4, 'trace_record': 8, 'trace_mem': 16, 'rdtsc_exit': 32, 'nmi_edu': 64}),
+    ('OPTIONS', 'flags'): (True, {'seed_given': 1, 'nmi_com2': 2, 'testhc': 4, 'trace_record': 8, 'trace_mem': 16, 'rdtsc_exit': 32, 'nmi_edu': 64, 'trace_e9': 128}),
 }

@@ -93,9 +93,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                      help="one TCG thread + fixed icount, in-machine seeded NMIs "
                           "(default: on when --seed is given)")
-    run.add_argument("--transport", choices=TRANSPORTS, default="uart",
-                     help="how trace frames leave the machine: the UART (default, live) or "
-                          "`mem`: a log in guest RAM, far cheaper per record under TCG (docs/trace-design.md)")
+    run.add_argument("--transport", choices=TRANSPORTS, default=None,
+                     help="how trace frames leave the machine: the UART (qemu's default, live), "
+                          "`mem`: a log in guest RAM, far cheaper per record under TCG (docs/trace-design.md), "
+                          "or `e9`: I/O port 0xE9, unpaced (bochs' default; bochs only)")
     run.add_argument("--stop-at-violation", action="store_true",
                      help="check the trace while the machine runs and stop it at the first broken rule")
     run.add_argument("--platform", choices=("qemu", "bochs"), default="qemu",
@@ -145,6 +146,9 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         raise ScenarioError("(command line)", "--repeat", "an integer >= 1", args.repeat)
     base_seed = args.seed if args.seed is not None else random_seed()
     deterministic = args.deterministic if args.deterministic is not None else args.seed is not None
+    if args.transport == "e9" and args.platform != "bochs":
+        raise ScenarioError("(command line)", "--transport e9", "--platform bochs (QEMU: uart or mem)",
+                            args.platform)
     if args.stop_at_violation and args.transport == "mem":
         raise ScenarioError("(command line)", "--stop-at-violation", "the UART transport (the memory log "
                             "is read after the run)", "--transport mem")

@@ -21,7 +21,7 @@ from decoder.defs import NMI_EDU_MAX_US   # defs/machine.toml
 
 U64_MAX = (1 << 64) - 1
 VALUE_MAX = 63            # hv/core/cmdline.h CMDLINE_VALUE_MAX: a vCPU's workload buffer
-TRACE_MODES = ("record", "mem")   # absent: frames stream over the UART
+TRACE_MODES = ("record", "mem", "e9")   # absent: frames stream over the UART; e9: to I/O port 0xE9
 _NUMBER = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+)\Z")
 _WL_CPU = re.compile(r"wl([1-9][0-9]?|0)\Z")   # wlN, N decimal without a leading zero (< 100)
 # Render order: the order the harness has always written the words in, so a line
@@ -63,7 +63,7 @@ class HvOptions:
     nmi_every: int | None = None
     nmi_com2: bool | None = None
     testhc: bool | None = None
-    trace: str | None = None                      # "record" | "mem" | None
+    trace: str | None = None                      # "record" | "mem" | "e9" | None
     rdtsc_exit: bool | None = None                 # guest RDTSC exits and yields (deterministic SMP OS guests)
     nmi_edu: int | None = None                     # mean us of the gap between device NMIs (hv/core/nmi_edu.c)
 
@@ -117,7 +117,7 @@ class HvOptions:
                 fields[key] = _switch(word, value)
             elif key == "trace":
                 if value not in TRACE_MODES:
-                    raise HvOptionsError(f"{word!r}: expected trace=record or trace=mem")
+                    raise HvOptionsError(f"{word!r}: expected trace=record, trace=mem or trace=e9")
                 fields[key] = value
             elif key == "wl":
                 fields[key] = _workload(word, value)
@@ -169,14 +169,12 @@ def parsed_from_record(seed: int, nmi_every: int, flags: int) -> dict[str, Any]:
     table does not name is kept as `unknown_flags`, so it cannot compare equal."""
     from decoder.defs import FIELD_NAMES
     bits = FIELD_NAMES[("OPTIONS", "flags")][1]
-    record = bits["trace_record"] & flags
-    mem = bits["trace_mem"] & flags
+    modes = [m for m in TRACE_MODES if flags & bits[f"trace_{m}"]]
     out: dict[str, Any] = {"seed": seed, "seed_given": bool(flags & bits["seed_given"]), "nmi_every": nmi_every,
                            "nmi_com2": bool(flags & bits["nmi_com2"]), "testhc": bool(flags & bits["testhc"]),
                            "rdtsc_exit": bool(flags & bits["rdtsc_exit"]),
                            "nmi_edu": bool(flags & bits["nmi_edu"]),
-                           "trace": "record" if record and not mem else "mem" if mem and not record
-                           else "stream" if not (record or mem) else "record+mem"}
+                           "trace": "+".join(modes) or "stream"}
     unknown = flags & ~sum(bits.values())
     if unknown:
         out["unknown_flags"] = unknown

@@ -25,11 +25,15 @@ def status_of(boot: Boot) -> int:
 
 
 def boot_bochs(tmp: Path, smp: int, guest: int, append: str, timeout: float = 120.0,
-               hang: float = 30.0) -> Boot:
+               hang: float = 30.0, transport: str = "e9", port_e9: bool = True) -> Boot:
+    """`transport` "e9" adds the hypervisor's trace=e9 (the bochs platform's default, port
+    0xE9); "uart" leaves the trace on COM1."""
     run_dir = tmp / f"bochs-{smp}-{guest}"
     run_dir.mkdir(parents=True, exist_ok=True)
+    if transport == "e9":
+        append = f"{append} trace=e9"
     cfg = bochs.BochsConfig(hv_elf32=BUILD / "vmx" / "hv.elf32", guest=BUILD / f"guest{guest}.elf",
-                            append=append, guest_args="", run_dir=run_dir, smp=smp)
+                            append=append, guest_args="", run_dir=run_dir, smp=smp, port_e9=port_e9)
     ran = bochs.run(cfg, timeout, hang)
     data = cfg.serial_path.read_bytes() if cfg.serial_path.exists() else b""
     records, losses, text = decode_serial(data)

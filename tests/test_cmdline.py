@@ -31,7 +31,7 @@ def check(driver: Path, line: str, ncpus: int = 4) -> str:
 
 @pytest.mark.parametrize("line", [
     "", "wl=hello", "wl=test:1000 wl0=pal_demo:50 wl3=test-sleep:300", "seed=42 nmi_every=0x1d",
-    "trace=mem nmi_com2=1 testhc=0", "trace=record", "rdtsc_exit=1 seed=3", "seed=1 nmi_edu=10000000", "wl=poke wl1=poke:0x180000 wl2=hc-unknown:7",
+    "trace=mem nmi_com2=1 testhc=0", "trace=record", "trace=e9 seed=1", "rdtsc_exit=1 seed=3", "seed=1 nmi_edu=10000000", "wl=poke wl1=poke:0x180000 wl2=hc-unknown:7",
     "  wl=hello   seed=1  ", "seed=18446744073709551615",
     "wl=test:" + "0" * 57 + "1",    # a value of 63 characters: the most a vCPU holds
 ])
@@ -46,7 +46,8 @@ def test_good_command_lines_pass(driver: Path, line: str) -> None:
     ("seed=12x", "not a number", "seed=12x"),
     ("seed=0x", "not a number", "seed=0x"),
     ("seed=18446744073709551616", "not a number", "seed=18446744073709551616"),
-    ("trace=bogus", "record or mem", "trace=bogus"),
+    ("trace=bogus", "record, mem or e9", "trace=bogus"),
+    ("trace=E9", "record, mem or e9", "trace=E9"),
     ("foo=bar", "unknown option", "foo=bar"),
     ("wl=test:0", "count of 0", "wl=test:0"),      # passed with no calls
     ("wl=test", "needs a count", "wl=test"),

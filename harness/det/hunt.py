@@ -6,7 +6,11 @@ first failure stops the runs still in flight (they are recorded as
 "interrupted", not as passes) and is replayed `confirm` times: a
 deterministic failure must give a byte-identical serial.bin every time.
 In XMHF64's mode (not deterministic) the "replay" is a rerun with the same
-seed, and the report counts how often it failed again.
+seed, and the report counts how often it failed again.  On the bochs platform
+(`platform="bochs"`: the VMX hypervisor, harness/judge/bochs_run.py) there is
+only deterministic mode -- no QMP, NMIs from inside the machine -- and no
+`harness replay`: a confirmation re-runs the failing seed on the same build
+(same sha256 of every file) and byte-compares serial.bin.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from typing import Any, Callable
 
 from harness.launch.build import recorded_guest_files
 from harness.det.replay import ReplayError, first_difference, load_recorded_scenario, replay
+from harness.judge.bochs_run import run_scenario_bochs
 from harness.judge.run import RunOptions, RunResult, run_scenario
 from harness.scenario import Scenario
 
@@ -41,6 +46,7 @@ class HuntOptions:
     stop_on_failure: bool = True  # False: count failures over max_seeds runs (bench)
     stop_at_violation: bool = True  # each run stops at its first broken rule (harness/judge/livecheck.py)
     views: bool = True        # each run writes its timeline views (RunOptions.views)
+    platform: str = "qemu"    # "bochs": the VMX hypervisor under Bochs (deterministic only)
 
 
 @dataclass
@@ -93,6 +99,9 @@ class HuntResult:
                 "reproduced": self.reproduced, "interrupted": self.interrupted}
 
 
+PLATFORMS = ("qemu", "bochs")
+
+
 def _is_failure(result: RunResult) -> bool:
     return not result.passed and not result.interrupted
 
@@ -101,6 +110,11 @@ def hunt(sc: Scenario, opts: HuntOptions,
          on_result: Callable[[RunResult, HuntResult], None] | None = None) -> HuntResult:
     if opts.jobs < 1 or opts.budget_s <= 0 or opts.confirm < 0:
         raise HuntError("hunt needs jobs >= 1, a budget > 0 and confirm >= 0")
+    if opts.platform not in PLATFORMS:
+        raise HuntError(f"platform must be one of {', '.join(PLATFORMS)}, not {opts.platform!r}")
+    if opts.platform == "bochs" and not opts.deterministic:
+        raise HuntError("the bochs platform has only deterministic mode (no QMP: NMIs come from inside the machine)")
+    bochs = opts.platform == "bochs"
     out = HuntResult(sc.name, opts.deterministic)
     stop = threading.Event()
     started = time.monotonic()
@@ -108,9 +122,12 @@ def hunt(sc: Scenario, opts: HuntOptions,
     next_seed = opts.base_seed
 
     def one(seed: int) -> RunResult:
-        return run_scenario(sc, RunOptions(
+        run = run_scenario_bochs if bochs else run_scenario
+        # Bochs runs have no live check (no --stop-at-violation): they are judged at their end.
+        return run(sc, RunOptions(
             seed=seed, build_dir=opts.build_dir, results_dir=opts.results_dir / "seeds",
-            deterministic=opts.deterministic, bugs=opts.bugs, stop_at_violation=opts.stop_at_violation,
+            deterministic=opts.deterministic, bugs=opts.bugs,
+            stop_at_violation=opts.stop_at_violation and not bochs,
             views=opts.views, should_stop=lambda: stop.is_set() or time.monotonic() > deadline))
 
     def may_start() -> bool:
@@ -164,6 +181,9 @@ def confirm(failure: RunResult, opts: HuntOptions) -> list[Confirmation]:
     """Re-run the failing seed: replay (byte-compare) if deterministic, else a plain rerun."""
     found: list[Confirmation] = []
     for _ in range(opts.confirm):
+        if opts.platform == "bochs":
+            found.append(_bochs_rerun(failure, opts))
+            continue
         if opts.deterministic:
             # A replay that cannot run (a run dir it refuses) is a confirmation that
             # failed, with its reason: not a crash of the hunt or of a bench around it.
@@ -181,6 +201,27 @@ def confirm(failure: RunResult, opts: HuntOptions) -> list[Confirmation]:
                                 if (result.run_dir / "serial.bin").exists() else b"")
         found.append(Confirmation(result.run_dir, result.outcome, None, diff))
     return found
+
+
+def _bochs_rerun(failure: RunResult, opts: HuntOptions) -> Confirmation:
+    """The bochs platform's replay: the failing seed again, deterministic, from the same
+    build; identical = the same files (sha256) gave the same serial.bin, byte for byte."""
+    try:
+        sc = load_recorded_scenario(failure.run_dir, failure.verdict)
+    except ReplayError as exc:
+        return Confirmation(failure.run_dir, "error", False, None, str(exc))
+    result = run_scenario_bochs(sc, RunOptions(seed=failure.seed, build_dir=opts.build_dir,
+                                               results_dir=failure.run_dir / "replays", deterministic=True,
+                                               bugs=opts.bugs, views=opts.views))
+    if result.outcome == "error":
+        return Confirmation(result.run_dir, "error", False, None, result.reason)
+    sums = [{role: f["sha256"] for role, f in (r.verdict.get("build") or {}).items()} for r in (failure, result)]
+    if sums[0] != sums[1]:
+        return Confirmation(result.run_dir, result.outcome, False, None,
+                            f"the build changed between the run and its replay ({opts.build_dir})")
+    a, b = ((r.run_dir / "serial.bin").read_bytes() for r in (failure, result))
+    diff = first_difference(a, b)
+    return Confirmation(result.run_dir, result.outcome, diff is None, diff)
 
 
 def _rerun(failure: RunResult, opts: HuntOptions, seed: int) -> RunResult:

@@ -30,7 +30,7 @@ from harness.launch.nmi import NmiInjector
 from harness.launch.qmp import QMPClient, QMPConnectionError, QMPError
 from harness.hv_options import HvOptions, HvOptionsError, check_echo
 from harness.launch.rr import Com2NmiSink, StallReinjector
-from harness.scenario import Scenario
+from harness.scenario import Scenario, ScenarioError
 from harness.schedule import Schedule, derive, icount_shift_for, needs_rdtsc_exit
 from harness.judge.verdict import classify_exit
 from harness.judge.verdict_record import Verdict
@@ -60,10 +60,12 @@ class RunOptions:
     # replay of a run recorded with QMP inject-nmi (before NMIs went over COM2,
     # harness/launch/rr.py): the icounts it logged, for the legacy stall re-injection.
     rr_nmi_icounts: list[int | None] | None = None
-    # How frames leave the machine: "uart" (the 16550, live in serial.bin) or "mem"
+    # How frames leave the machine: "uart" (the 16550, live in serial.bin), "mem"
     # (hv `trace=mem`: a log in guest RAM read through a shared RAM file; serial.bin
-    # then holds the UART's bytes followed by the log's, the same frames either way).
-    transport: str = "uart"
+    # then holds the UART's bytes followed by the log's, the same frames either way),
+    # or "e9" (hv `trace=e9`: I/O port 0xE9, the bochs platform only).  None: the
+    # platform's default, "uart" under QEMU, "e9" under Bochs (harness/judge/bochs_run.py).
+    transport: str | None = None
     # Check the trace while the machine runs and stop it at the first broken rule
     # (harness/judge/livecheck.py): hunts want the first failure, not the end of the run.
     # Needs the UART transport (the memory log is read after the run).
@@ -79,7 +81,8 @@ class RunOptions:
     initrd: Path | None = None
 
 
-TRANSPORTS = ("uart", "mem")
+TRANSPORTS = ("uart", "mem", "e9")
+QEMU_TRANSPORTS = ("uart", "mem")
 
 
 @dataclass(frozen=True)
@@ -467,10 +470,12 @@ def run_scenario(sc: Scenario, opts: RunOptions) -> RunResult:
         return RunResult(run_dir, verdict)
     verdict.build = manifest
 
-    if opts.transport not in TRANSPORTS:
-        raise ValueError(f"transport must be one of {TRANSPORTS}, got {opts.transport!r}")
+    transport = opts.transport or "uart"
+    if transport not in QEMU_TRANSPORTS:
+        raise ScenarioError("(command line)", "--transport", f"one of {', '.join(QEMU_TRANSPORTS)} on the qemu "
+                            "platform (e9 is the bochs platform's)", transport)
     # A replay's recorded options already say trace=mem.
-    use_mem = opts.transport == "mem" or options.trace == memlog.HV_TRACE_MODE
+    use_mem = transport == "mem" or options.trace == memlog.HV_TRACE_MODE
     try:
         mem = _MemTransport(run_dir, build.hv_elf) if use_mem else None
     except memlog.MemlogError as exc:

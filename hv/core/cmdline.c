@@ -123,7 +123,8 @@ static const char *check_word(const char *k, u32 klen, const char *v, u32 vlen, 
 	if (same(k, klen, "nmi_com2") || same(k, klen, "testhc") || same(k, klen, "rdtsc_exit"))
 		return same(v, vlen, "0") || same(v, vlen, "1") ? NULL : "expected 0 or 1";
 	if (same(k, klen, "trace"))
-		return same(v, vlen, "record") || same(v, vlen, "mem") ? NULL : "expected record or mem";
+		return same(v, vlen, "record") || same(v, vlen, "mem") || same(v, vlen, "e9") ? NULL
+			: "expected record, mem or e9";
 	if (same(k, klen, "wl"))
 		return check_workload(v, vlen);
 	int cpu = wl_cpu(k, klen);
@@ -196,7 +197,8 @@ void hv_options_parse(const char *s, struct hv_options *out)
 	out->testhc = is_one(s, "testhc");
 	out->rdtsc_exit = is_one(s, "rdtsc_exit");
 	const char *t = cmdline_get(s, "trace", &len);
-	out->trace = !t ? TRACE_MODE_STREAM : same(t, len, "record") ? TRACE_MODE_RECORD : TRACE_MODE_MEM;
+	out->trace = !t ? TRACE_MODE_STREAM : same(t, len, "record") ? TRACE_MODE_RECORD
+		: same(t, len, "e9") ? TRACE_MODE_E9 : TRACE_MODE_MEM;
 }
 
 u64 hv_options_flags(const struct hv_options *o)
@@ -207,5 +209,6 @@ u64 hv_options_flags(const struct hv_options *o)
 	       (o->rdtsc_exit ? TRACE_OPTIONS_FLAGS_RDTSC_EXIT : 0) |
 	       (o->nmi_edu ? TRACE_OPTIONS_FLAGS_NMI_EDU : 0) |
 	       (o->trace == TRACE_MODE_RECORD ? TRACE_OPTIONS_FLAGS_TRACE_RECORD : 0) |
-	       (o->trace == TRACE_MODE_MEM ? TRACE_OPTIONS_FLAGS_TRACE_MEM : 0);
+	       (o->trace == TRACE_MODE_MEM ? TRACE_OPTIONS_FLAGS_TRACE_MEM : 0) |
+	       (o->trace == TRACE_MODE_E9 ? TRACE_OPTIONS_FLAGS_TRACE_E9 : 0);
 }

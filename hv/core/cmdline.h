@@ -27,8 +27,9 @@ struct cmdline_error {
  */
 bool cmdline_check(const char *cmdline, u32 ncpus, struct cmdline_error *err);
 
-/* How trace frames leave the machine: `trace=` absent, `record` or `mem`. */
-enum trace_mode { TRACE_MODE_STREAM, TRACE_MODE_RECORD, TRACE_MODE_MEM };
+/* How trace frames leave the machine: `trace=` absent (streamed to COM1),
+ * `record`, `mem` or `e9` (streamed to I/O port 0xE9, trace_glue.c). */
+enum trace_mode { TRACE_MODE_STREAM, TRACE_MODE_RECORD, TRACE_MODE_MEM, TRACE_MODE_E9 };
 
 /*
  * The options the hypervisor acts on, parsed once from a checked command line

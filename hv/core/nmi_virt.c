@@ -18,10 +18,12 @@
  * instruction, so the IRET's popped RFLAGS cannot cancel it.
  *
  * Concurrency: nmi_virt_latch() runs in the host NMI handler; everything
- * else runs on the same CPU either with GIF=0 (before_entry) or only touches
+ * else runs on the same CPU either in before_entry or only touches
  * blocked/awaiting/iret_rip, which the NMI handler never writes.  The only
- * shared word is `pending`: the NMI handler sets it, before_entry (GIF=0, so
- * no NMI can interleave) consumes it.  Proven by tests/test_boot.py's NMI
+ * shared word is `pending`: the NMI handler sets it, before_entry consumes
+ * it -- with GIF=0 on SVM, so no NMI interleaves; VMX has no GIF, so the
+ * injection records and clears it in the order that stays exact when one
+ * does (below).  Proven by tests/test_boot.py's NMI
  * flood runs (received == injected, nested == 0 per CPU), the late-arming
  * case by test_pal_quiesce.py's nmi-all run, and the need for all of it by
  * tests/test_zoo.py (inject-while-blocked: the guest sees nested NMIs).
@@ -195,10 +197,19 @@ void nmi_virt_before_entry(struct vcpu *v)
 		return;
 	}
 	arch_inject_nmi(v);
-	v->nmi.pending = 0;
+	/* The record goes out before the latch is cleared, and says what will be
+	 * latched after it (0).  VMX has no GIF: an NMI can land anywhere in
+	 * here (nmi_virt_latch).  Up to the store below it merges into the NMI
+	 * being injected, as a second NMI merges into a pending one on hardware,
+	 * and its NMI_MERGED lands before or after this record, both consistent;
+	 * after the store it is latched anew.  Recorded after the store, an NMI
+	 * between the two showed as HOST_NMI before an NMI_INJECT claiming
+	 * nothing latched (checker rule nmi_accounting, zoo-nmi-flood on VMX). */
+	trace_nmi_inject(0);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&v->nmi.pending, 0, __ATOMIC_RELAXED);
 	v->nmi.blocked = 1;
 	v->nmi.injected++;
-	trace_nmi_inject(v->nmi.pending);
 #ifndef BUG_inject_while_blocked
 	arch_watch_iret(v, true);
 #endif

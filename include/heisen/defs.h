@@ -295,6 +295,7 @@ static inline unsigned int hc_test_checksum(unsigned long long arg, unsigned lon
 #define TRACE_OPTIONS_FLAGS_TRACE_MEM 0x10
 #define TRACE_OPTIONS_FLAGS_RDTSC_EXIT 0x20
 #define TRACE_OPTIONS_FLAGS_NMI_EDU 0x40
+#define TRACE_OPTIONS_FLAGS_TRACE_E9 0x80
 
 /* Wire encodings of event fields (docs/trace-format.md). */
 #define TRACE_ENC_U 0

@@ -4,6 +4,7 @@ XMHF64's time over one boot."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 import math
 
 import pytest
@@ -208,3 +209,65 @@ def test_guest_is_checked_on_the_command_line(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as exc:
         bench.main(["--guest", "windows"])
     assert exc.value.code == 2 and "invalid choice: 'windows'" in capsys.readouterr().err
+
+
+def test_platform_bochs_refuses_what_it_cannot_hunt(capsys: pytest.CaptureFixture[str]) -> None:
+    import bench.bench_detect as bench
+    assert main(["--platform", "bochs", "--bug", "red-zone"]) == 2      # no vmx_seed: no VMX face
+    err = capsys.readouterr().err
+    assert "unknown bug(s) red-zone on the bochs platform" in err and "inject-while-blocked" in err
+    assert main(["--platform", "bochs", "--guest", "linux"]) == 2
+    assert "--guest own" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--platform", "bochs;true"])
+    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_the_vmx_zoo_is_the_bugs_with_a_vmx_seed() -> None:
+    import bench.bench_detect as bench
+    assert set(bench.vmx_zoo()) == {n for n, b in bench.zoo().items() if "vmx_seed" in b}
+    assert {"field-width", "inject-while-blocked", "endquiesce-order", "nmi-coalesce-drop"} <= set(bench.vmx_zoo())
+
+
+def test_platform_bochs_hunts_deterministically_on_bochs_at_the_bugs_size(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import bench.bench_detect as bench
+    from harness.det.hunt import HuntResult
+
+    seen: list[tuple[str, int | None, bool, str, Path]] = []
+    built: list[tuple[str, tuple[str, ...]]] = []
+
+    def fake_hunt(sc, opts):  # type: ignore[no-untyped-def]
+        seen.append((sc.name, sc.iterations, opts.deterministic, opts.platform, opts.build_dir))
+        return HuntResult(scenario=sc.name, deterministic=opts.deterministic)
+
+    def fake_build(name, targets=()):  # type: ignore[no-untyped-def]
+        built.append((name, tuple(targets)))
+        return tmp_path / name
+    monkeypatch.setattr(bench, "hunt", fake_hunt)
+    monkeypatch.setattr(bench, "build_bugs", fake_build)
+    bug = bench.zoo()["inject-while-blocked"]
+    row_ = bench.hunt_bug_bochs("inject-while-blocked", bug, bench.BenchOptions(repeats=2, results=tmp_path),
+                                tmp_path, Console(file=io.StringIO()))
+    assert built == [("inject-while-blocked", tuple(bench.VMX_TARGETS))]
+    assert seen == [(bug["scenario"], bug["iterations"], True, "bochs", tmp_path / "inject-while-blocked")] * 2
+    assert row_["expected"] == bug["vmx_detected_as"] and set(row_["hunts"]) == {"deterministic"}
+
+
+def test_bochs_report_shows_the_deterministic_hunt_and_says_why_there_is_no_speed_up() -> None:
+    import bench.bench_detect as bench
+    cells = [{**cell(True, 13.7), "seeds_run": 1, "identical": 10}, {**cell(True, 20.1), "seeds_run": 3, "identical": 10}]
+    report = {"platform": "bochs", "budget_s": 300.0, "jobs": 1, "replays": 10, "repeats": 2, "scenario": None,
+              "dir": "results/x", "note": bench.BOCHS_NOTE, "floor_s": {"deterministic": 6.5},
+              "bugs": {"inject-while-blocked": {"scenario": "zoo-nmi-flood", "iterations": 5000, "expected": "fail",
+                                                "hunts": {"deterministic": cells},
+                                                "deterministic": summarise(cells, 300.0)}},
+              "correct": {"runs": 4, "failures": 0, "per_scenario": {}}}
+    out = io.StringIO()
+    bench.print_report_bochs(report, Console(file=out, width=250))
+    text = out.getvalue()
+    line = line_of(text, "inject-while-blocked")
+    assert "zoo-nmi-flood (5000)" in line and "2/2 (fail)" in line and "16.9s (13.7/20.1)" in line, line
+    assert "1/3" in line and "20/20" in line, line
+    assert "deterministic hunts only: Bochs has no QMP" in text.replace("\n", " ")
+    assert "correct VMX build: 0 failures in 4 deterministic runs" in text

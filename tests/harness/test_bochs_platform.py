@@ -47,8 +47,45 @@ def test_rc_file_is_headless_deterministic_and_logs_to_the_run_dir(tmp_path: Pat
     rc = bochs.rc_text(cfg(tmp_path), tmp_path / "hv.iso")
     for line in (f"cpu: model={bochs.CPU_MODEL}, count=2, ips={bochs.IPS}",
                  f"clock: sync=none, time0={bochs.TIME0}", 'display_library: rfb, options="timeout=0"',
-                 f"com1: enabled=1, mode=file, dev={tmp_path / 'serial.bin'}", f"log: {tmp_path / 'bochs.log'}"):
+                 f"com1: enabled=1, mode=file, dev={tmp_path / 'com1.bin'}", "port_e9_hack: enabled=1",
+                 f"log: {tmp_path / 'bochs.log'}"):
         assert line in rc.splitlines(), line
+
+
+# Bochs' stdout as measured (a `wl=test:300 trace=e9` run at -smp 2): banner and debugger
+# lines, the hypervisor's 0xE9 bytes from its leading 0x00 on, and at power-off the
+# debugger's line per CPU.
+BANNER = (b"=" * 72 + b"\n                        Bochs x86 Emulator 2.7\nNext at t=0\n"
+          b"(0) [0x0000fffffff0] f000:fff0 (unk. ctxt): jmpf 0xf000:e05b          ; ea5be000f0\n"
+          b"(1) [0x0000fffffff0] f000:fff0 (unk. ctxt): jmpf 0xf000:e05b          ; ea5be000f0\n")
+END = (b"(0).[322452610] [0x000000104d63] 0008:0000000000104d63 (unk. ctxt): out dx, ax                ; 66ef\n"
+       b"(1).[322452610] [0x000002000411] 0008:0000000002000411 (unk. ctxt): jmp .-3  (0x02000410)     ; ebfd\n")
+# Frames of arbitrary bytes but 0x00, including what looks like text, parentheses and newlines.
+FRAMES = b"\0" + b"\x02\x02(0).[1] \n\x05\0" + bytes(range(1, 256)) + b"\0"
+
+
+@pytest.mark.parametrize("raw,e9,text", [
+    (BANNER + FRAMES + END, FRAMES, BANNER + END),             # powered off
+    (BANNER + FRAMES, FRAMES, BANNER),                         # killed by the harness (no end lines)
+    (BANNER + FRAMES + b"\x07cut(", FRAMES + b"\x07cut(", BANNER),   # killed mid-frame: the piece stays
+    (BANNER + FRAMES + b"\x07cut" + END, FRAMES + b"\x07cut", BANNER + END),   # a piece, then power-off
+    (BANNER + END, b"", BANNER + END),                         # trace=e9 never set: nothing on 0xE9
+    (b"", b"", b""),
+])
+def test_bochs_stdout_splits_into_the_0xe9_frames_and_its_own_text(raw: bytes, e9: bytes, text: bytes) -> None:
+    assert bochs.split_stdout(raw) == (e9, text)
+
+
+def test_serial_bin_is_com1_then_0xe9_and_bochs_text_goes_to_bochs_out(tmp_path: Path) -> None:
+    c = cfg(tmp_path)
+    c.com1_path.write_bytes(b"\x03PANIC\0")
+    c.stdout_path.write_bytes(BANNER + FRAMES + END)
+    (tmp_path / "bochs.out").write_bytes(b"stderr\n")
+    assert bochs.collect_trace(c) == (7, len(FRAMES))
+    assert c.serial_path.read_bytes() == b"\x03PANIC\0" + FRAMES
+    out = (tmp_path / "bochs.out").read_bytes()
+    assert out.startswith(b"stderr\n") and out.endswith(BANNER + END) and b"\0" not in out
+    assert not c.stdout_path.exists()
 
 
 def ran(why: str, status: int = 1) -> bochs.BochsRun:
@@ -81,3 +118,12 @@ def test_what_the_platform_cannot_run_is_exit_2(tmp_path: Path, args: list[str],
     assert r.returncode == 2 and "Traceback" not in out, (r.returncode, out)
     for w in words:
         assert w in out, (w, out)
+
+
+def test_transport_e9_on_qemu_is_exit_2(tmp_path: Path) -> None:
+    r = subprocess.run(["/usr/bin/python3", "-m", "harness", "run", "smoke", "--transport", "e9",
+                        "--results", str(tmp_path / "results")], cwd=REPO, capture_output=True, text=True,
+                       timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    out = (r.stderr + r.stdout).strip()
+    assert r.returncode == 2 and "Traceback" not in out and "--platform bochs" in out, (r.returncode, out)
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())

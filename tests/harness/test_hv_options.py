@@ -33,7 +33,7 @@ OPTIONS = st.builds(
     HvOptions, wl=st.one_of(st.none(), WORKLOADS),
     cpu_wl=st.dictionaries(st.integers(0, 99), WORKLOADS, max_size=3).map(lambda d: tuple(sorted(d.items()))),
     seed=U64, nmi_every=U64, nmi_com2=SWITCH, testhc=SWITCH,
-    trace=st.sampled_from([None, "record", "mem"]), rdtsc_exit=SWITCH,
+    trace=st.sampled_from([None, "record", "mem", "e9"]), rdtsc_exit=SWITCH,
     nmi_edu=st.one_of(st.none(), st.integers(0, NMI_EDU_MAX_US)))
 
 
@@ -66,7 +66,7 @@ def test_a_full_line_parses_to_its_fields_and_renders_in_the_harness_order() -> 
     ("rdtsc_exit=on", "'rdtsc_exit=on': expected 0 or 1"),
     ("nmi_edu=10000001", "'nmi_edu=10000001': at most 10000000 (us)"),
     ("nmi_edu=soon", "'nmi_edu=soon': not a number"),
-    ("trace=uart", "'trace=uart': expected trace=record or trace=mem"),
+    ("trace=uart", "'trace=uart': expected trace=record, trace=mem or trace=e9"),
     ("wl", "'wl': expected key=value"),
     ("=5", "'=5': expected key=value"),
     ("wl=", "a workload is NAME"),
@@ -108,7 +108,7 @@ def rec(event: str, *args: int) -> Record:
 
 
 FLAGS = {"seed_given": 1, "nmi_com2": 2, "testhc": 4, "trace_record": 8, "trace_mem": 16,
-         "rdtsc_exit": 32, "nmi_edu": 64}  # events.toml
+         "rdtsc_exit": 32, "nmi_edu": 64, "trace_e9": 128}  # events.toml
 
 
 def test_the_flag_bits_are_the_documented_ones() -> None:
@@ -132,7 +132,11 @@ def test_the_flag_bits_are_the_documented_ones() -> None:
     ("rdtsc_exit=1", (0, 0, 0), "the hypervisor parsed rdtsc_exit=0, the harness sent rdtsc_exit=1"),
     ("seed=1 nmi_edu=10000", (1, 0, 1 | 64), None),
     ("seed=1 nmi_edu=10000", (1, 0, 1), "the hypervisor parsed no nmi_edu, the harness sent nmi_edu on"),
-    ("wl=hello", (0, 0, 128), "flag bits 0x80"),
+    ("wl=hello trace=e9", (0, 0, 128), None),
+    ("trace=e9", (0, 0, 0), "the hypervisor parsed no trace=, the harness sent trace=e9"),
+    ("trace=e9", (0, 0, 16), "the hypervisor parsed trace=mem, the harness sent trace=e9"),
+    ("trace=e9", (0, 0, 128 | 16), "the hypervisor parsed trace=mem+e9, the harness sent trace=e9"),
+    ("wl=hello", (0, 0, 256), "flag bits 0x100"),
 ])
 def test_the_echo_is_held_against_what_was_sent(sent: str, record: tuple[int, int, int],
                                                 why: str | None) -> None:
