@@ -113,12 +113,14 @@ static bool drain_ring(struct trace_ring *ring, uint8_t *buf, bool batched, uint
  * Sends what `ring->dropped` holds as a LOST frame of the ring's CPU.  The drain cannot
  * write into the ring (its CPU is its only producer), so the LOST goes straight to the
  * wire, as a one-record frame with the CPU's next frame_seq.  Its TSC is the later of
- * the last record just sent and the drainer's clock: the count was dropped after that
- * CPU's last record (a writer that finds room reports `dropped` first), so not before.
+ * the last record this pass sent and the drainer's clock: the count was dropped after
+ * that CPU's last record (a writer that finds room reports `dropped` first), so not
+ * before it.  When this pass sent none, the drainer's clock alone stands in, which
+ * relies on the CPUs' TSCs being in step (they are under QEMU and Bochs).
  *
  * The count is taken with an atomic exchange, the same one write_lost() uses, so a
- * count is taken by exactly one of them: never doubled.  Interleavings (host test
- * test_drain.c final_flush_*):
+ * count is taken by exactly one of them: never doubled.  Interleavings (host tests
+ * test_ring_interleave.c final_flush_*):
  *  - a producer (another CPU, or the NMI'd code of this one) exchanged the count just
  *    before us: it writes LOST into the ring, or puts the count back when LOST does not
  *    fit; the next pass of trace_drain_panic() drains that record or takes the count.
