@@ -81,7 +81,8 @@ static bool take_or_steal(uint32_t *lock, uint32_t me)
 	return true;
 }
 
-static void drain_ring(struct trace_ring *ring, uint8_t *buf, bool batched)
+/* Returns whether it sent records; *last_tsc then holds the last one's TSC. */
+static bool drain_ring(struct trace_ring *ring, uint8_t *buf, bool batched, uint64_t *last_tsc)
 {
 	uint64_t t = __atomic_load_n(&ring->tail, __ATOMIC_RELAXED);
 	uint64_t c = __atomic_load_n(&ring->commit, __ATOMIC_ACQUIRE);
@@ -89,9 +90,10 @@ static void drain_ring(struct trace_ring *ring, uint8_t *buf, bool batched)
 
 	/* More than a ring's worth pending means a corrupt header: leave it for a dump. */
 	if (c - t > ring->nslots || t == c)
-		return;
+		return false;
 	if (batched && !batch_ready(ring, t, c - t))
-		return;
+		return false;
+	*last_tsc = trace_ring_slot(ring, c - 1)->tsc;
 	while (t != c) {
 		struct trace_frame_src src = { ring->slot, mask, t, c - t, TRACE_WIRE_TSC_SHIFT };
 		uint64_t seq = __atomic_load_n(&ring->frame_seq, __ATOMIC_RELAXED);
@@ -104,6 +106,75 @@ static void drain_ring(struct trace_ring *ring, uint8_t *buf, bool batched)
 		t += used;
 		__atomic_store_n(&ring->tail, t, __ATOMIC_RELEASE);
 	}
+	return true;
+}
+
+/*
+ * Sends what `ring->dropped` holds as a LOST frame of the ring's CPU.  The drain cannot
+ * write into the ring (its CPU is its only producer), so the LOST goes straight to the
+ * wire, as a one-record frame with the CPU's next frame_seq.  Its TSC is the later of
+ * the last record this pass sent and the drainer's clock: the count was dropped after
+ * that CPU's last record (a writer that finds room reports `dropped` first), so not
+ * before it.  When this pass sent none, the drainer's clock alone stands in, which
+ * relies on the CPUs' TSCs being in step (they are under QEMU and Bochs).
+ *
+ * The count is taken with an atomic exchange, the same one write_lost() uses, so a
+ * count is taken by exactly one of them: never doubled.  Interleavings (host tests
+ * test_ring_interleave.c final_flush_*):
+ *  - a producer (another CPU, or the NMI'd code of this one) exchanged the count just
+ *    before us: it writes LOST into the ring, or puts the count back when LOST does not
+ *    fit; the next pass of trace_drain_panic() drains that record or takes the count.
+ *  - a producer drops after our exchange: the next pass takes it.
+ *  - this flush runs in an NMI that interrupted a producer of its own CPU between its
+ *    exchange and its LOST: that count is in the interrupted writer's hands, like a
+ *    record it reserved but has not committed, and neither reaches the wire -- the
+ *    machine ends under them.
+ * Returns whether it sent a frame.
+ */
+static bool send_dropped(struct trace_ring *ring, uint8_t *buf, uint64_t last_tsc)
+{
+	uint64_t lost = __atomic_exchange_n(&ring->dropped, 0, __ATOMIC_RELAXED);
+	if (lost == 0)
+		return false;
+	uint64_t now = trace_now();
+	struct trace_record rec = { .type = TRACE_EV_LOST, .tsc = now > last_tsc ? now : last_tsc,
+				    .a = { lost, 0, 0 } };
+	struct trace_frame_src src = { &rec, ~(uint64_t)0, 0, 1, TRACE_WIRE_TSC_SHIFT };
+	uint64_t seq = __atomic_load_n(&ring->frame_seq, __ATOMIC_RELAXED);
+	uint64_t used;
+	size_t len = trace_frame_build(&src, (uint8_t)ring->cpu, seq, buf, &used);
+	trace_out_write(buf, len);
+	__atomic_store_n(&ring->frame_seq, seq + 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+#ifndef TRACE_FINAL_PASSES
+/* Drain + take-dropped passes of the final flush; see send_dropped. */
+#define TRACE_FINAL_PASSES 4u
+#endif
+
+/*
+ * The machine's last drain: every ring's committed records, then every ring's
+ * `dropped` as LOST, so emitted + sum of LOST == attempted holds on the wire and not
+ * only in memory (ring.c FULL RING).  Repeated while a pass found something, because
+ * producers on other CPUs run on until the machine stops under them.
+ */
+static void drain_final(uint8_t *buf)
+{
+	unsigned n = trace_ncpus();
+	for (unsigned pass = 0; pass < TRACE_FINAL_PASSES; pass++) {
+		bool found = false;
+		for (unsigned cpu = 0; cpu < n; cpu++) {
+			struct trace_ring *ring = trace_ring_of(cpu);
+			if (!ring)
+				continue;
+			uint64_t last_tsc = 0;
+			found |= drain_ring(ring, buf, false, &last_tsc);
+			found |= send_dropped(ring, buf, last_tsc);
+		}
+		if (!found)
+			return;
+	}
 }
 
 static void drain_all(uint8_t *buf, bool batched)
@@ -111,8 +182,9 @@ static void drain_all(uint8_t *buf, bool batched)
 	unsigned n = trace_ncpus();
 	for (unsigned cpu = 0; cpu < n; cpu++) {
 		struct trace_ring *ring = trace_ring_of(cpu);
+		uint64_t last_tsc;
 		if (ring)
-			drain_ring(ring, buf, batched);
+			drain_ring(ring, buf, batched, &last_tsc);
 	}
 }
 
@@ -147,7 +219,7 @@ void trace_drain_panic(void)
 	bool stolen = take_or_steal(&drain_owner, me);
 	if (stolen)
 		trace_out_write((const uint8_t *)"", 1);  /* ends the previous owner's half-written frame */
-	drain_all(buf, false);
+	drain_final(buf);
 	/*
 	 * A stolen drain is kept: the robbed CPU may still be sending from drain_buf, and a
 	 * normal drain started now would encode into it under its feet.  Later panic

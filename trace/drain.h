@@ -38,6 +38,9 @@ bool trace_drain_all(void);
  * records yet, they are sent again in a frame with the same seq; if it is still alive
  * and writing, its bytes and ours interleave and both frames fail their CRC.  Never a
  * frame that decodes to wrong records.
+ * It is the machine's last drain (machine_exit), so it also sends each ring's
+ * `dropped` as a LOST frame of that CPU: a count a full ring dropped after the CPU's
+ * last record reaches the wire instead of ending with the machine (drain.c send_dropped).
  */
 void trace_drain_panic(void);
 

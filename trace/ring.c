@@ -45,7 +45,9 @@
  * add: an interrupting writer may drop too) and returns.  A writer that finds
  * `dropped` non-zero exchanges it with 0 and writes LOST(count) before its own
  * record; if LOST does not fit either, it adds the count back.  So records
- * emitted + sum of LOST counts + `dropped` == records attempted, always.
+ * emitted + sum of LOST counts + `dropped` == records attempted, always.  Drops
+ * after a CPU's last record have no next writer: the machine's last drain takes
+ * `dropped` with the same exchange and sends it as LOST (drain.c send_dropped).
  *
  * INTERLEAVINGS SURVIVED, and the host test that forces each (trace/tests/):
  *  - NMI between reserve and write: the NMI's record lands after ours; commit stays

@@ -8,6 +8,8 @@
  *                           just before each drain (so not from the encoder):
  *     {"cpu": 0, "type": 19, "tsc": 1000000123, "a": [3, 7, 123456]}
  *     {"cpu": 0, "type": 1, "tsc": 1000000456, "text_hex": "68656c6c6f"}
+ *   trace-sample --end-loss N   frames of N records on a 16-slot ring that overflows
+ *                           until the end (the final flush's LOST, drain.c)
  *   "a" holds as many values as the event has fields (trace/events.toml order; rip
  *   fields as absolute values).
  *
@@ -187,11 +189,45 @@ static void the_end(void)
 	drain();
 }
 
+/*
+ * --end-loss N: N records attempted on one CPU whose 16-slot ring is drained once,
+ * early, and then overflows until the machine ends: the final flush
+ * (trace_drain_panic) must put the ring's last `dropped` count on the wire as LOST.
+ */
+static int end_loss(const char *arg)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || n == 0 || n > 1000000) {
+		fprintf(stderr, "trace-sample: --end-loss wants a record count 1..1000000, not '%s'\n", arg);
+		return 2;
+	}
+	rings[0] = host_ring_new(0, 16);
+	host_set_rings(rings, 1);
+	host_serial_reset(1 << 20);
+	for (unsigned long i = 0; i < n; i++) {
+		on(0, 100);
+		trace_guest_event(GUEST_EV_PROGRESS, i, n);
+		if (i == 10)
+			drain();
+	}
+	trace_drain_panic();
+	size_t len, overflowed;
+	const uint8_t *data = host_serial_data(&len, &overflowed);
+	if (overflowed || fwrite(data, 1, len, stdout) != len) {
+		fprintf(stderr, "trace-sample: could not write %zu bytes\n", len);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--end-loss") == 0)
+		return end_loss(argv[2]);
 	expect_mode = argc > 1 && strcmp(argv[1], "--expect") == 0;
 	if (argc > 1 && !expect_mode) {
-		fprintf(stderr, "usage: trace-sample [--expect]\n");
+		fprintf(stderr, "usage: trace-sample [--expect | --end-loss N]\n");
 		return 2;
 	}
 	for (unsigned c = 0; c < NCPU; c++)

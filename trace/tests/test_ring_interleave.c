@@ -406,6 +406,116 @@ static void ring_init_rejects_bad_sizes(void)
 	CHECK_EQ(TRACE_RING_BYTES(8), sizeof(mem));
 }
 
+/* Everything on the wire so far: records, sum of LOST counts, frames; bad frames fail. */
+static struct seen *wire_now(uint64_t *events, uint64_t *lost)
+{
+	static struct seen s;
+	size_t len;
+	const uint8_t *data = host_serial_data(&len, NULL);
+	struct wire_stats st;
+	memset(&s, 0, sizeof(s));
+	wire_decode_stream(data, len, seen_cb, &s, &st);
+	CHECK_EQ(st.frames_bad, 0);
+	*events = *lost = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		if (s.rec[i].type == TRACE_EV_LOST)
+			*lost += s.rec[i].f[0];
+		else
+			(*events)++;
+	}
+	for (size_t i = 0; i < s.nframes; i++)
+		CHECK_EQ(s.seqs[i], s.seqs[0] + i);  /* the LOST frame continues the CPU's seq */
+	return &s;
+}
+
+/* The machine ends with 3 drops in `dropped` after the CPU's last record. */
+static void final_flush_sends_dropped(void)
+{
+	setup(4, 1);
+	for (int i = 0; i < 7; i++)
+		mark(0x20 + i);   /* 4 fit, 3 dropped, and nobody writes again */
+	host_clock(HOST_CLOCK_SET, 1);   /* the flushing CPU's clock is behind this CPU's records */
+	trace_drain_panic();
+	uint64_t events, lost;
+	struct seen *s = wire_now(&events, &lost);
+	CHECK_EQ(events, 4);
+	CHECK_EQ(lost, 3);
+	CHECK_EQ(R->dropped, 0);
+	CHECK_EQ(s->n, 5);
+	CHECK_EQ(s->rec[4].type, TRACE_EV_LOST);
+	CHECK(s->rec[4].tsc >= s->rec[3].tsc);   /* not before the CPU's last record */
+	/* A second final flush finds nothing: the count went out once. */
+	trace_drain_panic();
+	wire_now(&events, &lost);
+	CHECK_EQ(events, 4);
+	CHECK_EQ(lost, 3);
+}
+
+static void final_flush_now(void)
+{
+	trace_drain_panic();
+}
+
+/*
+ * The final flush runs while the producer holds the count it took (LOST_TAKEN): the
+ * flush's exchange finds 0 and sends nothing, the producer writes LOST(3), and the
+ * next pass sends that.  3 on the wire, not 0 and not 6.
+ */
+static void final_flush_while_producer_holds_count(void)
+{
+	setup(4, 1);
+	for (int i = 0; i < 7; i++)
+		mark(0x20 + i);
+	CHECK(trace_drain());
+	plan(TRACE_HOOK_LOST_TAKEN, 1, final_flush_now);
+	mark(0xA);
+	uint64_t events, lost;
+	wire_now(&events, &lost);
+	CHECK_EQ(events, 4);
+	CHECK_EQ(lost, 0);
+	expect_ring(WANT({ TRACE_EV_LOST, 3 }, EV(0xA)));
+	trace_drain_panic();
+	wire_now(&events, &lost);
+	CHECK_EQ(events, 5);
+	CHECK_EQ(lost, 3);
+	CHECK_EQ(R->dropped, 0);
+}
+
+/* A producer still running while the flush sends its LOST frame: fills the ring and drops 1. */
+static int refill_armed;
+static void refill_during_lost_frame(uint8_t byte)
+{
+	(void)byte;
+	if (!refill_armed)
+		return;
+	refill_armed = 0;
+	for (int i = 0; i < 5; i++)
+		mark(0x40 + (uint64_t)i);
+}
+
+/*
+ * Drops counted after the flush's exchange: the next pass drains the records and takes
+ * the new count, so every attempted record is on the wire as a record or in a LOST.
+ */
+static void final_flush_takes_drops_after_its_exchange(void)
+{
+	setup(4, 1);
+	for (int i = 0; i < 7; i++)
+		mark(0x20 + i);   /* 4 + 3 dropped */
+	CHECK(trace_drain());
+	host_serial_reset(1 << 20);
+	refill_armed = 1;
+	host_putc_hook = refill_during_lost_frame;   /* the first byte out is the LOST(3) frame's */
+	trace_drain_panic();
+	host_putc_hook = NULL;
+	uint64_t events, lost;
+	wire_now(&events, &lost);
+	CHECK_EQ(events, 4);       /* 0x40..0x43; 0x44 dropped */
+	CHECK_EQ(lost, 3 + 1);
+	CHECK_EQ(R->dropped, 0);
+	CHECK_EQ(R->tail, R->commit);
+}
+
 int main(void)
 {
 	RUN(nmi_between_reserve_and_write);
@@ -422,5 +532,8 @@ int main(void)
 	RUN(text_chunks_stay_together);
 	RUN(invalid_events_are_counted);
 	RUN(ring_init_rejects_bad_sizes);
+	RUN(final_flush_sends_dropped);
+	RUN(final_flush_while_producer_holds_count);
+	RUN(final_flush_takes_drops_after_its_exchange);
 	CHECK_MAIN_END();
 }
