@@ -324,6 +324,14 @@ def bench_bochs(opts: BenchOptions, console: Console) -> dict[str, Any]:
     return report
 
 
+def _print_correct_and_details(report: dict[str, Any], console: Console, build: str) -> None:
+    correct = report.get("correct")
+    if correct:
+        console.print(f"{build}: {correct['failures']} failures in {correct['runs']} "
+                      f"deterministic runs {correct['per_scenario']}", highlight=False)
+    console.print(f"details: {report['dir']}/bench.json", highlight=False)
+
+
 def print_report_bochs(report: dict[str, Any], console: Console) -> None:
     where = f"every bug on {report['scenario']}, " if report.get("scenario") else ""
     table = Table(title=f"bench-detect PLATFORM=bochs: {where}{report['budget_s']:g}s per bug and repeat, "
@@ -343,11 +351,7 @@ def print_report_bochs(report: dict[str, Any], console: Console) -> None:
     if report.get("floor_s"):
         console.print(f"startup floor: {report['floor_s']['deterministic']:.2f}s (fastest passing "
                       f"deterministic smoke run on Bochs)", highlight=False)
-    correct = report.get("correct")
-    if correct:
-        console.print(f"correct VMX build: {correct['failures']} failures in {correct['runs']} "
-                      f"deterministic runs {correct['per_scenario']}", highlight=False)
-    console.print(f"details: {report['dir']}/bench.json", highlight=False)
+    _print_correct_and_details(report, console, "correct VMX build")
 
 
 def print_report(report: dict[str, Any], console: Console) -> None:
@@ -410,11 +414,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         value, kind = median_speed_up(same_ups)
         console.print(f"median speed-up over XMHF64's method given the scenario's own NMIs "
                       f"({sum(k != '?' for _, k in same_ups)} bugs): {kind}{value:.1f}x", highlight=False)
-    correct = report.get("correct")
-    if correct:
-        console.print(f"correct build: {correct['failures']} failures in {correct['runs']} "
-                      f"deterministic runs {correct['per_scenario']}", highlight=False)
-    console.print(f"details: {report['dir']}/bench.json", highlight=False)
+    _print_correct_and_details(report, console, "correct build")
 
 
 def main(argv: list[str] | None = None) -> int:

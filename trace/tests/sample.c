@@ -189,6 +189,18 @@ static void the_end(void)
 	drain();
 }
 
+/* The captured serial bytes to stdout: 0, or 1 when they overflowed or could not be written. */
+static int write_wire(void)
+{
+	size_t len, overflowed;
+	const uint8_t *data = host_serial_data(&len, &overflowed);
+	if (overflowed || fwrite(data, 1, len, stdout) != len) {
+		fprintf(stderr, "trace-sample: could not write %zu bytes\n", len);
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * --end-loss N: N records attempted on one CPU whose 16-slot ring is drained once,
  * early, and then overflows until the machine ends: the final flush
@@ -212,13 +224,7 @@ static int end_loss(const char *arg)
 			drain();
 	}
 	trace_drain_panic();
-	size_t len, overflowed;
-	const uint8_t *data = host_serial_data(&len, &overflowed);
-	if (overflowed || fwrite(data, 1, len, stdout) != len) {
-		fprintf(stderr, "trace-sample: could not write %zu bytes\n", len);
-		return 1;
-	}
-	return 0;
+	return write_wire();
 }
 
 int main(int argc, char **argv)
@@ -242,13 +248,5 @@ int main(int argc, char **argv)
 	overflow();
 	every_event_type();
 	the_end();
-	if (!expect_mode) {
-		size_t len, overflowed;
-		const uint8_t *data = host_serial_data(&len, &overflowed);
-		if (overflowed || fwrite(data, 1, len, stdout) != len) {
-			fprintf(stderr, "trace-sample: could not write %zu bytes\n", len);
-			return 1;
-		}
-	}
-	return 0;
+	return expect_mode ? 0 : write_wire();
 }
