@@ -26,7 +26,7 @@ from decoder.check import CONTEXT, CheckResult, Checker, run_check
 from decoder.defs import EVENTS
 from decoder.expr import CONSTANTS, Expr
 from decoder.merge import DEFAULT_LOOKAHEAD
-from decoder.reader import C_CHUNK, read_items
+from decoder.reader import read_items, reused_reads
 from decoder.records import TEXT_ID
 from decoder.rule_kinds import Assert, Epoch, Forbid, Pair, Require, Rule, Selector, Tally
 
@@ -228,13 +228,9 @@ def c_check(source: str | Path | bytes, checker: Checker, lookahead: int = DEFAU
         if not engine.feed(source):
             return None
     else:
-        # one buffer read into again and again: a fresh 1 MiB bytes object per chunk
-        # costs page faults that weigh on a capture of a few MiB
-        buf = bytearray(C_CHUNK)
-        view = memoryview(buf)
         with open(source, "rb", buffering=0) as f:
-            while n := f.readinto(buf):
-                if not engine.feed(view[:n]):
+            for view in reused_reads(f):
+                if not engine.feed(view):
                     return None
     got = engine.finish()
     if got is None:

@@ -20,7 +20,7 @@ from decoder.records import Item, Record
 from decoder.wire import FrameError, PartialFrame, cobs_decode, parse_payload
 
 CHUNK = 1 << 20
-# The C decoder's reads (_c_feed, fast_check.c_check): into one buffer, reused; a
+# The C decoder's and checker's reads (reused_reads): into one buffer, reused; a
 # quarter of CHUNK is as fast to decode and a quarter of the pages to fault in.
 C_CHUNK = 256 << 10
 BOOT_ID = EVENT_IDS["BOOT"]
@@ -219,12 +219,13 @@ FEED_ITEMS = 8 << 10
 FEED_COUNTS = 64 << 10
 
 
-def _c_feed(cdec: Any, stream: BinaryIO, feed: int = FEED_ITEMS) -> Iterator[Any]:
-    """The C decoder's non-empty batches for the whole stream.
+def reused_reads(stream: BinaryIO) -> Iterator[memoryview]:
+    """The stream's bytes for the C decoder and checker, C_CHUNK at a time, each a view
+    valid until the next one is asked for.
 
-    One buffer is read into again and again where the stream can (the decoder copies
-    what it keeps): a fresh 1 MiB bytes object per chunk is 256 new pages, whose faults
-    weigh on a capture of a few MiB as much as decoding it."""
+    One buffer is read into again and again where the stream can (the C side copies what
+    it keeps): a fresh 1 MiB bytes object per chunk is 256 new pages, whose faults weigh
+    on a capture of a few MiB as much as decoding it."""
     # the io classes whose readinto is their own (a RawIOBase subclass may define only read)
     buf = bytearray(C_CHUNK) if isinstance(stream, (io.BufferedReader, io.FileIO, io.BytesIO)) else None
     while True:
@@ -234,7 +235,13 @@ def _c_feed(cdec: Any, stream: BinaryIO, feed: int = FEED_ITEMS) -> Iterator[Any
         else:
             view = memoryview(stream.read(C_CHUNK))
         if not view:
-            break
+            return
+        yield view
+
+
+def _c_feed(cdec: Any, stream: BinaryIO, feed: int = FEED_ITEMS) -> Iterator[Any]:
+    """The C decoder's non-empty batches for the whole stream."""
+    for view in reused_reads(stream):
         for at in range(0, len(view), feed):
             batch = cdec.feed(view[at:at + feed])
             if len(batch):
